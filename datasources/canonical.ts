@@ -1,0 +1,141 @@
+/**
+ * The canonical model: what every partner is mapped into, and what resolvers return.
+ *
+ * Partner wire shapes never leave their folder; these types are the only shapes the rest of the
+ * process sees. Money is always integer minor units plus an ISO 4217 code (see money.ts).
+ */
+import type { Money } from './money.js';
+
+export type { Money } from './money.js';
+
+/** The partners Tributary speaks to. One line per partner in registry.ts. */
+export const PROVIDERS = ['openbanking', 'plaid', 'stripe'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+export function isProviderName(value: string): value is ProviderName {
+  return (PROVIDERS as readonly string[]).includes(value);
+}
+
+/** Where a served value came from: the partner just now, or the last good copy. */
+export interface Freshness {
+  source: 'LIVE' | 'CACHED';
+  asOf: Date;
+  provider: ProviderName;
+}
+
+export type AccountType = 'CURRENT' | 'SAVINGS' | 'CREDIT_CARD' | 'LOAN' | 'OTHER';
+
+export interface Account {
+  /** Opaque global id (ids.ts), carries the provider. */
+  id: string;
+  provider: ProviderName;
+  /** The partner's own id for the account. */
+  partnerId: string;
+  /** The subject (customer) who owns this account. */
+  ownerId: string;
+  name: string;
+  type: AccountType;
+  currency: string;
+  /** Last four characters of the account number or PAN, never more. */
+  maskedNumber: string | null;
+  freshness: Freshness;
+}
+
+export interface Balance {
+  accountId: string;
+  current: Money;
+  available: Money | null;
+  asOf: Date;
+  freshness: Freshness;
+}
+
+export type TransactionStatus = 'PENDING' | 'BOOKED' | 'REVERSED';
+
+export interface Transaction {
+  id: string;
+  provider: ProviderName;
+  partnerId: string;
+  ownerId: string;
+  accountId: string;
+  /** Negative = money out of the account. */
+  amount: Money;
+  status: TransactionStatus;
+  description: string;
+  merchantName: string | null;
+  bookedAt: Date;
+  valueDate: Date | null;
+  category: string | null;
+}
+
+export type PaymentStatus =
+  | 'PENDING'
+  | 'REQUIRES_ACTION'
+  | 'PROCESSING'
+  | 'AUTHORISED'
+  | 'SETTLED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'REFUNDED'
+  | 'PARTIALLY_REFUNDED';
+
+export interface Creditor {
+  name: string;
+  sortCode: string | null;
+  /** Masked to the last four digits before it leaves the process. */
+  accountNumber: string | null;
+  iban: string | null;
+}
+
+export interface PaymentEvent {
+  status: PaymentStatus;
+  at: Date;
+  source: 'API' | 'WEBHOOK' | 'RECONCILIATION' | 'OPERATOR';
+  detail: string | null;
+}
+
+export interface Refund {
+  id: string;
+  amount: Money;
+  status: 'PENDING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  createdAt: Date;
+}
+
+export interface Payment {
+  id: string;
+  provider: ProviderName;
+  partnerId: string;
+  ownerId: string;
+  status: PaymentStatus;
+  amount: Money;
+  debtorAccountId: string | null;
+  creditor: Creditor | null;
+  reference: string;
+  createdAt: Date;
+  updatedAt: Date;
+  failureReason: string | null;
+  nextAction: { type: string; url: string | null } | null;
+  events: PaymentEvent[];
+  refunds: Refund[];
+}
+
+export type ConsentStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
+
+export interface Consent {
+  id: string;
+  subject: string;
+  provider: ProviderName;
+  permissions: string[];
+  status: ConsentStatus;
+  grantedAt: Date;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** A page of a Relay connection, produced by the data layer before it reaches the graph. */
+export interface Page<T> {
+  nodes: T[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+  /** Cursor of each node, same order as nodes. */
+  cursors: string[];
+}

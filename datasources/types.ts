@@ -1,0 +1,124 @@
+/**
+ * Provider contracts, split by capability. A partner implements the capabilities it has; an
+ * operation a partner cannot do throws NotSupportedError and never returns empty data.
+ *
+ * Every method receives a CallContext: the subject the call is made for, so a provider can only ever
+ * see one customer's data per call, and the correlation id passed on to the partner.
+ */
+import type { Logger } from 'pino';
+import type { Account, Balance, Payment, ProviderName, Transaction } from './canonical.js';
+import type { Money } from './money.js';
+
+export interface CallContext {
+  /** The customer the call is made for (JWT `sub`). */
+  subject: string;
+  /** Passed to partners (x-fapi-interaction-id, x-request-id) and into every log line. */
+  correlationId: string;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/** A subject's credentials at a partner, decrypted for the duration of a call. */
+export interface PartnerCredential {
+  subject: string;
+  provider: ProviderName;
+  /** The partner's handle for the link: Open Banking consent id, Plaid item id. */
+  externalRef: string;
+  accessToken: string;
+  refreshToken: string | null;
+  expiresAt: Date | null;
+}
+
+/** Where providers find a subject's partner credentials (backed by the encrypted consents store). */
+export interface CredentialStore {
+  /** The subject's active credential with the partner, or null when there is none. */
+  get(subject: string, provider: ProviderName): Promise<PartnerCredential | null>;
+  /** Saves refreshed tokens for an existing link. */
+  update(credential: PartnerCredential): Promise<void>;
+}
+
+export interface TransactionQuery {
+  /** Inclusive lower bound on booking time. */
+  from?: Date;
+  /** Inclusive upper bound on booking time. */
+  to?: Date;
+}
+
+/** Accounts, balances and transactions of one subject. */
+export interface AccountsProvider {
+  readonly name: ProviderName;
+  /** Every account the subject holds at the partner, in one bulk call where the partner has one. */
+  listAccounts(ctx: CallContext): Promise<Account[]>;
+  /**
+   * Balances of the given accounts (partner ids), in one bulk call where the partner has one.
+   * Accounts the subject does not hold are absent from the result.
+   */
+  getBalances(ctx: CallContext, partnerAccountIds: readonly string[]): Promise<Map<string, Balance>>;
+  /**
+   * Transactions of the given accounts (partner ids), newest first, in as few calls as the partner
+   * allows. Accounts the subject does not hold contribute nothing.
+   */
+  listTransactions(
+    ctx: CallContext,
+    partnerAccountIds: readonly string[],
+    query: TransactionQuery,
+  ): Promise<Transaction[]>;
+}
+
+export interface CreatePaymentRequest {
+  amount: Money;
+  reference: string;
+  /** Partner id of the debtor account (bank payments). */
+  debtorPartnerAccountId: string | null;
+  /** Card payment method (card payments). */
+  paymentMethodId: string | null;
+  creditor: {
+    name: string;
+    sortCode: string | null;
+    accountNumber: string | null;
+    iban: string | null;
+  } | null;
+  /** Derived from the client's idempotency key; the same on every retry of one logical payment. */
+  partnerIdempotencyKey: string;
+}
+
+/** Money movement. Every write carries a partner idempotency key. */
+export interface PaymentsProvider {
+  readonly name: ProviderName;
+  createPayment(ctx: CallContext, request: CreatePaymentRequest): Promise<Payment>;
+  /** Payments by partner id; ids the subject does not own are absent. */
+  getPayments(ctx: CallContext, partnerPaymentIds: readonly string[]): Promise<Map<string, Payment>>;
+  cancelPayment(ctx: CallContext, partnerPaymentId: string, partnerIdempotencyKey: string): Promise<Payment>;
+  refundPayment(
+    ctx: CallContext,
+    partnerPaymentId: string,
+    amount: Money | null,
+    partnerIdempotencyKey: string,
+  ): Promise<Payment>;
+}
+
+/** A customer linked to a partner without a browser; only sandboxes offer this. */
+export interface SandboxLink {
+  externalRef: string;
+  accessToken: string;
+  refreshToken: string | null;
+  tokenExpiresAt: Date | null;
+  /** Canonical permissions granted (`accounts:read`, `balances:read`, ...). */
+  permissions: string[];
+  /** When the consent itself lapses. */
+  expiresAt: Date | null;
+}
+
+/** What a registry entry may offer. */
+export interface Provider {
+  readonly name: ProviderName;
+  readonly accounts?: AccountsProvider;
+  readonly payments?: PaymentsProvider;
+  /**
+   * Development only, against the partner's sandbox: runs the partner's consent flow with the sandbox
+   * standing in for the customer's approval, and returns the resulting credential.
+   */
+  connectSandboxCustomer?(customerId: string): Promise<SandboxLink>;
+  /** Releases pools and timers. */
+  close(): Promise<void>;
+}
