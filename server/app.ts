@@ -1,0 +1,146 @@
+/**
+ * The HTTP surface: fastify routes for /graphql, /healthz and /readyz, with Apollo Server behind
+ * /graphql. Transport-level rules live here (body limit, router secret, correlation id); GraphQL-level
+ * rules live in the schema build (shield, limits).
+ */
+import { randomUUID } from 'node:crypto';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import { createLoaders } from '../datasources/loaders.js';
+import { checkReadiness } from '../store/health.js';
+import { bearerToken, routerSecretMatches } from './auth.js';
+import type { Principal, RequestContext } from './context.js';
+import { createErrorFormatter, requestScope } from './graphql-errors.js';
+import { operationLimitsPlugin, shapeLimitRule } from './limits.js';
+import { buildSchema } from './schema.js';
+import type { Services } from './services.js';
+import { isDomainError } from './errors.js';
+import { GraphQLError } from 'graphql';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** Accepts the caller's x-request-id or W3C traceparent trace id; otherwise makes one. */
+export function correlationIdOf(headers: Record<string, string | string[] | undefined>): string {
+  const requestId = headers['x-request-id'];
+  if (typeof requestId === 'string' && REQUEST_ID.test(requestId)) return requestId;
+  const traceparent = headers.traceparent;
+  const trace = typeof traceparent === 'string' ? TRACEPARENT.exec(traceparent)?.[1] : undefined;
+  if (trace && !/^0+$/.test(trace)) return trace;
+  return randomUUID();
+}
+
+export interface App {
+  fastify: FastifyInstance;
+  apollo: ApolloServer<RequestContext>;
+}
+
+export async function buildApp(services: Services): Promise<App> {
+  const { config, logger } = services;
+  const fastify: FastifyInstance = Fastify({
+    loggerInstance: logger as unknown as FastifyBaseLogger,
+    bodyLimit: config.limits.bodyBytes,
+    genReqId: (request) => correlationIdOf(request.headers),
+    requestIdLogLabel: 'correlationId',
+    disableRequestLogging: true,
+    return503OnClosing: true,
+  });
+
+  const apollo = new ApolloServer<RequestContext>({
+    schema: buildSchema(),
+    formatError: createErrorFormatter({ production: config.production, logger }),
+    includeStacktraceInErrorResponses: false,
+    introspection: !config.production,
+    hideSchemaDetailsFromClientErrors: config.production,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    parseOptions: { maxTokens: config.limits.tokens },
+    validationRules: [shapeLimitRule(config.limits)],
+    plugins: [
+      operationLimitsPlugin(config.limits),
+      fastifyApolloDrainPlugin(fastify),
+      ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
+  });
+  await apollo.start();
+
+  fastify.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/readyz', async (_request, reply) => {
+    const readiness = await checkReadiness(services.db);
+    return reply.code(readiness.ok ? 200 : 503).send(readiness);
+  });
+
+  const handler = fastifyApolloHandler(apollo, {
+    context: async (request) => contextFor(services, request),
+  });
+  fastify.route({
+    method: ['GET', 'POST', 'OPTIONS'],
+    url: '/graphql',
+    preHandler: async (request, reply) => {
+      if (
+        config.routerSecret &&
+        !routerSecretMatches(config.routerSecret, header(request, 'router-authorization'))
+      ) {
+        return rejectTransport(reply, 403, 'FORBIDDEN', 'Requests must come through the router.', request.id);
+      }
+    },
+    handler: (request, reply) =>
+      requestScope.run({ correlationId: request.id }, () =>
+        handler.call(fastify, request as never, reply as never),
+      ),
+  });
+
+  return { fastify, apollo };
+}
+
+async function contextFor(services: Services, request: FastifyRequest): Promise<RequestContext> {
+  const correlationId = request.id;
+  let principal: Principal | null = null;
+  try {
+    const token = bearerToken(header(request, 'authorization'));
+    if (token) principal = await services.authenticator.verify(token);
+  } catch (error) {
+    if (!isDomainError(error)) throw error;
+    // Thrown from the context function, a GraphQLError keeps its code and answers 401.
+    throw new GraphQLError(error.message, {
+      extensions: { code: error.code, correlationId, http: { status: 401 } },
+    });
+  }
+  const logger = services.logger.child({ correlationId });
+  return {
+    correlationId,
+    principal,
+    logger,
+    services,
+    loaders: createLoaders({ principal, correlationId, logger }, services),
+  };
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function rejectTransport(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  correlationId: string,
+) {
+  return reply
+    .code(status)
+    .type('application/json')
+    .send({ errors: [{ message, extensions: { code, correlationId } }] });
+}

@@ -1,0 +1,172 @@
+/**
+ * Authentication: bearer JWTs verified with jose against a JWKS (production) or a local development
+ * key (never in production; config refuses it). Issuer, audience, expiry, clock skew and an algorithm
+ * allow-list are always checked; `kid` rotation is handled by jose's remote JWKS cache.
+ *
+ * Also the router trust check: a constant-time compare of the shared secret the router sends.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  exportJWK,
+  generateKeyPair,
+  importJWK,
+  jwtVerify,
+  SignJWT,
+  type JWK,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
+import type { Config } from './config.js';
+import type { Principal } from './context.js';
+import { UnauthenticatedError } from './errors.js';
+
+/** Every scope a customer token can carry (DESIGN §5); ops scopes are for operators. */
+export const CUSTOMER_SCOPES = [
+  'accounts:read',
+  'balances:read',
+  'transactions:read',
+  'payments:read',
+  'payments:write',
+  'consents:read',
+  'consents:write',
+] as const;
+export const OPS_SCOPES = ['ops:read', 'ops:write'] as const;
+export const ALL_SCOPES = [...CUSTOMER_SCOPES, ...OPS_SCOPES] as const;
+
+const SUBJECT = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+export interface DevSigningKey {
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+export interface Authenticator {
+  /** Verifies a bearer token; throws UnauthenticatedError with a safe message when it is not valid. */
+  verify(token: string): Promise<Principal>;
+}
+
+export function createAuthenticator(config: Config['auth'], devKey: DevSigningKey | null): Authenticator {
+  let keys: JWTVerifyGetKey;
+  if (config.mode === 'jwks') {
+    keys = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  } else {
+    if (!devKey) throw new Error('the development authenticator needs the local signing key');
+    keys = createLocalJWKSet({ keys: [devKey.publicJwk] });
+  }
+  return {
+    async verify(token) {
+      let payload: JWTPayload;
+      try {
+        ({ payload } = await jwtVerify(token, keys, {
+          issuer: config.issuer,
+          audience: config.audience,
+          algorithms: config.algorithms,
+          clockTolerance: config.clockToleranceSeconds,
+          requiredClaims: ['exp', 'sub'],
+        }));
+      } catch (error) {
+        throw new UnauthenticatedError(reasonFor(error));
+      }
+      if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) {
+        throw new UnauthenticatedError('The token subject is not valid.');
+      }
+      return { subject: payload.sub, scopes: scopesOf(payload) };
+    },
+  };
+}
+
+/** A client-safe reason; jose's own messages can name claims' expected values, so they stay in logs. */
+function reasonFor(error: unknown): string {
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'ERR_JWT_EXPIRED':
+      return 'The token has expired.';
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return 'The token was not issued for this service.';
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
+    case 'ERR_JWKS_NO_MATCHING_KEY':
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'The token signature is not valid.';
+    default:
+      return 'The token is not valid.';
+  }
+}
+
+function scopesOf(payload: JWTPayload): ReadonlySet<string> {
+  const raw = payload.scope ?? payload.scp;
+  const list = typeof raw === 'string' ? raw.split(' ') : Array.isArray(raw) ? raw : [];
+  return new Set(list.filter((scope): scope is string => typeof scope === 'string' && scope.length > 0));
+}
+
+/** Extracts the token from an `Authorization: Bearer ...` header; null when there is none. */
+export function bearerToken(header: string | undefined): string | null {
+  if (!header) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (!match?.[1]) throw new UnauthenticatedError('The Authorization header must be "Bearer <token>".');
+  return match[1];
+}
+
+/** Constant-time comparison of the router secret (hashing first equalises lengths). */
+export function routerSecretMatches(expected: string, presented: string | undefined): boolean {
+  if (presented === undefined) return false;
+  const a = createHash('sha256').update(expected).digest();
+  const b = createHash('sha256').update(presented).digest();
+  return timingSafeEqual(a, b);
+}
+
+const DEV_KEY_FILE = 'dev-signing-key.json';
+
+/** Loads the development signing key from the data directory, creating it on first use. */
+export async function loadOrCreateDevKey(dataDir: string): Promise<DevSigningKey> {
+  const file = join(dataDir, DEV_KEY_FILE);
+  try {
+    return JSON.parse(await readFile(file, 'utf8')) as DevSigningKey;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = await generateDevKey();
+  await mkdir(dataDir, { recursive: true });
+  await writeFile(file, JSON.stringify(key), { mode: 0o600, flag: 'wx' }).catch(
+    async (error: NodeJS.ErrnoException) => {
+      // Another process created it first: use theirs, so tokens stay valid for both.
+      if (error.code !== 'EEXIST') throw error;
+    },
+  );
+  return JSON.parse(await readFile(file, 'utf8')) as DevSigningKey;
+}
+
+export async function generateDevKey(): Promise<DevSigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = `dev-${Date.now().toString(36)}`;
+  return {
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256', use: 'sig' },
+  };
+}
+
+export interface TokenRequest {
+  subject: string;
+  scopes: readonly string[];
+  issuer: string;
+  audience: string;
+  /** Lifetime in seconds (default one hour). */
+  ttlSeconds?: number;
+}
+
+/** Signs a development token. Callers must refuse to do this in production. */
+export async function signDevToken(key: DevSigningKey, request: TokenRequest): Promise<string> {
+  if (!SUBJECT.test(request.subject)) throw new Error(`invalid subject: ${request.subject}`);
+  const privateKey = await importJWK(key.privateJwk, 'ES256');
+  return new SignJWT({ scope: request.scopes.join(' ') })
+    .setProtectedHeader({ alg: 'ES256', kid: key.privateJwk.kid ?? 'dev', typ: 'JWT' })
+    .setSubject(request.subject)
+    .setIssuer(request.issuer)
+    .setAudience(request.audience)
+    .setIssuedAt()
+    .setExpirationTime(`${request.ttlSeconds ?? 3600}s`)
+    .sign(privateKey);
+}

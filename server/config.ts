@@ -1,0 +1,228 @@
+/**
+ * The only reader of the environment. Every variable is validated at once and every problem is
+ * reported together, so an operator fixes a bad deployment in one round. Production refuses the
+ * development defaults (local signing key, sandbox partners, dev secrets key, no router secret).
+ */
+import { z } from 'zod';
+
+const NODE_ENVS = ['development', 'test', 'production'] as const;
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** The dev secrets key: usable only outside production (config refuses it there). */
+export const DEV_SECRETS_KEY = `dev:${Buffer.alloc(32, 7).toString('base64')}`;
+
+const int = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value));
+const optionalUrl = optionalText.pipe(z.url().optional());
+const list = optionalText.transform((value) =>
+  value === undefined
+    ? []
+    : value
+        .split(',')
+        .map((item) => item.trim())
+        .filter(Boolean),
+);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(NODE_ENVS).default('development'),
+  PORT: int(4001, 0, 65535),
+  HOST: z.string().default('127.0.0.1'),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  DATABASE_URL: optionalUrl,
+  TRIBUTARY_DATA_DIR: z.string().default('./.data'),
+  ROUTER_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+  AUTH_JWKS_URL: optionalUrl,
+  AUTH_ISSUER: optionalText,
+  AUTH_AUDIENCE: optionalText,
+  AUTH_ALGORITHMS: list,
+  AUTH_CLOCK_TOLERANCE_SECONDS: int(30, 0, 300),
+  SECRETS_KEY: optionalText,
+
+  OPENBANKING_BASE_URL: optionalUrl,
+  OPENBANKING_CLIENT_ID: optionalText,
+  OPENBANKING_CLIENT_SECRET: optionalText,
+
+  PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
+  PARTNER_READ_TIMEOUT_MS: int(5_000, 10, 120_000),
+  PARTNER_PAYMENT_TIMEOUT_MS: int(15_000, 10, 300_000),
+  PARTNER_MAX_CONNECTIONS: int(32, 1, 1_024),
+  PARTNER_MAX_RESPONSE_BYTES: int(5 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
+
+  LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
+  LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
+  LIMIT_TOKENS: int(10_000, 100, 1_000_000),
+  LIMIT_DEPTH: int(12, 2, 100),
+  LIMIT_ALIASES: int(30, 1, 1_000),
+  LIMIT_DIRECTIVES: int(20, 1, 1_000),
+  LIMIT_COST: int(50_000, 100, 10_000_000),
+  LIMIT_ENTITY_REPRESENTATIONS: int(1_000, 1, 100_000),
+  LIMIT_FIELDS: int(300, 10, 100_000),
+  SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
+});
+
+export interface PartnerEndpointConfig {
+  /** null: start and use the local sandbox (development only). */
+  baseUrl: string | null;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface Config {
+  env: (typeof NODE_ENVS)[number];
+  production: boolean;
+  port: number;
+  host: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  database: { url: string | null; dataDir: string };
+  dataDir: string;
+  routerSecret: string | null;
+  auth:
+    | {
+        mode: 'jwks';
+        jwksUrl: string;
+        issuer: string;
+        audience: string;
+        algorithms: string[];
+        clockToleranceSeconds: number;
+      }
+    | { mode: 'dev'; issuer: string; audience: string; algorithms: string[]; clockToleranceSeconds: number };
+  secretsKey: string;
+  partners: { openbanking: PartnerEndpointConfig };
+  http: {
+    connectTimeoutMs: number;
+    readTimeoutMs: number;
+    paymentTimeoutMs: number;
+    maxConnections: number;
+    maxResponseBytes: number;
+  };
+  limits: {
+    bodyBytes: number;
+    webhookBodyBytes: number;
+    tokens: number;
+    depth: number;
+    aliases: number;
+    directives: number;
+    cost: number;
+    entityRepresentations: number;
+    /** Field selections in one document (duplicates included). */
+    fields: number;
+  };
+  shutdownGraceMs: number;
+}
+
+/** Every problem found in the environment, one per line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+  }
+}
+
+export const DEV_ISSUER = 'tributary-dev';
+export const DEV_AUDIENCE = 'tributary';
+const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
+const SANDBOX_CREDENTIALS = { clientId: 'tributary-dev-client', clientSecret: 'tributary-dev-secret' };
+
+/** Reads and validates the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  const problems = parsed.success
+    ? []
+    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  problems.push(...crossFieldProblems(env));
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const e = parsed.data;
+  const production = e.NODE_ENV === 'production';
+  const jwksConfigured = e.AUTH_JWKS_URL !== undefined;
+
+  const algorithms = e.AUTH_ALGORITHMS.length > 0 ? e.AUTH_ALGORITHMS : DEFAULT_ALGORITHMS;
+  const clockToleranceSeconds = e.AUTH_CLOCK_TOLERANCE_SECONDS;
+  return {
+    env: e.NODE_ENV,
+    production,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL ?? null, dataDir: e.TRIBUTARY_DATA_DIR },
+    dataDir: e.TRIBUTARY_DATA_DIR,
+    routerSecret: e.ROUTER_SECRET ?? null,
+    auth: jwksConfigured
+      ? {
+          mode: 'jwks',
+          jwksUrl: e.AUTH_JWKS_URL!,
+          issuer: e.AUTH_ISSUER!,
+          audience: e.AUTH_AUDIENCE!,
+          algorithms,
+          clockToleranceSeconds,
+        }
+      : {
+          mode: 'dev',
+          issuer: e.AUTH_ISSUER ?? DEV_ISSUER,
+          audience: e.AUTH_AUDIENCE ?? DEV_AUDIENCE,
+          algorithms: ['ES256'],
+          clockToleranceSeconds,
+        },
+    secretsKey: e.SECRETS_KEY ?? DEV_SECRETS_KEY,
+    partners: {
+      openbanking: e.OPENBANKING_BASE_URL
+        ? {
+            baseUrl: e.OPENBANKING_BASE_URL,
+            clientId: e.OPENBANKING_CLIENT_ID!,
+            clientSecret: e.OPENBANKING_CLIENT_SECRET!,
+          }
+        : { baseUrl: null, ...SANDBOX_CREDENTIALS },
+    },
+    http: {
+      connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
+      readTimeoutMs: e.PARTNER_READ_TIMEOUT_MS,
+      paymentTimeoutMs: e.PARTNER_PAYMENT_TIMEOUT_MS,
+      maxConnections: e.PARTNER_MAX_CONNECTIONS,
+      maxResponseBytes: e.PARTNER_MAX_RESPONSE_BYTES,
+    },
+    limits: {
+      bodyBytes: e.LIMIT_BODY_BYTES,
+      webhookBodyBytes: e.LIMIT_WEBHOOK_BODY_BYTES,
+      tokens: e.LIMIT_TOKENS,
+      depth: e.LIMIT_DEPTH,
+      aliases: e.LIMIT_ALIASES,
+      directives: e.LIMIT_DIRECTIVES,
+      cost: e.LIMIT_COST,
+      entityRepresentations: e.LIMIT_ENTITY_REPRESENTATIONS,
+      fields: e.LIMIT_FIELDS,
+    },
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+  };
+}
+
+/** Rules that span several variables, checked on the raw values so they are reported with the rest. */
+function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
+  const has = (name: string) => (env[name] ?? '').trim() !== '';
+  const problems: string[] = [];
+  if (has('AUTH_JWKS_URL') && (!has('AUTH_ISSUER') || !has('AUTH_AUDIENCE'))) {
+    problems.push('AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL');
+  }
+  if (has('OPENBANKING_BASE_URL') && (!has('OPENBANKING_CLIENT_ID') || !has('OPENBANKING_CLIENT_SECRET'))) {
+    problems.push(
+      'OPENBANKING_CLIENT_ID and OPENBANKING_CLIENT_SECRET are required with OPENBANKING_BASE_URL',
+    );
+  }
+  if (env.NODE_ENV === 'production') {
+    if (!has('AUTH_JWKS_URL'))
+      problems.push('AUTH_JWKS_URL: production refuses the development signing key; set a JWKS');
+    if (!has('ROUTER_SECRET')) problems.push('ROUTER_SECRET: production requires the router shared secret');
+    if (!has('SECRETS_KEY') || env.SECRETS_KEY?.trim() === DEV_SECRETS_KEY) {
+      problems.push('SECRETS_KEY: production requires a real key ring (kid:base64 of 32 bytes)');
+    }
+    if (!has('OPENBANKING_BASE_URL'))
+      problems.push('OPENBANKING_BASE_URL: production refuses the local sandbox');
+    if (!has('DATABASE_URL'))
+      problems.push('DATABASE_URL: production requires PostgreSQL, not the embedded database');
+  }
+  return problems;
+}

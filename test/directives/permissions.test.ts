@@ -1,0 +1,90 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { graphql, isObjectType, type GraphQLSchema } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import { deny } from 'graphql-shield';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildRuleMap, buildShield } from '../../directives/permissions.js';
+import { collectFieldScopes, piiFieldNames } from '../../directives/scopes.js';
+import { typeDefs } from '../../server/schema.js';
+
+let schema: GraphQLSchema;
+beforeAll(() => {
+  schema = buildSubgraphSchema({ typeDefs: typeDefs() });
+});
+
+describe('permissions generated from the SDL', () => {
+  it('gives every field of every object type a rule (nothing reaches the deny fallback by omission)', () => {
+    const map = buildRuleMap(schema);
+    const missing: string[] = [];
+    for (const type of Object.values(schema.getTypeMap())) {
+      if (!isObjectType(type) || type.name.startsWith('__') || ['_Service'].includes(type.name)) continue;
+      for (const field of Object.keys(type.getFields())) {
+        if (!map[type.name]?.[field]) missing.push(`${type.name}.${field}`);
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
+  it('requires a scope on every root field except the federation entry points', () => {
+    const unscoped = collectFieldScopes(schema)
+      .filter(({ type, requirements }) => (type === 'Query' || type === 'Mutation') && requirements.length === 0)
+      .map(({ type, field }) => `${type}.${field}`);
+    expect(unscoped.sort()).toEqual(['Query._entities', 'Query._service']);
+    const map = buildRuleMap(schema);
+    expect(map.Query?._entities).not.toBe(deny);
+  });
+
+  it('combines a type scope with a field scope (Account.balance needs accounts:read and balances:read)', () => {
+    const balance = collectFieldScopes(schema).find(({ type, field }) => type === 'Account' && field === 'balance');
+    expect(balance?.requirements).toEqual([[['accounts:read']], [['balances:read']]]);
+  });
+
+  it('finds the @pii fields for log redaction', () => {
+    expect(piiFieldNames(schema)).toEqual(expect.arrayContaining(['maskedNumber', 'description', 'reference']));
+  });
+});
+
+describe('the shield at run time', () => {
+  const account = (ownerId: string) => ({
+    id: 'acc-1',
+    ownerId,
+    provider: 'openbanking',
+    name: 'Current',
+    type: 'CURRENT',
+    currency: 'GBP',
+    maskedNumber: '1234',
+    freshness: { source: 'LIVE', asOf: new Date(0), provider: 'openbanking' },
+  });
+  const run = (source: string, scopes: string[] | null, owner = 'cust_alice') => {
+    const base = buildSubgraphSchema({
+      typeDefs: typeDefs(),
+      resolvers: { Query: { account: () => account(owner) } } as never,
+    });
+    const guarded = applyMiddleware(base, buildShield(base));
+    const principal = scopes ? { subject: 'cust_alice', scopes: new Set(scopes) } : null;
+    return graphql({ schema: guarded, source, contextValue: { principal } });
+  };
+
+  it('answers UNAUTHENTICATED without a principal', async () => {
+    const result = await run('{ account(id: "x") { name } }', null);
+    expect(result.errors?.[0]?.originalError?.constructor.name).toBe('UnauthenticatedError');
+  });
+
+  it('answers FORBIDDEN when a scope is missing, naming the scope', async () => {
+    const result = await run('{ account(id: "x") { name } }', ['balances:read']);
+    expect(result.errors?.[0]?.message).toMatch(/accounts:read/);
+    expect(result.errors?.[0]?.originalError?.constructor.name).toBe('ForbiddenError');
+  });
+
+  it("turns another customer's object into NOT_FOUND on every field", async () => {
+    const result = await run('{ account(id: "x") { name currency } }', ['accounts:read'], 'cust_bob');
+    expect(result.data?.account).toBeNull();
+    expect(result.errors?.[0]?.originalError?.constructor.name).toBe('NotFoundError');
+  });
+
+  it('serves the owner with the right scope', async () => {
+    const result = await run('{ account(id: "x") { name currency } }', ['accounts:read']);
+    expect(result.errors).toBeUndefined();
+    expect(result.data?.account).toEqual({ name: 'Current', currency: 'GBP' });
+  });
+});
