@@ -7,7 +7,7 @@
  * Ownership rules never use shield's `contextual` cache: the answer depends on the parent object.
  */
 import type { GraphQLSchema } from 'graphql';
-import { and, deny, rule, shield } from 'graphql-shield';
+import { deny, rule, shield, type and } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
 import type { RequestContext } from '../server/context.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../server/errors.js';

@@ -8,6 +8,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type FastifyReply,
@@ -37,6 +38,11 @@ export function correlationIdOf(headers: Record<string, string | string[] | unde
   return randomUUID();
 }
 
+/** One log line per request, when it completes (with status and time), not two. */
+class CompletedRequestsOnly extends LogController {
+  override incomingRequest(): void {}
+}
+
 export interface App {
   fastify: FastifyInstance;
   apollo: ApolloServer<RequestContext>;
@@ -48,13 +54,13 @@ export async function buildApp(services: Services): Promise<App> {
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
     genReqId: (request) => correlationIdOf(request.headers),
-    requestIdLogLabel: 'correlationId',
-    disableRequestLogging: true,
+    logController: new CompletedRequestsOnly({ requestIdLogLabel: 'correlationId' }),
     return503OnClosing: true,
   });
 
   const apollo = new ApolloServer<RequestContext>({
     schema: buildSchema(),
+    logger,
     formatError: createErrorFormatter({ production: config.production, logger }),
     includeStacktraceInErrorResponses: false,
     introspection: !config.production,

@@ -66,9 +66,9 @@ const EnvSchema = z.object({
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
 });
 
+/** A partner reached at a configured URL with its credentials. */
 export interface PartnerEndpointConfig {
-  /** null: start and use the local sandbox (development only). */
-  baseUrl: string | null;
+  baseUrl: string;
   clientId: string;
   clientSecret: string;
 }
@@ -93,7 +93,8 @@ export interface Config {
       }
     | { mode: 'dev'; issuer: string; audience: string; algorithms: string[]; clockToleranceSeconds: number };
   secretsKey: string;
-  partners: { openbanking: PartnerEndpointConfig };
+  /** null: the partner is not configured; development starts and uses its local sandbox. */
+  partners: { openbanking: PartnerEndpointConfig | null };
   http: {
     connectTimeoutMs: number;
     readTimeoutMs: number;
@@ -127,7 +128,6 @@ export class ConfigError extends Error {
 export const DEV_ISSUER = 'tributary-dev';
 export const DEV_AUDIENCE = 'tributary';
 const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
-const SANDBOX_CREDENTIALS = { clientId: 'tributary-dev-client', clientSecret: 'tributary-dev-secret' };
 
 /** Reads and validates the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -176,7 +176,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             clientId: e.OPENBANKING_CLIENT_ID!,
             clientSecret: e.OPENBANKING_CLIENT_SECRET!,
           }
-        : { baseUrl: null, ...SANDBOX_CREDENTIALS },
+        : null,
     },
     http: {
       connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,

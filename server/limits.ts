@@ -34,6 +34,8 @@ export type Limits = Config['limits'];
 /** Mutations that move money: at most one of them per operation. */
 export const MONEY_MOVING_MUTATIONS = new Set(['initiatePayment', 'cancelPayment', 'refundPayment']);
 const MAX_FIRST = 100;
+/** Items assumed in a list field that declares no @listSize. */
+const DEFAULT_LIST_SIZE = 10;
 
 function reject(context: ValidationContext, error: DomainError): void {
   // Apollo re-labels validation errors; the domain error rides along as originalError (see graphql-errors.ts).
@@ -156,13 +158,21 @@ function costOf(
   type: GraphQLOutputType,
   multiplier: number,
   seen: Set<string>,
+  sized: { fields: ReadonlySet<string>; size: number } | null = null,
 ): number {
   const named = getNamedType(type);
   let total = 0;
   for (const selection of selectionSet.selections) {
     if (selection.kind === Kind.INLINE_FRAGMENT) {
       const on = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : named;
-      total += costOf(walk, selection.selectionSet, (on ?? named) as GraphQLOutputType, multiplier, seen);
+      total += costOf(
+        walk,
+        selection.selectionSet,
+        (on ?? named) as GraphQLOutputType,
+        multiplier,
+        seen,
+        sized,
+      );
       continue;
     }
     if (selection.kind === Kind.FRAGMENT_SPREAD) {
@@ -172,13 +182,8 @@ function costOf(
       );
       if (fragment?.kind !== Kind.FRAGMENT_DEFINITION || seen.has(fragment.name.value)) continue;
       const on = walk.schema.getType(fragment.typeCondition.name.value) ?? named;
-      total += costOf(
-        walk,
-        fragment.selectionSet,
-        on as GraphQLOutputType,
-        multiplier,
-        new Set([...seen, fragment.name.value]),
-      );
+      const inner = new Set([...seen, fragment.name.value]);
+      total += costOf(walk, fragment.selectionSet, on as GraphQLOutputType, multiplier, inner, sized);
       continue;
     }
     if (!isObjectType(named) || selection.name.value.startsWith('__')) continue;
@@ -194,21 +199,36 @@ function costOf(
     ) {
       throw new InputError(`first must be between 1 and ${MAX_FIRST}.`, 'first');
     }
+    // A connection's page size multiplies its sized fields (edges), not the connection object itself.
+    const times = sized?.fields.has(field.name) ? multiplier * sized.size : multiplier;
     const leaf = !isObjectType(getNamedType(field.type)) && !isAbstractType(getNamedType(field.type));
     const weight = intArgument(directive(field, 'cost'), 'weight') ?? (leaf ? 0 : 1);
-    total += weight * multiplier;
+    total += weight * times;
     if (!selection.selectionSet) continue;
     const listSize = directive(field, 'listSize');
+    const sizedFields = stringListArgument(listSize, 'sizedFields');
+    const slice = typeof first === 'number' ? first : undefined;
+    if (listSize && sizedFields.length > 0) {
+      const size = slice ?? intArgument(listSize, 'assumedSize') ?? MAX_FIRST;
+      total += costOf(walk, selection.selectionSet, field.type, times, seen, {
+        fields: new Set(sizedFields),
+        size,
+      });
+      continue;
+    }
     const unwrapped = isNonNullType(field.type) ? field.type.ofType : field.type;
-    const size =
-      typeof first === 'number' && listSize
-        ? first
-        : isListType(unwrapped)
-          ? (intArgument(listSize, 'assumedSize') ?? 10)
-          : 1;
-    total += costOf(walk, selection.selectionSet, field.type, multiplier * size, seen);
+    const size = isListType(unwrapped)
+      ? (slice ?? intArgument(listSize, 'assumedSize') ?? DEFAULT_LIST_SIZE)
+      : 1;
+    total += costOf(walk, selection.selectionSet, field.type, times * size, seen);
   }
   return total;
+}
+
+function stringListArgument(node: ConstDirectiveNode | undefined, name: string): string[] {
+  const value = node?.arguments?.find((argument) => argument.name.value === name)?.value;
+  if (value?.kind !== Kind.LIST) return [];
+  return value.values.flatMap((item) => (item.kind === Kind.STRING ? [item.value] : []));
 }
 
 /** The limits that need variable values, enforced after the operation is resolved and before execution. */

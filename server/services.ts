@@ -3,7 +3,7 @@
  * partner registry, authenticator. Requests get their own loaders on top of these (context.ts).
  */
 import type { Logger } from 'pino';
-import { createRegistry, type Registry } from '../datasources/registry.js';
+import { createRegistry, type Registry, type SandboxEndpoints } from '../datasources/registry.js';
 import { AuditLog } from '../store/audit.js';
 import { ConsentRepository } from '../store/consents.js';
 import { openDatabase, type Db } from '../store/db.js';
@@ -27,8 +27,8 @@ export interface Services {
 export interface ServiceOverrides {
   db?: Db;
   devKey?: DevSigningKey;
-  /** Base URLs of locally started sandboxes, for partners whose config says "use the sandbox". */
-  sandboxUrls?: Partial<Record<'openbanking', string>>;
+  /** Locally started sandboxes, for partners the configuration leaves unset (development only). */
+  sandboxes?: SandboxEndpoints;
 }
 
 /** PostgreSQL when DATABASE_URL is set, else the embedded PGlite under the data directory. */
@@ -57,7 +57,7 @@ export async function createServices(
     db,
     consents,
     audit: new AuditLog(db),
-    registry: createRegistry(config, { credentials: consents, logger }, overrides.sandboxUrls ?? {}),
+    registry: createRegistry(config, { credentials: consents, logger }, overrides.sandboxes ?? {}),
     authenticator: createAuthenticator(config.auth, devKey),
     devKey,
   };

@@ -1,0 +1,52 @@
+/**
+ * The `tributary` command. Operators and developers use the same entry: `start` is what `npm start`
+ * runs. Every command reads configuration through server/config.ts, like the server does.
+ */
+import { Command, Option } from 'commander';
+import { ALL_SCOPES, CUSTOMER_SCOPES } from '../server/auth.js';
+import { runAuditVerify } from './audit.js';
+import { runMigrate } from './migrate.js';
+import { runSandboxes } from './sandboxes.js';
+import { runStart } from './start.js';
+import { runToken } from './token.js';
+
+const program = new Command('tributary')
+  .description('Tributary: one canonical GraphQL subgraph over banking partners')
+  .showHelpAfterError();
+
+program
+  .command('start')
+  .description(
+    'migrate, start partner sandboxes where no partner is configured, seed demo data, serve the subgraph',
+  )
+  .option('--no-seed', 'do not seed the demo customers')
+  .action((options: { seed: boolean }) => runStart(options));
+
+program
+  .command('sandboxes')
+  .description('run the partner sandboxes alone')
+  .option('--openbanking-port <port>', 'port of the Open Banking sandbox', '4101')
+  .action((options: { openbankingPort: string }) => runSandboxes(options));
+
+program
+  .command('migrate')
+  .description('apply database migrations and exit')
+  .action(() => runMigrate());
+
+program
+  .command('token')
+  .description('sign a development token (refused in production)')
+  .requiredOption('--subject <id>', 'the customer id (JWT sub), e.g. cust_alice')
+  .addOption(new Option('--scopes <scopes>', 'space-separated scopes').default(CUSTOMER_SCOPES.join(' ')))
+  .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+  .action((options: { subject: string; scopes: string; ttl: string }) => runToken(options));
+
+const audit = program.command('audit').description('the tamper-evident audit log');
+audit
+  .command('verify')
+  .description('verify the hash chain; exits 1 on any edit, deletion or reorder')
+  .action(() => runAuditVerify());
+
+program.addHelpText('after', `\nScopes: ${ALL_SCOPES.join(' ')}`);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,60 @@
+/**
+ * `tributary start` (what `npm start` runs): partner sandboxes for every partner the configuration
+ * leaves unset (development only), the subgraph, demo customers, and a ready token with a curl to paste.
+ */
+import { signDevToken, CUSTOMER_SCOPES } from '../server/auth.js';
+import { closeOnSignals, startServer } from '../server/main.js';
+import {
+  sandboxEndpoints,
+  startSandboxes,
+  stopSandboxes,
+  type RunningSandboxes,
+} from '../sandboxes/index.js';
+import { seedDemoCustomers } from '../services/demo.js';
+import { cliLogger, configOrExit } from './common.js';
+
+export async function runStart(options: { seed: boolean }): Promise<void> {
+  const config = configOrExit();
+  const logger = cliLogger(config);
+  let sandboxes: RunningSandboxes = {};
+  if (!config.production) {
+    sandboxes = await startSandboxes();
+    for (const [name, sandbox] of Object.entries(sandboxes))
+      logger.info({ partner: name, url: sandbox.handle.url }, 'sandbox started');
+  }
+  const server = await startServer(config, logger, { sandboxes: sandboxEndpoints(sandboxes) });
+  closeOnSignals(logger, config.shutdownGraceMs, async () => {
+    await server.close();
+    await stopSandboxes(sandboxes);
+  });
+  logger.info({ url: `${server.url}/graphql` }, 'Tributary is serving');
+
+  if (config.production || !server.services.devKey) return;
+  if (options.seed) await seedDemoCustomers(server.services);
+  const token = await signDevToken(server.services.devKey, {
+    subject: 'cust_alice',
+    scopes: CUSTOMER_SCOPES,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    ttlSeconds: 12 * 3600,
+  });
+  const query =
+    '{ accounts { edges { node { id name type balance { current { amount currency } } transactions(first: 3) { edges { node { amount { amount currency } status description } } } } } } }';
+  process.stdout.write(
+    [
+      '',
+      `Tributary is serving on ${server.url}/graphql`,
+      '',
+      'A development token for cust_alice with every customer scope (valid 12 h):',
+      '',
+      `export TOKEN=${token}`,
+      '',
+      'Try it:',
+      '',
+      `curl -s ${server.url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+      `  -d '${JSON.stringify({ query })}'`,
+      '',
+      '',
+    ].join('\n'),
+  );
+}

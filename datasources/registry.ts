@@ -1,0 +1,100 @@
+/**
+ * The registry: one line per partner. Adding a partner is a folder under datasources/ and a line in
+ * FACTORIES; nothing else in the process names a partner.
+ *
+ * A partner is reached at its configured URL, or — in development, when unconfigured — at the local
+ * sandbox the start command launched. A partner with neither is simply absent.
+ */
+import type { Logger } from 'pino';
+import type { Config, PartnerEndpointConfig } from '../server/config.js';
+import { NotSupportedError } from '../server/errors.js';
+import type { ProviderName } from './canonical.js';
+import { openBankingFromSettings } from './openbanking/registration.js';
+import type { AccountsProvider, CredentialStore, PaymentsProvider, Provider, SandboxLink } from './types.js';
+
+/** Everything a provider factory gets: where the partner is, how to call it, whose credentials. */
+export interface ProviderSettings {
+  endpoint: PartnerEndpointConfig;
+  http: Config['http'];
+  /** True when talking to the local sandbox (enables sandbox-only flows). */
+  sandbox: boolean;
+}
+
+export interface ProviderDeps {
+  credentials: CredentialStore;
+  logger: Logger;
+}
+
+type ProviderFactory = (settings: ProviderSettings, deps: ProviderDeps) => Provider;
+
+const FACTORIES: Partial<Record<ProviderName, ProviderFactory>> = {
+  openbanking: openBankingFromSettings,
+};
+
+export type SandboxEndpoints = Partial<Record<ProviderName, PartnerEndpointConfig>>;
+
+export interface Registry {
+  /** Names of the partners this process can reach. */
+  names(): ProviderName[];
+  hasAccounts(name: ProviderName): boolean;
+  /** The accounts capability of a partner; NotSupportedError when it has none. */
+  accounts(name: ProviderName): AccountsProvider;
+  payments(name: ProviderName): PaymentsProvider;
+  /** Partners whose sandbox can link a demo customer. */
+  sandboxLinkable(): ProviderName[];
+  connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
+  close(): Promise<void>;
+}
+
+export function createRegistry(config: Config, deps: ProviderDeps, sandboxes: SandboxEndpoints): Registry {
+  const providers = new Map<ProviderName, { provider: Provider; sandbox: boolean }>();
+  for (const [name, factory] of Object.entries(FACTORIES) as [ProviderName, ProviderFactory][]) {
+    const configured = config.partners[name as keyof Config['partners']] ?? null;
+    const endpoint = configured ?? sandboxes[name];
+    if (!endpoint) {
+      deps.logger.warn({ partner: name }, 'partner not configured and no sandbox running; it is disabled');
+      continue;
+    }
+    const sandbox = configured === null;
+    const logger = deps.logger.child({ partner: name });
+    providers.set(name, {
+      provider: factory({ endpoint, http: config.http, sandbox }, { ...deps, logger }),
+      sandbox,
+    });
+  }
+
+  const get = (name: ProviderName): Provider => {
+    const entry = providers.get(name);
+    if (!entry) throw new NotSupportedError(name, 'anything in this deployment (it is not configured)');
+    return entry.provider;
+  };
+
+  return {
+    names: () => [...providers.keys()],
+    hasAccounts: (name) => providers.get(name)?.provider.accounts !== undefined,
+    accounts(name) {
+      const capability = get(name).accounts;
+      if (!capability) throw new NotSupportedError(name, 'accounts');
+      return capability;
+    },
+    payments(name) {
+      const capability = get(name).payments;
+      if (!capability) throw new NotSupportedError(name, 'payments');
+      return capability;
+    },
+    sandboxLinkable: () =>
+      [...providers]
+        .filter(([, entry]) => entry.sandbox && entry.provider.connectSandboxCustomer)
+        .map(([name]) => name),
+    async connectSandboxCustomer(name, customerId) {
+      const entry = providers.get(name);
+      if (!entry?.sandbox || !entry.provider.connectSandboxCustomer) {
+        throw new NotSupportedError(name, 'linking customers without the customer (sandbox only)');
+      }
+      return entry.provider.connectSandboxCustomer(customerId);
+    },
+    async close() {
+      await Promise.all([...providers.values()].map((entry) => entry.provider.close()));
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Every partner sandbox, started together for `npm start`, `tributary sandboxes` and end-to-end tests.
+ * Each entry also says which credentials the sandbox accepts, so callers can point a provider at it.
+ */
+import type { ProviderName } from '../datasources/canonical.js';
+import type { SandboxHandle } from './kit.js';
+import {
+  OB_SANDBOX_CLIENT_ID,
+  OB_SANDBOX_CLIENT_SECRET,
+  startOpenBankingSandbox,
+  type OpenBankingSandboxOptions,
+} from './openbanking/index.js';
+
+export interface RunningSandbox {
+  handle: SandboxHandle;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface SandboxesOptions {
+  host?: string;
+  /** Port per partner; 0 or absent picks a free one. */
+  ports?: Partial<Record<ProviderName, number>>;
+  openbanking?: OpenBankingSandboxOptions;
+}
+
+export type RunningSandboxes = Partial<Record<ProviderName, RunningSandbox>>;
+
+export async function startSandboxes(options: SandboxesOptions = {}): Promise<RunningSandboxes> {
+  const host = options.host ?? '127.0.0.1';
+  const openbanking = await startOpenBankingSandbox({
+    ...options.openbanking,
+    host,
+    port: options.ports?.openbanking ?? 0,
+  });
+  return {
+    openbanking: {
+      handle: openbanking,
+      clientId: OB_SANDBOX_CLIENT_ID,
+      clientSecret: OB_SANDBOX_CLIENT_SECRET,
+    },
+  };
+}
+
+export async function stopSandboxes(sandboxes: RunningSandboxes): Promise<void> {
+  await Promise.all(Object.values(sandboxes).map((sandbox) => sandbox.handle.close()));
+}
+
+/** The endpoints the registry should use for partners the configuration leaves unset. */
+export function sandboxEndpoints(sandboxes: RunningSandboxes) {
+  return Object.fromEntries(
+    Object.entries(sandboxes).map(([name, sandbox]) => [
+      name,
+      { baseUrl: sandbox.handle.url, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+    ]),
+  ) as Partial<Record<ProviderName, { baseUrl: string; clientId: string; clientSecret: string }>>;
+}

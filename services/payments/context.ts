@@ -1,0 +1,116 @@
+/**
+ * What the three money-moving flows share: their dependencies, the partner call context, the guard
+ * against re-sending a partner key the partner may already have forgotten, and the audit entry.
+ */
+import type { Payment, ProviderName } from '../../datasources/canonical.js';
+import { decodeId } from '../../datasources/ids.js';
+import { formatDecimal } from '../../datasources/money.js';
+import type { CallContext, PaymentsProvider } from '../../datasources/types.js';
+import { NotFoundError, PartnerError } from '../../server/errors.js';
+import type { AuditLog } from '../../store/audit.js';
+import type { Queryable } from '../../store/db.js';
+import type { IdempotentMutation } from './keys.js';
+import type { PaymentLedger } from './ledger.js';
+import type { PaymentUserError } from './outcomes.js';
+import type { Attempt, IdempotentRunner } from './runner.js';
+
+export interface FlowDeps {
+  ledger: PaymentLedger;
+  audit: AuditLog;
+  runner: IdempotentRunner;
+  /** The payments capability of a partner (registry.payments); throws NotSupportedError without one. */
+  providers: (name: ProviderName) => PaymentsProvider;
+  /** HMAC secret of derived partner keys. */
+  partnerKeySecret: string | Buffer;
+  /** Partners forget idempotency keys after this long (Stripe, Open Banking: 24 h); we stop re-sending before. */
+  partnerKeyWindowMs: number;
+  /** Upper bound of one partner call, below the lease so no other attempt can take over meanwhile. */
+  partnerCallTimeoutMs: number;
+  /** The provider of card payments (paymentMethodId). */
+  cardProvider: ProviderName;
+  now: () => Date;
+}
+
+/** The caller's call context with a deadline that keeps the partner call inside our lease. */
+export function partnerContext(call: CallContext, deps: FlowDeps): CallContext {
+  const deadline = AbortSignal.timeout(deps.partnerCallTimeoutMs);
+  return { ...call, signal: call.signal ? AbortSignal.any([call.signal, deadline]) : deadline };
+}
+
+/**
+ * Before sending a partner key again: a key first sent longer ago than the partner keeps keys could
+ * now create a second payment, so such an operation is left to reconciliation instead.
+ */
+export function assertPartnerStillDedupes(attempt: Attempt, provider: ProviderName, deps: FlowDeps): void {
+  const first = attempt.record.partnerRequestedAt;
+  if (attempt.point !== 'partner_requested' || !first) return;
+  if (deps.now().getTime() - first.getTime() <= deps.partnerKeyWindowMs) return;
+  throw new PartnerError({
+    partner: provider,
+    code: 'PARTNER_UNAVAILABLE',
+    retryable: false,
+    endpoint: 'resend partner idempotency key',
+    issues: ['the outcome is unknown and the partner idempotency window has passed; reconcile this operation'],
+  });
+}
+
+const ACTIONS: Record<IdempotentMutation, string> = {
+  initiatePayment: 'payment.initiate',
+  cancelPayment: 'payment.cancel',
+  refundPayment: 'payment.refund',
+};
+
+/** Appends the audit entry of a finished money-moving operation, in the finishing transaction. */
+export async function auditOutcome(
+  deps: FlowDeps,
+  tx: Queryable,
+  entry: {
+    mutation: IdempotentMutation;
+    subject: string;
+    key: string;
+    payment: Payment | null;
+    userErrors: PaymentUserError[];
+    detail?: Record<string, unknown>;
+  },
+): Promise<void> {
+  await deps.audit.append(
+    {
+      actor: 'customer',
+      action: ACTIONS[entry.mutation],
+      subject: entry.subject,
+      target: entry.payment?.id ?? null,
+      details: {
+        idempotencyKey: entry.key,
+        outcome: entry.userErrors.length > 0 ? entry.userErrors.map((error) => error.code).join(',') : 'OK',
+        provider: entry.payment?.provider ?? null,
+        status: entry.payment?.status ?? null,
+        amount: entry.payment ? formatDecimal(entry.payment.amount) : null,
+        currency: entry.payment?.amount.currency ?? null,
+        ...entry.detail,
+      },
+    },
+    tx,
+  );
+}
+
+/**
+ * The ledger's payment with the partner's view of its state (status, failure, next action, refunds);
+ * identity, amount and parties stay the ledger's, which checkSamePayment has compared.
+ */
+export function withPartnerState(current: Payment, answer: Payment): Payment {
+  return {
+    ...current,
+    status: answer.status,
+    failureReason: answer.failureReason,
+    nextAction: answer.nextAction,
+    refunds: answer.refunds,
+    updatedAt: answer.updatedAt,
+  };
+}
+
+/** The subject's payment from the ledger; NOT_FOUND (never stored) for unknown or others' ids. */
+export async function ownedPayment(deps: FlowDeps, subject: string, id: string): Promise<Payment> {
+  const payment = decodeId(id, 'Payment') ? await deps.ledger.get(subject, id) : null;
+  if (!payment) throw new NotFoundError('Payment');
+  return payment;
+}

@@ -1,0 +1,98 @@
+/**
+ * The payments ledger as the rest of the process uses it. `applyStatus` is the one entry point for
+ * status changes, whoever reports them (our API calls, webhooks, reconciliation, operators): it locks
+ * the payment, asks the state machine, and appends history, so duplicate and out-of-order reports are
+ * harmless and concurrent reporters serialise on the row.
+ */
+import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../datasources/canonical.js';
+import type { Db, Queryable } from '../../store/db.js';
+import type { PaymentRepository, StatusPatch } from '../../store/payments.js';
+import { transitionPath } from './status.js';
+
+/** Who reported a status, and when it happened at the source. */
+export interface StatusReport {
+  source: PaymentEvent['source'];
+  /** When the partner says the change happened; default now. */
+  at?: Date;
+  detail?: string | null;
+  patch?: StatusPatch;
+}
+
+/** What applyStatus did. */
+export interface StatusChange {
+  from: PaymentStatus;
+  /** The status after the call (unchanged when the report was stale or a duplicate). */
+  to: PaymentStatus;
+  changed: boolean;
+}
+
+export class PaymentLedger {
+  constructor(
+    private readonly db: Db,
+    readonly repository: PaymentRepository,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /**
+   * Moves a payment towards `status` if the state machine allows it, recording each status passed.
+   * Idempotent and order-independent; null when the payment is unknown. Pass `tx` to join a transaction.
+   */
+  async applyStatus(
+    paymentId: string,
+    status: PaymentStatus,
+    report: StatusReport,
+    tx?: Queryable,
+  ): Promise<StatusChange | null> {
+    const run = async (q: Queryable): Promise<StatusChange | null> => {
+      const locked = await this.repository.lockForStatus(q, paymentId);
+      if (!locked) return null;
+      const at = report.at ?? this.now();
+      const path = transitionPath(locked.status, status);
+      for (const step of path) {
+        await this.repository.appendEvent(q, paymentId, {
+          status: step,
+          at,
+          source: report.source,
+          detail: step === status ? (report.detail ?? null) : `implied by ${status}`,
+        });
+      }
+      const to = path.at(-1) ?? locked.status;
+      // A report of the current status may still refresh its details (a new redirect URL).
+      if (path.length > 0 || (status === locked.status && report.patch)) {
+        await this.repository.setStatus(q, paymentId, to, at, report.patch ?? {});
+      }
+      return { from: locked.status, to, changed: path.length > 0 };
+    };
+    return tx ? run(tx) : this.db.transaction(run);
+  }
+
+  /**
+   * Records a payment the partner reported (created, cancelled, refunded): inserts it when new, applies
+   * its status and upserts its refunds. `payment.ownerId` must be the subject.
+   */
+  async record(q: Queryable, payment: Payment, report: StatusReport): Promise<StatusChange | null> {
+    const inserted = await this.repository.insert(q, payment);
+    const refunds: Refund[] = payment.refunds;
+    for (const refund of refunds) await this.repository.upsertRefund(q, payment.id, refund, this.now());
+    const patch: StatusPatch = {
+      failureReason: payment.status === 'FAILED' ? payment.failureReason : null,
+      nextAction: payment.status === 'REQUIRES_ACTION' ? payment.nextAction : null,
+    };
+    const change = await this.applyStatus(payment.id, payment.status, { ...report, patch }, q);
+    if (inserted && change && !change.changed) {
+      // A new payment reported as PENDING still gets its first history entry.
+      await this.repository.appendEvent(q, payment.id, {
+        status: payment.status,
+        at: report.at ?? this.now(),
+        source: report.source,
+        detail: report.detail ?? null,
+      });
+    }
+    return change;
+  }
+
+  /** The subject's payment as the ledger holds it now. */
+  get(subject: string, id: string, q?: Queryable): Promise<Payment | null> {
+    return this.repository.get(subject, id, q);
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Runs one idempotent operation (DESIGN §10): claim the key, replay or refuse when the key is finished,
+ * used with other arguments or busy, and otherwise hand the operation an `Attempt` that resumes at the
+ * key's recovery point and finishes it atomically with the operation's own writes.
+ *
+ * Failures: a LeaseLostError means another attempt took the key over; if that attempt finished, its
+ * payload is this attempt's answer too. Any other failure releases the lease at the recovery point
+ * reached, so the client's retry resumes there at once.
+ */
+import type { Logger } from 'pino';
+import { IdempotencyError } from '../../server/errors.js';
+import type { Db, Queryable } from '../../store/db.js';
+import {
+  LeaseLostError,
+  type IdempotencyRecord,
+  type IdempotencyStore,
+  type Json,
+  type Lease,
+  type RecoveryPoint,
+} from '../../store/idempotency.js';
+import type { IdempotentMutation } from './keys.js';
+import { loadPayload, storePayload, type PaymentPayload, type PaymentResult } from './payload.js';
+
+/** Where a crash can be simulated (tests) or forced (the e2e crash switch). */
+export type CrashPoint = 'started' | 'partner_requested' | 'partner_called' | 'partner_confirmed';
+
+/** Called at each crash point; may throw (or kill the process) to simulate a crash there. */
+export type Checkpoint = (point: CrashPoint, mutation: IdempotentMutation) => void | Promise<void>;
+
+/** Thrown by a test checkpoint: the attempt stops as a crashed process would, without releasing its lease. */
+export class SimulatedCrash extends Error {
+  override readonly name = 'SimulatedCrash';
+  constructor(readonly point: CrashPoint) {
+    super(`simulated crash at ${point}`);
+  }
+}
+
+export interface RunnerOptions {
+  /** How long an attempt owns a key before another may take it over. */
+  leaseMs: number;
+  /** How long a finished key is kept. */
+  retentionMs: number;
+  logger: Logger;
+  checkpoint?: Checkpoint;
+}
+
+/** The identity of one logical operation. */
+export interface OperationKey {
+  subject: string;
+  mutation: IdempotentMutation;
+  key: string;
+  fingerprint: string;
+  partnerKey: string;
+}
+
+/** One attempt at a claimed operation. */
+export interface Attempt {
+  readonly record: IdempotencyRecord;
+  readonly point: RecoveryPoint;
+  readonly partnerKey: string;
+  /** True when this attempt took over a key another attempt left unfinished. */
+  readonly takenOver: boolean;
+  /** Commits a recovery point (and renews the lease); throws LeaseLostError when taken over. */
+  advance(point: 'partner_requested' | 'partner_confirmed', data?: { recovery?: Json; paymentId?: string }): Promise<void>;
+  /** Runs the test/e2e crash hook for a point. */
+  checkpoint(point: CrashPoint): Promise<void>;
+  /** Writes the outcome and finishes the key in one transaction; returns the payload stored. */
+  finish(write: (tx: Queryable) => Promise<{ payload: PaymentPayload; paymentId: string | null }>): Promise<PaymentPayload>;
+}
+
+export class IdempotentRunner {
+  constructor(
+    private readonly db: Db,
+    private readonly store: IdempotencyStore,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  /** Claims `op` and runs `execute` unless the key is finished, reused or busy. */
+  async run(op: OperationKey, execute: (attempt: Attempt) => Promise<PaymentPayload>): Promise<PaymentResult> {
+    const claim = await this.store.claim({ ...op, leaseMs: this.options.leaseMs, retentionMs: this.options.retentionMs });
+    switch (claim.kind) {
+      case 'mismatch':
+        throw new IdempotencyError(
+          'IDEMPOTENCY_KEY_REUSED',
+          'This idempotency key was already used with different arguments; use a new key for a new operation.',
+        );
+      case 'finished':
+        return { payload: loadPayload(claim.record.response), replayed: true };
+      case 'busy':
+        throw inUse();
+      case 'acquired':
+        break;
+    }
+    const logger = this.options.logger.child({ mutation: op.mutation, recoveryPoint: claim.record.recoveryPoint });
+    if (claim.takenOver) logger.warn({ attempts: claim.record.attempts }, 'resuming an abandoned idempotent operation');
+    const attempt = this.#attempt(op, claim.lease, claim.record, claim.takenOver);
+    try {
+      return { payload: await execute(attempt), replayed: false };
+    } catch (error) {
+      if (error instanceof SimulatedCrash) throw error;
+      if (error instanceof LeaseLostError) return this.#afterLostLease(op);
+      await this.store.release(claim.lease).catch((releaseError: unknown) => {
+        logger.warn({ err: releaseError }, 'could not release an idempotency lease; it will lapse');
+      });
+      throw error;
+    }
+  }
+
+  async #afterLostLease(op: OperationKey): Promise<PaymentResult> {
+    const record = await this.store.get(op.subject, op.mutation, op.key);
+    if (record?.state === 'finished' && record.fingerprint === op.fingerprint) {
+      return { payload: loadPayload(record.response), replayed: true };
+    }
+    throw inUse();
+  }
+
+  #attempt(op: OperationKey, lease: Lease, record: IdempotencyRecord, takenOver: boolean): Attempt {
+    const { store, db, options } = this;
+    return {
+      record,
+      point: record.recoveryPoint,
+      partnerKey: record.partnerKey,
+      takenOver,
+      advance: (point, data = {}) => store.advance(lease, point, { leaseMs: options.leaseMs, ...data }),
+      checkpoint: async (point) => {
+        await options.checkpoint?.(point, op.mutation);
+      },
+      finish: (write) =>
+        db.transaction(async (tx) => {
+          const { payload, paymentId } = await write(tx);
+          await store.finish(lease, storePayload(payload), { retentionMs: options.retentionMs, paymentId }, tx);
+          return payload;
+        }),
+    };
+  }
+}
+
+function inUse(): IdempotencyError {
+  return new IdempotencyError(
+    'IDEMPOTENCY_KEY_IN_USE',
+    'A request with this idempotency key is still being processed; retry shortly.',
+  );
+}

@@ -1,0 +1,156 @@
+/**
+ * Input validation of the money-moving mutations. A failure here is thrown as BAD_USER_INPUT before any
+ * idempotency key is claimed, so it is never stored: the client fixes the input and retries with the
+ * same key. What comes out is normalised (exact minor units, canonical spellings), which is also what
+ * the request fingerprint is computed from.
+ */
+import type { ProviderName } from '../../datasources/canonical.js';
+import { decodeId } from '../../datasources/ids.js';
+import { MoneyError, parseDecimal, type Money } from '../../datasources/money.js';
+import { InputError } from '../../server/errors.js';
+
+/** A decimal amount as the graph carries it. */
+export interface MoneyArgs {
+  amount: string;
+  currency: string;
+}
+
+/** The creditor as the client sends it. */
+export interface CreditorArgs {
+  name: string;
+  sortCode?: string | null;
+  accountNumber?: string | null;
+  iban?: string | null;
+}
+
+/** initiatePayment's input (InitiatePaymentInput in the SDL). */
+export interface InitiatePaymentArgs {
+  debtorAccountId?: string | null;
+  paymentMethodId?: string | null;
+  amount: MoneyArgs;
+  creditor?: CreditorArgs | null;
+  reference: string;
+}
+
+export interface NormalisedCreditor {
+  name: string;
+  sortCode: string | null;
+  accountNumber: string | null;
+  iban: string | null;
+}
+
+/** A valid initiatePayment request, routed to its provider. */
+export interface PaymentOrder {
+  provider: ProviderName;
+  /** Global id of the debtor account (bank payments). */
+  debtorAccountId: string | null;
+  debtorPartnerAccountId: string | null;
+  paymentMethodId: string | null;
+  amount: Money;
+  creditor: NormalisedCreditor | null;
+  reference: string;
+}
+
+const PAYMENT_METHOD = /^[A-Za-z0-9_]{1,255}$/;
+/** Open Banking RemittanceInformation.Reference allows 35 characters; the stricter partner wins. */
+const REFERENCE = /^[\x20-\x7E]{1,35}$/;
+const SORT_CODE = /^\d{6}$/;
+const ACCOUNT_NUMBER = /^\d{8}$/;
+const IBAN = /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/;
+
+/** Parses a positive amount exactly; more digits than the currency has is an error, never rounded. */
+export function parseAmount(args: MoneyArgs, field: string): Money {
+  let amount: Money;
+  try {
+    amount = parseDecimal(args.amount, args.currency);
+  } catch (error) {
+    if (error instanceof MoneyError) throw new InputError(`The amount is not valid: ${error.message}.`, field);
+    throw error;
+  }
+  if (amount.minor <= 0n) throw new InputError('The amount must be greater than zero.', field);
+  return amount;
+}
+
+/** Validates and normalises initiatePayment's input; `cardProvider` handles payment-method payments. */
+export function validateInitiate(input: InitiatePaymentArgs, cardProvider: ProviderName): PaymentOrder {
+  const hasAccount = input.debtorAccountId != null;
+  const hasMethod = input.paymentMethodId != null;
+  if (hasAccount === hasMethod) {
+    throw new InputError('Give exactly one of debtorAccountId and paymentMethodId.', 'input');
+  }
+  const amount = parseAmount(input.amount, 'input.amount');
+  const reference = input.reference.trim();
+  if (!REFERENCE.test(reference)) {
+    throw new InputError('The reference must be 1 to 35 printable ASCII characters.', 'input.reference');
+  }
+
+  if (hasMethod) {
+    const paymentMethodId = input.paymentMethodId!;
+    if (!PAYMENT_METHOD.test(paymentMethodId)) {
+      throw new InputError('The payment method id is not valid.', 'input.paymentMethodId');
+    }
+    if (input.creditor) {
+      throw new InputError('A card payment takes no creditor.', 'input.creditor');
+    }
+    return {
+      provider: cardProvider,
+      debtorAccountId: null,
+      debtorPartnerAccountId: null,
+      paymentMethodId,
+      amount,
+      creditor: null,
+      reference,
+    };
+  }
+
+  const account = decodeId(input.debtorAccountId!, 'Account');
+  if (!account) throw new InputError('The debtor account id is not valid.', 'input.debtorAccountId');
+  if (!input.creditor) throw new InputError('A bank payment needs a creditor.', 'input.creditor');
+  return {
+    provider: account.provider,
+    debtorAccountId: input.debtorAccountId!,
+    debtorPartnerAccountId: account.partnerId,
+    paymentMethodId: null,
+    amount,
+    creditor: validateCreditor(input.creditor),
+    reference,
+  };
+}
+
+function validateCreditor(creditor: CreditorArgs): NormalisedCreditor {
+  const name = creditor.name.trim();
+  if (name.length === 0 || name.length > 140) {
+    throw new InputError("The creditor's name must be 1 to 140 characters.", 'input.creditor.name');
+  }
+  const sortCode = creditor.sortCode?.replace(/[\s-]/g, '') || null;
+  const accountNumber = creditor.accountNumber?.replace(/\s/g, '') || null;
+  const iban = creditor.iban?.replace(/\s/g, '').toUpperCase() || null;
+  const domestic = sortCode !== null || accountNumber !== null;
+  if (domestic === (iban !== null)) {
+    throw new InputError('Give either sortCode with accountNumber, or iban.', 'input.creditor');
+  }
+  if (domestic) {
+    if (!sortCode || !SORT_CODE.test(sortCode)) {
+      throw new InputError('The sort code must be six digits.', 'input.creditor.sortCode');
+    }
+    if (!accountNumber || !ACCOUNT_NUMBER.test(accountNumber)) {
+      throw new InputError('The account number must be eight digits.', 'input.creditor.accountNumber');
+    }
+    return { name, sortCode, accountNumber, iban: null };
+  }
+  if (!IBAN.test(iban!) || !ibanChecksumValid(iban!)) {
+    throw new InputError('The IBAN is not valid.', 'input.creditor.iban');
+  }
+  return { name, sortCode: null, accountNumber: null, iban };
+}
+
+/** ISO 13616 check digits: the rearranged IBAN, letters as 10..35, is 1 modulo 97. */
+function ibanChecksumValid(iban: string): boolean {
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const char of rearranged) {
+    const value = char >= 'A' ? char.charCodeAt(0) - 55 : Number(char);
+    remainder = Number(`${remainder}${value}`) % 97;
+  }
+  return remainder === 1;
+}
