@@ -1,0 +1,233 @@
+/**
+ * The tamper-evident audit log (DESIGN §12): every mutation, webhook and operator action, appended to a
+ * hash chain that `tributary audit verify` checks.
+ *
+ * Design, and why it survives erasure:
+ * - Each row splits into non-personal fields (seq, at, actor, action, target) and a personal payload:
+ *   the canonical JSON of `{ subject, details, salt }`, stored as text so its bytes never change.
+ * - `payload_digest = SHA-256(payload)`; `hash = SHA-256(canonical JSON of the non-personal fields,
+ *   prev_hash and payload_digest)`; `prev_hash` is the previous row's hash (64 zeros for seq 1).
+ *   Seq numbers are contiguous, so an edited, deleted, inserted or reordered row breaks the chain.
+ * - Erasure blanks `subject` and `payload` and stamps `erased_at`, but keeps `payload_digest`, so every
+ *   row hash, and therefore the chain, still verifies. The random salt is erased with the payload: a
+ *   plain digest of a short payload could be brute-forced back to the subject; a salted one cannot.
+ * - The hashes are unkeyed, so what the chain cannot see on its own is the loss of its newest rows, or
+ *   a chain recomputed from an edit onwards by someone with write access. Operators keep `head()`
+ *   outside the database and pass it to `verify({ anchor })`, which exposes both.
+ * - Actors, actions and targets must not identify a person (use ids such as `customer`, `operator:42`,
+ *   `webhook:plaid`, a consent id); anything personal goes in `subject` or `details`.
+ *
+ * Appends run under a transaction-scoped advisory lock, so replicas sharing one PostgreSQL extend one
+ * chain and never fork it; the primary key on seq backs that up.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+import type { Db, Queryable } from './db.js';
+
+/** One event to record. */
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  /** The customer the event concerns; erased on request. */
+  subject?: string | null;
+  target?: string | null;
+  /** Personal or free-form detail; erased with the subject. Must be JSON (no bigint). */
+  details?: Record<string, unknown> | null;
+}
+
+/** Identifies one link of the chain. */
+export interface AuditLink {
+  seq: bigint;
+  hash: string;
+}
+
+/** The outcome of `verify`. */
+export interface AuditVerification {
+  ok: boolean;
+  /** Rows checked before the first break (all of them when ok). */
+  checked: number;
+  brokenAt?: bigint;
+  reason?: string;
+  /** The newest row seen, to keep as the next anchor. */
+  head?: AuditLink;
+}
+
+interface AuditRow {
+  seq: string;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  subject: string | null;
+  payload: string | null;
+  payload_digest: string;
+  prev_hash: string;
+  hash: string;
+  erased_at: Date | null;
+}
+
+const GENESIS = '0'.repeat(64);
+const LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('tributary.audit.' || coalesce(current_schema(), ''), 0))`;
+const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
+
+function rowHash(
+  row: Pick<AuditRow, 'at' | 'actor' | 'action' | 'target' | 'payload_digest' | 'prev_hash'> & {
+    seq: bigint;
+  },
+) {
+  return sha256(
+    canonicalJson({
+      v: 1,
+      seq: row.seq.toString(),
+      at: row.at.toISOString(),
+      actor: row.actor,
+      action: row.action,
+      target: row.target,
+      payloadDigest: row.payload_digest,
+      prevHash: row.prev_hash,
+    }),
+  );
+}
+
+/** Appends to, verifies and erases from the audit chain. */
+export class AuditLog {
+  readonly #now: () => Date;
+
+  /** `now` exists for tests. */
+  constructor(
+    private readonly db: Db,
+    options: { now?: () => Date } = {},
+  ) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Appends one entry. Pass `tx` to make the entry part of the caller's transaction (it commits or rolls
+   * back with the change it records; other appenders wait until then).
+   */
+  async append(entry: AuditEntry, tx?: Queryable): Promise<AuditLink> {
+    if (!entry.actor || !entry.action) throw new Error('An audit entry needs an actor and an action.');
+    const subject = entry.subject ?? null;
+    const payload = canonicalJson({
+      subject,
+      details: entry.details ?? null,
+      salt: randomBytes(16).toString('base64url'),
+    });
+    const run = async (q: Queryable): Promise<AuditLink> => {
+      await q.query(LOCK);
+      const [last] = await q.query<{ seq: string; hash: string }>(
+        'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+      );
+      const row = {
+        seq: last ? BigInt(last.seq) + 1n : 1n,
+        at: this.#now(),
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target ?? null,
+        payload_digest: sha256(payload),
+        prev_hash: last?.hash ?? GENESIS,
+      };
+      const hash = rowHash(row);
+      await q.query(
+        `INSERT INTO audit_log (seq, at, actor, action, target, subject, payload, payload_digest, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [
+          row.seq,
+          row.at,
+          row.actor,
+          row.action,
+          row.target,
+          subject,
+          payload,
+          row.payload_digest,
+          row.prev_hash,
+          hash,
+        ],
+      );
+      return { seq: row.seq, hash };
+    };
+    return tx ? run(tx) : this.db.transaction(run);
+  }
+
+  /** The newest link, or null when the log is empty. */
+  async head(): Promise<AuditLink | null> {
+    const [last] = await this.db.query<{ seq: string; hash: string }>(
+      'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
+    return last ? { seq: BigInt(last.seq), hash: last.hash } : null;
+  }
+
+  /**
+   * Walks the whole chain in seq order and reports the first break. With `anchor` (a head kept
+   * elsewhere earlier), also fails when that link is missing or different, which exposes a cut tail.
+   */
+  async verify(options: { anchor?: AuditLink; batchSize?: number } = {}): Promise<AuditVerification> {
+    const batchSize = options.batchSize ?? 1000;
+    let expectedSeq = 1n;
+    let prevHash = GENESIS;
+    let checked = 0;
+    let anchorSeen = false;
+    const broken = (seq: bigint, reason: string): AuditVerification => ({
+      ok: false,
+      checked,
+      brokenAt: seq,
+      reason,
+    });
+    for (;;) {
+      const rows = await this.db.query<AuditRow>(
+        `SELECT seq, at, actor, action, target, subject, payload, payload_digest, prev_hash, hash, erased_at
+         FROM audit_log WHERE $1::bigint IS NULL OR seq > $1 ORDER BY seq LIMIT $2`,
+        [checked === 0 ? null : expectedSeq - 1n, batchSize],
+      );
+      for (const row of rows) {
+        const seq = BigInt(row.seq);
+        if (seq !== expectedSeq)
+          return broken(
+            expectedSeq,
+            `expected row ${expectedSeq} but found row ${seq} (rows deleted or inserted)`,
+          );
+        if (row.prev_hash !== prevHash)
+          return broken(seq, "prev_hash does not match the previous row's hash");
+        if (rowHash({ ...row, seq }) !== row.hash) return broken(seq, 'row fields do not match its hash');
+        const payloadProblem = checkPayload(row);
+        if (payloadProblem) return broken(seq, payloadProblem);
+        if (options.anchor && seq === options.anchor.seq) {
+          if (row.hash !== options.anchor.hash) return broken(seq, 'row differs from the anchor');
+          anchorSeen = true;
+        }
+        prevHash = row.hash;
+        expectedSeq = seq + 1n;
+        checked += 1;
+      }
+      if (rows.length < batchSize) break;
+    }
+    if (options.anchor && !anchorSeen)
+      return broken(options.anchor.seq, 'the anchored row is missing (log truncated)');
+    const head = checked > 0 ? { seq: expectedSeq - 1n, hash: prevHash } : undefined;
+    return { ok: true, checked, ...(head ? { head } : {}) };
+  }
+
+  /** Blanks the personal payload of every row about `subject`; the chain still verifies. Returns rows erased. */
+  async erase(subject: string): Promise<number> {
+    const rows = await this.db.query(
+      'UPDATE audit_log SET subject = NULL, payload = NULL, erased_at = $2 WHERE subject = $1 RETURNING seq',
+      [subject, this.#now()],
+    );
+    return rows.length;
+  }
+}
+
+function checkPayload(row: AuditRow): string | null {
+  if (row.erased_at) {
+    return row.payload === null && row.subject === null ? null : 'erased row still holds personal data';
+  }
+  if (row.payload === null) return 'payload is missing but the row was never erased';
+  if (sha256(row.payload) !== row.payload_digest) return 'payload does not match its digest';
+  let subject: unknown;
+  try {
+    subject = (JSON.parse(row.payload) as { subject?: unknown }).subject;
+  } catch {
+    return 'payload is not JSON';
+  }
+  return subject === row.subject ? null : 'subject column does not match the payload';
+}

@@ -1,0 +1,283 @@
+/**
+ * Consent records (DESIGN §12) and the partner credentials that come with them (DESIGN §8).
+ *
+ * Every read takes the subject, so one customer's consent is invisible to another: ownership is
+ * enforced here, in the data layer, not only by the callers. Tokens are sealed with the SecretBox
+ * bound to the row (`consent:<id>:<subject>:<provider>`), so a ciphertext copied onto another row does
+ * not open, and they are dropped as soon as the consent is revoked (data minimisation).
+ */
+import { randomUUID } from 'node:crypto';
+import { isProviderName } from '../datasources/canonical.js';
+import type { Consent, ConsentStatus, ProviderName } from '../datasources/canonical.js';
+import type { CredentialStore, PartnerCredential } from '../datasources/types.js';
+import { InputError, NotFoundError } from '../server/errors.js';
+import { openCredential, sealCredential } from './consent-credentials.js';
+import type { ConsentCredential, CredentialOwner } from './consent-credentials.js';
+import type { Db, Queryable } from './db.js';
+import type { SecretBox } from './secrets.js';
+
+export type { ConsentCredential } from './consent-credentials.js';
+
+/** What `grant` records. */
+export interface GrantConsentInput {
+  subject: string;
+  provider: ProviderName;
+  permissions: readonly string[];
+  /** The partner's handle for the link: Open Banking consent id, Plaid item id. */
+  partnerRef: string;
+  credential: ConsentCredential | null;
+  expiresAt: Date | null;
+  /** Defaults to now. */
+  grantedAt?: Date;
+}
+
+interface ConsentRow {
+  id: string;
+  subject: string;
+  provider: string;
+  permissions: string[];
+  partner_ref: string;
+  credentials_sealed: string | null;
+  key_id: string | null;
+  granted_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+}
+
+const COLUMNS =
+  'id, subject, provider, permissions, partner_ref, credentials_sealed, key_id, granted_at, expires_at, revoked_at';
+const ACTIVE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)';
+const NEWEST_FIRST = 'ORDER BY granted_at DESC, created_at DESC, id';
+
+/** Throws InputError for the first field that makes the grant meaningless. */
+function checkGrant(input: GrantConsentInput, permissions: readonly string[], grantedAt: Date): void {
+  const problems: [boolean, string, string][] = [
+    [!input.subject, 'A consent needs a subject.', 'subject'],
+    [!isProviderName(input.provider), `Unknown provider ${input.provider}.`, 'provider'],
+    [permissions.length === 0, 'A consent needs at least one permission.', 'permissions'],
+    [!input.partnerRef, "A consent needs the partner's reference.", 'partnerRef'],
+    [
+      input.expiresAt !== null && input.expiresAt <= grantedAt,
+      'A consent must expire after it is granted.',
+      'expiresAt',
+    ],
+  ];
+  const problem = problems.find(([failed]) => failed);
+  if (problem) throw new InputError(problem[1], problem[2]);
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Consent records of every subject, and the CredentialStore providers read tokens from. */
+export class ConsentRepository {
+  readonly #now: () => Date;
+
+  /** `now` exists for tests; status and expiry are derived from it. */
+  constructor(
+    private readonly db: Db,
+    private readonly box: SecretBox,
+    options: { now?: () => Date } = {},
+  ) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Records a new consent, sealing its credential. */
+  async grant(input: GrantConsentInput): Promise<Consent> {
+    const grantedAt = input.grantedAt ?? this.#now();
+    const permissions = [...new Set(input.permissions)];
+    checkGrant(input, permissions, grantedAt);
+    const id = randomUUID();
+    const sealed = input.credential
+      ? this.#seal({ id, subject: input.subject, provider: input.provider }, input.credential)
+      : null;
+    const [row] = await this.db.query<ConsentRow>(
+      `INSERT INTO consents (id, subject, provider, permissions, partner_ref, credentials_sealed, key_id,
+         granted_at, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
+      [
+        id,
+        input.subject,
+        input.provider,
+        permissions,
+        input.partnerRef,
+        sealed,
+        sealed && this.box.currentKeyId,
+        grantedAt,
+        input.expiresAt,
+        this.#now(),
+      ],
+    );
+    return this.#toConsent(row as ConsentRow);
+  }
+
+  /** Every consent of the subject, newest first, whatever its status. */
+  async listBySubject(subject: string): Promise<Consent[]> {
+    const rows = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents WHERE subject = $1 ${NEWEST_FIRST}`,
+      [subject],
+    );
+    return rows.map((row) => this.#toConsent(row));
+  }
+
+  /** The consent, or null when it does not exist or belongs to another subject. */
+  async get(subject: string, id: string): Promise<Consent | null> {
+    if (!UUID.test(id)) return null;
+    const [row] = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents WHERE id = $1 AND subject = $2`,
+      [id, subject],
+    );
+    return row ? this.#toConsent(row) : null;
+  }
+
+  /**
+   * Revokes the subject's consent and drops its tokens; revoking twice keeps the first time.
+   * Null when it does not exist or belongs to another subject.
+   */
+  async revoke(subject: string, id: string, at: Date = this.#now()): Promise<Consent | null> {
+    if (!UUID.test(id)) return null;
+    const [row] = await this.db.query<ConsentRow>(
+      `UPDATE consents SET revoked_at = coalesce(revoked_at, $3), credentials_sealed = NULL, key_id = NULL,
+         updated_at = $4
+       WHERE id = $1 AND subject = $2 RETURNING ${COLUMNS}`,
+      [id, subject, at, this.#now()],
+    );
+    return row ? this.#toConsent(row) : null;
+  }
+
+  /** The newest ACTIVE consent of the subject at the provider (with the permission, when given). */
+  async findActive(subject: string, provider: ProviderName, permission?: string): Promise<Consent | null> {
+    const [row] = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents
+       WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND ($4::text IS NULL OR $4 = ANY (permissions))
+       ${NEWEST_FIRST} LIMIT 1`,
+      [subject, provider, this.#now(), permission ?? null],
+    );
+    return row ? this.#toConsent(row) : null;
+  }
+
+  /** Consents carrying the partner's handle (webhooks name the link, not the subject). */
+  async findByPartnerRef(provider: ProviderName, partnerRef: string): Promise<Consent[]> {
+    const rows = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents WHERE provider = $1 AND partner_ref = $2 ${NEWEST_FIRST}`,
+      [provider, partnerRef],
+    );
+    return rows.map((row) => this.#toConsent(row));
+  }
+
+  /**
+   * GDPR erasure: deletes the subject's consent records and their sealed tokens; returns how many.
+   * Revoking the link at the partner first, and the audit trail of the erasure, are the caller's job.
+   */
+  async eraseSubject(subject: string): Promise<number> {
+    return (await this.db.query('DELETE FROM consents WHERE subject = $1 RETURNING id', [subject])).length;
+  }
+
+  /**
+   * Re-seals every stored credential that is not under the current key, in batches. Run after making a
+   * new key current; the old key can leave the ring once `unreadable` is empty. Rows that no longer
+   * open (tampered, or sealed with a key already gone) are listed, not fatal, so one bad row cannot
+   * block a rotation.
+   */
+  async resealCredentials(batchSize = 100): Promise<{ resealed: number; unreadable: string[] }> {
+    const outcome = { resealed: 0, unreadable: [] as string[] };
+    let after = '00000000-0000-0000-0000-000000000000';
+    for (;;) {
+      const seen = await this.db.transaction(async (tx) => {
+        const rows = await tx.query<ConsentRow>(
+          `SELECT ${COLUMNS} FROM consents WHERE key_id <> $1 AND id > $2
+           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+          [this.box.currentKeyId, after, batchSize],
+        );
+        for (const row of rows) {
+          let credential: ConsentCredential;
+          try {
+            credential = this.#open(row) as ConsentCredential;
+          } catch {
+            outcome.unreadable.push(row.id);
+            continue;
+          }
+          await this.#store(tx, row.id, this.#seal(row, credential));
+          outcome.resealed += 1;
+        }
+        after = rows.at(-1)?.id ?? after;
+        return rows.length;
+      });
+      if (seen < batchSize) return outcome;
+    }
+  }
+
+  /**
+   * The CredentialStore that partner providers use. A view rather than the class itself because
+   * `CredentialStore.get(subject, provider)` would collide with `get(subject, id)` above.
+   */
+  readonly credentials: CredentialStore = {
+    get: (subject, provider) => this.#activeCredential(subject, provider),
+    update: (credential) => this.#updateCredential(credential),
+  };
+
+  async #activeCredential(subject: string, provider: ProviderName): Promise<PartnerCredential | null> {
+    const [row] = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents
+       WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND credentials_sealed IS NOT NULL
+       ${NEWEST_FIRST} LIMIT 1`,
+      [subject, provider, this.#now()],
+    );
+    const credential = row ? this.#open(row) : null;
+    if (!row || !credential) return null;
+    return { subject, provider, externalRef: row.partner_ref, ...credential };
+  }
+
+  async #updateCredential(credential: PartnerCredential): Promise<void> {
+    const { subject, provider, externalRef } = credential;
+    const stored = await this.db.transaction(async (tx) => {
+      const [row] = await tx.query<ConsentRow>(
+        `SELECT ${COLUMNS} FROM consents
+         WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND partner_ref = $4
+         ${NEWEST_FIRST} LIMIT 1 FOR UPDATE`,
+        [subject, provider, this.#now(), externalRef],
+      );
+      if (!row) return false;
+      const { accessToken, refreshToken, expiresAt } = credential;
+      await this.#store(tx, row.id, this.#seal(row, { accessToken, refreshToken, expiresAt }));
+      return true;
+    });
+    if (!stored) throw new NotFoundError(`An active ${provider} consent for this link`);
+  }
+
+  async #store(tx: Queryable, id: string, sealed: string): Promise<void> {
+    await tx.query(
+      'UPDATE consents SET credentials_sealed = $2, key_id = $3, updated_at = $4 WHERE id = $1',
+      [id, sealed, this.box.currentKeyId, this.#now()],
+    );
+  }
+
+  #seal(owner: CredentialOwner, credential: ConsentCredential): string {
+    return sealCredential(this.box, owner, credential);
+  }
+
+  #open(row: ConsentRow): ConsentCredential | null {
+    return row.credentials_sealed === null ? null : openCredential(this.box, row, row.credentials_sealed);
+  }
+
+  #toConsent(row: ConsentRow): Consent {
+    if (!isProviderName(row.provider)) {
+      throw new Error(`Consent ${row.id} names an unknown provider ${row.provider}.`);
+    }
+    return {
+      id: row.id,
+      subject: row.subject,
+      provider: row.provider,
+      permissions: row.permissions,
+      status: this.#status(row),
+      grantedAt: row.granted_at,
+      expiresAt: row.expires_at,
+      revokedAt: row.revoked_at,
+    };
+  }
+
+  #status(row: ConsentRow): ConsentStatus {
+    if (row.revoked_at) return 'REVOKED';
+    if (row.expires_at && row.expires_at <= this.#now()) return 'EXPIRED';
+    return 'ACTIVE';
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * One database adapter over two backends: PostgreSQL through a `pg` pool (production, replicas) and
+ * embedded PGlite (local runs, tests). Repositories write one SQL dialect with `$1` placeholders and
+ * see the same JavaScript types from both:
+ *
+ * | PostgreSQL type         | JavaScript value                                          |
+ * | ----------------------- | --------------------------------------------------------- |
+ * | int8 / bigint (+ arrays)| decimal `string` — repositories convert with `BigInt()`   |
+ * | int2, int4, float4/8    | `number`                                                  |
+ * | numeric                 | decimal `string`                                          |
+ * | timestamptz             | `Date` (ms precision)                                     |
+ * | timestamp (no zone)     | the raw `'YYYY-MM-DD HH:MM:SS'` string — use timestamptz  |
+ * | date                    | `'YYYY-MM-DD'` string (no time-zone shift)                |
+ * | json / jsonb            | parsed value                                              |
+ * | bytea                   | `Buffer`                                                  |
+ * | text[] and other arrays | JS arrays of the element type above (not date[] or        |
+ * |                         | timestamp[], which the backends parse differently: avoid) |
+ *
+ * Parameters: pass bigint or string for int8, Date for timestamptz, Buffer for bytea, JS arrays for
+ * SQL arrays, and JSON as a string cast with `$n::jsonb` (pg would turn a JS array into a SQL array).
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { mkdirSync } from 'node:fs';
+import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
+import type { Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+
+/** Something SQL can be sent to: the database itself or an open transaction. */
+export interface Queryable {
+  /** Runs one statement with `$1`-style parameters and returns its rows. */
+  query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<R[]>;
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+/** A database handle. Close it once; every repository shares it. */
+export interface Db extends Queryable {
+  readonly kind: 'pg' | 'pglite';
+  /**
+   * Runs `fn` inside BEGIN/COMMIT; a throw rolls back and rethrows. Use only the `tx` handle inside
+   * `fn`: calling the Db itself from inside is refused, because on PGlite it would wait for the
+   * transaction that is waiting for it.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** PostgreSQL connection string. When absent, PGlite is used. */
+  url?: string;
+  /** PGlite data directory (created when missing), or `'memory://'`. Ignored with `url`. */
+  dataDir?: string;
+  /** pg only: a schema to create if missing and to use as the only `search_path` entry. */
+  schema?: string;
+  /** pg only: pool size (default 10). */
+  max?: number;
+  /** pg only: told about errors of idle pooled connections, which the pool then discards. */
+  onIdleError?: (error: Error) => void;
+}
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Opens PostgreSQL when `url` is set, PGlite otherwise. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Db> {
+  if (options.url) return openPg(options.url, options);
+  const dataDir = options.dataDir ?? 'memory://';
+  if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
+  return openPglite(dataDir);
+}
+
+/** Marks the async context of a running transaction, so re-entrant use of the Db is caught. */
+interface TxScope {
+  owner: object;
+  open: boolean;
+}
+const txScope = new AsyncLocalStorage<TxScope>();
+
+function refuseReentry(owner: object): void {
+  const scope = txScope.getStore();
+  if (scope?.open && scope.owner === owner) {
+    throw new Error(
+      'The database handle was used inside its own transaction; use the transaction handle (tx) there.',
+    );
+  }
+}
+
+function guardedTx(inner: Queryable, scope: TxScope): Queryable {
+  const check = (): void => {
+    if (!scope.open) throw new Error('This transaction has already finished.');
+  };
+  return {
+    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      check();
+      return inner.query<R>(sql, params);
+    },
+    async exec(sql: string) {
+      check();
+      await inner.exec(sql);
+    },
+  };
+}
+
+const PG_INT8 = 20;
+const PG_DATE = 1082;
+const PG_TIMESTAMP = 1114;
+const rawText = (value: string): string => value;
+
+/** Keeps int8, date and timestamp as text; pg's defaults already match the table above otherwise. */
+const pgTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === PG_INT8 || oid === PG_DATE || oid === PG_TIMESTAMP) return rawText;
+    return pg.types.getTypeParser(oid, format);
+  },
+} as pg.CustomTypesConfig;
+
+async function openPg(url: string, options: OpenDatabaseOptions): Promise<Db> {
+  const schema = options.schema;
+  if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
+    throw new Error(`Invalid schema name "${schema}": use lower-case letters, digits and underscores.`);
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? 10,
+    application_name: 'tributary',
+    types: pgTypes,
+    // Set at connection start, so every pooled connection sees only this schema.
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  pool.on('error', (error) => options.onIdleError?.(error));
+
+  const clientQueryable = (client: pg.Pool | PoolClient): Queryable => ({
+    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      const result = await client.query<R>(sql, params ? [...params] : []);
+      return result.rows;
+    },
+    async exec(sql: string) {
+      // No parameters: the simple query protocol, which accepts several statements.
+      await client.query(sql);
+    },
+  });
+  const direct = clientQueryable(pool);
+
+  const db: Db = {
+    kind: 'pg',
+    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      refuseReentry(db);
+      return direct.query<R>(sql, params);
+    },
+    async exec(sql: string) {
+      refuseReentry(db);
+      await direct.exec(sql);
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      refuseReentry(db);
+      const client = await pool.connect();
+      const scope: TxScope = { owner: db, open: true };
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const result = await txScope.run(scope, () => fn(guardedTx(clientQueryable(client), scope)));
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackError) {
+          // A connection that cannot roll back is destroyed rather than returned to the pool.
+          broken = rollbackError instanceof Error ? rollbackError : new Error(String(rollbackError));
+        }
+        throw error;
+      } finally {
+        scope.open = false;
+        client.release(broken);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+
+  try {
+    if (schema) await pool.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+  } catch (error) {
+    // Two processes creating the same schema at once: the loser sees a unique violation.
+    const code = (error as { code?: string }).code;
+    if (code !== '23505' && code !== '42P06') {
+      await pool.end();
+      throw error;
+    }
+  }
+  return db;
+}
+
+async function openPglite(dataDir: string): Promise<Db> {
+  const hexToBuffer = (text: string): Buffer => Buffer.from(text.slice(2), 'hex');
+  const pglite = await PGlite.create(dataDir, {
+    parsers: {
+      [pgliteTypes.INT8]: rawText,
+      [pgliteTypes.DATE]: rawText,
+      [pgliteTypes.TIMESTAMP]: rawText,
+      [pgliteTypes.BYTEA]: hexToBuffer,
+    },
+  });
+
+  const wrap = (target: PGlite | PGliteTransaction): Queryable => ({
+    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      const result = await target.query<R>(sql, params ? [...params] : []);
+      return result.rows;
+    },
+    async exec(sql: string) {
+      await target.exec(sql);
+    },
+  });
+  const direct = wrap(pglite);
+
+  // PGlite runs one statement at a time and queues plain queries behind an open transaction
+  // (its own transaction mutex), so other async code never interleaves inside ours.
+  const db: Db = {
+    kind: 'pglite',
+    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+      refuseReentry(db);
+      return direct.query<R>(sql, params);
+    },
+    async exec(sql: string) {
+      refuseReentry(db);
+      await direct.exec(sql);
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      refuseReentry(db);
+      const scope: TxScope = { owner: db, open: true };
+      try {
+        return await pglite.transaction((tx) => txScope.run(scope, () => fn(guardedTx(wrap(tx), scope))));
+      } finally {
+        scope.open = false;
+      }
+    },
+    async close() {
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+  return db;
+}

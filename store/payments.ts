@@ -1,0 +1,325 @@
+/**
+ * The payments ledger: every payment initiated through Tributary, its canonical status, its partner
+ * reference, its append-only status history (`payment_events`) and its refunds.
+ *
+ * This repository only reads and writes rows. Which status changes are allowed is decided by the state
+ * machine in services/payments; status writes go through its `applyStatus`, which locks the row here
+ * (`lockForStatus`) and then calls `setStatus` and `appendEvent` in the same transaction.
+ *
+ * Data minimisation: a creditor's account number is stored as its last four digits and an IBAN as its
+ * country code plus last four characters, which is all the graph ever shows.
+ */
+import type {
+  Creditor,
+  Payment,
+  PaymentEvent,
+  PaymentStatus,
+  ProviderName,
+  Refund,
+} from '../datasources/canonical.js';
+import type { Db, Queryable } from './db.js';
+
+/** What a status decision needs, read under a row lock. */
+export interface LockedPayment {
+  id: string;
+  subject: string;
+  status: PaymentStatus;
+  amountMinor: bigint;
+  refundedMinor: bigint;
+  currency: string;
+}
+
+/** Optional fields that change with a status. */
+export interface StatusPatch {
+  failureReason?: string | null;
+  nextAction?: Payment['nextAction'];
+}
+
+/** One ledger row in the form reconciliation compares with a partner's own ledger. */
+export interface LedgerEntry {
+  id: string;
+  provider: ProviderName;
+  partnerId: string;
+  subject: string;
+  status: PaymentStatus;
+  amountMinor: bigint;
+  currency: string;
+}
+
+interface PaymentRow {
+  id: string;
+  subject: string;
+  provider: ProviderName;
+  partner_id: string;
+  status: PaymentStatus;
+  amount_minor: string;
+  currency: string;
+  refunded_minor: string;
+  debtor_account_id: string | null;
+  creditor_name: string | null;
+  creditor_sort_code: string | null;
+  creditor_account_last4: string | null;
+  creditor_iban_minimal: string | null;
+  reference: string;
+  failure_reason: string | null;
+  next_action: Payment['nextAction'];
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface EventRow {
+  payment_id: string;
+  status: PaymentStatus;
+  at: Date;
+  source: PaymentEvent['source'];
+  detail: string | null;
+}
+
+interface RefundRow {
+  id: string;
+  payment_id: string;
+  amount_minor: string;
+  currency: string;
+  status: Refund['status'];
+  created_at: Date;
+}
+
+const CHAIN = `ARRAY['PENDING','REQUIRES_ACTION','PROCESSING','AUTHORISED','SETTLED','PARTIALLY_REFUNDED',
+  'REFUNDED','FAILED','CANCELLED']`;
+
+/** Keeps only what the graph shows of a creditor's account details. */
+export function minimalCreditor(creditor: Creditor | null): Creditor | null {
+  if (!creditor) return null;
+  const iban = creditor.iban?.replace(/\s+/g, '') ?? null;
+  return {
+    name: creditor.name,
+    sortCode: creditor.sortCode,
+    accountNumber: creditor.accountNumber ? creditor.accountNumber.slice(-4) : null,
+    iban: iban ? `${iban.slice(0, 2)}${iban.slice(-4)}` : null,
+  };
+}
+
+/** Repository of payments, their status history and refunds. */
+export class PaymentRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Records a payment the partner created, with no status history yet (the caller applies the first
+   * status). Returns false when the payment was already recorded, which leaves the row unchanged.
+   */
+  async insert(q: Queryable, payment: Payment): Promise<boolean> {
+    const creditor = minimalCreditor(payment.creditor);
+    const rows = await q.query(
+      `INSERT INTO payments (id, subject, provider, partner_id, status, amount_minor, currency,
+         debtor_account_id, creditor_name, creditor_sort_code, creditor_account_last4, creditor_iban_minimal,
+         reference, failure_reason, next_action, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13)
+       ON CONFLICT (id) DO NOTHING RETURNING 1`,
+      [
+        payment.id,
+        payment.ownerId,
+        payment.provider,
+        payment.partnerId,
+        payment.amount.minor,
+        payment.amount.currency,
+        payment.debtorAccountId,
+        creditor?.name ?? null,
+        creditor?.sortCode ?? null,
+        creditor?.accountNumber ?? null,
+        creditor?.iban ?? null,
+        payment.reference,
+        payment.createdAt,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  /** Reads a payment's status fields and locks its row until the transaction ends. */
+  async lockForStatus(q: Queryable, id: string): Promise<LockedPayment | null> {
+    const [row] = await q.query<PaymentRow>(
+      `SELECT id, subject, status, amount_minor, refunded_minor, currency FROM payments WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    if (!row) return null;
+    return {
+      id: row.id,
+      subject: row.subject,
+      status: row.status,
+      amountMinor: BigInt(row.amount_minor),
+      refundedMinor: BigInt(row.refunded_minor),
+      currency: row.currency,
+    };
+  }
+
+  /** Sets the status (and the fields that go with it); only the state machine calls this. */
+  async setStatus(q: Queryable, id: string, status: PaymentStatus, at: Date, patch: StatusPatch = {}) {
+    await q.query(
+      `UPDATE payments SET status = $2, updated_at = greatest(updated_at, $3),
+         failure_reason = CASE WHEN $4::boolean THEN $5 ELSE failure_reason END,
+         next_action = CASE WHEN $6::boolean THEN $7::jsonb ELSE next_action END
+       WHERE id = $1`,
+      [
+        id,
+        status,
+        at,
+        patch.failureReason !== undefined,
+        patch.failureReason ?? null,
+        patch.nextAction !== undefined,
+        patch.nextAction ? JSON.stringify(patch.nextAction) : null,
+      ],
+    );
+  }
+
+  /** Appends one history entry; false when the payment already has an entry for that status. */
+  async appendEvent(q: Queryable, paymentId: string, event: PaymentEvent): Promise<boolean> {
+    const rows = await q.query(
+      `INSERT INTO payment_events (payment_id, status, at, source, detail) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (payment_id, status) DO NOTHING RETURNING 1`,
+      [paymentId, event.status, event.at, event.source, event.detail],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Records or updates a refund (status only moves on from PENDING) and recomputes the amount
+   * refunded or reserved by pending refunds.
+   */
+  async upsertRefund(q: Queryable, paymentId: string, refund: Refund, at: Date): Promise<void> {
+    await q.query(
+      `INSERT INTO refunds (id, payment_id, amount_minor, currency, status, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, updated_at = EXCLUDED.updated_at
+       WHERE refunds.status = 'PENDING' AND EXCLUDED.status <> 'PENDING'`,
+      [
+        refund.id,
+        paymentId,
+        refund.amount.minor,
+        refund.amount.currency,
+        refund.status,
+        refund.createdAt,
+        at,
+      ],
+    );
+    await q.query(
+      `UPDATE payments SET refunded_minor = (SELECT coalesce(sum(amount_minor), 0) FROM refunds
+         WHERE payment_id = $1 AND status IN ('PENDING', 'SUCCEEDED')) WHERE id = $1`,
+      [paymentId],
+    );
+  }
+
+  /** The subject's payment with its history and refunds; null when absent or someone else's. */
+  async get(subject: string, id: string, q: Queryable = this.db): Promise<Payment | null> {
+    return (await this.getMany(subject, [id], q)).get(id) ?? null;
+  }
+
+  /** The subject's payments among `ids`; others' and unknown ids are absent from the map. */
+  async getMany(
+    subject: string,
+    ids: readonly string[],
+    q: Queryable = this.db,
+  ): Promise<Map<string, Payment>> {
+    if (ids.length === 0) return new Map();
+    const rows = await q.query<PaymentRow>('SELECT * FROM payments WHERE subject = $1 AND id = ANY($2)', [
+      subject,
+      [...ids],
+    ]);
+    const payments = await this.#hydrate(q, rows);
+    return new Map(payments.map((payment) => [payment.id, payment]));
+  }
+
+  /**
+   * The subject's payments, newest first, `limit` of them after the payment `afterId` (exclusive),
+   * optionally only in some statuses.
+   */
+  async list(
+    subject: string,
+    options: { limit: number; afterId?: string | null; statuses?: readonly PaymentStatus[] | null },
+  ): Promise<Payment[]> {
+    const rows = await this.db.query<PaymentRow>(
+      `SELECT p.* FROM payments p
+       WHERE p.subject = $1
+         AND ($2::text[] IS NULL OR p.status = ANY($2))
+         AND ($3::text IS NULL OR (p.created_at, p.id) < (
+           SELECT a.created_at, a.id FROM payments a WHERE a.id = $3 AND a.subject = $1))
+       ORDER BY p.created_at DESC, p.id DESC LIMIT $4`,
+      [subject, options.statuses ? [...options.statuses] : null, options.afterId ?? null, options.limit],
+    );
+    return this.#hydrate(this.db, rows);
+  }
+
+  /** Whether the subject has a payment with this id (for cursor checks). */
+  async exists(subject: string, id: string): Promise<boolean> {
+    const rows = await this.db.query('SELECT 1 FROM payments WHERE subject = $1 AND id = $2', [subject, id]);
+    return rows.length > 0;
+  }
+
+  /** Every payment at a provider, oldest first: what reconciliation compares with the partner. */
+  async ledger(provider: ProviderName): Promise<LedgerEntry[]> {
+    const rows = await this.db.query<PaymentRow>(
+      'SELECT * FROM payments WHERE provider = $1 ORDER BY created_at, id',
+      [provider],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      provider: row.provider,
+      partnerId: row.partner_id,
+      subject: row.subject,
+      status: row.status,
+      amountMinor: BigInt(row.amount_minor),
+      currency: row.currency,
+    }));
+  }
+
+  async #hydrate(q: Queryable, rows: PaymentRow[]): Promise<Payment[]> {
+    if (rows.length === 0) return [];
+    const ids = rows.map((row) => row.id);
+    const events = await q.query<EventRow>(
+      `SELECT payment_id, status, at, source, detail FROM payment_events WHERE payment_id = ANY($1)
+       ORDER BY at, array_position(${CHAIN}, status)`,
+      [ids],
+    );
+    const refunds = await q.query<RefundRow>(
+      `SELECT id, payment_id, amount_minor, currency, status, created_at FROM refunds
+       WHERE payment_id = ANY($1) ORDER BY created_at, id`,
+      [ids],
+    );
+    return rows.map((row) => toPayment(row, events, refunds));
+  }
+}
+
+function toPayment(row: PaymentRow, events: EventRow[], refunds: RefundRow[]): Payment {
+  const hasCreditor = row.creditor_name !== null;
+  return {
+    id: row.id,
+    provider: row.provider,
+    partnerId: row.partner_id,
+    ownerId: row.subject,
+    status: row.status,
+    amount: { minor: BigInt(row.amount_minor), currency: row.currency },
+    debtorAccountId: row.debtor_account_id,
+    creditor: hasCreditor
+      ? {
+          name: row.creditor_name ?? '',
+          sortCode: row.creditor_sort_code,
+          accountNumber: row.creditor_account_last4,
+          iban: row.creditor_iban_minimal,
+        }
+      : null,
+    reference: row.reference,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    failureReason: row.failure_reason,
+    nextAction: row.next_action,
+    events: events
+      .filter((event) => event.payment_id === row.id)
+      .map((event) => ({ status: event.status, at: event.at, source: event.source, detail: event.detail })),
+    refunds: refunds
+      .filter((refund) => refund.payment_id === row.id)
+      .map((refund) => ({
+        id: refund.id,
+        amount: { minor: BigInt(refund.amount_minor), currency: refund.currency },
+        status: refund.status,
+        createdAt: refund.created_at,
+      })),
+  };
+}

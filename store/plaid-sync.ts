@@ -1,0 +1,228 @@
+/**
+ * Plaid's /transactions/sync state: the cursor per Item and the local copy of its transactions
+ * (migration 010_plaid.sql).
+ *
+ * A sync is applied all at once or not at all: the changes and the new cursor are written in one
+ * transaction, and only if the stored cursor is still the one the sync started from. A replica that
+ * lost that race changes nothing, so the copy never moves backwards or applies one update twice.
+ * Every read and write names the subject; an Item belongs to exactly one subject.
+ */
+import type { Money } from '../datasources/money.js';
+import type { Db, Queryable } from './db.js';
+
+/** One transaction as kept locally, already in canonical terms (signed minor units, status). */
+export interface PlaidStoredTransaction {
+  transactionId: string;
+  accountId: string;
+  /** Negative = money out of the account. */
+  amount: Money;
+  status: 'PENDING' | 'BOOKED';
+  /** On a posted transaction: the pending one it replaced. */
+  pendingTransactionId: string | null;
+  description: string;
+  merchantName: string | null;
+  category: string | null;
+  bookedAt: Date;
+  /** A calendar date (UTC midnight), when the partner reports one. */
+  valueDate: Date | null;
+}
+
+/** The net effect of one completed sync: the latest state of each changed transaction. */
+export interface PlaidSyncChanges {
+  upserted: readonly PlaidStoredTransaction[];
+  removed: readonly string[];
+}
+
+/** Bounds on booking time, both inclusive. */
+export interface PlaidTransactionWindow {
+  from?: Date;
+  to?: Date;
+}
+
+/** What the Plaid provider needs from the store. */
+export interface PlaidSyncStore {
+  /** The cursor reached by the Item's last completed sync; null before the first. */
+  cursor(subject: string, itemId: string): Promise<string | null>;
+  /**
+   * Applies a completed sync that started from cursor `from` and ended at `to`, atomically. False,
+   * with nothing written, when the stored cursor is no longer `from` (another sync got there first).
+   */
+  applySync(
+    subject: string,
+    itemId: string,
+    from: string | null,
+    changes: PlaidSyncChanges,
+    to: string,
+  ): Promise<boolean>;
+  /** The subject's transactions on the Item's given accounts, newest first. */
+  listTransactions(
+    subject: string,
+    itemId: string,
+    accountIds: readonly string[],
+    window?: PlaidTransactionWindow,
+  ): Promise<PlaidStoredTransaction[]>;
+  /** Drops an Item's cursor and copy (the link was removed or replaced). */
+  forgetItem(subject: string, itemId: string): Promise<void>;
+  /** GDPR erasure of everything kept for the subject; returns the number of Items dropped. */
+  eraseSubject(subject: string): Promise<number>;
+}
+
+interface TransactionRow {
+  transaction_id: string;
+  account_id: string;
+  amount_minor: string;
+  currency: string;
+  status: 'PENDING' | 'BOOKED';
+  pending_transaction_id: string | null;
+  description: string;
+  merchant_name: string | null;
+  category: string | null;
+  booked_at: Date;
+  value_date: string | null;
+}
+
+/** Rows per INSERT statement; keeps the parameter arrays of one statement bounded. */
+const BATCH = 500;
+
+/** Unnest aligns the parameter arrays into rows, so one statement writes a whole batch. */
+const UPSERT = `
+  INSERT INTO plaid_transactions (item_id, subject, transaction_id, account_id, amount_minor, currency, status,
+    pending_transaction_id, description, merchant_name, category, booked_at, value_date)
+  SELECT $1, $2, * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::timestamptz[], $13::date[])
+  ON CONFLICT (item_id, transaction_id) DO UPDATE SET
+    account_id = EXCLUDED.account_id, amount_minor = EXCLUDED.amount_minor, currency = EXCLUDED.currency,
+    status = EXCLUDED.status, pending_transaction_id = EXCLUDED.pending_transaction_id,
+    description = EXCLUDED.description, merchant_name = EXCLUDED.merchant_name,
+    category = EXCLUDED.category, booked_at = EXCLUDED.booked_at, value_date = EXCLUDED.value_date`;
+
+/** The PostgreSQL/PGlite implementation. */
+export class PlaidSyncRepository implements PlaidSyncStore {
+  readonly #now: () => Date;
+
+  /** `now` exists for tests. */
+  constructor(
+    private readonly db: Db,
+    options: { now?: () => Date } = {},
+  ) {
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  async cursor(subject: string, itemId: string): Promise<string | null> {
+    const [row] = await this.db.query<{ cursor: string | null }>(
+      'SELECT cursor FROM plaid_sync_items WHERE item_id = $1 AND subject = $2',
+      [itemId, subject],
+    );
+    return row?.cursor ?? null;
+  }
+
+  async applySync(
+    subject: string,
+    itemId: string,
+    from: string | null,
+    changes: PlaidSyncChanges,
+    to: string,
+  ): Promise<boolean> {
+    const now = this.#now();
+    return this.db.transaction(async (tx) => {
+      await tx.query(
+        `INSERT INTO plaid_sync_items (item_id, subject, created_at, updated_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (item_id) DO NOTHING`,
+        [itemId, subject, now],
+      );
+      const [row] = await tx.query<{ subject: string; cursor: string | null }>(
+        'SELECT subject, cursor FROM plaid_sync_items WHERE item_id = $1 FOR UPDATE',
+        [itemId],
+      );
+      if (!row || row.subject !== subject) throw new Error('A Plaid Item belongs to exactly one subject.');
+      if (row.cursor !== from) return false;
+      if (changes.removed.length > 0) {
+        await tx.query(
+          'DELETE FROM plaid_transactions WHERE item_id = $1 AND subject = $2 AND transaction_id = ANY($3::text[])',
+          [itemId, subject, [...changes.removed]],
+        );
+      }
+      for (let start = 0; start < changes.upserted.length; start += BATCH) {
+        await upsert(tx, subject, itemId, changes.upserted.slice(start, start + BATCH));
+      }
+      await tx.query(
+        'UPDATE plaid_sync_items SET cursor = $2, synced_at = $3, updated_at = $3 WHERE item_id = $1',
+        [itemId, to, now],
+      );
+      return true;
+    });
+  }
+
+  async listTransactions(
+    subject: string,
+    itemId: string,
+    accountIds: readonly string[],
+    window: PlaidTransactionWindow = {},
+  ): Promise<PlaidStoredTransaction[]> {
+    if (accountIds.length === 0) return [];
+    const rows = await this.db.query<TransactionRow>(
+      `SELECT transaction_id, account_id, amount_minor, currency, status, pending_transaction_id, description,
+         merchant_name, category, booked_at, value_date
+       FROM plaid_transactions
+       WHERE subject = $1 AND item_id = $2 AND account_id = ANY($3::text[])
+         AND ($4::timestamptz IS NULL OR booked_at >= $4) AND ($5::timestamptz IS NULL OR booked_at <= $5)
+       ORDER BY booked_at DESC, transaction_id DESC`,
+      [subject, itemId, [...accountIds], window.from ?? null, window.to ?? null],
+    );
+    return rows.map(toStored);
+  }
+
+  async forgetItem(subject: string, itemId: string): Promise<void> {
+    await this.db.query('DELETE FROM plaid_sync_items WHERE item_id = $1 AND subject = $2', [
+      itemId,
+      subject,
+    ]);
+  }
+
+  async eraseSubject(subject: string): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      await tx.query('DELETE FROM plaid_transactions WHERE subject = $1', [subject]);
+      return (await tx.query('DELETE FROM plaid_sync_items WHERE subject = $1 RETURNING item_id', [subject]))
+        .length;
+    });
+  }
+}
+
+async function upsert(
+  tx: Queryable,
+  subject: string,
+  itemId: string,
+  batch: readonly PlaidStoredTransaction[],
+): Promise<void> {
+  const column = <T>(pick: (t: PlaidStoredTransaction) => T): T[] => batch.map(pick);
+  await tx.query(UPSERT, [
+    itemId,
+    subject,
+    column((t) => t.transactionId),
+    column((t) => t.accountId),
+    column((t) => t.amount.minor.toString()),
+    column((t) => t.amount.currency),
+    column((t) => t.status),
+    column((t) => t.pendingTransactionId),
+    column((t) => t.description),
+    column((t) => t.merchantName),
+    column((t) => t.category),
+    column((t) => t.bookedAt.toISOString()),
+    column((t) => (t.valueDate ? t.valueDate.toISOString().slice(0, 10) : null)),
+  ]);
+}
+
+function toStored(row: TransactionRow): PlaidStoredTransaction {
+  return {
+    transactionId: row.transaction_id,
+    accountId: row.account_id,
+    amount: { minor: BigInt(row.amount_minor), currency: row.currency },
+    status: row.status,
+    pendingTransactionId: row.pending_transaction_id,
+    description: row.description,
+    merchantName: row.merchant_name,
+    category: row.category,
+    bookedAt: row.booked_at,
+    valueDate: row.value_date === null ? null : new Date(`${row.value_date}T00:00:00Z`),
+  };
+}

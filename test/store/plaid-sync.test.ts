@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Db } from '../../store/db.js';
+import { PlaidSyncRepository, type PlaidStoredTransaction } from '../../store/plaid-sync.js';
+import { testBackends } from '../helpers/db.js';
+
+const newSubject = () => `cust_${randomUUID().slice(0, 8)}`;
+const newItem = () => `item_${randomUUID()}`;
+
+function tx(id: string, overrides: Partial<PlaidStoredTransaction> = {}): PlaidStoredTransaction {
+  return {
+    transactionId: id,
+    accountId: 'acc-1',
+    amount: { minor: -1230n, currency: 'USD' },
+    status: 'BOOKED',
+    pendingTransactionId: null,
+    description: `Purchase ${id}`,
+    merchantName: 'Corner Shop',
+    category: 'FOOD_AND_DRINK',
+    bookedAt: new Date('2025-03-10T09:30:00.000Z'),
+    valueDate: new Date('2025-03-10T00:00:00.000Z'),
+    ...overrides,
+  };
+}
+
+describe.each(testBackends())('plaid sync store on $kind', (backend) => {
+  let db: Db;
+  let store: PlaidSyncRepository;
+  beforeAll(async () => {
+    db = await backend.open();
+    store = new PlaidSyncRepository(db, { now: () => new Date('2025-03-14T12:00:00.000Z') });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it('has no cursor before the first completed sync', async () => {
+    expect(await store.cursor(newSubject(), newItem())).toBeNull();
+  });
+
+  it('applies a sync and its cursor together, and reads the copy back exactly', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    const big = tx('t-big', { amount: { minor: -123456789012345678n, currency: 'USD' }, valueDate: null });
+    const yen = tx('t-yen', {
+      amount: { minor: 1500n, currency: 'JPY' },
+      merchantName: null,
+      category: null,
+    });
+    const dinar = tx('t-bhd', { amount: { minor: -12345n, currency: 'BHD' }, status: 'PENDING' });
+    expect(
+      await store.applySync(subject, item, null, { upserted: [big, yen, dinar], removed: [] }, 'c1'),
+    ).toBe(true);
+    expect(await store.cursor(subject, item)).toBe('c1');
+    const read = await store.listTransactions(subject, item, ['acc-1']);
+    expect(read).toHaveLength(3);
+    expect(read.find((t) => t.transactionId === 't-big')).toEqual(big);
+    expect(read.find((t) => t.transactionId === 't-yen')).toEqual(yen);
+    expect(read.find((t) => t.transactionId === 't-bhd')).toEqual(dinar);
+  });
+
+  it('modifies and removes transactions on later syncs', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    await store.applySync(subject, item, null, { upserted: [tx('a'), tx('b'), tx('c')], removed: [] }, 'c1');
+    const changed = tx('b', { amount: { minor: -999n, currency: 'USD' }, description: 'Changed' });
+    expect(
+      await store.applySync(subject, item, 'c1', { upserted: [changed], removed: ['a', 'unknown'] }, 'c2'),
+    ).toBe(true);
+    const read = await store.listTransactions(subject, item, ['acc-1']);
+    expect(read.map((t) => t.transactionId).sort()).toEqual(['b', 'c']);
+    expect(read.find((t) => t.transactionId === 'b')).toEqual(changed);
+  });
+
+  it('refuses a sync that did not start from the stored cursor, writing nothing', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    await store.applySync(subject, item, null, { upserted: [tx('a')], removed: [] }, 'c1');
+    expect(
+      await store.applySync(subject, item, null, { upserted: [tx('late')], removed: ['a'] }, 'c1-again'),
+    ).toBe(false);
+    expect(await store.cursor(subject, item)).toBe('c1');
+    expect((await store.listTransactions(subject, item, ['acc-1'])).map((t) => t.transactionId)).toEqual([
+      'a',
+    ]);
+  });
+
+  it('writes thousands of transactions in batches', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    const many = Array.from({ length: 1203 }, (_, i) => tx(`bulk-${i}`));
+    await store.applySync(subject, item, null, { upserted: many, removed: [] }, 'c1');
+    expect(await store.listTransactions(subject, item, ['acc-1'])).toHaveLength(1203);
+  });
+
+  it('reads per subject, item and account, newest first, within an inclusive window', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    const at = (day: number) => new Date(Date.UTC(2025, 2, day, 12));
+    await store.applySync(
+      subject,
+      item,
+      null,
+      {
+        upserted: [
+          tx('d1', { bookedAt: at(1) }),
+          tx('d5', { bookedAt: at(5) }),
+          tx('d9', { bookedAt: at(9) }),
+          tx('other-account', { accountId: 'acc-2', bookedAt: at(5) }),
+        ],
+        removed: [],
+      },
+      'c1',
+    );
+    const ids = async (accounts: string[], window = {}) =>
+      (await store.listTransactions(subject, item, accounts, window)).map((t) => t.transactionId);
+    expect(await ids(['acc-1'])).toEqual(['d9', 'd5', 'd1']);
+    expect(await ids(['acc-1'], { from: at(5), to: at(9) })).toEqual(['d9', 'd5']);
+    expect(await ids(['acc-1', 'acc-2'], { from: at(5), to: at(5) })).toEqual(['other-account', 'd5']);
+    expect(await ids([])).toEqual([]);
+    expect(await store.listTransactions(newSubject(), item, ['acc-1'])).toEqual([]);
+  });
+
+  it('never lets another subject write to or read an item', async () => {
+    const [alice, bob, item] = [newSubject(), newSubject(), newItem()];
+    await store.applySync(alice, item, null, { upserted: [tx('mine')], removed: [] }, 'c1');
+    await expect(
+      store.applySync(bob, item, 'c1', { upserted: [tx('theirs')], removed: ['mine'] }, 'c2'),
+    ).rejects.toThrow(/exactly one subject/);
+    expect(await store.cursor(bob, item)).toBeNull();
+    expect(await store.listTransactions(bob, item, ['acc-1'])).toEqual([]);
+    expect(await store.listTransactions(alice, item, ['acc-1'])).toHaveLength(1);
+  });
+
+  it('keeps no token or raw partner payload in its tables', async () => {
+    const columns = await db.query<{ table_name: string; column_name: string }>(
+      `SELECT table_name, column_name FROM information_schema.columns
+       WHERE table_name IN ('plaid_sync_items', 'plaid_transactions') AND table_schema = current_schema()`,
+    );
+    const names = columns.map((c) => c.column_name);
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => /token|secret|payload|raw|json/i.test(name))).toEqual([]);
+  });
+
+  it('forgets an item and erases a subject', async () => {
+    const [subject, first, second] = [newSubject(), newItem(), newItem()];
+    await store.applySync(subject, first, null, { upserted: [tx('a')], removed: [] }, 'c1');
+    await store.applySync(subject, second, null, { upserted: [tx('b')], removed: [] }, 'c1');
+    await store.forgetItem(subject, first);
+    expect(await store.cursor(subject, first)).toBeNull();
+    expect(await store.listTransactions(subject, first, ['acc-1'])).toEqual([]);
+    expect(await store.eraseSubject(subject)).toBe(1);
+    expect(await store.listTransactions(subject, second, ['acc-1'])).toEqual([]);
+    const left = await db.query('SELECT 1 FROM plaid_transactions WHERE subject = $1', [subject]);
+    expect(left).toEqual([]);
+  });
+});
