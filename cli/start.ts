@@ -22,7 +22,13 @@ export async function runStart(options: { seed: boolean }): Promise<void> {
     for (const [name, sandbox] of Object.entries(sandboxes))
       logger.info({ partner: name, url: sandbox.handle.url }, 'sandbox started');
   }
-  const server = await startServer(config, logger, { sandboxes: sandboxEndpoints(sandboxes) });
+  const server = await startServer(config, logger, { sandboxes: sandboxEndpoints(sandboxes) }).catch(
+    async (error: unknown) => {
+      logger.fatal({ err: error }, 'Tributary could not start');
+      await stopSandboxes(sandboxes);
+      process.exit(1);
+    },
+  );
   closeOnSignals(logger, config.shutdownGraceMs, async () => {
     await server.close();
     await stopSandboxes(sandboxes);

@@ -56,9 +56,8 @@ export function createRegistry(config: Config, deps: ProviderDeps, sandboxes: Sa
       continue;
     }
     const sandbox = configured === null;
-    const logger = deps.logger.child({ partner: name });
     providers.set(name, {
-      provider: factory({ endpoint, http: config.http, sandbox }, { ...deps, logger }),
+      provider: factory({ endpoint, http: config.http, sandbox }, deps),
       sandbox,
     });
   }

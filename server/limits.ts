@@ -200,7 +200,8 @@ function costOf(
       throw new InputError(`first must be between 1 and ${MAX_FIRST}.`, 'first');
     }
     // A connection's page size multiplies its sized fields (edges), not the connection object itself.
-    const times = sized?.fields.has(field.name) ? multiplier * sized.size : multiplier;
+    const sizedByParent = sized?.fields.has(field.name) ?? false;
+    const times = sized && sizedByParent ? multiplier * sized.size : multiplier;
     const leaf = !isObjectType(getNamedType(field.type)) && !isAbstractType(getNamedType(field.type));
     const weight = intArgument(directive(field, 'cost'), 'weight') ?? (leaf ? 0 : 1);
     total += weight * times;
@@ -217,9 +218,10 @@ function costOf(
       continue;
     }
     const unwrapped = isNonNullType(field.type) ? field.type.ofType : field.type;
-    const size = isListType(unwrapped)
-      ? (slice ?? intArgument(listSize, 'assumedSize') ?? DEFAULT_LIST_SIZE)
-      : 1;
+    const size =
+      isListType(unwrapped) && !sizedByParent
+        ? (slice ?? intArgument(listSize, 'assumedSize') ?? DEFAULT_LIST_SIZE)
+        : 1;
     total += costOf(walk, selection.selectionSet, field.type, times * size, seen);
   }
   return total;

@@ -57,7 +57,11 @@ export async function createServices(
     db,
     consents,
     audit: new AuditLog(db),
-    registry: createRegistry(config, { credentials: consents, logger }, overrides.sandboxes ?? {}),
+    registry: createRegistry(
+      config,
+      { credentials: consents.credentials, logger },
+      overrides.sandboxes ?? {},
+    ),
     authenticator: createAuthenticator(config.auth, devKey),
     devKey,
   };

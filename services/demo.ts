@@ -1,7 +1,8 @@
 /**
  * Demo data for development and tests: cust_alice and cust_bob connected to every sandbox partner
  * that supports it, through the partners' own consent flows (the sandbox stands in for the customer
- * approving at the bank). Idempotent: a customer who already holds an active consent is left alone.
+ * approving at the bank). Sandboxes keep their state in memory, so every start links the demo
+ * customers afresh: a link from an earlier run points at a bank that no longer knows it, and is revoked.
  */
 import type { Logger } from 'pino';
 import type { ProviderName } from '../datasources/canonical.js';
@@ -18,7 +19,7 @@ export interface DemoDeps {
   logger: Logger;
 }
 
-/** Connects each customer to each sandbox partner; returns what was newly linked. */
+/** Connects each customer to each sandbox partner; returns what was linked. */
 export async function seedDemoCustomers(
   deps: DemoDeps,
   customers: readonly string[] = DEMO_CUSTOMERS,
@@ -26,8 +27,17 @@ export async function seedDemoCustomers(
   const linked: { subject: string; provider: ProviderName }[] = [];
   for (const provider of deps.registry.sandboxLinkable()) {
     for (const subject of customers) {
-      const existing = await deps.consents.findActive(subject, provider);
-      if (existing) continue;
+      const stale = await deps.consents.findActive(subject, provider);
+      if (stale) {
+        await deps.consents.revoke(subject, stale.id);
+        await deps.audit.append({
+          actor: 'system:demo-seed',
+          action: 'consent.revoked',
+          subject,
+          target: `consent:${stale.id}`,
+          details: { provider, reason: 'the sandbox restarted' },
+        });
+      }
       const link = await deps.registry.connectSandboxCustomer(provider, subject);
       const consent = await deps.consents.grant({
         subject,

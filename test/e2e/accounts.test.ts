@@ -67,7 +67,8 @@ type Edge = { node: Record<string, any> };
 let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp({
-    sandboxes: { openbanking: { extraAccounts: { cust_many: 60 } } },
+    // One page holds everything here, so request counts measure batching, not the bank's paging.
+    sandboxes: { openbanking: { extraAccounts: { cust_many: 60 }, pageSize: 1000 } },
     customers: ['cust_alice', 'cust_bob', 'cust_many'],
   });
 });
