@@ -27,7 +27,9 @@ describe('permissions generated from the SDL', () => {
 
   it('requires a scope on every root field except the federation entry points', () => {
     const unscoped = collectFieldScopes(schema)
-      .filter(({ type, requirements }) => (type === 'Query' || type === 'Mutation') && requirements.length === 0)
+      .filter(
+        ({ type, requirements }) => (type === 'Query' || type === 'Mutation') && requirements.length === 0,
+      )
       .map(({ type, field }) => `${type}.${field}`);
     expect(unscoped.sort()).toEqual(['Query._entities', 'Query._service']);
     const map = buildRuleMap(schema);
@@ -35,12 +37,16 @@ describe('permissions generated from the SDL', () => {
   });
 
   it('combines a type scope with a field scope (Account.balance needs accounts:read and balances:read)', () => {
-    const balance = collectFieldScopes(schema).find(({ type, field }) => type === 'Account' && field === 'balance');
+    const balance = collectFieldScopes(schema).find(
+      ({ type, field }) => type === 'Account' && field === 'balance',
+    );
     expect(balance?.requirements).toEqual([[['accounts:read']], [['balances:read']]]);
   });
 
   it('finds the @pii fields for log redaction', () => {
-    expect(piiFieldNames(schema)).toEqual(expect.arrayContaining(['maskedNumber', 'description', 'reference']));
+    expect(piiFieldNames(schema)).toEqual(
+      expect.arrayContaining(['maskedNumber', 'description', 'reference']),
+    );
   });
 });
 
