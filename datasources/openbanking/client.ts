@@ -1,0 +1,291 @@
+/**
+ * Open Banking wire calls as domain verbs, on top of PartnerHttp: consents with the client-credentials
+ * token, account data with the customer's token (refreshed shortly before expiry, or once after a
+ * 401), lists followed through Links.Next. Token lifecycles live in tokens.ts.
+ */
+import type { Logger } from 'pino';
+import { ConsentRequiredError } from '../../server/errors.js';
+import {
+  PartnerHttp,
+  type CallPolicy,
+  type PartnerRequest,
+  type PartnerResponse,
+  type PartnerTimeouts,
+  type PartnerTls,
+} from '../http.js';
+import type { CredentialStore, PartnerCredential } from '../types.js';
+import {
+  contractViolation,
+  errorFromResponse,
+  isInvalidGrant,
+  isUnauthorised,
+  PERMISSION_FOR_ENDPOINT,
+} from './errors.js';
+import { callFields, OpenBankingTokens, type Call, type PsuTokens } from './tokens.js';
+import {
+  readAccountSchema,
+  readBalanceSchema,
+  readConsentResponseSchema,
+  readTransactionSchema,
+  type Permission,
+  type ReadConsentResponse,
+  type ReadTransaction,
+  type WireAccount,
+  type WireBalance,
+  type WireTransaction,
+} from './types.js';
+
+export type { PsuTokens } from './tokens.js';
+
+/** Where the bank is, who we are to it, and the HTTP limits of the calls. */
+export interface OpenBankingClientOptions {
+  /** Resource server origin, e.g. the sandbox URL. */
+  baseUrl: string;
+  /** Account and Transaction API base path. Default "/open-banking/v3.1/aisp". */
+  aisPath?: string;
+  /** Token endpoint (may be another host). Default `${baseUrl}/token`. */
+  tokenUrl?: string;
+  clientId: string;
+  clientSecret: string;
+  /** Default client_secret_basic. */
+  clientAuth?: 'client_secret_basic' | 'client_secret_post';
+  connections?: number;
+  timeouts?: Partial<PartnerTimeouts>;
+  maxResponseBytes?: number;
+  tls?: PartnerTls;
+  policy?: CallPolicy;
+  /** Tokens are renewed this long before they expire. Default 30 s. */
+  tokenRefreshSkewSeconds?: number;
+  /** Safety stop when following Links.Next. Default 100. */
+  maxPages?: number;
+  /** Clock in epoch ms (tests). Default Date.now. */
+  now?: () => number;
+}
+
+/** What an account-access consent asks the customer to grant. */
+export interface ConsentRequest {
+  permissions: readonly Permission[];
+  expirationDateTime?: Date;
+  transactionFromDateTime?: Date;
+  transactionToDateTime?: Date;
+}
+
+type Holder = { credential: PartnerCredential };
+type Req<T> = Omit<PartnerRequest<T>, 'correlationId' | 'logger' | 'signal' | 'auth'>;
+
+/** The bank's API as domain verbs; returns wire types, which index.ts maps. */
+export class OpenBankingClient {
+  private readonly http: PartnerHttp;
+  private readonly authHttp: PartnerHttp;
+  private readonly tokens: OpenBankingTokens;
+
+  constructor(
+    private readonly options: OpenBankingClientOptions,
+    deps: { credentials: CredentialStore; logger: Logger },
+  ) {
+    const base = new URL(options.baseUrl);
+    const tokenUrl = options.tokenUrl ?? new URL('/token', base).toString();
+    const shared = {
+      partner: 'openbanking' as const,
+      logger: deps.logger,
+      errorFromResponse,
+      correlationHeader: 'x-fapi-interaction-id',
+      ...(options.connections ? { connections: options.connections } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
+    };
+    this.http = new PartnerHttp({
+      ...shared,
+      baseUrl: new URL(options.aisPath ?? '/open-banking/v3.1/aisp', base).toString(),
+    });
+    const tokenOrigin = new URL(tokenUrl).origin;
+    this.authHttp =
+      tokenOrigin === base.origin ? this.http : new PartnerHttp({ ...shared, baseUrl: tokenOrigin });
+    this.tokens = new OpenBankingTokens(
+      this.authHttp,
+      {
+        tokenUrl,
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        clientAuth: options.clientAuth ?? 'client_secret_basic',
+        now: options.now ?? Date.now,
+        skewMs: (options.tokenRefreshSkewSeconds ?? 30) * 1000,
+      },
+      deps.credentials,
+    );
+  }
+
+  /** Creates an account-access consent (status AwaitingAuthorisation) for the customer to approve. */
+  async createConsent(ctx: Call, request: ConsentRequest): Promise<ReadConsentResponse['Data']> {
+    const Data: Record<string, unknown> = { Permissions: [...request.permissions] };
+    if (request.expirationDateTime) Data.ExpirationDateTime = request.expirationDateTime.toISOString();
+    if (request.transactionFromDateTime)
+      Data.TransactionFromDateTime = request.transactionFromDateTime.toISOString();
+    if (request.transactionToDateTime)
+      Data.TransactionToDateTime = request.transactionToDateTime.toISOString();
+    const res = await this.tppCall(ctx, {
+      method: 'POST',
+      path: '/account-access-consents',
+      endpoint: 'POST /account-access-consents',
+      json: { Data, Risk: {} },
+      schema: readConsentResponseSchema,
+    });
+    return res.data.Data;
+  }
+
+  async getConsent(ctx: Call, consentId: string): Promise<ReadConsentResponse['Data']> {
+    const res = await this.tppCall(ctx, {
+      method: 'GET',
+      path: `/account-access-consents/${encodeURIComponent(consentId)}`,
+      endpoint: 'GET /account-access-consents/{ConsentId}',
+      schema: readConsentResponseSchema,
+    });
+    return res.data.Data;
+  }
+
+  /** Exchanges the authorisation code the customer's approval produced for PSU tokens. */
+  async exchangeCode(ctx: Call, code: string): Promise<PsuTokens> {
+    return this.tokens.exchangeCode(ctx, code);
+  }
+
+  /** Refreshes a customer's tokens and saves them; concurrent callers share one refresh. */
+  async refreshPsuToken(ctx: Call, credential: PartnerCredential): Promise<PartnerCredential> {
+    return this.tokens.refresh(ctx, credential);
+  }
+
+  /** Every account the consent covers (follows Links.Next). */
+  async listAccounts(ctx: Call, credential: PartnerCredential): Promise<WireAccount[]> {
+    return this.pages(ctx, credential, 'GET /accounts', readAccountSchema, (d) => d.Data.Account ?? []);
+  }
+
+  /** One account; NotFoundError when the customer does not hold it. */
+  async getAccount(ctx: Call, credential: PartnerCredential, accountId: string): Promise<WireAccount | null> {
+    const res = await this.psuCall(
+      ctx,
+      { credential },
+      {
+        method: 'GET',
+        path: `/accounts/${encodeURIComponent(accountId)}`,
+        endpoint: 'GET /accounts/{AccountId}',
+        schema: readAccountSchema,
+      },
+    );
+    return res.data.Data.Account?.[0] ?? null;
+  }
+
+  /** Balances of every account the consent covers, in one bulk call (plus pages). */
+  async listBalances(ctx: Call, credential: PartnerCredential): Promise<WireBalance[]> {
+    return this.pages(ctx, credential, 'GET /balances', readBalanceSchema, (d) => d.Data.Balance);
+  }
+
+  /** Transactions of every account the consent covers, in one bulk call (plus pages). */
+  async listTransactions(
+    ctx: Call,
+    credential: PartnerCredential,
+    range: { from?: Date; to?: Date },
+  ): Promise<WireTransaction[]> {
+    // The spec says ASPSPs ignore any timezone, so send UTC wall-clock time without one; whole
+    // seconds, widened outwards, and the caller filters exactly.
+    const query = {
+      fromBookingDateTime: range.from ? utcSeconds(range.from, 'floor') : undefined,
+      toBookingDateTime: range.to ? utcSeconds(range.to, 'ceil') : undefined,
+    };
+    const pick = (d: ReadTransaction) => d.Data.Transaction ?? [];
+    return this.pages(ctx, credential, 'GET /transactions', readTransactionSchema, pick, query);
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+    if (this.authHttp !== this.http) await this.authHttp.close();
+  }
+
+  /** Follows Links.Next from the first page; the first request carries the query, links carry their own. */
+  private async pages<P extends { Links?: { Next?: string | undefined } | undefined }, T>(
+    ctx: Call,
+    credential: PartnerCredential,
+    endpoint: string,
+    schema: Req<P>['schema'],
+    pick: (page: P) => T[],
+    query: Record<string, string | undefined> = {},
+  ): Promise<T[]> {
+    const holder: Holder = { credential };
+    const maxPages = this.options.maxPages ?? 100;
+    const seen = new Set<string>();
+    const out: T[] = [];
+    let next: string | undefined = endpoint.slice(endpoint.indexOf(' ') + 1);
+    for (let page = 0; next !== undefined; page++) {
+      if (page >= maxPages || seen.has(next)) {
+        const reason = page >= maxPages ? `more than ${maxPages} pages` : 'Links.Next repeats a page';
+        throw contractViolation(ctx.logger, ctx.correlationId, endpoint, [`Links.Next: ${reason}`]);
+      }
+      seen.add(next);
+      const res: PartnerResponse<P> = await this.psuCall(ctx, holder, {
+        method: 'GET',
+        path: next,
+        endpoint,
+        schema,
+        ...(page === 0 ? { query } : {}),
+      });
+      out.push(...pick(res.data));
+      next = res.data.Links?.Next;
+    }
+    return out;
+  }
+
+  /** A PSU call: refresh first if the token is about to expire, and once more after a 401. */
+  private async psuCall<T>(ctx: Call, holder: Holder, req: Req<T>): Promise<PartnerResponse<T>> {
+    const permission = PERMISSION_FOR_ENDPOINT[req.endpoint] ?? 'accounts:read';
+    const refresh = async () => {
+      try {
+        holder.credential = await this.tokens.refresh(ctx, holder.credential);
+      } catch (error) {
+        // The bank no longer honours the customer's grant: only a new consent brings data back.
+        if (isInvalidGrant(error) || error instanceof ConsentRequiredError) {
+          throw new ConsentRequiredError('openbanking', permission);
+        }
+        throw error;
+      }
+    };
+    const send = () =>
+      this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(holder.credential.accessToken) });
+    if (this.tokens.expiresSoon(holder.credential)) await refresh();
+    try {
+      return await send();
+    } catch (error) {
+      if (!isUnauthorised(error)) throw error;
+    }
+    await refresh();
+    try {
+      return await send();
+    } catch (error) {
+      if (isUnauthorised(error)) throw new ConsentRequiredError('openbanking', permission);
+      throw error;
+    }
+  }
+
+  /** A TPP call with the client-credentials token, fetched again once if the bank rejects it. */
+  private async tppCall<T>(ctx: Call, req: Req<T>): Promise<PartnerResponse<T>> {
+    let token = await this.tokens.clientCredentials(ctx);
+    try {
+      return await this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
+    } catch (error) {
+      if (!isUnauthorised(error)) throw error;
+    }
+    token = await this.tokens.clientCredentials(ctx, token);
+    return this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
+  }
+}
+
+function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+function utcSeconds(date: Date, direction: 'floor' | 'ceil'): string {
+  const ms =
+    direction === 'floor'
+      ? Math.floor(date.getTime() / 1000) * 1000
+      : Math.ceil(date.getTime() / 1000) * 1000;
+  return new Date(ms).toISOString().slice(0, 19);
+}

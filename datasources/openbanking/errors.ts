@@ -1,0 +1,161 @@
+/**
+ * Open Banking answers -> domain errors. Resource servers answer OBErrorResponse1 (or nothing: the
+ * spec gives 401 and 404 no body), the token endpoint answers RFC 6749 errors. The partner's codes
+ * and messages go to PartnerError.partnerCode and the logs, never to clients.
+ */
+import type { Logger } from 'pino';
+import {
+  ConsentRequiredError,
+  NotFoundError,
+  PartnerError,
+  type PartnerErrorCode,
+} from '../../server/errors.js';
+import type { ErrorFromResponse, ResponseHeaders } from '../http.js';
+import { errorResponseSchema, tokenErrorSchema } from './types.js';
+
+const PARTNER = 'openbanking';
+
+/** Canonical permissions (the graph's scopes), which clients see instead of OB permission codes. */
+export type CanonicalPermission = 'accounts:read' | 'balances:read' | 'transactions:read';
+
+/** The canonical permission each PSU endpoint needs, to name it when the consent does not cover it. */
+export const PERMISSION_FOR_ENDPOINT: Readonly<Record<string, CanonicalPermission>> = {
+  'GET /accounts': 'accounts:read',
+  'GET /accounts/{AccountId}': 'accounts:read',
+  'GET /balances': 'balances:read',
+  'GET /transactions': 'transactions:read',
+};
+
+/** OB error codes that mean the customer has to consent (again) before we can read. */
+const CONSENT_CODES = new Set([
+  'UK.OBIE.Resource.InvalidConsentStatus',
+  'UK.OBIE.Resource.ConsentMismatch',
+  'UK.OBIE.Reauthenticate',
+]);
+
+/** Retry-After as seconds, from delta-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
+export function retryAfterSeconds(headers: ResponseHeaders, now: number = Date.now()): number | undefined {
+  const value = headers['retry-after']?.trim();
+  if (!value) return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
+function obErrorCode(bodyText: string): string | undefined {
+  try {
+    const parsed = errorResponseSchema.safeParse(JSON.parse(bodyText));
+    return parsed.success ? (parsed.data.Errors[0]?.ErrorCode ?? parsed.data.Code) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function partnerError(
+  code: PartnerErrorCode,
+  status: number,
+  endpoint: string,
+  partnerCode: string | undefined,
+  retryable: boolean,
+  retryAfter?: number,
+): PartnerError {
+  return new PartnerError({
+    partner: PARTNER,
+    code,
+    status,
+    endpoint,
+    partnerCode,
+    retryable,
+    ...(retryAfter === undefined ? {} : { retryAfterSeconds: retryAfter }),
+  });
+}
+
+/** Status classes every OB endpoint shares: throttling and server failures. */
+function common(
+  status: number,
+  headers: ResponseHeaders,
+  endpoint: string,
+  partnerCode?: string,
+): PartnerError | null {
+  if (status === 429) {
+    return partnerError(
+      'PARTNER_RATE_LIMITED',
+      status,
+      endpoint,
+      partnerCode,
+      true,
+      retryAfterSeconds(headers),
+    );
+  }
+  if (status >= 500) {
+    // 501 will not change on a retry; every other 5xx may.
+    return partnerError('PARTNER_UNAVAILABLE', status, endpoint, partnerCode, status !== 501);
+  }
+  return null;
+}
+
+/**
+ * Resource server errors. 401 stays a PartnerError with status 401 so the client can refresh the
+ * token and retry once; 403 (and the consent codes) on a PSU endpoint mean the consent does not
+ * cover the call; 404 on a single account is that account being unknown to this customer.
+ */
+export const errorFromResponse: ErrorFromResponse = (status, headers, bodyText, { endpoint }) => {
+  const partnerCode = obErrorCode(bodyText);
+  const shared = common(status, headers, endpoint, partnerCode);
+  if (shared) return shared;
+  const permission = PERMISSION_FOR_ENDPOINT[endpoint];
+  if (permission && (status === 403 || (status === 400 && partnerCode && CONSENT_CODES.has(partnerCode)))) {
+    return new ConsentRequiredError(PARTNER, permission);
+  }
+  if (status === 404 && endpoint.includes('{AccountId}')) return new NotFoundError('Account');
+  if (status === 401 || status === 403 || status === 404) {
+    // A misconfigured client (wrong URL, role or credentials): retrying will not help.
+    return partnerError('PARTNER_UNAVAILABLE', status, endpoint, partnerCode, false);
+  }
+  // Any other 4xx means the two sides disagree on the contract.
+  return partnerError('PARTNER_CONTRACT_VIOLATION', status, endpoint, partnerCode, false);
+};
+
+/** Token endpoint errors (RFC 6749 section 5.2). invalid_grant is kept recognisable, see isInvalidGrant. */
+export const tokenErrorFromResponse: ErrorFromResponse = (status, headers, bodyText, { endpoint }) => {
+  let oauthCode: string | undefined;
+  try {
+    const parsed = tokenErrorSchema.safeParse(JSON.parse(bodyText));
+    oauthCode = parsed.success ? parsed.data.error : undefined;
+  } catch {
+    oauthCode = undefined;
+  }
+  const shared = common(status, headers, endpoint, oauthCode);
+  if (shared) return shared;
+  if (oauthCode === 'invalid_grant' || status === 401) {
+    return partnerError('PARTNER_UNAVAILABLE', status, endpoint, oauthCode, false);
+  }
+  return partnerError('PARTNER_CONTRACT_VIOLATION', status, endpoint, oauthCode, false);
+};
+
+/** The token endpoint refused a code or refresh token: the customer must authorise again. */
+export function isInvalidGrant(error: unknown): boolean {
+  return error instanceof PartnerError && error.partnerCode === 'invalid_grant';
+}
+
+/** The resource server refused the access token. */
+export function isUnauthorised(error: unknown): boolean {
+  return error instanceof PartnerError && error.status === 401;
+}
+
+/** A payload that passed validation but cannot be mapped (mapper issues), logged like any violation. */
+export function contractViolation(
+  logger: Logger,
+  correlationId: string,
+  endpoint: string,
+  issues: string[],
+): PartnerError {
+  logger.warn({ partner: PARTNER, endpoint, correlationId, issues }, 'Partner response breaks its contract.');
+  return new PartnerError({
+    partner: PARTNER,
+    code: 'PARTNER_CONTRACT_VIOLATION',
+    endpoint,
+    issues,
+    retryable: false,
+  });
+}

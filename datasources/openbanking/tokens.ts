@@ -1,0 +1,138 @@
+/**
+ * The two kinds of Open Banking token and their lifecycles:
+ * - the TPP's client-credentials token (consent endpoints): cached until shortly before it expires
+ *   and fetched by a single call however many requests need it at once;
+ * - the customer's (PSU) tokens (account data): refreshed with one call per refresh token in flight,
+ *   because the bank rotates refresh tokens and a second concurrent refresh would be refused, and
+ *   persisted through CredentialStore.update so the rotated token survives the process.
+ */
+import { ConsentRequiredError } from '../../server/errors.js';
+import type { PartnerHttp } from '../http.js';
+import type { CallContext, CredentialStore, PartnerCredential } from '../types.js';
+import { tokenErrorFromResponse } from './errors.js';
+import { tokenResponseSchema, type TokenResponse } from './types.js';
+
+/** The parts of a CallContext a wire call needs. */
+export type Call = Pick<CallContext, 'correlationId' | 'logger' | 'signal'>;
+
+/** Tokens issued for a customer after they authorised a consent. */
+export interface PsuTokens {
+  accessToken: string;
+  refreshToken: string | null;
+  expiresAt: Date | null;
+}
+
+/** The token endpoint, our client credentials and the clock. */
+export interface TokenOptions {
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  clientAuth: 'client_secret_basic' | 'client_secret_post';
+  now: () => number;
+  /** Tokens are renewed this long before they expire. */
+  skewMs: number;
+}
+
+/** How long a finished refresh is reused by calls that still hold the refresh token it consumed. */
+const REFRESH_REUSE_MS = 60_000;
+
+/** The PartnerHttp fields taken from a call context. */
+export function callFields(ctx: Call) {
+  return {
+    correlationId: ctx.correlationId,
+    logger: ctx.logger,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+  };
+}
+
+/** Token cache and refresh coordination for one OpenBankingClient. */
+export class OpenBankingTokens {
+  private clientToken: { value: string; expiresAt: number } | null = null;
+  private clientTokenInFlight: Promise<string> | null = null;
+  private readonly refreshes = new Map<string, { promise: Promise<PartnerCredential>; at: number }>();
+
+  constructor(
+    private readonly http: PartnerHttp,
+    private readonly options: TokenOptions,
+    private readonly credentials: CredentialStore,
+  ) {}
+
+  /** The client-credentials token; `rejected` drops a cached token the bank has just refused. */
+  async clientCredentials(ctx: Call, rejected?: string): Promise<string> {
+    if (rejected !== undefined && this.clientToken?.value === rejected) this.clientToken = null;
+    const cached = this.clientToken;
+    if (cached && cached.expiresAt - this.options.skewMs > this.options.now()) return cached.value;
+    this.clientTokenInFlight ??= (async () => {
+      try {
+        const token = await this.grant(ctx, { grant_type: 'client_credentials', scope: 'accounts' });
+        // No expires_in: assume five minutes rather than forever.
+        const expiresAt = this.options.now() + (token.expires_in ?? 300) * 1000;
+        this.clientToken = { value: token.access_token, expiresAt };
+        return token.access_token;
+      } finally {
+        this.clientTokenInFlight = null;
+      }
+    })();
+    return this.clientTokenInFlight;
+  }
+
+  /** Exchanges an authorisation code for PSU tokens. */
+  async exchangeCode(ctx: Call, code: string): Promise<PsuTokens> {
+    return this.psuTokens(await this.grant(ctx, { grant_type: 'authorization_code', code }), null);
+  }
+
+  /** True when the credential's access token expires within the skew. */
+  expiresSoon(credential: PartnerCredential): boolean {
+    const expiresAt = credential.expiresAt?.getTime();
+    return expiresAt !== undefined && expiresAt - this.options.skewMs <= this.options.now();
+  }
+
+  /** Refreshes and saves a customer's tokens; concurrent callers with one refresh token share a call. */
+  async refresh(ctx: Call, credential: PartnerCredential): Promise<PartnerCredential> {
+    const refreshToken = credential.refreshToken;
+    if (!refreshToken) throw new ConsentRequiredError('openbanking', 'accounts:read');
+    const now = this.options.now();
+    for (const [key, entry] of this.refreshes)
+      if (now - entry.at > REFRESH_REUSE_MS) this.refreshes.delete(key);
+    let entry = this.refreshes.get(refreshToken);
+    if (!entry) {
+      const promise = (async () => {
+        const token = await this.grant(ctx, { grant_type: 'refresh_token', refresh_token: refreshToken });
+        const next = { ...credential, ...this.psuTokens(token, refreshToken) };
+        await this.credentials.update(next);
+        return next;
+      })();
+      entry = { promise, at: now };
+      this.refreshes.set(refreshToken, entry);
+      promise.catch(() => this.refreshes.delete(refreshToken));
+    }
+    return entry.promise;
+  }
+
+  private async grant(ctx: Call, form: Record<string, string>): Promise<TokenResponse> {
+    const { clientId, clientSecret, clientAuth, tokenUrl } = this.options;
+    const basic = clientAuth === 'client_secret_basic';
+    // RFC 6749 section 2.3.1: id and secret are form-encoded before they are joined.
+    const pair = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`;
+    const res = await this.http.request({
+      method: 'POST',
+      path: tokenUrl,
+      endpoint: 'POST /token',
+      form: basic ? form : { ...form, client_id: clientId, client_secret: clientSecret },
+      schema: tokenResponseSchema,
+      auth: basic ? () => ({ authorization: `Basic ${Buffer.from(pair).toString('base64')}` }) : null,
+      errorFromResponse: tokenErrorFromResponse,
+      ...callFields(ctx),
+    });
+    return res.data;
+  }
+
+  private psuTokens(token: TokenResponse, previousRefresh: string | null): PsuTokens {
+    const expiresIn = token.expires_in;
+    return {
+      accessToken: token.access_token,
+      refreshToken: token.refresh_token ?? previousRefresh,
+      expiresAt: expiresIn === undefined ? null : new Date(this.options.now() + expiresIn * 1000),
+    };
+  }
+}

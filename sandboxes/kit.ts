@@ -1,0 +1,264 @@
+/**
+ * Shared plumbing of every partner sandbox: a node:http server around a Router, a request ledger,
+ * run-time fault injection and the `/__sandbox/*` control routes. A partner sandbox supplies its
+ * routes and, for faults, how its own errors look and how to break its own payloads.
+ *
+ * Control routes (never counted, never faulted):
+ *   POST   /__sandbox/faults  list of FaultRule (replaces the current list)
+ *   DELETE /__sandbox/faults  clears the rules
+ *   GET    /__sandbox/ledger  request counts per route and money movements
+ *   POST   /__sandbox/reset   clears ledger and faults
+ * Partner-specific control routes (e.g. /__sandbox/authorise) are registered on the partner router.
+ */
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { faultRulesSchema, Faults, type FaultRule } from './kit/faults.js';
+import { Ledger, type LedgerSnapshot } from './kit/ledger.js';
+import {
+  BodyError,
+  json,
+  readJson,
+  replyBody,
+  type Reply,
+  type Router,
+  type SandboxRequest,
+} from './kit/router.js';
+
+export * from './kit/faults.js';
+export * from './kit/ledger.js';
+export * from './kit/router.js';
+
+/** What a partner sandbox plugs into the kit. */
+export interface SandboxOptions {
+  /** For messages only, e.g. "openbanking". */
+  name: string;
+  router: Router;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  host?: string;
+  /** Shared with the partner's handlers so they can record money movements. */
+  ledger?: Ledger;
+  /** Breaks a valid JSON payload the partner's way, for the `contract` fault. */
+  corrupt?: (body: unknown, req: SandboxRequest) => unknown;
+  /** The partner's error answer for an injected status (429 included). */
+  errorReply?: (status: number, req: SandboxRequest) => Reply;
+  /** Headers added to every answer of a partner route (e.g. x-fapi-interaction-id). */
+  responseHeaders?: (req: SandboxRequest) => Record<string, string>;
+  /** The answer for an unknown route; methodAllowed false means another method exists (405). */
+  notFound?: (req: SandboxRequest, methodAllowed: boolean) => Reply;
+  /** The answer when a handler throws. */
+  onError?: (error: unknown, req: SandboxRequest) => Reply;
+  /** Called by POST /__sandbox/reset after ledger and faults are cleared. */
+  onReset?: () => void;
+  /** The one place a server is created; mutual TLS will swap in an https server here. */
+  createServer?: (listener: RequestListener) => Server;
+  protocol?: 'http' | 'https';
+  /** Request body cap. Default 1 MiB. */
+  maxBodyBytes?: number;
+}
+
+/** A started sandbox, usable in-process by tests. */
+export interface SandboxHandle {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+  ledger(): LedgerSnapshot;
+  resetLedger(): void;
+  setFaults(rules: readonly FaultRule[]): void;
+}
+
+/** Starts a sandbox on loopback and resolves once it listens. */
+export async function startSandbox(options: SandboxOptions): Promise<SandboxHandle> {
+  const ledger = options.ledger ?? new Ledger();
+  const faults = new Faults();
+  const protocol = options.protocol ?? 'http';
+  const listener: RequestListener = (req, res) => {
+    handle(options, ledger, faults, protocol, req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'sandbox failure', message: String(error) }));
+    });
+  };
+  const server = (options.createServer ?? createServer)(listener);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `${protocol}://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    async close() {
+      // Hung requests would otherwise keep close() waiting forever.
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    ledger: () => ledger.snapshot(),
+    resetLedger: () => ledger.reset(),
+    setFaults: (rules) => faults.set(rules),
+  };
+}
+
+async function handle(
+  options: SandboxOptions,
+  ledger: Ledger,
+  faults: Faults,
+  protocol: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const method = (req.method ?? 'GET').toUpperCase();
+  const origin = `${protocol}://${req.headers.host ?? '127.0.0.1'}`;
+  const url = new URL(req.url ?? '/', origin);
+  const sreq: SandboxRequest = {
+    method,
+    path: url.pathname,
+    url,
+    origin,
+    route: null,
+    params: {},
+    query: url.searchParams,
+    headers: req.headers,
+    rawBody: Buffer.alloc(0),
+    header: (name) => {
+      const value = req.headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+  try {
+    sreq.rawBody = await readBody(req, options.maxBodyBytes ?? 1024 * 1024);
+  } catch {
+    send(res, json(413, { error: 'request body too large' }));
+    return;
+  }
+  const control = url.pathname.startsWith('/__sandbox/');
+  if (control && (await handleControl(options, ledger, faults, sreq, res))) return;
+
+  const found = options.router.match(method, url.pathname);
+  if (!found.route) {
+    const reply = options.notFound?.(sreq, found.methodAllowed) ?? json(found.methodAllowed ? 404 : 405, {});
+    send(res, withHeaders(options, sreq, reply));
+    return;
+  }
+  sreq.route = found.route.template;
+  sreq.params = found.params;
+  if (control) {
+    send(res, await run(options, sreq, found.route.handler));
+    return;
+  }
+
+  ledger.count(`${method} ${found.route.template}`);
+  const { latencyMs, fault } = faults.take(method, found.route.template, url.pathname);
+  if (latencyMs > 0) await sleep(latencyMs);
+  if (fault?.kind === 'hang') return;
+  if (fault?.kind === 'reset') {
+    req.socket.destroy();
+    return;
+  }
+  let reply: Reply;
+  if (fault?.kind === 'status' || fault?.kind === 'rate_limit') {
+    const status = fault.kind === 'rate_limit' ? 429 : (fault.status ?? 500);
+    reply = options.errorReply?.(status, sreq) ?? json(status, { error: 'injected fault' });
+    if (fault.kind === 'rate_limit')
+      reply.headers = { ...reply.headers, 'retry-after': String(fault.retryAfter ?? 1) };
+  } else {
+    reply = await run(options, sreq, found.route.handler);
+  }
+  if (fault?.kind === 'contract' && reply.json !== undefined) {
+    const copy: unknown = structuredClone(reply.json);
+    reply = { ...reply, json: options.corrupt ? options.corrupt(copy, sreq) : {} };
+  }
+  send(res, withHeaders(options, sreq, reply), fault?.kind);
+}
+
+/** Answers the kit's own control routes; false when the route is a partner control route. */
+async function handleControl(
+  options: SandboxOptions,
+  ledger: Ledger,
+  faults: Faults,
+  req: SandboxRequest,
+  res: ServerResponse,
+): Promise<boolean> {
+  const key = `${req.method} ${req.path}`;
+  if (key === 'POST /__sandbox/faults') {
+    let parsed;
+    try {
+      parsed = faultRulesSchema.safeParse(readJson(req));
+    } catch {
+      send(res, json(400, { error: 'body is not JSON' }));
+      return true;
+    }
+    if (!parsed.success) {
+      send(res, json(400, { error: 'invalid fault rules', issues: parsed.error.issues }));
+      return true;
+    }
+    faults.set(parsed.data);
+    send(res, json(200, { faults: faults.list() }));
+  } else if (key === 'DELETE /__sandbox/faults') {
+    faults.clear();
+    send(res, json(200, { faults: [] }));
+  } else if (key === 'GET /__sandbox/ledger') {
+    send(res, json(200, ledger.snapshot()));
+  } else if (key === 'POST /__sandbox/reset') {
+    ledger.reset();
+    faults.clear();
+    options.onReset?.();
+    send(res, { status: 204 });
+  } else {
+    return false;
+  }
+  return true;
+}
+
+async function run(
+  options: SandboxOptions,
+  req: SandboxRequest,
+  handler: (req: SandboxRequest) => Reply | Promise<Reply>,
+): Promise<Reply> {
+  try {
+    return await handler(req);
+  } catch (error) {
+    if (options.onError) return options.onError(error, req);
+    const status = error instanceof BodyError ? 400 : 500;
+    return json(status, { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+function withHeaders(options: SandboxOptions, req: SandboxRequest, reply: Reply): Reply {
+  const extra = options.responseHeaders?.(req) ?? {};
+  return { ...reply, headers: { ...extra, ...reply.headers } };
+}
+
+function send(res: ServerResponse, reply: Reply, fault?: FaultRule['kind']): void {
+  let body = replyBody(reply);
+  const headers: Record<string, string> = { ...reply.headers };
+  if (reply.json !== undefined) headers['content-type'] ??= 'application/json; charset=utf-8';
+  if (fault === 'malformed') body = `${body.slice(0, Math.floor(body.length / 2))}<html>`;
+  const bytes = Buffer.from(body, 'utf8');
+  headers['content-length'] = String(bytes.length);
+  res.writeHead(reply.status, headers);
+  if (fault === 'truncate') {
+    // Promise the whole body, deliver half, then drop the connection.
+    res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy());
+    return;
+  }
+  res.end(bytes);
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    total += buffer.length;
+    if (total > max) throw new BodyError('request body too large');
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}

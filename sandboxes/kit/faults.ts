@@ -1,0 +1,109 @@
+/**
+ * Run-time fault injection. Rules are set as a list (POST /__sandbox/faults or setFaults) and apply
+ * to every partner route they match until cleared or, with `times`, until used up.
+ */
+import { z } from 'zod';
+
+/** The faults a sandbox can inject. */
+export const FAULT_KINDS = [
+  'latency',
+  'status',
+  'rate_limit',
+  'hang',
+  'reset',
+  'truncate',
+  'malformed',
+  'contract',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * One rule. `match` is a route key ("GET /accounts/{AccountId}"), a route template
+ * ("/accounts/{AccountId}"), or a path prefix with or without a method ("/open-banking/", "GET /acc");
+ * absent, the rule matches every partner route.
+ */
+export const faultRuleSchema = z
+  .object({
+    match: z.string().min(1).optional(),
+    kind: z.enum(FAULT_KINDS),
+    /** latency: delay before answering. */
+    ms: z.number().int().min(0).max(600_000).optional(),
+    /** status: the status to answer (default 500). */
+    status: z.number().int().min(400).max(599).optional(),
+    /** rate_limit: the Retry-After seconds (default 1). */
+    retryAfter: z.number().int().min(0).max(86_400).optional(),
+    /** How many requests the rule applies to; absent = until cleared. */
+    times: z.number().int().min(1).optional(),
+  })
+  .strict();
+
+export type FaultRule = z.infer<typeof faultRuleSchema>;
+
+/** Accepts a list of rules or `{ rules: [...] }`. */
+export const faultRulesSchema = z.union([
+  z.array(faultRuleSchema),
+  z.object({ rules: z.array(faultRuleSchema) }).transform((value) => value.rules),
+]);
+
+/** What applies to one request: a total delay, then at most one fault that changes the answer. */
+export interface FaultDecision {
+  latencyMs: number;
+  fault: FaultRule | null;
+}
+
+interface ActiveRule {
+  rule: FaultRule;
+  remaining: number;
+}
+
+/** The active fault rules of one sandbox. */
+export class Faults {
+  private rules: ActiveRule[] = [];
+
+  set(rules: readonly FaultRule[]): void {
+    this.rules = rules.map((rule) => ({
+      rule: { ...rule },
+      remaining: rule.times ?? Number.POSITIVE_INFINITY,
+    }));
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  list(): FaultRule[] {
+    return this.rules.map(({ rule, remaining }) =>
+      Number.isFinite(remaining) ? { ...rule, times: remaining } : { ...rule },
+    );
+  }
+
+  /**
+   * Decides the faults of one request and consumes one use of each rule applied. Every matching
+   * latency rule adds its delay; the first other matching rule is the fault.
+   */
+  take(method: string, route: string, path: string): FaultDecision {
+    let latencyMs = 0;
+    let fault: FaultRule | null = null;
+    for (const active of this.rules) {
+      if (active.remaining <= 0 || !matches(active.rule.match, method, route, path)) continue;
+      if (active.rule.kind === 'latency') {
+        latencyMs += active.rule.ms ?? 0;
+      } else if (fault === null) {
+        fault = active.rule;
+      } else {
+        continue;
+      }
+      active.remaining -= 1;
+    }
+    this.rules = this.rules.filter((active) => active.remaining > 0);
+    return { latencyMs, fault };
+  }
+}
+
+function matches(match: string | undefined, method: string, route: string, path: string): boolean {
+  if (match === undefined) return true;
+  if (match === `${method} ${route}` || match === route) return true;
+  const withMethod = /^[A-Z]+ /.exec(match);
+  if (withMethod) return `${method} ${path}`.startsWith(match);
+  return path.startsWith(match);
+}

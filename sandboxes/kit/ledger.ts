@@ -1,0 +1,55 @@
+/**
+ * What a sandbox really saw: how many requests reached each route, and which money movements it made.
+ * Tests assert batching ("one /balances call for 50 accounts") and idempotency ("one payment
+ * created") from here rather than from the client's own account of what it did.
+ */
+
+/** A money movement a sandbox performed (payment created, refund issued...). */
+export interface MoneyMovement {
+  /** The sandbox's id of the movement. */
+  id: string;
+  /** Free-form kind, e.g. "domestic-payment", "payment-intent", "refund". */
+  kind: string;
+  /** Exact decimal string as the partner writes it. */
+  amount: string;
+  currency: string;
+  /** The idempotency key the movement was created under, when there was one. */
+  idempotencyKey?: string;
+  reference?: string;
+  at: string;
+}
+
+/** A copy of the ledger, safe to keep. */
+export interface LedgerSnapshot {
+  /** Count per "METHOD /route-template", e.g. "GET /accounts/{AccountId}". */
+  requests: Record<string, number>;
+  movements: MoneyMovement[];
+}
+
+/** Request counts and money movements of one sandbox. */
+export class Ledger {
+  private requests = new Map<string, number>();
+  private movements: MoneyMovement[] = [];
+
+  /** Counts one request to a route key ("METHOD /template"). */
+  count(key: string): void {
+    this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+  }
+
+  /** Records a money movement. */
+  recordMovement(movement: MoneyMovement): void {
+    this.movements.push({ ...movement });
+  }
+
+  snapshot(): LedgerSnapshot {
+    return {
+      requests: Object.fromEntries([...this.requests.entries()].sort(([a], [b]) => a.localeCompare(b))),
+      movements: this.movements.map((movement) => ({ ...movement })),
+    };
+  }
+
+  reset(): void {
+    this.requests.clear();
+    this.movements = [];
+  }
+}

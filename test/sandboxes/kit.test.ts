@@ -1,0 +1,132 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { json, Ledger, Router, startSandbox, type SandboxHandle } from '../../sandboxes/kit.js';
+
+let sandbox: SandboxHandle;
+const ledger = new Ledger();
+
+beforeEach(async () => {
+  const router = new Router()
+    .on('GET', '/v1/items/{id}', (req) => json(200, { id: req.params.id, name: 'widget', price: '1.00' }))
+    .on('POST', '/v1/payments', () => {
+      ledger.recordMovement({
+        id: 'pay_1',
+        kind: 'payment',
+        amount: '12.30',
+        currency: 'GBP',
+        at: '2025-03-14T12:00:00Z',
+      });
+      return json(201, { id: 'pay_1' });
+    })
+    .on('POST', '/__sandbox/approve', () => json(200, { approved: true }));
+  sandbox = await startSandbox({
+    name: 'toy',
+    router,
+    ledger,
+    errorReply: (status) => json(status, { error: { type: 'toy_error', status } }),
+    corrupt: (body) => ({ ...(body as object), id: 42 }),
+    responseHeaders: () => ({ 'x-toy': 'yes' }),
+  });
+});
+
+afterEach(async () => {
+  ledger.reset();
+  await sandbox.close();
+});
+
+const get = (path: string, init?: RequestInit) => fetch(`${sandbox.url}${path}`, init);
+const control = (method: string, path: string, body?: unknown) =>
+  fetch(`${sandbox.url}/__sandbox/${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+
+describe('sandbox kit', () => {
+  it('routes templates, counts requests per route template and adds the partner headers', async () => {
+    const res = await get('/v1/items/abc');
+    expect(await res.json()).toEqual({ id: 'abc', name: 'widget', price: '1.00' });
+    expect(res.headers.get('x-toy')).toBe('yes');
+    await get('/v1/items/def');
+    await get('/v1/payments', { method: 'POST' });
+    expect((await get('/v1/nothing')).status).toBe(404);
+    expect((await get('/v1/payments')).status).toBe(405);
+    expect(sandbox.ledger()).toEqual({
+      requests: { 'GET /v1/items/{id}': 2, 'POST /v1/payments': 1 },
+      movements: [
+        { id: 'pay_1', kind: 'payment', amount: '12.30', currency: 'GBP', at: '2025-03-14T12:00:00Z' },
+      ],
+    });
+  });
+
+  it('serves the ledger over HTTP and never counts control routes', async () => {
+    await get('/v1/items/a');
+    await control('POST', 'approve');
+    const res = await control('GET', 'ledger');
+    expect(await res.json()).toEqual({ requests: { 'GET /v1/items/{id}': 1 }, movements: [] });
+  });
+
+  it('configures faults over HTTP, rejects invalid rules, and clears them', async () => {
+    expect((await control('POST', 'faults', [{ kind: 'explode' }])).status).toBe(400);
+    const set = await control('POST', 'faults', [
+      { match: 'GET /v1/items/{id}', kind: 'status', status: 503 },
+    ]);
+    expect(set.status).toBe(200);
+    const failed = await get('/v1/items/a');
+    expect(failed.status).toBe(503);
+    expect(await failed.json()).toEqual({ error: { type: 'toy_error', status: 503 } });
+    expect((await get('/v1/payments', { method: 'POST' })).status).toBe(201);
+    await control('DELETE', 'faults');
+    expect((await get('/v1/items/a')).status).toBe(200);
+  });
+
+  it('applies a rule only as many times as asked, and matches by template or path prefix', async () => {
+    sandbox.setFaults([{ match: '/v1/items/{id}', kind: 'status', status: 500, times: 2 }]);
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await get('/v1/items/a')).status);
+    expect(statuses).toEqual([500, 500, 200]);
+    sandbox.setFaults([{ match: '/v1/', kind: 'status', times: 1 }]);
+    expect((await get('/v1/payments', { method: 'POST' })).status).toBe(500);
+    sandbox.setFaults([{ match: 'POST /v1/pay', kind: 'status', status: 502 }]);
+    expect((await get('/v1/items/a')).status).toBe(200);
+    expect((await get('/v1/payments', { method: 'POST' })).status).toBe(502);
+  });
+
+  it('answers 429 with Retry-After for rate_limit, and delays for latency', async () => {
+    sandbox.setFaults([
+      { kind: 'latency', ms: 150 },
+      { kind: 'rate_limit', retryAfter: 9 },
+    ]);
+    const started = Date.now();
+    const res = await get('/v1/items/a');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('9');
+  });
+
+  it('breaks payloads: malformed JSON, a partner-specific contract violation, a truncated body', async () => {
+    sandbox.setFaults([{ kind: 'malformed', times: 1 }]);
+    const malformed = await get('/v1/items/a');
+    expect(malformed.status).toBe(200);
+    await expect(malformed.json()).rejects.toThrow();
+    sandbox.setFaults([{ kind: 'contract', times: 1 }]);
+    expect(await (await get('/v1/items/a')).json()).toEqual({ id: 42, name: 'widget', price: '1.00' });
+    sandbox.setFaults([{ kind: 'truncate', times: 1 }]);
+    await expect(get('/v1/items/a').then((res) => res.text())).rejects.toThrow();
+  });
+
+  it('resets or hangs the connection on demand, and still closes cleanly', async () => {
+    sandbox.setFaults([{ kind: 'reset', times: 1 }]);
+    await expect(get('/v1/items/a')).rejects.toThrow();
+    sandbox.setFaults([{ kind: 'hang', times: 1 }]);
+    await expect(get('/v1/items/a', { signal: AbortSignal.timeout(200) })).rejects.toThrow();
+    expect(sandbox.ledger().requests['GET /v1/items/{id}']).toBe(2);
+  });
+
+  it('clears ledger and faults with POST /__sandbox/reset', async () => {
+    sandbox.setFaults([{ kind: 'status' }]);
+    await get('/v1/payments', { method: 'POST' });
+    expect((await control('POST', 'reset')).status).toBe(204);
+    expect(sandbox.ledger()).toEqual({ requests: {}, movements: [] });
+    expect((await get('/v1/items/a')).status).toBe(200);
+  });
+});
