@@ -10,6 +10,8 @@ import type { Config, PartnerEndpointConfig } from '../server/config.js';
 import { NotSupportedError } from '../server/errors.js';
 import type { ProviderName } from './canonical.js';
 import { openBankingFromSettings } from './openbanking/registration.js';
+import { plaidFromSettings } from './plaid/registration.js';
+import type { Db } from '../store/db.js';
 import type { AccountsProvider, CredentialStore, PaymentsProvider, Provider, SandboxLink } from './types.js';
 
 /** Everything a provider factory gets: where the partner is, how to call it, whose credentials. */
@@ -22,6 +24,8 @@ export interface ProviderSettings {
 
 export interface ProviderDeps {
   credentials: CredentialStore;
+  /** For providers that keep partner state in the store (Plaid's sync cursor); SQL stays in store/. */
+  db: Db;
   logger: Logger;
 }
 
@@ -29,6 +33,7 @@ type ProviderFactory = (settings: ProviderSettings, deps: ProviderDeps) => Provi
 
 const FACTORIES: Partial<Record<ProviderName, ProviderFactory>> = {
   openbanking: openBankingFromSettings,
+  plaid: plaidFromSettings,
 };
 
 export type SandboxEndpoints = Partial<Record<ProviderName, PartnerEndpointConfig>>;

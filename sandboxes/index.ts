@@ -3,6 +3,7 @@
  * Each entry also says which credentials the sandbox accepts, so callers can point a provider at it.
  */
 import type { ProviderName } from '../datasources/canonical.js';
+import type { PartnerEndpointConfig } from '../server/config.js';
 import type { SandboxHandle } from './kit.js';
 import {
   OB_SANDBOX_CLIENT_ID,
@@ -10,6 +11,12 @@ import {
   startOpenBankingSandbox,
   type OpenBankingSandboxOptions,
 } from './openbanking/index.js';
+import {
+  PLAID_SANDBOX_CLIENT_ID,
+  PLAID_SANDBOX_SECRET,
+  startPlaidSandbox,
+  type PlaidSandboxOptions,
+} from './plaid/index.js';
 
 export interface RunningSandbox {
   handle: SandboxHandle;
@@ -22,6 +29,7 @@ export interface SandboxesOptions {
   /** Port per partner; 0 or absent picks a free one. */
   ports?: Partial<Record<ProviderName, number>>;
   openbanking?: OpenBankingSandboxOptions;
+  plaid?: PlaidSandboxOptions;
 }
 
 export type RunningSandboxes = Partial<Record<ProviderName, RunningSandbox>>;
@@ -33,7 +41,9 @@ export async function startSandboxes(options: SandboxesOptions = {}): Promise<Ru
     host,
     port: options.ports?.openbanking ?? 0,
   });
+  const plaid = await startPlaidSandbox({ ...options.plaid, host, port: options.ports?.plaid ?? 0 });
   return {
+    plaid: { handle: plaid, clientId: PLAID_SANDBOX_CLIENT_ID, clientSecret: PLAID_SANDBOX_SECRET },
     openbanking: {
       handle: openbanking,
       clientId: OB_SANDBOX_CLIENT_ID,
@@ -53,5 +63,5 @@ export function sandboxEndpoints(sandboxes: RunningSandboxes) {
       name,
       { baseUrl: sandbox.handle.url, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
     ]),
-  ) as Partial<Record<ProviderName, { baseUrl: string; clientId: string; clientSecret: string }>>;
+  ) as Partial<Record<ProviderName, PartnerEndpointConfig>>;
 }

@@ -4,6 +4,7 @@
  * development defaults (local signing key, sandbox partners, dev secrets key, no router secret).
  */
 import { z } from 'zod';
+import { PROVIDERS, type ProviderName } from '../datasources/canonical.js';
 
 const NODE_ENVS = ['development', 'test', 'production'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -47,6 +48,11 @@ const EnvSchema = z.object({
   OPENBANKING_BASE_URL: optionalUrl,
   OPENBANKING_CLIENT_ID: optionalText,
   OPENBANKING_CLIENT_SECRET: optionalText,
+  PLAID_BASE_URL: optionalUrl,
+  PLAID_CLIENT_ID: optionalText,
+  PLAID_SECRET: optionalText,
+  STRIPE_BASE_URL: optionalUrl,
+  STRIPE_SECRET_KEY: optionalText,
 
   PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
   PARTNER_READ_TIMEOUT_MS: int(5_000, 10, 120_000),
@@ -69,9 +75,21 @@ const EnvSchema = z.object({
 /** A partner reached at a configured URL with its credentials. */
 export interface PartnerEndpointConfig {
   baseUrl: string;
-  clientId: string;
+  /** Null for partners that authenticate with a secret alone (Stripe). */
+  clientId: string | null;
   clientSecret: string;
 }
+
+/** Where each partner's endpoint and credentials come from in the environment. */
+const PARTNER_ENV = {
+  openbanking: {
+    url: 'OPENBANKING_BASE_URL',
+    id: 'OPENBANKING_CLIENT_ID',
+    secret: 'OPENBANKING_CLIENT_SECRET',
+  },
+  plaid: { url: 'PLAID_BASE_URL', id: 'PLAID_CLIENT_ID', secret: 'PLAID_SECRET' },
+  stripe: { url: 'STRIPE_BASE_URL', id: null, secret: 'STRIPE_SECRET_KEY' },
+} satisfies Record<ProviderName, { url: string; id: string | null; secret: string }>;
 
 export interface Config {
   env: (typeof NODE_ENVS)[number];
@@ -94,7 +112,7 @@ export interface Config {
     | { mode: 'dev'; issuer: string; audience: string; algorithms: string[]; clockToleranceSeconds: number };
   secretsKey: string;
   /** null: the partner is not configured; development starts and uses its local sandbox. */
-  partners: { openbanking: PartnerEndpointConfig | null };
+  partners: Record<ProviderName, PartnerEndpointConfig | null>;
   http: {
     connectTimeoutMs: number;
     readTimeoutMs: number;
@@ -169,15 +187,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           clockToleranceSeconds,
         },
     secretsKey: e.SECRETS_KEY ?? DEV_SECRETS_KEY,
-    partners: {
-      openbanking: e.OPENBANKING_BASE_URL
-        ? {
-            baseUrl: e.OPENBANKING_BASE_URL,
-            clientId: e.OPENBANKING_CLIENT_ID!,
-            clientSecret: e.OPENBANKING_CLIENT_SECRET!,
-          }
-        : null,
-    },
+    partners: Object.fromEntries(
+      PROVIDERS.map((name) => {
+        const names = PARTNER_ENV[name];
+        const env = e as unknown as Record<string, string | undefined>;
+        const baseUrl = env[names.url];
+        const endpoint = baseUrl
+          ? { baseUrl, clientId: names.id ? env[names.id]! : null, clientSecret: env[names.secret]! }
+          : null;
+        return [name, endpoint];
+      }),
+    ) as Record<ProviderName, PartnerEndpointConfig | null>,
     http: {
       connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
       readTimeoutMs: e.PARTNER_READ_TIMEOUT_MS,
@@ -207,10 +227,11 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   if (has('AUTH_JWKS_URL') && (!has('AUTH_ISSUER') || !has('AUTH_AUDIENCE'))) {
     problems.push('AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL');
   }
-  if (has('OPENBANKING_BASE_URL') && (!has('OPENBANKING_CLIENT_ID') || !has('OPENBANKING_CLIENT_SECRET'))) {
-    problems.push(
-      'OPENBANKING_CLIENT_ID and OPENBANKING_CLIENT_SECRET are required with OPENBANKING_BASE_URL',
-    );
+  for (const names of Object.values(PARTNER_ENV)) {
+    const required: string[] = names.id ? [names.id, names.secret] : [names.secret];
+    if (has(names.url) && required.some((name) => !has(name))) {
+      problems.push(`${required.join(' and ')} required with ${names.url}`);
+    }
   }
   if (env.NODE_ENV === 'production') {
     if (!has('AUTH_JWKS_URL'))
@@ -219,8 +240,11 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
     if (!has('SECRETS_KEY') || env.SECRETS_KEY?.trim() === DEV_SECRETS_KEY) {
       problems.push('SECRETS_KEY: production requires a real key ring (kid:base64 of 32 bytes)');
     }
-    if (!has('OPENBANKING_BASE_URL'))
-      problems.push('OPENBANKING_BASE_URL: production refuses the local sandbox');
+    if (!Object.values(PARTNER_ENV).some((names) => has(names.url))) {
+      problems.push(
+        'OPENBANKING_BASE_URL / PLAID_BASE_URL / STRIPE_BASE_URL: production refuses the local sandboxes; configure at least one partner',
+      );
+    }
     if (!has('DATABASE_URL'))
       problems.push('DATABASE_URL: production requires PostgreSQL, not the embedded database');
   }

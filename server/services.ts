@@ -59,7 +59,7 @@ export async function createServices(
     audit: new AuditLog(db),
     registry: createRegistry(
       config,
-      { credentials: consents.credentials, logger },
+      { credentials: consents.credentials, db, logger },
       overrides.sandboxes ?? {},
     ),
     authenticator: createAuthenticator(config.auth, devKey),

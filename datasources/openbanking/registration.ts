@@ -18,7 +18,7 @@ export function openBankingFromSettings(settings: ProviderSettings, deps: Provid
   const provider = createOpenBankingProvider(
     {
       baseUrl: endpoint.baseUrl,
-      clientId: endpoint.clientId,
+      clientId: endpoint.clientId ?? '',
       clientSecret: endpoint.clientSecret,
       connections: http.maxConnections,
       maxResponseBytes: http.maxResponseBytes,

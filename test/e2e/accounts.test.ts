@@ -68,22 +68,24 @@ let app: TestApp;
 beforeAll(async () => {
   app = await startTestApp({
     // One page holds everything here, so request counts measure batching, not the bank's paging.
-    sandboxes: { openbanking: { extraAccounts: { cust_many: 60 }, pageSize: 1000 } },
+    sandboxes: {
+      openbanking: { extraAccounts: { cust_many: 60 }, pageSize: 1000 },
+      plaid: { extraAccounts: { cust_many: 5 } },
+    },
     customers: ['cust_alice', 'cust_bob', 'cust_many'],
   });
 });
 afterAll(() => app?.close());
 
-describe('accounts over HTTP, end to end with the Open Banking sandbox', () => {
-  it("serves cust_alice's accounts with balances and transactions", async () => {
+describe('accounts over HTTP, end to end with the partner sandboxes', () => {
+  it("serves cust_alice's accounts from Open Banking and Plaid with balances and transactions", async () => {
     const { status, body } = await app.graphql(DASHBOARD);
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
     const edges = (body.data?.accounts as { edges: Edge[] }).edges;
-    expect(edges.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(edges.map(({ node }) => node.provider))).toEqual(new Set(['OPENBANKING', 'PLAID']));
     for (const { node } of edges) {
-      expect(node.provider).toBe('OPENBANKING');
-      expect(node.freshness).toEqual({ source: 'LIVE', provider: 'OPENBANKING' });
+      expect(node.freshness).toEqual({ source: 'LIVE', provider: node.provider });
       expect(node.balance.current.amount).toMatch(/^-?\d+\.\d{2}$/);
       expect(node.balance.current.currency).toBe(node.currency);
       if (node.maskedNumber !== null) expect(node.maskedNumber).toMatch(/^.{1,4}$/);

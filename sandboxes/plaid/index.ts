@@ -1,0 +1,13 @@
+/**
+ * Plaid (API version 2020-09-14) sandbox: link, accounts, balances, transactions sync, items.
+ */
+export {
+  PLAID_SANDBOX_CLIENT_ID,
+  PLAID_SANDBOX_SECRET,
+  startPlaidSandbox,
+  type PlaidSandboxOptions,
+} from './server.js';
+export { accountIdOf, SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
+export { INSTITUTIONS } from './seed-data.js';
+export type { CallRecord } from './state.js';
+export type { NewTransaction, TransactionPatch } from './transactions.js';
