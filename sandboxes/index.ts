@@ -17,10 +17,11 @@ import {
   startPlaidSandbox,
   type PlaidSandboxOptions,
 } from './plaid/index.js';
+import { STRIPE_SANDBOX_SECRET_KEY, startStripeSandbox, type StripeSandboxOptions } from './stripe/index.js';
 
 export interface RunningSandbox {
   handle: SandboxHandle;
-  clientId: string;
+  clientId: string | null;
   clientSecret: string;
 }
 
@@ -30,6 +31,7 @@ export interface SandboxesOptions {
   ports?: Partial<Record<ProviderName, number>>;
   openbanking?: OpenBankingSandboxOptions;
   plaid?: PlaidSandboxOptions;
+  stripe?: StripeSandboxOptions;
 }
 
 export type RunningSandboxes = Partial<Record<ProviderName, RunningSandbox>>;
@@ -42,7 +44,9 @@ export async function startSandboxes(options: SandboxesOptions = {}): Promise<Ru
     port: options.ports?.openbanking ?? 0,
   });
   const plaid = await startPlaidSandbox({ ...options.plaid, host, port: options.ports?.plaid ?? 0 });
+  const stripe = await startStripeSandbox({ ...options.stripe, host, port: options.ports?.stripe ?? 0 });
   return {
+    stripe: { handle: stripe, clientId: null, clientSecret: STRIPE_SANDBOX_SECRET_KEY },
     plaid: { handle: plaid, clientId: PLAID_SANDBOX_CLIENT_ID, clientSecret: PLAID_SANDBOX_SECRET },
     openbanking: {
       handle: openbanking,

@@ -53,12 +53,25 @@ const EnvSchema = z.object({
   PLAID_SECRET: optionalText,
   STRIPE_BASE_URL: optionalUrl,
   STRIPE_SECRET_KEY: optionalText,
+  PAYMENT_RETURN_URL: optionalUrl,
 
   PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
   PARTNER_READ_TIMEOUT_MS: int(5_000, 10, 120_000),
   PARTNER_PAYMENT_TIMEOUT_MS: int(15_000, 10, 300_000),
   PARTNER_MAX_CONNECTIONS: int(32, 1, 1_024),
   PARTNER_MAX_RESPONSE_BYTES: int(5 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
+  PARTNER_READ_DEADLINE_MS: int(8_000, 10, 300_000),
+  PARTNER_PAYMENT_DEADLINE_MS: int(30_000, 10, 600_000),
+  PARTNER_RETRY_ATTEMPTS: int(2, 0, 10),
+  PARTNER_RETRY_BASE_MS: int(100, 1, 60_000),
+  PARTNER_RETRY_MAX_DELAY_MS: int(2_000, 1, 300_000),
+  PARTNER_BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).lt(1).default(0.5),
+  PARTNER_BREAKER_WINDOW_MS: int(30_000, 1_000, 3_600_000),
+  PARTNER_BREAKER_MIN_REQUESTS: int(10, 1, 100_000),
+  PARTNER_BREAKER_HALF_OPEN_MS: int(15_000, 10, 3_600_000),
+  PARTNER_BULKHEAD_QUEUE: int(100, 0, 100_000),
+  CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1_024, 16 * 1024 * 1024 * 1024),
+  CACHE_MAX_STALENESS_SECONDS: int(900, 0, 7 * 24 * 3600),
 
   LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
   LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
@@ -113,6 +126,8 @@ export interface Config {
   secretsKey: string;
   /** null: the partner is not configured; development starts and uses its local sandbox. */
   partners: Record<ProviderName, PartnerEndpointConfig | null>;
+  /** Where a customer lands after authorising a payment at a partner (3-D Secure, bank redirect). */
+  paymentReturnUrl: string | null;
   http: {
     connectTimeoutMs: number;
     readTimeoutMs: number;
@@ -120,6 +135,21 @@ export interface Config {
     maxConnections: number;
     maxResponseBytes: number;
   };
+  /** Per-partner policy (datasources/resilience.ts); the bulkhead limit is http.maxConnections. */
+  resilience: {
+    readDeadlineMs: number;
+    writeDeadlineMs: number;
+    retryAttempts: number;
+    retryBaseMs: number;
+    retryMaxDelayMs: number;
+    breakerFailureRatio: number;
+    breakerWindowMs: number;
+    breakerMinRequests: number;
+    breakerHalfOpenMs: number;
+    bulkheadQueue: number;
+  };
+  /** The cached fallback of partner reads (datasources/cache.ts). */
+  cache: { maxBytes: number; maxStalenessSeconds: number };
   limits: {
     bodyBytes: number;
     webhookBodyBytes: number;
@@ -198,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         return [name, endpoint];
       }),
     ) as Record<ProviderName, PartnerEndpointConfig | null>,
+    paymentReturnUrl: e.PAYMENT_RETURN_URL ?? null,
     http: {
       connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
       readTimeoutMs: e.PARTNER_READ_TIMEOUT_MS,
@@ -205,6 +236,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxConnections: e.PARTNER_MAX_CONNECTIONS,
       maxResponseBytes: e.PARTNER_MAX_RESPONSE_BYTES,
     },
+    resilience: {
+      readDeadlineMs: e.PARTNER_READ_DEADLINE_MS,
+      writeDeadlineMs: e.PARTNER_PAYMENT_DEADLINE_MS,
+      retryAttempts: e.PARTNER_RETRY_ATTEMPTS,
+      retryBaseMs: e.PARTNER_RETRY_BASE_MS,
+      retryMaxDelayMs: e.PARTNER_RETRY_MAX_DELAY_MS,
+      breakerFailureRatio: e.PARTNER_BREAKER_FAILURE_RATIO,
+      breakerWindowMs: e.PARTNER_BREAKER_WINDOW_MS,
+      breakerMinRequests: e.PARTNER_BREAKER_MIN_REQUESTS,
+      breakerHalfOpenMs: e.PARTNER_BREAKER_HALF_OPEN_MS,
+      bulkheadQueue: e.PARTNER_BULKHEAD_QUEUE,
+    },
+    cache: { maxBytes: e.CACHE_MAX_BYTES, maxStalenessSeconds: e.CACHE_MAX_STALENESS_SECONDS },
     limits: {
       bodyBytes: e.LIMIT_BODY_BYTES,
       webhookBodyBytes: e.LIMIT_WEBHOOK_BODY_BYTES,

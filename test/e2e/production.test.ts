@@ -38,7 +38,7 @@ beforeAll(async () => {
       ROUTER_SECRET,
       SECRETS_KEY: `k1:${randomBytes(32).toString('base64')}`,
       OPENBANKING_BASE_URL: bank.handle.url,
-      OPENBANKING_CLIENT_ID: bank.clientId,
+      OPENBANKING_CLIENT_ID: bank.clientId ?? '',
       OPENBANKING_CLIENT_SECRET: bank.clientSecret,
     },
   });

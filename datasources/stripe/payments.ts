@@ -1,0 +1,268 @@
+/**
+ * Card payments at Stripe as a PaymentsProvider. A subject's payments are the PaymentIntents of the
+ * Stripe customer linked to them (the credential's externalRef) that also carry their subject in
+ * metadata; both must match before anything about a payment is read further, changed or returned,
+ * so one subject can never see or move another's payment (it looks absent, as if unknown).
+ */
+import type { Payment } from '../canonical.js';
+import type { Money } from '../money.js';
+import type { CallContext, CreatePaymentRequest, CredentialStore, PaymentsProvider } from '../types.js';
+import { ConsentRequiredError, InputError, NotFoundError, NotSupportedError } from '../../server/errors.js';
+import type { StripeCall, StripeClient } from './client.js';
+import { contractViolation, decode, StripeDeclineError, type PaymentDeclined } from './errors.js';
+import { chargeOf, CREDITOR_KEY, mapPayment, ownerOf, SUBJECT_KEY, type PaymentBundle } from './mapper.js';
+import { idOf, paymentIntentSchema, type WirePaymentIntent } from './types.js';
+import { mismatches, stripeAmount } from './verify.js';
+
+/** What creating a card payment ended in: a payment, or a payment the card issuer declined. */
+export type CardPaymentOutcome =
+  { ok: true; payment: Payment } | { ok: false; payment: Payment; declined: PaymentDeclined };
+
+/** One page of a subject's Stripe payments; `endCursor` feeds `startingAfter`. */
+export interface StripePaymentPage {
+  payments: Payment[];
+  hasMore: boolean;
+  endCursor: string | null;
+}
+
+const PAYMENT_ID = /^pi_[A-Za-z0-9]{1,250}$/;
+const CANCELABLE = new Set([
+  'requires_payment_method',
+  'requires_capture',
+  'requires_confirmation',
+  'requires_action',
+  'processing',
+]);
+const READ_CONCURRENCY = 4;
+
+/** The PaymentsProvider of Stripe, plus createCardPayment and listPayments. */
+export class StripePayments implements PaymentsProvider {
+  readonly name = 'stripe' as const;
+
+  constructor(
+    private readonly client: StripeClient,
+    private readonly credentials: CredentialStore,
+    private readonly returnUrl: string | null,
+  ) {}
+
+  /** Card payments only; a decline is returned as the FAILED payment (see createCardPayment). */
+  async createPayment(ctx: CallContext, request: CreatePaymentRequest): Promise<Payment> {
+    return (await this.createCardPayment(ctx, request)).payment;
+  }
+
+  /** Creates and confirms a PaymentIntent; a decline is an outcome, not an error. */
+  async createCardPayment(ctx: CallContext, request: CreatePaymentRequest): Promise<CardPaymentOutcome> {
+    if (!request.paymentMethodId) {
+      if (request.debtorPartnerAccountId)
+        throw new NotSupportedError('stripe', 'bank payments from a connected account');
+      throw new InputError('A card payment needs a payment method.', 'paymentMethodId');
+    }
+    const creditor = request.creditor;
+    if (creditor && (creditor.sortCode || creditor.accountNumber || creditor.iban)) {
+      throw new NotSupportedError('stripe', 'paying a creditor bank account');
+    }
+    const customer = await this.customerFor(ctx, 'payments:write');
+    const { amount, currency } = stripeAmount(request.amount);
+    const call = this.call(ctx);
+    const metadata: Record<string, string> = { [SUBJECT_KEY]: ctx.subject };
+    if (creditor?.name) metadata[CREDITOR_KEY] = creditor.name;
+    const params = {
+      amount,
+      currency,
+      customer,
+      payment_method: request.paymentMethodId,
+      payment_method_types: ['card'],
+      confirm: true,
+      ...(this.returnUrl ? { return_url: this.returnUrl } : {}),
+      description: request.reference,
+      metadata,
+      expand: ['latest_charge'],
+    };
+    const endpoint = 'POST /v1/payment_intents';
+    let intent: WirePaymentIntent;
+    let declined: PaymentDeclined | null = null;
+    try {
+      intent = await this.client.createPaymentIntent(call, params, request.partnerIdempotencyKey);
+    } catch (error) {
+      if (!(error instanceof StripeDeclineError)) throw error;
+      intent = decode(paymentIntentSchema, error.paymentIntent, { ...call, endpoint });
+      declined = error.declined;
+    }
+    // Stripe answering for another amount, currency, customer or subject is not a success.
+    const issues = mismatches(intent, { amount, currency, customer, subject: ctx.subject });
+    if (issues.length > 0) throw contractViolation(call.logger, call.correlationId, endpoint, issues);
+    const payment = mapPayment({ intent, refunds: [], disputes: [] }, { ...call, endpoint });
+    return declined ? { ok: false, payment, declined } : { ok: true, payment };
+  }
+
+  async getPayments(ctx: CallContext, partnerPaymentIds: readonly string[]): Promise<Map<string, Payment>> {
+    const customer = await this.customerFor(ctx, 'payments:read');
+    const ids = [...new Set(partnerPaymentIds)].filter((id) => PAYMENT_ID.test(id));
+    const found = new Map<string, Payment>();
+    await eachLimited(ids, READ_CONCURRENCY, async (id) => {
+      const intent = await this.ownedIntent(ctx, customer, id).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (intent) found.set(id, await this.load(ctx, intent));
+    });
+    return new Map(ids.filter((id) => found.has(id)).map((id) => [id, found.get(id) as Payment]));
+  }
+
+  async cancelPayment(
+    ctx: CallContext,
+    partnerPaymentId: string,
+    partnerIdempotencyKey: string,
+  ): Promise<Payment> {
+    const customer = await this.customerFor(ctx, 'payments:write');
+    const intent = await this.ownedIntent(ctx, customer, partnerPaymentId);
+    // Already canceled: a retry after a lost answer, or a second click. Report the payment as it is.
+    if (intent.status === 'canceled') return this.load(ctx, intent);
+    if (!CANCELABLE.has(intent.status)) throw new InputError('The payment can no longer be cancelled.');
+    const canceled = await this.client.cancelPaymentIntent(
+      this.call(ctx),
+      partnerPaymentId,
+      partnerIdempotencyKey,
+    );
+    const issues = mismatches(canceled, {
+      amount: intent.amount,
+      currency: intent.currency,
+      customer,
+      subject: ctx.subject,
+    });
+    if (canceled.id !== partnerPaymentId) issues.push(`id: not ${partnerPaymentId}`);
+    if (canceled.status !== 'canceled') issues.push(`status: ${canceled.status} after cancel`);
+    const call = this.call(ctx);
+    if (issues.length > 0)
+      throw contractViolation(
+        call.logger,
+        call.correlationId,
+        'POST /v1/payment_intents/{id}/cancel',
+        issues,
+      );
+    return this.load(ctx, canceled);
+  }
+
+  /** Refunds in full (amount null) or in part; the answer is the payment with its refunds. */
+  async refundPayment(
+    ctx: CallContext,
+    partnerPaymentId: string,
+    amount: Money | null,
+    partnerIdempotencyKey: string,
+  ): Promise<Payment> {
+    const customer = await this.customerFor(ctx, 'payments:write');
+    const intent = await this.ownedIntent(ctx, customer, partnerPaymentId);
+    let minor: number | undefined;
+    if (amount) {
+      if (amount.currency.toLowerCase() !== intent.currency) {
+        throw new InputError('The refund must be in the currency of the payment.', 'amount');
+      }
+      minor = stripeAmount(amount).amount;
+    }
+    const params =
+      minor === undefined
+        ? { payment_intent: partnerPaymentId }
+        : { payment_intent: partnerPaymentId, amount: minor };
+    const call = this.call(ctx);
+    const refund = await this.client.createRefund(call, params, partnerIdempotencyKey);
+    const issues: string[] = [];
+    if (idOf(refund.payment_intent) !== partnerPaymentId)
+      issues.push(`payment_intent: not ${partnerPaymentId}`);
+    if (refund.currency !== intent.currency) issues.push(`currency: not ${intent.currency}`);
+    if (minor !== undefined && refund.amount !== minor)
+      issues.push(`amount: ${refund.amount}, asked for ${minor}`);
+    if (issues.length > 0)
+      throw contractViolation(call.logger, call.correlationId, 'POST /v1/refunds', issues);
+    return this.load(ctx, await this.ownedIntent(ctx, customer, partnerPaymentId));
+  }
+
+  /** A page of the subject's payments, newest first (reconciliation, `payments` query). */
+  async listPayments(
+    ctx: CallContext,
+    query: { limit: number; startingAfter?: string | null },
+  ): Promise<StripePaymentPage> {
+    if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > 100) {
+      throw new InputError('limit must be between 1 and 100.', 'limit');
+    }
+    if (query.startingAfter && !PAYMENT_ID.test(query.startingAfter))
+      throw new InputError('Unknown cursor.', 'after');
+    const customer = await this.customerFor(ctx, 'payments:read');
+    const page = await this.client.listPaymentIntents(this.call(ctx), {
+      customer,
+      limit: query.limit,
+      ...(query.startingAfter ? { startingAfter: query.startingAfter } : {}),
+    });
+    const owned = page.data.filter((intent) => this.owns(ctx, customer, intent));
+    const payments: Payment[] = [];
+    await eachLimited(owned, READ_CONCURRENCY, async (intent) => {
+      payments.push(await this.load(ctx, intent));
+    });
+    const order = new Map(owned.map((intent, index) => [intent.id, index]));
+    payments.sort((a, b) => (order.get(a.partnerId) ?? 0) - (order.get(b.partnerId) ?? 0));
+    return { payments, hasMore: page.has_more, endCursor: page.data.at(-1)?.id ?? null };
+  }
+
+  /** The Stripe customer linked to the subject; no link means no consent to act at Stripe. */
+  private async customerFor(ctx: CallContext, permission: string): Promise<string> {
+    const credential = await this.credentials.get(ctx.subject, 'stripe');
+    if (!credential) throw new ConsentRequiredError('stripe', permission);
+    return credential.externalRef;
+  }
+
+  /** The PaymentIntent when the subject owns it; NotFoundError otherwise (never "forbidden"). */
+  private async ownedIntent(ctx: CallContext, customer: string, id: string): Promise<WirePaymentIntent> {
+    if (!PAYMENT_ID.test(id)) throw new NotFoundError('Payment');
+    const intent = await this.client.retrievePaymentIntent(this.call(ctx), id);
+    if (!this.owns(ctx, customer, intent)) throw new NotFoundError('Payment');
+    return intent;
+  }
+
+  private owns(ctx: CallContext, customer: string, intent: WirePaymentIntent): boolean {
+    const owned = idOf(intent.customer) === customer && ownerOf(intent) === ctx.subject;
+    if (!owned) {
+      // Logged without either subject: the partner id and correlation id are enough to investigate.
+      ctx.logger.warn(
+        { partner: 'stripe', partnerId: intent.id, correlationId: ctx.correlationId },
+        "Stripe payment is not the caller's; treated as absent.",
+      );
+    }
+    return owned;
+  }
+
+  /** Fetches what the status depends on beyond the PaymentIntent (refunds, disputes) and maps. */
+  private async load(ctx: CallContext, intent: WirePaymentIntent): Promise<Payment> {
+    const call = this.call(ctx);
+    const charge = chargeOf(intent);
+    const settled = intent.status === 'succeeded';
+    const [refunds, disputes] = await Promise.all([
+      settled && (charge ? charge.amount_refunded > 0 : true) ? this.client.listRefunds(call, intent.id) : [],
+      settled && (charge ? charge.disputed : true) ? this.client.listDisputes(call, intent.id) : [],
+    ]);
+    const bundle: PaymentBundle = { intent, refunds, disputes };
+    return mapPayment(bundle, { ...call, endpoint: 'GET /v1/payment_intents/{id}' });
+  }
+
+  private call(ctx: CallContext): StripeCall {
+    return {
+      correlationId: ctx.correlationId,
+      logger: ctx.logger,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    };
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` in flight. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}
