@@ -1,15 +1,45 @@
-import { NotImplementedError } from '../server/errors.js';
+import type { CallContext } from '../datasources/types.js';
+import type { RequestContext } from '../server/context.js';
+import { NotImplementedError, UnauthenticatedError } from '../server/errors.js';
+import { markReplayed } from '../server/idempotency-plugin.js';
+import type { PaymentResult } from '../services/payments/index.js';
 import type { MutationResolvers } from './__generated__/types.js';
+import { replayWebhookEventPayload } from './support/webhooks.js';
 
 const notYet = (what: string) => () => {
   throw new NotImplementedError(what);
 };
 
+function callOf(context: RequestContext): CallContext {
+  if (!context.principal) throw new UnauthenticatedError();
+  return { subject: context.principal.subject, correlationId: context.correlationId, logger: context.logger };
+}
+
+/** A replayed result is marked so the response carries `extensions.idempotency.replayed`. */
+function answer(context: RequestContext, result: PaymentResult) {
+  if (result.replayed) markReplayed(context);
+  return result.payload;
+}
+
 export const Mutation: MutationResolvers = {
-  initiatePayment: notYet('Payment initiation'),
-  cancelPayment: notYet('Payment cancellation'),
-  refundPayment: notYet('Refunds'),
+  initiatePayment: async (_root, args, context) =>
+    answer(
+      context,
+      await context.services.payments.initiate(callOf(context), args.input, args.idempotencyKey),
+    ),
+  cancelPayment: async (_root, args, context) =>
+    answer(context, await context.services.payments.cancel(callOf(context), args.id, args.idempotencyKey)),
+  refundPayment: async (_root, args, context) =>
+    answer(
+      context,
+      await context.services.payments.refund(
+        callOf(context),
+        args.id,
+        args.amount ?? null,
+        args.idempotencyKey,
+      ),
+    ),
   grantConsent: notYet('Granting consents through the graph'),
   revokeConsent: notYet('Revoking consents through the graph'),
-  replayWebhookEvent: notYet('Webhook replay'),
+  replayWebhookEvent: (_root, args, context) => replayWebhookEventPayload(context, args.id),
 };

@@ -1,18 +1,64 @@
-import { NotImplementedError } from '../server/errors.js';
+import type { PaymentStatus } from '../datasources/canonical.js';
+import type { RequestContext } from '../server/context.js';
+import { InputError, UnauthenticatedError } from '../server/errors.js';
+import { paymentPage, requestPaymentLoader } from '../services/payments/reads.js';
 import type { CreditorResolvers, PaymentResolvers } from './__generated__/types.js';
+import { cursorOf, found, pageSize } from './support/connection.js';
+
+function subjectOf(context: RequestContext): string {
+  if (!context.principal) throw new UnauthenticatedError();
+  return context.principal.subject;
+}
+
+/** The request's payment loader, bound to the caller: another subject's payment loads as null. */
+export function paymentLoader(context: RequestContext) {
+  return requestPaymentLoader(context, context.services.payments, subjectOf(context));
+}
+
+/** The caller's payments as a Relay connection, newest first (Query.payments, Customer.payments). */
+export async function paymentsConnection(
+  context: RequestContext,
+  args: { first?: number | null; after?: string | null; status?: readonly PaymentStatus[] | null },
+) {
+  const subject = subjectOf(context);
+  const limit = pageSize(args.first);
+  const afterId = args.after ? cursorTarget(args.after) : null;
+  if (args.after && !(afterId && (await context.services.payments.owns(subject, afterId)))) {
+    throw new InputError('The cursor is not valid.', 'after');
+  }
+  const page = await paymentPage(context.services.payments, subject, {
+    limit,
+    afterId,
+    statuses: args.status ?? null,
+  });
+  const edges = page.nodes.map((node) => ({ cursor: cursorOf(node.id), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.hasNextPage,
+      hasPreviousPage: afterId !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** The payment id a cursor (support/connection's format) points at, or null when malformed. */
+function cursorTarget(cursor: string): string | null {
+  const text = Buffer.from(cursor, 'base64url').toString('utf8');
+  return text.startsWith('c:') && cursorOf(text.slice(2)) === cursor ? text.slice(2) : null;
+}
 
 export const Payment: PaymentResolvers = {
-  __resolveReference: () => {
-    throw new NotImplementedError('Payments');
-  },
+  __resolveReference: (reference, context) => found(paymentLoader(context).load(reference.id), 'Payment'),
+  debtorAccount: (payment, _args, context) =>
+    payment.debtorAccountId ? context.loaders.account.load(payment.debtorAccountId) : null,
 };
 
-/** Account numbers and IBANs leave the process masked to their last four characters. */
+/** Account numbers leave the process as their last four digits; IBANs keep the country code too. */
 export const Creditor: CreditorResolvers = {
-  maskedAccountNumber: (creditor) => mask(creditor.accountNumber),
-  maskedIban: (creditor) => mask(creditor.iban),
+  maskedAccountNumber: (creditor) =>
+    creditor.accountNumber ? `••••${creditor.accountNumber.slice(-4)}` : null,
+  maskedIban: (creditor) =>
+    creditor.iban ? `${creditor.iban.slice(0, 2)}••••${creditor.iban.slice(-4)}` : null,
 };
-
-function mask(value: string | null): string | null {
-  return value ? `••••${value.slice(-4)}` : null;
-}

@@ -17,6 +17,7 @@ export function wasReplayed(context: object): boolean {
   return replayed.has(context);
 }
 
+/** The Apollo plugin; register it once in server/app.ts. */
 export function idempotencyPlugin<TContext extends object>(): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {

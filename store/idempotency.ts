@@ -2,7 +2,9 @@
  * Idempotency keys (DESIGN §10): the claim, the lease and the recovery points of one logical operation.
  *
  * - `claim` inserts the row with `ON CONFLICT DO NOTHING`; the primary key on (subject, mutation, key)
- *   lets exactly one attempt win, on one PostgreSQL shared by any number of replicas.
+ *   lets exactly one attempt win, on one PostgreSQL shared by any number of replicas. No conflict
+ *   target is named: racing inserts of one key also meet on the unique partner key, and that must
+ *   not be an error either.
  * - A running row carries a lease (`owner_token`, `locked_until`). Every write of the owner is
  *   conditional on its token, so an owner that lost its lease can no longer move the row.
  * - A lease that lapsed (its owner crashed or hung) is taken over by one conditional UPDATE: under READ
@@ -12,59 +14,26 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from './db.js';
+import {
+  COLUMNS,
+  toRecord,
+  type ClaimInput,
+  type ClaimResult,
+  type IdempotencyRecord,
+  type Json,
+  type Lease,
+  type RecoveryPoint,
+  type Row,
+} from './idempotency-record.js';
 
-export type RecoveryPoint = 'started' | 'partner_requested' | 'partner_confirmed' | 'finished';
-
-/** A JSON value as stored in a jsonb column. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-
-/** One idempotency key row. */
-export interface IdempotencyRecord {
-  subject: string;
-  mutation: string;
-  key: string;
-  fingerprint: string;
-  state: 'running' | 'finished';
-  recoveryPoint: RecoveryPoint;
-  partnerKey: string;
-  lockedUntil: Date | null;
-  attempts: number;
-  paymentId: string | null;
-  recovery: Json;
-  response: Json;
-  partnerRequestedAt: Date | null;
-  createdAt: Date;
-  updatedAt: Date;
-  expiresAt: Date;
-}
-
-/** Proof of holding a key's lease; every write of the holder presents it. */
-export interface Lease {
-  subject: string;
-  mutation: string;
-  key: string;
-  token: string;
-}
-
-export type ClaimResult =
-  /** This attempt owns the operation; `record.recoveryPoint` says where to resume. */
-  | { kind: 'acquired'; lease: Lease; record: IdempotencyRecord; takenOver: boolean }
-  /** Finished earlier with the same arguments: replay `record.response`. */
-  | { kind: 'finished'; record: IdempotencyRecord }
-  /** The key was used with other arguments. */
-  | { kind: 'mismatch'; record: IdempotencyRecord }
-  /** Another attempt holds a live lease. */
-  | { kind: 'busy'; record: IdempotencyRecord };
-
-export interface ClaimInput {
-  subject: string;
-  mutation: string;
-  key: string;
-  fingerprint: string;
-  partnerKey: string;
-  leaseMs: number;
-  retentionMs: number;
-}
+export type {
+  ClaimInput,
+  ClaimResult,
+  IdempotencyRecord,
+  Json,
+  Lease,
+  RecoveryPoint,
+} from './idempotency-record.js';
 
 /** The lease was taken over by another attempt; the caller must stop writing. */
 export class LeaseLostError extends Error {
@@ -74,53 +43,10 @@ export class LeaseLostError extends Error {
   }
 }
 
-interface Row {
-  subject: string;
-  mutation: string;
-  key: string;
-  fingerprint: string;
-  state: 'running' | 'finished';
-  recovery_point: RecoveryPoint;
-  partner_key: string;
-  locked_until: Date | null;
-  attempts: number;
-  payment_id: string | null;
-  recovery: Json;
-  response: Json;
-  partner_requested_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  expires_at: Date;
-  db_now: Date;
-}
-
-const COLUMNS = `subject, mutation, key, fingerprint, state, recovery_point, partner_key, locked_until, attempts,
-  payment_id, recovery, response, partner_requested_at, created_at, updated_at, expires_at`;
 const MS = `* interval '1 millisecond'`;
 const PK = 'subject = $1 AND mutation = $2 AND key = $3';
 /** How many times a claim re-reads after racing a reaper or a takeover before giving up. */
 const CLAIM_ROUNDS = 5;
-
-function toRecord(row: Row): IdempotencyRecord {
-  return {
-    subject: row.subject,
-    mutation: row.mutation,
-    key: row.key,
-    fingerprint: row.fingerprint,
-    state: row.state,
-    recoveryPoint: row.recovery_point,
-    partnerKey: row.partner_key,
-    lockedUntil: row.locked_until,
-    attempts: row.attempts,
-    paymentId: row.payment_id,
-    recovery: row.recovery,
-    response: row.response,
-    partnerRequestedAt: row.partner_requested_at,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-  };
-}
 
 /** Repository of idempotency keys. */
 export class IdempotencyStore {
@@ -161,7 +87,7 @@ export class IdempotencyStore {
          SELECT $1::text, $2::text, $3::text, $4::text, 'running', 'started', $5::text, $6::uuid,
            t.now + $7::float8 ${MS}, t.now, t.now, t.now + $8::float8 ${MS}
          FROM (SELECT ${now} AS now) t
-         ON CONFLICT (subject, mutation, key) DO NOTHING
+         ON CONFLICT DO NOTHING
          RETURNING ${COLUMNS}`,
         params,
       );
@@ -174,7 +100,9 @@ export class IdempotencyStore {
         };
 
       const existing = await this.#read(input);
-      if (!existing) continue; // reaped between the insert and the read: insert again
+      // Absent: reaped between the insert and the read, so insert again. (Or, astronomically unlikely,
+      // another operation's partner key collided with ours: the rounds run out and the claim fails.)
+      if (!existing) continue;
       const record = toRecord(existing);
       if (record.fingerprint !== input.fingerprint) return { kind: 'mismatch', record };
       if (record.state === 'finished') return { kind: 'finished', record };

@@ -9,15 +9,17 @@
  * Data minimisation: a creditor's account number is stored as its last four digits and an IBAN as its
  * country code plus last four characters, which is all the graph ever shows.
  */
-import type {
-  Creditor,
-  Payment,
-  PaymentEvent,
-  PaymentStatus,
-  ProviderName,
-  Refund,
-} from '../datasources/canonical.js';
+import type { Payment, PaymentEvent, PaymentStatus, ProviderName, Refund } from '../datasources/canonical.js';
 import type { Db, Queryable } from './db.js';
+import {
+  minimalCreditor,
+  toPayment,
+  type EventRow,
+  type PaymentRow,
+  type RefundRow,
+} from './payment-rows.js';
+
+export { minimalCreditor } from './payment-rows.js';
 
 /** What a status decision needs, read under a row lock. */
 export interface LockedPayment {
@@ -46,58 +48,8 @@ export interface LedgerEntry {
   currency: string;
 }
 
-interface PaymentRow {
-  id: string;
-  subject: string;
-  provider: ProviderName;
-  partner_id: string;
-  status: PaymentStatus;
-  amount_minor: string;
-  currency: string;
-  refunded_minor: string;
-  debtor_account_id: string | null;
-  creditor_name: string | null;
-  creditor_sort_code: string | null;
-  creditor_account_last4: string | null;
-  creditor_iban_minimal: string | null;
-  reference: string;
-  failure_reason: string | null;
-  next_action: Payment['nextAction'];
-  created_at: Date;
-  updated_at: Date;
-}
-
-interface EventRow {
-  payment_id: string;
-  status: PaymentStatus;
-  at: Date;
-  source: PaymentEvent['source'];
-  detail: string | null;
-}
-
-interface RefundRow {
-  id: string;
-  payment_id: string;
-  amount_minor: string;
-  currency: string;
-  status: Refund['status'];
-  created_at: Date;
-}
-
 const CHAIN = `ARRAY['PENDING','REQUIRES_ACTION','PROCESSING','AUTHORISED','SETTLED','PARTIALLY_REFUNDED',
   'REFUNDED','FAILED','CANCELLED']`;
-
-/** Keeps only what the graph shows of a creditor's account details. */
-export function minimalCreditor(creditor: Creditor | null): Creditor | null {
-  if (!creditor) return null;
-  const iban = creditor.iban?.replace(/\s+/g, '') ?? null;
-  return {
-    name: creditor.name,
-    sortCode: creditor.sortCode,
-    accountNumber: creditor.accountNumber ? creditor.accountNumber.slice(-4) : null,
-    iban: iban ? `${iban.slice(0, 2)}${iban.slice(-4)}` : null,
-  };
-}
 
 /** Repository of payments, their status history and refunds. */
 export class PaymentRepository {
@@ -285,41 +237,4 @@ export class PaymentRepository {
     );
     return rows.map((row) => toPayment(row, events, refunds));
   }
-}
-
-function toPayment(row: PaymentRow, events: EventRow[], refunds: RefundRow[]): Payment {
-  const hasCreditor = row.creditor_name !== null;
-  return {
-    id: row.id,
-    provider: row.provider,
-    partnerId: row.partner_id,
-    ownerId: row.subject,
-    status: row.status,
-    amount: { minor: BigInt(row.amount_minor), currency: row.currency },
-    debtorAccountId: row.debtor_account_id,
-    creditor: hasCreditor
-      ? {
-          name: row.creditor_name ?? '',
-          sortCode: row.creditor_sort_code,
-          accountNumber: row.creditor_account_last4,
-          iban: row.creditor_iban_minimal,
-        }
-      : null,
-    reference: row.reference,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    failureReason: row.failure_reason,
-    nextAction: row.next_action,
-    events: events
-      .filter((event) => event.payment_id === row.id)
-      .map((event) => ({ status: event.status, at: event.at, source: event.source, detail: event.detail })),
-    refunds: refunds
-      .filter((refund) => refund.payment_id === row.id)
-      .map((refund) => ({
-        id: refund.id,
-        amount: { minor: BigInt(refund.amount_minor), currency: refund.currency },
-        status: refund.status,
-        createdAt: refund.created_at,
-      })),
-  };
 }

@@ -10,7 +10,13 @@ import { PartnerError } from '../../server/errors.js';
 import type { PaymentOrder } from './validation.js';
 
 function violation(partner: ProviderName, endpoint: string, issues: string[]): PartnerError {
-  return new PartnerError({ partner, code: 'PARTNER_CONTRACT_VIOLATION', endpoint, retryable: false, issues });
+  return new PartnerError({
+    partner,
+    code: 'PARTNER_CONTRACT_VIOLATION',
+    endpoint,
+    retryable: false,
+    issues,
+  });
 }
 
 function moneyIssue(path: string, expected: Money, actual: Money): string | null {
@@ -22,7 +28,8 @@ function identityIssues(provider: ProviderName, payment: Payment): string[] {
   const issues: string[] = [];
   if (payment.provider !== provider) issues.push(`provider: expected ${provider}, got ${payment.provider}`);
   if (!payment.partnerId) issues.push('partnerId: missing');
-  else if (payment.id !== encodeId('Payment', provider, payment.partnerId)) issues.push('id: not the id of partnerId');
+  else if (payment.id !== encodeId('Payment', provider, payment.partnerId))
+    issues.push('id: not the id of partnerId');
   return issues;
 }
 
@@ -67,7 +74,8 @@ export function findNewRefund(
   const issues: string[] = [];
   let total = 0n;
   for (const refund of answer.refunds) {
-    if (refund.amount.currency !== payment.amount.currency) issues.push(`refund ${refund.id}: another currency`);
+    if (refund.amount.currency !== payment.amount.currency)
+      issues.push(`refund ${refund.id}: another currency`);
     if (refund.status === 'PENDING' || refund.status === 'SUCCEEDED') total += refund.amount.minor;
   }
   if (total > payment.amount.minor) issues.push('refunds: more than the payment was refunded');

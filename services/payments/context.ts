@@ -6,14 +6,15 @@ import type { Payment, ProviderName } from '../../datasources/canonical.js';
 import { decodeId } from '../../datasources/ids.js';
 import { formatDecimal } from '../../datasources/money.js';
 import type { CallContext, PaymentsProvider } from '../../datasources/types.js';
-import { NotFoundError, PartnerError } from '../../server/errors.js';
+import { isDomainError, NotFoundError, PartnerError } from '../../server/errors.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { Queryable } from '../../store/db.js';
 import type { IdempotentMutation } from './keys.js';
 import type { PaymentLedger } from './ledger.js';
-import type { PaymentUserError } from './outcomes.js';
+import { rejectionOf, type PaymentUserError } from './outcomes.js';
 import type { Attempt, IdempotentRunner } from './runner.js';
 
+/** Everything a money-moving flow needs, built once by PaymentService. */
 export interface FlowDeps {
   ledger: PaymentLedger;
   audit: AuditLog;
@@ -31,10 +32,26 @@ export interface FlowDeps {
   now: () => Date;
 }
 
-/** The caller's call context with a deadline that keeps the partner call inside our lease. */
-export function partnerContext(call: CallContext, deps: FlowDeps): CallContext {
+/**
+ * Runs one partner call with a deadline that keeps it inside our lease. When the deadline (or the
+ * client's disconnect) aborts the call, the outcome at the partner is unknown: PARTNER_TIMEOUT,
+ * retryable, whatever shape the abort took inside the client.
+ */
+export async function callPartner<T>(
+  call: CallContext,
+  deps: FlowDeps,
+  partner: ProviderName,
+  endpoint: string,
+  fn: (ctx: CallContext) => Promise<T>,
+): Promise<T> {
   const deadline = AbortSignal.timeout(deps.partnerCallTimeoutMs);
-  return { ...call, signal: call.signal ? AbortSignal.any([call.signal, deadline]) : deadline };
+  const signal = call.signal ? AbortSignal.any([call.signal, deadline]) : deadline;
+  try {
+    return await fn({ ...call, signal });
+  } catch (error) {
+    if (!signal.aborted || isDomainError(error) || rejectionOf(error)) throw error;
+    throw new PartnerError({ partner, code: 'PARTNER_TIMEOUT', endpoint, retryable: true, cause: error });
+  }
 }
 
 /**
@@ -50,7 +67,9 @@ export function assertPartnerStillDedupes(attempt: Attempt, provider: ProviderNa
     code: 'PARTNER_UNAVAILABLE',
     retryable: false,
     endpoint: 'resend partner idempotency key',
-    issues: ['the outcome is unknown and the partner idempotency window has passed; reconcile this operation'],
+    issues: [
+      'the outcome is unknown and the partner idempotency window has passed; reconcile this operation',
+    ],
   });
 }
 

@@ -12,14 +12,24 @@ import type { Payment } from '../../datasources/canonical.js';
 import type { CallContext } from '../../datasources/types.js';
 import { minimalCreditor } from '../../store/payments.js';
 import { checkCreatedPayment } from './checks.js';
-import { assertPartnerStillDedupes, auditOutcome, partnerContext, type FlowDeps } from './context.js';
+import { assertPartnerStillDedupes, auditOutcome, callPartner, type FlowDeps } from './context.js';
 import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from './keys.js';
-import { rejectionOf, userError, type PaymentUserError } from './outcomes.js';
+import { declineOf, refusalOf, rejectionOf, type PaymentUserError, type RefusalCodes } from './outcomes.js';
 import { loadPayment, storePayment, type PaymentPayload, type PaymentResult } from './payload.js';
 import type { Attempt } from './runner.js';
 import { validateInitiate, type InitiatePaymentArgs, type PaymentOrder } from './validation.js';
 
 const MUTATION = 'initiatePayment';
+const REFUSALS: RefusalCodes = {
+  code: 'DECLINED',
+  byField: {
+    amount: 'INVALID_AMOUNT',
+    paymentMethodId: 'INVALID_ACCOUNT',
+    debtorAccountId: 'INVALID_ACCOUNT',
+    creditor: 'INVALID_CREDITOR',
+  },
+  path: ['input'],
+};
 
 /** Starts a payment exactly once per (subject, idempotency key). */
 export async function initiatePayment(
@@ -56,22 +66,23 @@ export async function initiatePayment(
       if (attempt.point === 'started') await attempt.advance('partner_requested');
       await attempt.checkpoint('partner_requested');
       try {
-        answer = await provider.createPayment(partnerContext(call, deps), {
-          amount: order.amount,
-          reference: order.reference,
-          debtorPartnerAccountId: order.debtorPartnerAccountId,
-          paymentMethodId: order.paymentMethodId,
-          creditor: order.creditor,
-          partnerIdempotencyKey: attempt.partnerKey,
-        });
+        answer = await callPartner(call, deps, order.provider, 'createPayment', (ctx) =>
+          provider.createPayment(ctx, {
+            amount: order.amount,
+            reference: order.reference,
+            debtorPartnerAccountId: order.debtorPartnerAccountId,
+            paymentMethodId: order.paymentMethodId,
+            creditor: order.creditor,
+            partnerIdempotencyKey: attempt.partnerKey,
+          }),
+        );
       } catch (error) {
-        const rejection = rejectionOf(error);
-        if (!rejection) throw error;
-        const created = rejection.payment ? ours(call, order, rejection.payment) : null;
+        const refusal = refusalOf(error, REFUSALS);
+        if (!refusal) throw error;
+        const declined = rejectionOf(error)?.payment;
+        const created = declined ? ours(call, order, declined) : null;
         if (created) checkCreatedPayment(order, created);
-        return finish(deps, attempt, call, key, created, [
-          userError(rejection.userErrorCode, rejection.message, rejection.field),
-        ]);
+        return finish(deps, attempt, call, key, created, [refusal]);
       }
       await attempt.checkpoint('partner_called');
       checkCreatedPayment(order, answer);
@@ -79,11 +90,8 @@ export async function initiatePayment(
       await attempt.advance('partner_confirmed', { recovery: storePayment(answer), paymentId: answer.id });
       await attempt.checkpoint('partner_confirmed');
     }
-    const declined =
-      answer.status === 'FAILED'
-        ? [userError('DECLINED', answer.failureReason ?? 'The payment was declined.')]
-        : [];
-    return finish(deps, attempt, call, key, answer, declined);
+    const declined = declineOf(answer);
+    return finish(deps, attempt, call, key, answer, declined ? [declined] : []);
   });
 }
 
@@ -112,7 +120,13 @@ async function finish(
       await deps.ledger.record(tx, payment, { source: 'API', detail: 'initiatePayment' });
       recorded = await deps.ledger.get(call.subject, payment.id, tx);
     }
-    await auditOutcome(deps, tx, { mutation: MUTATION, subject: call.subject, key, payment: recorded, userErrors });
+    await auditOutcome(deps, tx, {
+      mutation: MUTATION,
+      subject: call.subject,
+      key,
+      payment: recorded,
+      userErrors,
+    });
     return { payload: { payment: recorded, refund: null, userErrors }, paymentId: recorded?.id ?? null };
   });
 }

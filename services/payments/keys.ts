@@ -51,3 +51,11 @@ export function derivePartnerKey(
     .digest('hex');
   return `${PARTNER_KEY_PREFIX}${digest.slice(0, 32)}`;
 }
+
+/**
+ * The partner-key secret derived from the process's secrets key (SECRETS_KEY), so every replica
+ * derives the same partner keys without another secret to distribute.
+ */
+export function partnerKeySecretFrom(secretsKey: string): Buffer {
+  return createHmac('sha256', secretsKey).update('tributary.partner-key-secret.v1', 'utf8').digest();
+}

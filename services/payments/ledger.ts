@@ -26,6 +26,7 @@ export interface StatusChange {
   changed: boolean;
 }
 
+/** The payments ledger: status changes through the state machine, and recording partner answers. */
 export class PaymentLedger {
   constructor(
     private readonly db: Db,

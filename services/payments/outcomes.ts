@@ -4,7 +4,7 @@
  * client as `userErrors`, unlike outages and bugs, which are errors and leave the key retryable.
  */
 import type { Payment } from '../../datasources/canonical.js';
-import { DomainError } from '../../server/errors.js';
+import { DomainError, InputError, NotSupportedError } from '../../server/errors.js';
 
 /** The UserErrorCode values money movement produces (a subset of the SDL's enum). */
 export type PaymentUserErrorCode =
@@ -49,13 +49,64 @@ export class PaymentRejectedError extends DomainError {
 /** The rejection carried by an error, when it is one (by class, or by shape from another module copy). */
 export function rejectionOf(error: unknown): PaymentRejectedError | null {
   if (error instanceof PaymentRejectedError) return error;
-  if (error instanceof DomainError && typeof (error as Partial<PaymentRejectedError>).userErrorCode === 'string') {
+  if (
+    error instanceof DomainError &&
+    typeof (error as Partial<PaymentRejectedError>).userErrorCode === 'string'
+  ) {
     return error as PaymentRejectedError;
   }
   return null;
 }
 
+/** How a flow names a partner's refusal of its request. */
+export interface RefusalCodes {
+  /** The code of a refusal about no field in particular. */
+  code: PaymentUserErrorCode;
+  /** Codes of refusals about one argument, e.g. { amount: 'INVALID_AMOUNT' }. */
+  byField?: Readonly<Record<string, PaymentUserErrorCode>>;
+  /** Where the flow's arguments sit in the mutation, e.g. ["input"]. */
+  path: readonly string[];
+}
+
+/**
+ * The user error a partner call failed with, when the failure is a definite business "no": a
+ * PaymentRejectedError, or the provider's InputError / NotSupportedError, which providers raise only
+ * for requests the partner refused without acting on them. Anything else (outages, timeouts,
+ * contract violations) is not a refusal: the outcome is unknown and the key stays retryable.
+ */
+export function refusalOf(error: unknown, codes: RefusalCodes): PaymentUserError | null {
+  const rejection = rejectionOf(error);
+  if (rejection) return userError(rejection.userErrorCode, rejection.message, rejection.field);
+  if (error instanceof NotSupportedError) return userError('NOT_SUPPORTED', error.message);
+  if (!(error instanceof InputError)) return null;
+  if (!error.field) return userError(codes.code, error.message);
+  return userError(codes.byField?.[error.field] ?? codes.code, error.message, [...codes.path, error.field]);
+}
+
 /** A user error about the whole operation. */
-export function userError(code: PaymentUserErrorCode, message: string, field: string[] | null = null): PaymentUserError {
+export function userError(
+  code: PaymentUserErrorCode,
+  message: string,
+  field: string[] | null = null,
+): PaymentUserError {
   return { code, message, field };
+}
+
+/**
+ * Providers report a decline as the FAILED payment, with `failureReason` holding the reason code
+ * (datasources/stripe DECLINE_CODES). Codes the graph has become that code; the rest are DECLINED.
+ */
+const DECLINES: Readonly<Record<string, { code: PaymentUserErrorCode; message: string }>> = {
+  DECLINED: { code: 'DECLINED', message: 'The payment was declined.' },
+  INSUFFICIENT_FUNDS: { code: 'INSUFFICIENT_FUNDS', message: 'The account or card has insufficient funds.' },
+  EXPIRED_CARD: { code: 'DECLINED', message: 'The card has expired.' },
+  INCORRECT_CARD_DETAILS: { code: 'DECLINED', message: 'The card details are incorrect.' },
+  AUTHENTICATION_FAILED: { code: 'DECLINED', message: 'The card holder did not complete authentication.' },
+};
+
+/** The user error of a payment the partner created but failed (declined); null unless FAILED. */
+export function declineOf(payment: Payment): PaymentUserError | null {
+  if (payment.status !== 'FAILED') return null;
+  const known = payment.failureReason ? DECLINES[payment.failureReason] : undefined;
+  return known ? userError(known.code, known.message) : userError('DECLINED', 'The payment was declined.');
 }

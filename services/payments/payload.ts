@@ -29,7 +29,10 @@ export function storePayload(payload: PaymentPayload): Json {
     v: VERSION,
     payment: payload.payment ? storePayment(payload.payment) : null,
     refund: payload.refund ? storeRefund(payload.refund) : null,
-    userErrors: payload.userErrors.map((error) => ({ ...error, field: error.field ? [...error.field] : null })),
+    userErrors: payload.userErrors.map((error) => ({
+      ...error,
+      field: error.field ? [...error.field] : null,
+    })),
   };
 }
 

@@ -35,6 +35,10 @@ export class SimulatedCrash extends Error {
   }
 }
 
+/** What became of one attempt, for metrics (DESIGN §13: idempotency replays and conflicts). */
+export type AttemptOutcome = 'executed' | 'replayed' | 'reused' | 'in_use' | 'taken_over' | 'unfinished';
+
+/** How the runner leases, keeps and reports keys. */
 export interface RunnerOptions {
   /** How long an attempt owns a key before another may take it over. */
   leaseMs: number;
@@ -42,6 +46,8 @@ export interface RunnerOptions {
   retentionMs: number;
   logger: Logger;
   checkpoint?: Checkpoint;
+  /** Told the outcome of every attempt (a metrics counter). */
+  observe?: (outcome: AttemptOutcome, mutation: IdempotentMutation) => void;
 }
 
 /** The identity of one logical operation. */
@@ -61,13 +67,19 @@ export interface Attempt {
   /** True when this attempt took over a key another attempt left unfinished. */
   readonly takenOver: boolean;
   /** Commits a recovery point (and renews the lease); throws LeaseLostError when taken over. */
-  advance(point: 'partner_requested' | 'partner_confirmed', data?: { recovery?: Json; paymentId?: string }): Promise<void>;
+  advance(
+    point: 'partner_requested' | 'partner_confirmed',
+    data?: { recovery?: Json; paymentId?: string },
+  ): Promise<void>;
   /** Runs the test/e2e crash hook for a point. */
   checkpoint(point: CrashPoint): Promise<void>;
   /** Writes the outcome and finishes the key in one transaction; returns the payload stored. */
-  finish(write: (tx: Queryable) => Promise<{ payload: PaymentPayload; paymentId: string | null }>): Promise<PaymentPayload>;
+  finish(
+    write: (tx: Queryable) => Promise<{ payload: PaymentPayload; paymentId: string | null }>,
+  ): Promise<PaymentPayload>;
 }
 
+/** Claims keys and runs attempts; one per PaymentService. */
 export class IdempotentRunner {
   constructor(
     private readonly db: Db,
@@ -76,29 +88,55 @@ export class IdempotentRunner {
   ) {}
 
   /** Claims `op` and runs `execute` unless the key is finished, reused or busy. */
-  async run(op: OperationKey, execute: (attempt: Attempt) => Promise<PaymentPayload>): Promise<PaymentResult> {
-    const claim = await this.store.claim({ ...op, leaseMs: this.options.leaseMs, retentionMs: this.options.retentionMs });
+  async run(
+    op: OperationKey,
+    execute: (attempt: Attempt) => Promise<PaymentPayload>,
+  ): Promise<PaymentResult> {
+    const claim = await this.store.claim({
+      ...op,
+      leaseMs: this.options.leaseMs,
+      retentionMs: this.options.retentionMs,
+    });
+    const observe = (outcome: AttemptOutcome) => this.options.observe?.(outcome, op.mutation);
     switch (claim.kind) {
       case 'mismatch':
+        observe('reused');
         throw new IdempotencyError(
           'IDEMPOTENCY_KEY_REUSED',
           'This idempotency key was already used with different arguments; use a new key for a new operation.',
         );
       case 'finished':
+        observe('replayed');
         return { payload: loadPayload(claim.record.response), replayed: true };
       case 'busy':
+        observe('in_use');
         throw inUse();
       case 'acquired':
         break;
     }
-    const logger = this.options.logger.child({ mutation: op.mutation, recoveryPoint: claim.record.recoveryPoint });
-    if (claim.takenOver) logger.warn({ attempts: claim.record.attempts }, 'resuming an abandoned idempotent operation');
-    const attempt = this.#attempt(op, claim.lease, claim.record, claim.takenOver);
+    const logger = this.options.logger.child({
+      mutation: op.mutation,
+      recoveryPoint: claim.record.recoveryPoint,
+    });
+    if (claim.takenOver) observe('taken_over');
+    if (claim.takenOver)
+      logger.warn({ attempts: claim.record.attempts }, 'resuming an abandoned idempotent operation');
+    const reached = { point: claim.record.recoveryPoint };
+    const attempt = this.#attempt(op, claim.lease, claim.record, claim.takenOver, reached);
     try {
-      return { payload: await execute(attempt), replayed: false };
+      if (attempt.point === 'started') await attempt.checkpoint('started');
+      const payload = await execute(attempt);
+      observe('executed');
+      return { payload, replayed: false };
     } catch (error) {
       if (error instanceof SimulatedCrash) throw error;
-      if (error instanceof LeaseLostError) return this.#afterLostLease(op);
+      if (error instanceof LeaseLostError) return this.#afterLostLease(op, observe);
+      observe('unfinished');
+      // Past partner_requested the partner may have acted: say so, the next retry resolves it.
+      logger.info(
+        { err: error, reached: reached.point },
+        'idempotent operation stopped unfinished; a retry with the same key resumes it',
+      );
       await this.store.release(claim.lease).catch((releaseError: unknown) => {
         logger.warn({ err: releaseError }, 'could not release an idempotency lease; it will lapse');
       });
@@ -106,29 +144,48 @@ export class IdempotentRunner {
     }
   }
 
-  async #afterLostLease(op: OperationKey): Promise<PaymentResult> {
+  async #afterLostLease(
+    op: OperationKey,
+    observe: (outcome: AttemptOutcome) => void,
+  ): Promise<PaymentResult> {
     const record = await this.store.get(op.subject, op.mutation, op.key);
     if (record?.state === 'finished' && record.fingerprint === op.fingerprint) {
+      observe('replayed');
       return { payload: loadPayload(record.response), replayed: true };
     }
+    observe('in_use');
     throw inUse();
   }
 
-  #attempt(op: OperationKey, lease: Lease, record: IdempotencyRecord, takenOver: boolean): Attempt {
+  #attempt(
+    op: OperationKey,
+    lease: Lease,
+    record: IdempotencyRecord,
+    takenOver: boolean,
+    reached: { point: RecoveryPoint },
+  ): Attempt {
     const { store, db, options } = this;
     return {
       record,
       point: record.recoveryPoint,
       partnerKey: record.partnerKey,
       takenOver,
-      advance: (point, data = {}) => store.advance(lease, point, { leaseMs: options.leaseMs, ...data }),
+      advance: async (point, data = {}) => {
+        await store.advance(lease, point, { leaseMs: options.leaseMs, ...data });
+        reached.point = point;
+      },
       checkpoint: async (point) => {
         await options.checkpoint?.(point, op.mutation);
       },
       finish: (write) =>
         db.transaction(async (tx) => {
           const { payload, paymentId } = await write(tx);
-          await store.finish(lease, storePayload(payload), { retentionMs: options.retentionMs, paymentId }, tx);
+          await store.finish(
+            lease,
+            storePayload(payload),
+            { retentionMs: options.retentionMs, paymentId },
+            tx,
+          );
           return payload;
         }),
     };

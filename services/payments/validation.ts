@@ -32,6 +32,7 @@ export interface InitiatePaymentArgs {
   reference: string;
 }
 
+/** A creditor after validation: trimmed name, digits-only sort code and account number, upper-case IBAN. */
 export interface NormalisedCreditor {
   name: string;
   sortCode: string | null;
@@ -64,7 +65,8 @@ export function parseAmount(args: MoneyArgs, field: string): Money {
   try {
     amount = parseDecimal(args.amount, args.currency);
   } catch (error) {
-    if (error instanceof MoneyError) throw new InputError(`The amount is not valid: ${error.message}.`, field);
+    if (error instanceof MoneyError)
+      throw new InputError(`The amount is not valid: ${error.message}.`, field);
     throw error;
   }
   if (amount.minor <= 0n) throw new InputError('The amount must be greater than zero.', field);

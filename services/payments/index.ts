@@ -1,0 +1,143 @@
+/**
+ * Idempotent money movement (DESIGN §10): the PaymentService the resolvers, the webhook processor and
+ * the CLI use. One instance per process, built at boot (server/services.ts).
+ */
+import type { Logger } from 'pino';
+import type { Payment, PaymentStatus, ProviderName } from '../../datasources/canonical.js';
+import type { CallContext, PaymentsProvider } from '../../datasources/types.js';
+import type { AuditLog } from '../../store/audit.js';
+import type { Db } from '../../store/db.js';
+import { IdempotencyStore } from '../../store/idempotency.js';
+import { PaymentRepository } from '../../store/payments.js';
+import { cancelPayment } from './cancel.js';
+import type { FlowDeps } from './context.js';
+import { initiatePayment } from './initiate.js';
+import { PaymentLedger, type StatusChange, type StatusReport } from './ledger.js';
+import type { PaymentResult } from './payload.js';
+import { refundPayment } from './refund.js';
+import { IdempotentRunner, type Checkpoint, type RunnerOptions } from './runner.js';
+import type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
+
+export type { PaymentPayload, PaymentResult } from './payload.js';
+export type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
+export { PaymentRejectedError, type PaymentUserError, type PaymentUserErrorCode } from './outcomes.js';
+export type { AttemptOutcome, Checkpoint, CrashPoint } from './runner.js';
+export { crashSwitch } from './crash.js';
+export { partnerKeySecretFrom } from './keys.js';
+export { startKeyReaper, type KeyReaper } from './reaper.js';
+export { createPaymentLoader } from './reads.js';
+
+const HOUR = 3_600_000;
+/** Keys are kept at least this long (DESIGN §10), whatever the configuration says. */
+export const MIN_RETENTION_MS = 24 * HOUR;
+
+/** Tuning of the payment service; only the partner-key secret is required. */
+export interface PaymentServiceOptions {
+  /** HMAC secret of the partner keys; stable across replicas (derive it from the secrets key). */
+  partnerKeySecret: string | Buffer;
+  /** How long a finished key is kept. Default 72 h; less than 24 h is refused. */
+  retentionMs?: number;
+  /** How long an attempt owns a key before another may take over. Default 60 s. */
+  leaseMs?: number;
+  /** Upper bound of one partner call. Default: the lease minus 10 s (at least half the lease). */
+  partnerCallTimeoutMs?: number;
+  /** How long partners keep idempotency keys, less a margin. Default 23 h (Stripe, Open Banking: 24 h). */
+  partnerKeyWindowMs?: number;
+  /** The provider of card payments. Default stripe. */
+  cardProvider?: ProviderName;
+  /** Crash hook, for tests and the non-production crash switch (crash.ts). */
+  checkpoint?: Checkpoint;
+  /** Told the outcome of every attempt: wire a metrics counter here. */
+  observe?: RunnerOptions['observe'];
+  /** Clock, for tests; without it the database clock runs leases and expiry. */
+  now?: () => Date;
+}
+
+/** The process-wide parts the payment service uses. */
+export interface PaymentServiceDeps {
+  db: Db;
+  audit: AuditLog;
+  /** registry.payments */
+  providers: (name: ProviderName) => PaymentsProvider;
+  logger: Logger;
+}
+
+/** The money-moving operations and the payments ledger behind them. */
+export class PaymentService {
+  readonly ledger: PaymentLedger;
+  readonly keys: IdempotencyStore;
+  readonly retentionMs: number;
+  readonly #flows: FlowDeps;
+
+  constructor(deps: PaymentServiceDeps, options: PaymentServiceOptions) {
+    const retentionMs = options.retentionMs ?? 72 * HOUR;
+    if (retentionMs < MIN_RETENTION_MS)
+      throw new Error('Idempotency keys must be kept for at least 24 hours.');
+    const leaseMs = options.leaseMs ?? 60_000;
+    const now = options.now ?? (() => new Date());
+    this.retentionMs = retentionMs;
+    this.keys = new IdempotencyStore(deps.db, options.now ? { now: options.now } : {});
+    this.ledger = new PaymentLedger(deps.db, new PaymentRepository(deps.db), now);
+    const runner = new IdempotentRunner(deps.db, this.keys, {
+      leaseMs,
+      retentionMs,
+      logger: deps.logger.child({ component: 'payments' }),
+      ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
+      ...(options.observe ? { observe: options.observe } : {}),
+    });
+    this.#flows = {
+      ledger: this.ledger,
+      audit: deps.audit,
+      runner,
+      providers: deps.providers,
+      partnerKeySecret: options.partnerKeySecret,
+      partnerKeyWindowMs: options.partnerKeyWindowMs ?? 23 * HOUR,
+      partnerCallTimeoutMs: options.partnerCallTimeoutMs ?? Math.max(leaseMs - 10_000, leaseMs / 2),
+      cardProvider: options.cardProvider ?? 'stripe',
+      now,
+    };
+  }
+
+  /** initiatePayment. */
+  initiate(call: CallContext, input: InitiatePaymentArgs, idempotencyKey: string): Promise<PaymentResult> {
+    return initiatePayment(this.#flows, call, input, idempotencyKey);
+  }
+
+  /** cancelPayment. */
+  cancel(call: CallContext, id: string, idempotencyKey: string): Promise<PaymentResult> {
+    return cancelPayment(this.#flows, call, id, idempotencyKey);
+  }
+
+  /** refundPayment; a null amount refunds what is left. */
+  refund(
+    call: CallContext,
+    id: string,
+    amount: MoneyArgs | null,
+    idempotencyKey: string,
+  ): Promise<PaymentResult> {
+    return refundPayment(this.#flows, call, id, amount, idempotencyKey);
+  }
+
+  /** The subject's payments among `ids` (for the per-request loader). */
+  paymentsById(subject: string, ids: readonly string[]): Promise<Map<string, Payment>> {
+    return this.ledger.repository.getMany(subject, ids);
+  }
+
+  /** Whether the subject has this payment (for cursor checks). */
+  owns(subject: string, id: string): Promise<boolean> {
+    return this.ledger.repository.exists(subject, id);
+  }
+
+  /** The subject's payments, newest first. */
+  list(
+    subject: string,
+    options: { limit: number; afterId?: string | null; statuses?: readonly PaymentStatus[] | null },
+  ): Promise<Payment[]> {
+    return this.ledger.repository.list(subject, options);
+  }
+
+  /** The one entry point for status changes reported from outside a mutation (webhooks, reconciliation). */
+  applyStatus(paymentId: string, status: PaymentStatus, report: StatusReport): Promise<StatusChange | null> {
+    return this.ledger.applyStatus(paymentId, status, report);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * One Tributary replica as its own operating-system process, for the end-to-end payment tests (two
+ * replicas on one PostgreSQL; SIGKILL between the partner call and the local commit). It serves the
+ * real app (server/main.ts) with the payment service pointed at a Stripe sandbox the test process owns,
+ * so the partner and its ledger survive the replica being killed.
+ *
+ * Run with `node --import tsx test/services/payments/replica-process.ts`. Environment (test-only, read
+ * here because this is a test harness, not the server):
+ *   TRIBUTARY_DATA_DIR   shared dev signing key; PGlite lives in <dir>/db unless TEST_PG_URL is set
+ *   TEST_PG_URL, TEST_PG_SCHEMA   PostgreSQL and the schema the replicas share
+ *   TEST_STRIPE_URL      the Stripe sandbox
+ *   TEST_CRASH_AT        crash switch, e.g. "partner_called:initiatePayment" (SIGKILL at that point)
+ *   TEST_LEASE_MS, TEST_STRIPE_TIMEOUT_MS
+ * Prints `READY <url>` once it listens.
+ */
+import { join } from 'node:path';
+import type { ProviderName } from '../../../datasources/canonical.js';
+import { createStripeProvider } from '../../../datasources/stripe/index.js';
+import type { CredentialStore, PartnerCredential } from '../../../datasources/types.js';
+import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
+import { loadConfig } from '../../../server/config.js';
+import { createLogger } from '../../../server/logger.js';
+import { startServer } from '../../../server/main.js';
+import { crashSwitch } from '../../../services/payments/crash.js';
+import { PaymentService } from '../../../services/payments/index.js';
+import { openDatabase } from '../../../store/db.js';
+
+const env = process.env;
+const dataDir = env.TRIBUTARY_DATA_DIR!;
+const config = loadConfig({
+  NODE_ENV: 'test',
+  PORT: '0',
+  LOG_LEVEL: env.TEST_LOG_LEVEL ?? 'silent',
+  TRIBUTARY_DATA_DIR: dataDir,
+});
+const logger = createLogger({ level: config.logLevel });
+const db = env.TEST_PG_URL
+  ? await openDatabase({ url: env.TEST_PG_URL, schema: env.TEST_PG_SCHEMA!, max: 8 })
+  : await openDatabase({ dataDir: join(dataDir, 'db') });
+
+const links = new Map<string, PartnerCredential>();
+const credentials: CredentialStore = {
+  get: async (subject: string, provider: ProviderName) => links.get(`${subject}|${provider}`) ?? null,
+  update: async (credential) => {
+    links.set(`${credential.subject}|${credential.provider}`, credential);
+  },
+};
+const stripeAt = (timeoutMs: number) =>
+  createStripeProvider(
+    {
+      baseUrl: env.TEST_STRIPE_URL!,
+      secretKey: STRIPE_SANDBOX_SECRET_KEY,
+      returnUrl: 'https://app.example/return',
+      timeoutMs,
+    },
+    { credentials, logger },
+  );
+// Linking runs at boot with a generous timeout; the payments provider gets the one under test.
+const linker = stripeAt(60_000);
+for (const subject of ['cust_alice', 'cust_bob']) {
+  const link = await linker.connectSandboxCustomer(subject);
+  await credentials.update({
+    subject,
+    provider: 'stripe',
+    externalRef: link.externalRef,
+    accessToken: '',
+    refreshToken: null,
+    expiresAt: null,
+  });
+}
+await linker.close();
+const stripe = stripeAt(Number(env.TEST_STRIPE_TIMEOUT_MS ?? 5_000));
+
+const server = await startServer(config, logger, { db });
+const payments = new PaymentService(
+  { db, audit: server.services.audit, logger, providers: () => stripe.payments },
+  {
+    partnerKeySecret: 'e2e-partner-key-secret',
+    leaseMs: Number(env.TEST_LEASE_MS ?? 60_000),
+    ...(env.TEST_CRASH_AT ? { checkpoint: crashSwitch(env.TEST_CRASH_AT, config.production) } : {}),
+  },
+);
+// The replica's payment service, whatever server/services.ts builds: this one calls the test's sandbox.
+Object.assign(server.services, { payments });
+
+process.once('SIGTERM', () => {
+  void Promise.allSettled([server.close(), stripe.close()]).finally(() => process.exit(0));
+});
+process.stdout.write(`READY ${server.url}\n`);

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PaymentStatus } from '../../../datasources/canonical.js';
+import { encodeId } from '../../../datasources/ids.js';
+import { PaymentLedger } from '../../../services/payments/ledger.js';
+import {
+  isCancellable,
+  isRefundable,
+  isTerminal,
+  transitionPath,
+} from '../../../services/payments/status.js';
+import type { Db } from '../../../store/db.js';
+import { PaymentRepository } from '../../../store/payments.js';
+import { testBackends } from '../../helpers/db.js';
+
+const SUCCESS: PaymentStatus[] = [
+  'PENDING',
+  'REQUIRES_ACTION',
+  'PROCESSING',
+  'AUTHORISED',
+  'SETTLED',
+  'PARTIALLY_REFUNDED',
+  'REFUNDED',
+];
+
+/** Every real history: the success chain, and each prefix before settlement ending in FAILED or CANCELLED. */
+const HISTORIES: PaymentStatus[][] = [
+  SUCCESS,
+  ...[1, 2, 3, 4].flatMap((n) => [
+    [...SUCCESS.slice(0, n), 'FAILED' as const],
+    [...SUCCESS.slice(0, n), 'CANCELLED' as const],
+  ]),
+];
+
+function fold(start: PaymentStatus, reports: readonly PaymentStatus[]): PaymentStatus {
+  return reports.reduce((status, report) => transitionPath(status, report).at(-1) ?? status, start);
+}
+
+/** A deterministic shuffle (mulberry32). */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let state = seed;
+  const random = () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
+}
+
+describe('the payment state machine', () => {
+  it('never moves backwards', () => {
+    expect(transitionPath('SETTLED', 'PENDING')).toEqual([]);
+    expect(transitionPath('SETTLED', 'PROCESSING')).toEqual([]);
+    expect(transitionPath('REFUNDED', 'PARTIALLY_REFUNDED')).toEqual([]);
+    expect(transitionPath('AUTHORISED', 'REQUIRES_ACTION')).toEqual([]);
+  });
+
+  it('ends in FAILED and CANCELLED, and cannot fail after settling', () => {
+    for (const status of SUCCESS) {
+      expect(transitionPath('FAILED', status)).toEqual([]);
+      expect(transitionPath('CANCELLED', status)).toEqual([]);
+    }
+    expect(transitionPath('SETTLED', 'FAILED')).toEqual([]);
+    expect(transitionPath('SETTLED', 'CANCELLED')).toEqual([]);
+    expect(isTerminal('FAILED') && isTerminal('CANCELLED') && isTerminal('REFUNDED')).toBe(true);
+  });
+
+  it('refunds only after settlement: a refund reported first records the settlement it implies', () => {
+    expect(transitionPath('AUTHORISED', 'REFUNDED')).toEqual(['SETTLED', 'REFUNDED']);
+    expect(transitionPath('PENDING', 'PARTIALLY_REFUNDED')).toEqual(['SETTLED', 'PARTIALLY_REFUNDED']);
+    expect(transitionPath('CANCELLED', 'REFUNDED')).toEqual([]);
+    expect(transitionPath('SETTLED', 'SETTLED')).toEqual([]);
+  });
+
+  it('reaches the same status whatever order the reports of one history arrive in', () => {
+    for (const history of HISTORIES) {
+      const final = history.at(-1)!;
+      for (let seed = 1; seed <= 200; seed += 1) {
+        const reports = shuffled(history, seed);
+        const withDuplicates = [...reports, ...shuffled(history, seed + 1000).slice(0, 3)];
+        expect(fold('PENDING', withDuplicates), `${history.join('>')} as ${reports.join(',')}`).toBe(final);
+      }
+    }
+  });
+
+  it('knows what can be cancelled and refunded', () => {
+    expect(SUCCESS.filter(isCancellable)).toEqual(['PENDING', 'REQUIRES_ACTION', 'PROCESSING', 'AUTHORISED']);
+    expect(SUCCESS.filter(isRefundable)).toEqual(['SETTLED', 'PARTIALLY_REFUNDED']);
+  });
+});
+
+describe.each(testBackends())('applyStatus on $kind', (backend) => {
+  let db: Db;
+  let ledger: PaymentLedger;
+  beforeAll(async () => {
+    db = await backend.open();
+    ledger = new PaymentLedger(db, new PaymentRepository(db));
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  let serial = 0;
+  async function newPayment(): Promise<string> {
+    serial += 1;
+    const partnerId = `pi_status_${serial}`;
+    const id = encodeId('Payment', 'stripe', partnerId);
+    await ledger.repository.insert(db, {
+      id,
+      provider: 'stripe',
+      partnerId,
+      ownerId: 'cust_alice',
+      status: 'PENDING',
+      amount: { minor: 500n, currency: 'GBP' },
+      debtorAccountId: null,
+      creditor: null,
+      reference: 'status test',
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      failureReason: null,
+      nextAction: null,
+      events: [],
+      refunds: [],
+    });
+    return id;
+  }
+
+  it('is idempotent, ignores stale reports and records the history of what it applied', async () => {
+    const id = await newPayment();
+    expect(await ledger.applyStatus(id, 'SETTLED', { source: 'WEBHOOK' })).toEqual({
+      from: 'PENDING',
+      to: 'SETTLED',
+      changed: true,
+    });
+    expect(await ledger.applyStatus(id, 'SETTLED', { source: 'WEBHOOK' })).toEqual({
+      from: 'SETTLED',
+      to: 'SETTLED',
+      changed: false,
+    });
+    expect(await ledger.applyStatus(id, 'PENDING', { source: 'RECONCILIATION' })).toMatchObject({
+      to: 'SETTLED',
+      changed: false,
+    });
+    const payment = await ledger.get('cust_alice', id);
+    expect(payment?.events.map((event) => event.status)).toEqual(['SETTLED']);
+    expect(await ledger.applyStatus('unknown', 'SETTLED', { source: 'WEBHOOK' })).toBeNull();
+  });
+
+  it('ends concurrent out-of-order reporters in the furthest status', async () => {
+    const peer = backend.openPeer ? await backend.openPeer(db) : null;
+    try {
+      const ledgers = [ledger, new PaymentLedger(peer ?? db, new PaymentRepository(peer ?? db))];
+      for (let round = 0; round < 5; round += 1) {
+        const id = await newPayment();
+        const reports = shuffled(
+          ['PROCESSING', 'AUTHORISED', 'SETTLED', 'PARTIALLY_REFUNDED', 'REFUNDED'] as const,
+          round + 7,
+        );
+        await Promise.all(
+          [...reports, ...reports].map((status, i) =>
+            ledgers[i % 2]!.applyStatus(id, status, { source: 'WEBHOOK' }),
+          ),
+        );
+        const payment = await ledger.get('cust_alice', id);
+        expect(payment?.status).toBe('REFUNDED');
+        const statuses = payment?.events.map((event) => event.status) ?? [];
+        expect(new Set(statuses).size).toBe(statuses.length);
+        expect(statuses.at(-1)).toBe('REFUNDED');
+      }
+    } finally {
+      await peer?.close();
+    }
+  });
+});
