@@ -18,9 +18,25 @@ import type { ProviderName } from './canonical.js';
 /** Methods partners are called with. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
-/** A resilience policy (cockatiel-compatible in spirit): runs one attempt with an abort signal. */
+/**
+ * What a call does to the partner's state, which decides whether it may be repeated: reads and writes
+ * carrying a partner idempotency key may be retried; a plain write never is.
+ */
+export type CallKind = 'read' | 'keyed-write' | 'write';
+
+/** How a call is run under a policy: its kind, and a low-cardinality endpoint label for metrics. */
+export interface CallOptions {
+  /** Default 'write': without a kind, a call is never repeated. */
+  kind?: CallKind;
+  endpoint?: string;
+}
+
+/**
+ * A partner's resilience policy (resilience.ts: deadline, retry, breaker, bulkhead). `fn` is one
+ * attempt; it must honour the signal, and it may run several times for reads and keyed writes.
+ */
 export interface CallPolicy {
-  execute<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  execute<T>(fn: (signal: AbortSignal) => Promise<T>, options?: CallOptions): Promise<T>;
 }
 
 /** Milliseconds. headers/body are undici's idle timeouts; total bounds one attempt end to end. */
@@ -74,6 +90,8 @@ export interface PartnerRequest<T> {
   path: string;
   /** Low-cardinality label for logs and metrics, e.g. "GET /accounts". */
   endpoint: string;
+  /** Default: 'read' for GET, 'write' otherwise (a write with an idempotency key says 'keyed-write'). */
+  kind?: CallKind;
   correlationId: string;
   schema: ZodType<T>;
   query?: Record<string, string | undefined>;
@@ -134,8 +152,14 @@ export class PartnerHttp {
   async request<T>(req: PartnerRequest<T>): Promise<PartnerResponse<T>> {
     const url = this.resolve(req);
     const policy = this.options.policy ?? noPolicy;
-    const raw = await policy.execute((signal) => this.attempt(req, url, signal));
-    return { status: raw.status, headers: raw.headers, data: this.decode(req, raw) };
+    // Decoding belongs to the attempt: a contract violation is then seen (and counted) by the policy.
+    return policy.execute(
+      async (signal) => {
+        const raw = await this.attempt(req, url, signal);
+        return { status: raw.status, headers: raw.headers, data: this.decode(req, raw) };
+      },
+      { kind: req.kind ?? (req.method === 'GET' ? 'read' : 'write'), endpoint: req.endpoint },
+    );
   }
 
   async close(): Promise<void> {

@@ -7,11 +7,15 @@
  */
 import type { Logger } from 'pino';
 import type { Config, PartnerEndpointConfig } from '../server/config.js';
+import type { Metrics } from '../server/metrics.js';
 import { NotSupportedError } from '../server/errors.js';
+import { FallbackCache, withFallback } from './cache.js';
 import type { ProviderName } from './canonical.js';
 import { openBankingFromSettings } from './openbanking/registration.js';
 import { plaidFromSettings } from './plaid/registration.js';
+import { stripeFromSettings } from './stripe/registration.js';
 import type { Db } from '../store/db.js';
+import { PartnerPolicy, policySettings, type PartnerHealth } from './resilience.js';
 import type { AccountsProvider, CredentialStore, PaymentsProvider, Provider, SandboxLink } from './types.js';
 
 /** Everything a provider factory gets: where the partner is, how to call it, whose credentials. */
@@ -20,6 +24,14 @@ export interface ProviderSettings {
   http: Config['http'];
   /** True when talking to the local sandbox (enables sandbox-only flows). */
   sandbox: boolean;
+  /** Where customers return after authorising a payment at the partner. */
+  returnUrl?: string | null;
+  /**
+   * The partner's resilience policy: pass it to PartnerHttp (`policy`), or run each SDK attempt
+   * through `policy.execute(fn, { kind, endpoint })`. One per partner, shared by all its clients.
+   * The registry always sets it; absent (tests building a provider alone) means one plain attempt.
+   */
+  policy?: PartnerPolicy;
 }
 
 export interface ProviderDeps {
@@ -29,11 +41,18 @@ export interface ProviderDeps {
   logger: Logger;
 }
 
+/** What the registry itself needs besides the providers' deps. */
+export interface RegistryDeps extends ProviderDeps {
+  /** Where policies and the fallback cache report; absent in unit tests. */
+  metrics?: Metrics;
+}
+
 type ProviderFactory = (settings: ProviderSettings, deps: ProviderDeps) => Provider;
 
 const FACTORIES: Partial<Record<ProviderName, ProviderFactory>> = {
   openbanking: openBankingFromSettings,
   plaid: plaidFromSettings,
+  stripe: stripeFromSettings,
 };
 
 export type SandboxEndpoints = Partial<Record<ProviderName, PartnerEndpointConfig>>;
@@ -48,11 +67,21 @@ export interface Registry {
   /** Partners whose sandbox can link a demo customer. */
   sandboxLinkable(): ProviderName[];
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
+  /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
+  health(): PartnerHealth[];
   close(): Promise<void>;
 }
 
-export function createRegistry(config: Config, deps: ProviderDeps, sandboxes: SandboxEndpoints): Registry {
-  const providers = new Map<ProviderName, { provider: Provider; sandbox: boolean }>();
+export function createRegistry(config: Config, deps: RegistryDeps, sandboxes: SandboxEndpoints): Registry {
+  const { metrics, ...providerDeps } = deps;
+  const providers = new Map<
+    ProviderName,
+    { provider: Provider; sandbox: boolean; policy: PartnerPolicy; accounts?: AccountsProvider }
+  >();
+  // Every read goes through the fallback: remembered when it succeeds, served CACHED when the partner fails.
+  const cache = new FallbackCache(config.cache, metrics?.cacheObserver());
+  metrics?.watchCache(cache);
+  const settings = policySettings(config);
   for (const [name, factory] of Object.entries(FACTORIES) as [ProviderName, ProviderFactory][]) {
     const configured = config.partners[name as keyof Config['partners']] ?? null;
     const endpoint = configured ?? sandboxes[name];
@@ -61,23 +90,31 @@ export function createRegistry(config: Config, deps: ProviderDeps, sandboxes: Sa
       continue;
     }
     const sandbox = configured === null;
-    providers.set(name, {
-      provider: factory({ endpoint, http: config.http, sandbox }, deps),
-      sandbox,
+    const observer = metrics?.partnerObserver(name);
+    const policy = new PartnerPolicy(name, settings, {
+      logger: deps.logger,
+      ...(observer ? { observer } : {}),
     });
+    const provider = factory(
+      { endpoint, http: config.http, sandbox, policy, returnUrl: config.paymentReturnUrl },
+      providerDeps,
+    );
+    const accounts = provider.accounts ? withFallback(provider.accounts, cache) : undefined;
+    providers.set(name, { provider, sandbox, policy, ...(accounts ? { accounts } : {}) });
   }
 
-  const get = (name: ProviderName): Provider => {
+  const entryOf = (name: ProviderName) => {
     const entry = providers.get(name);
     if (!entry) throw new NotSupportedError(name, 'anything in this deployment (it is not configured)');
-    return entry.provider;
+    return entry;
   };
+  const get = (name: ProviderName): Provider => entryOf(name).provider;
 
   return {
     names: () => [...providers.keys()],
     hasAccounts: (name) => providers.get(name)?.provider.accounts !== undefined,
     accounts(name) {
-      const capability = get(name).accounts;
+      const capability = entryOf(name).accounts;
       if (!capability) throw new NotSupportedError(name, 'accounts');
       return capability;
     },
@@ -97,6 +134,7 @@ export function createRegistry(config: Config, deps: ProviderDeps, sandboxes: Sa
       }
       return entry.provider.connectSandboxCustomer(customerId);
     },
+    health: () => [...providers.values()].map((entry) => entry.policy.health()),
     async close() {
       await Promise.all([...providers.values()].map((entry) => entry.provider.close()));
     },

@@ -31,7 +31,9 @@ import {
   itemPublicTokenExchangeResponseSchema,
   sandboxPublicTokenCreateResponseSchema,
   transactionsSyncResponseSchema,
+  webhookVerificationKeyGetResponseSchema,
   type AccountsGetResponse,
+  type WebhookVerificationKeyGetResponse,
   type TransactionsSyncResponse,
 } from './types.js';
 
@@ -81,6 +83,7 @@ const EXCHANGE = endpoint('/item/public_token/exchange', 'accounts:read');
 const ACCOUNTS = endpoint('/accounts/get', 'accounts:read');
 const BALANCES = endpoint('/accounts/balance/get', 'balances:read');
 const SYNC = endpoint('/transactions/sync', 'transactions:read');
+const WEBHOOK_KEY = endpoint('/webhook_verification_key/get', 'webhooks');
 
 /** Plaid client of one environment. */
 export class PlaidClient {
@@ -178,6 +181,17 @@ export class PlaidClient {
     );
   }
 
+  /** The public key of a webhook signing kid (webhook verification). */
+  async getWebhookVerificationKey(
+    call: PlaidCall,
+    keyId: string,
+  ): Promise<WebhookVerificationKeyGetResponse['key']> {
+    const data = await this.call(call, WEBHOOK_KEY, webhookVerificationKeyGetResponseSchema, (options) =>
+      this.api.webhookVerificationKeyGet({ key_id: keyId }, options),
+    );
+    return data.key;
+  }
+
   async close(): Promise<void> {
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
@@ -189,7 +203,12 @@ export class PlaidClient {
     schema: ZodType<T>,
     send: (options: SdkOptions) => Promise<SdkResponse>,
   ): Promise<T> {
-    const response = await this.policy.execute((signal) => this.attempt(call, info, signal, send));
+    // Plaid's API is all POSTs; only linking an Item changes anything, every other call is a read.
+    const kind = info === LINK || info === EXCHANGE ? 'write' : 'read';
+    const response = await this.policy.execute((signal) => this.attempt(call, info, signal, send), {
+      kind,
+      endpoint: info.endpoint,
+    });
     const result = schema.safeParse(response.data);
     if (result.success) return result.data;
     const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);

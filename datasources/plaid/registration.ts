@@ -13,6 +13,7 @@ export function plaidFromSettings(settings: ProviderSettings, deps: ProviderDeps
       secret: endpoint.clientSecret,
       connections: http.maxConnections,
       maxResponseBytes: http.maxResponseBytes,
+      ...(settings.policy ? { policy: settings.policy } : {}),
       timeouts: {
         connectMs: http.connectTimeoutMs,
         headersMs: http.readTimeoutMs,

@@ -243,7 +243,11 @@ export class StripeClient {
     const policy = this.options.policy ?? noPolicy;
     let answer: unknown;
     try {
-      answer = await policy.execute((signal) => this.attempt(call, context, invoke(options), signal));
+      const kind = idempotencyKey ? 'keyed-write' : context.endpoint.startsWith('GET ') ? 'read' : 'write';
+      answer = await policy.execute((signal) => this.attempt(call, context, invoke(options), signal), {
+        kind,
+        endpoint: context.endpoint,
+      });
     } catch (error) {
       const raw = error as { statusCode?: unknown; requestId?: unknown; code?: unknown };
       call.logger.warn({ ...fields(raw.statusCode, raw.requestId), code: raw.code }, 'Partner call failed.');

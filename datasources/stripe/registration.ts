@@ -19,6 +19,7 @@ export function stripeFromSettings(settings: ProviderSettings, deps: ProviderDep
       timeoutMs: http.paymentTimeoutMs,
       connections: http.maxConnections,
       maxResponseBytes: http.maxResponseBytes,
+      ...(settings.policy ? { policy: settings.policy } : {}),
     },
     { credentials: deps.credentials, logger: deps.logger },
   );

@@ -1,14 +1,21 @@
 /**
  * The subject's accounts across partners: only partners the subject holds an active consent with
  * are asked, each once per request (the loader batches), and the list has one stable order.
+ *
+ * Partial results: when some partners fail (and have nothing cached), the others' accounts are still
+ * returned and each failure is reported as an error on the field's path (server/partial-errors.ts);
+ * the field fails only when every partner did.
  */
+import type { GraphQLResolveInfo } from 'graphql';
 import type { Account, ProviderName } from '../../datasources/canonical.js';
 import type { RequestContext } from '../../server/context.js';
 import { UnauthenticatedError } from '../../server/errors.js';
+import { reportPartialFailure } from '../../server/partial-errors.js';
 
 export async function accountsOf(
   context: RequestContext,
   provider: ProviderName | null | undefined,
+  info: GraphQLResolveInfo,
 ): Promise<Account[]> {
   const principal = context.principal;
   if (!principal) throw new UnauthenticatedError();
@@ -22,8 +29,17 @@ export async function accountsOf(
         .map((consent) => consent.provider),
     ),
   ].filter((name) => !provider || name === provider);
-  const lists = await Promise.all(providers.map((name) => context.loaders.accountsByProvider.load(name)));
-  return lists.flat().sort(byProviderThenName);
+  const settled = await Promise.allSettled(
+    providers.map((name) => context.loaders.accountsByProvider.load(name)),
+  );
+  const failures = settled.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+  if (failures.length > 0 && failures.length === settled.length) throw failures[0];
+  for (const failure of failures) {
+    reportPartialFailure(context, info, failure instanceof Error ? failure : new Error(String(failure)));
+  }
+  return settled
+    .flatMap((outcome) => (outcome.status === 'fulfilled' ? outcome.value : []))
+    .sort(byProviderThenName);
 }
 
 function byProviderThenName(a: Account, b: Account): number {

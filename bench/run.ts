@@ -1,0 +1,223 @@
+/**
+ * `npm run bench`: Tributary against its baselines, measured the way BENCHMARKS.md describes.
+ *
+ * Processes: the partner sandboxes and this load generator share CPU 1; every server under test runs
+ * alone as a child pinned to CPU 0 (taskset), and its CPU time is read from /proc/<pid>/stat.
+ *
+ * Scenarios:
+ *   (b) the dashboard with warm partners (sandboxes at zero latency, pools and tokens warm), interleaved
+ *       round-robin with a bare Apollo subgraph, a minimal graphql-js server and fixed bytes answering
+ *       the same data from memory — ratios are taken per round, reported as median and min–max;
+ *   (c) `_entities` with 100 Account references (in the same rounds; partner calls counted);
+ *   (a) the dashboard with every partner call taking 20 ms (one connection for latency, then 50);
+ *   (d) Open Banking down and its breaker open: the cached answer's latency (one connection and 50).
+ *
+ * Flags: --quick (1 s warm-up, 3 s runs, 1 round), --warmup S, --duration S, --rounds N.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { fromRoot } from '../server/paths.js';
+import { detectPinning, pinSelf, startChild, type Child } from './children.js';
+import { askOnce, measure, type Sample, type Target } from './measure.js';
+import { printReport, writeReport } from './report.js';
+import { entitiesCallTarget, summarise, type Settings } from './summary.js';
+import {
+  BANK_DASHBOARD,
+  body,
+  DASHBOARD,
+  ENTITIES,
+  HEALTH,
+  IDS,
+  perOperation,
+  timeless,
+} from './scenarios.js';
+
+const CUSTOMER = 'cust_alice';
+const BULK = 'cust_bench';
+/** A short breaker window lets scenario (d) open the breaker quickly; a long pause keeps it open. */
+const SERVER_ENV = { PARTNER_BREAKER_WINDOW_MS: '5000', PARTNER_BREAKER_HALF_OPEN_MS: '600000' };
+const PARTNERS = ['openbanking', 'plaid'] as const;
+
+type Sandboxes = Child<{ endpoints: unknown }>;
+type Answer = Awaited<ReturnType<typeof askOnce>>;
+
+function settings(): Settings {
+  const args = process.argv.slice(2);
+  const value = (flag: string, fallback: number) => {
+    const index = args.indexOf(flag);
+    return index >= 0 ? Number(args[index + 1]) : fallback;
+  };
+  const quick = args.includes('--quick');
+  return {
+    warmupSeconds: value('--warmup', quick ? 1 : 3),
+    seconds: value('--duration', quick ? 3 : 10),
+    rounds: value('--rounds', quick ? 1 : 3),
+    connections: 50,
+  };
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`check failed before measuring: ${message}`);
+}
+
+/** Partner calls per operation, per partner and route, over `count` sequential requests. */
+async function partnerCalls(sandboxes: Sandboxes, target: Target, count: number) {
+  const read = () =>
+    Promise.all(PARTNERS.map((partner) => sandboxes.call<Record<string, number>>({ op: 'ledger', partner })));
+  const before = await read();
+  for (let i = 0; i < count; i++) await askOnce(target);
+  const after = await read();
+  return Object.fromEntries(
+    PARTNERS.map((partner, i) => [partner, perOperation(before[i]!, after[i]!, count)]),
+  );
+}
+
+const setFaults = (sandboxes: Sandboxes, partner: string, rules: unknown[]) =>
+  sandboxes.call({ op: 'faults', partner, rules });
+
+async function main(): Promise<void> {
+  const run = settings();
+  const pinning = detectPinning();
+  if (pinning) pinSelf(pinning.load);
+  const children: Child<unknown>[] = [];
+  const started = Date.now();
+  const log = (message: string) => console.log(`[${Math.round((Date.now() - started) / 1000)} s] ${message}`);
+  try {
+    const sandboxes: Sandboxes = await startChild(
+      'sandboxes',
+      {
+        openbanking: { extraAccounts: { [BULK]: 50 }, pageSize: 1000 },
+        plaid: { extraAccounts: { [BULK]: 50 } },
+      },
+      { cpu: pinning?.load ?? null },
+    );
+    children.push(sandboxes);
+    const tributary = await startChild<{ url: string; tokens: Record<string, string>; ops: string }>(
+      'tributary',
+      { endpoints: sandboxes.ready.endpoints, env: SERVER_ENV, customers: [CUSTOMER, BULK] },
+      { cpu: pinning?.server ?? null },
+    );
+    children.push(tributary);
+    const url = `${tributary.ready.url}/graphql`;
+    const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+    const as = (subject: string) => auth(tributary.ready.tokens[subject]!);
+    const target = (
+      name: string,
+      query: string,
+      subject: string,
+      variables?: Record<string, unknown>,
+    ): Target => ({
+      name,
+      url,
+      pid: tributary.pid,
+      body: body(query, variables),
+      headers: as(subject),
+    });
+    log('servers up; checking answers');
+
+    const dashboard = target('tributary-dashboard', DASHBOARD, CUSTOMER);
+    const reference = await askOnce(dashboard);
+    const edges =
+      (reference.data?.accounts as { edges: { node: { provider: string } }[] } | undefined)?.edges ?? [];
+    check(
+      !reference.errors && edges.length > 0,
+      `Tributary's dashboard: ${JSON.stringify(reference.errors)}`,
+    );
+    check(new Set(edges.map((edge) => edge.node.provider)).size === 2, 'the dashboard spans two partners');
+    const idsAnswer = await askOnce(target('ids', IDS, BULK));
+    const ids = (idsAnswer.data?.accounts as { edges: { node: { id: string } }[] }).edges.map(
+      (edge) => edge.node.id,
+    );
+    check(ids.length === 100, `${BULK} has 100 accounts (got ${ids.length})`);
+    const representations = ids.map((id) => ({ __typename: 'Account', id }));
+    const entities = target('tributary-entities-100', ENTITIES, BULK, { representations });
+    const entityAnswer = await askOnce(entities);
+    const found = (entityAnswer.data?._entities as unknown[] | undefined) ?? [];
+    check(
+      !entityAnswer.errors && found.length === 100 && found.every(Boolean),
+      '_entities answers 100 accounts',
+    );
+
+    const dataFile = join(mkdtempSync(join(tmpdir(), 'tributary-bench-')), 'dashboard.json');
+    writeFileSync(dataFile, JSON.stringify({ data: reference.data }));
+    const baseline = async (kind: 'graphql' | 'apollo' | 'bytes', name: string): Promise<Target> => {
+      const child = await startChild<{ url: string }>(
+        'baseline',
+        { kind, dataFile },
+        { cpu: pinning?.server ?? null },
+      );
+      children.push(child);
+      const answer: Answer = await askOnce({
+        name,
+        url: child.ready.url,
+        pid: child.pid,
+        body: body(DASHBOARD),
+      });
+      check(!answer.errors, `${name} answers without errors: ${JSON.stringify(answer.errors)}`);
+      check(
+        isDeepStrictEqual(timeless(answer.data), timeless(reference.data)),
+        `${name} answers the same data`,
+      );
+      return { name, url: child.ready.url, pid: child.pid, body: body(DASHBOARD) };
+    };
+    const graphqlJs = await baseline('graphql', 'graphql-js');
+    const apollo = await baseline('apollo', 'apollo-subgraph');
+    const bytes = await baseline('bytes', 'node-http-bytes');
+
+    const calls = {
+      dashboard: await partnerCalls(sandboxes, dashboard, 10),
+      'entities-100': await partnerCalls(sandboxes, entities, 10),
+    };
+
+    const samples: (Sample & { round: number })[] = [];
+    const interleaved = [dashboard, apollo, graphqlJs, entities, bytes];
+    for (let round = 1; round <= run.rounds; round++) {
+      for (const next of interleaved) {
+        log(`round ${round}/${run.rounds}: ${next.name}`);
+        samples.push({ round, ...(await measure(next, run)) });
+      }
+    }
+
+    log('(a) partners at 20 ms per call');
+    for (const partner of PARTNERS) await setFaults(sandboxes, partner, [{ kind: 'latency', ms: 20 }]);
+    const slow = { ...dashboard, name: 'tributary-dashboard-20ms' };
+    const slowOne = await measure(slow, { ...run, connections: 1, warmupSeconds: 1 });
+    const slowMany = await measure(slow, run);
+    for (const partner of PARTNERS) await setFaults(sandboxes, partner, []);
+
+    log('(d) Open Banking down, breaker open');
+    const bank = target('tributary-cached-breaker-open', BANK_DASHBOARD, CUSTOMER);
+    await setFaults(sandboxes, 'openbanking', [{ kind: 'status', status: 503 }]);
+    const health = { ...target('health', HEALTH, CUSTOMER), headers: auth(tributary.ready.ops) };
+    const breaker = async () =>
+      ((await askOnce(health)).data?.partnerHealth as { provider: string; breakerState: string }[]).find(
+        (line) => line.provider === 'OPENBANKING',
+      )?.breakerState;
+    for (let i = 0; i < 400 && (await breaker()) !== 'OPEN'; i++) await askOnce(bank);
+    check((await breaker()) === 'OPEN', 'the Open Banking breaker opened');
+    const cached = await askOnce(bank);
+    const cachedNodes = (cached.data?.accounts as { edges: { node: { freshness: { source: string } } }[] })
+      .edges;
+    check(
+      !cached.errors && cachedNodes.every((edge) => edge.node.freshness.source === 'CACHED'),
+      'a CACHED answer',
+    );
+    const cachedCalls = await partnerCalls(sandboxes, bank, 10);
+    const cachedOne = await measure(bank, { ...run, connections: 1, warmupSeconds: 1 });
+    const cachedMany = await measure(bank, run);
+    await setFaults(sandboxes, 'openbanking', []);
+
+    const report = summarise(run, pinning !== null, samples, { slowOne, slowMany, cachedOne, cachedMany });
+    report.partnerCallsPerOperation = { ...calls, 'cached-breaker-open': cachedCalls };
+    report.targets.splice(1, 0, entitiesCallTarget(calls['entities-100']));
+    printReport(report);
+    const files = writeReport(report, fromRoot('bench', 'results'));
+    log(`wrote ${files.join(', ')}`);
+  } finally {
+    await Promise.all(children.map((child) => child.stop()));
+  }
+}
+
+await main();

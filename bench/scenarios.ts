@@ -1,0 +1,109 @@
+/**
+ * The queries the benchmark sends, and helpers to compare answers and count partner calls.
+ */
+
+/** The mobile dashboard: accounts with balances and the last ten transactions. */
+export const DASHBOARD = /* GraphQL */ `
+  query Dashboard {
+    accounts {
+      edges {
+        node {
+          id
+          provider
+          name
+          type
+          currency
+          maskedNumber
+          freshness {
+            source
+            provider
+          }
+          balance {
+            current {
+              amount
+              currency
+            }
+            available {
+              amount
+              currency
+            }
+            freshness {
+              source
+            }
+          }
+          transactions(first: 10) {
+            edges {
+              node {
+                id
+                amount {
+                  amount
+                  currency
+                }
+                status
+                description
+                merchantName
+                bookedAt
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** The same dashboard for the Open Banking accounts only (the partner taken down in scenario d). */
+export const BANK_DASHBOARD = DASHBOARD.replace('accounts {', 'accounts(provider: OPENBANKING) {');
+
+export const ENTITIES = /* GraphQL */ `
+  query Entities($representations: [_Any!]!) {
+    _entities(representations: $representations) {
+      ... on Account {
+        id
+        name
+        type
+        currency
+        balance {
+          current {
+            amount
+            currency
+          }
+        }
+      }
+    }
+  }
+`;
+
+export const IDS = '{ accounts(first: 100) { edges { node { id } } } }';
+export const HEALTH = '{ partnerHealth { provider breakerState } }';
+
+export function body(query: string, variables?: Record<string, unknown>): string {
+  return JSON.stringify(variables ? { query, variables } : { query });
+}
+
+/** Per-route partner calls per operation between two ledger readings. */
+export function perOperation(
+  before: Record<string, number>,
+  after: Record<string, number>,
+  operations: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [route, count] of Object.entries(after)) {
+    const delta = count - (before[route] ?? 0);
+    if (delta > 0) out[route] = Number((delta / operations).toFixed(2));
+  }
+  return out;
+}
+
+/** Data with time stamps removed, for comparing answers taken at different moments. */
+export function timeless(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(timeless);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([key]) => key !== 'asOf')
+        .map(([key, inner]) => [key, timeless(inner)]),
+    );
+  }
+  return value;
+}

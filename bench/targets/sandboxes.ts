@@ -1,0 +1,32 @@
+/**
+ * Benchmark child: the partner sandboxes, on their own CPU, so their work is never counted as the
+ * subgraph's. Argument: SandboxesOptions as JSON. Ready message: the endpoints the subgraph uses.
+ * Control over IPC (the Open Banking sandbox speaks mutual TLS only): `{ id, op: 'faults', partner,
+ * rules }` replaces a sandbox's fault rules, `{ id, op: 'ledger', partner }` returns its request counts.
+ */
+import type { ProviderName } from '../../datasources/canonical.js';
+import type { FaultRule } from '../../sandboxes/kit.js';
+import {
+  sandboxEndpoints,
+  startSandboxes,
+  stopSandboxes,
+  type SandboxesOptions,
+} from '../../sandboxes/index.js';
+
+type Control = { id: number; op: 'faults' | 'ledger'; partner: ProviderName; rules?: FaultRule[] };
+
+const options = JSON.parse(process.argv[2] ?? '{}') as SandboxesOptions;
+const sandboxes = await startSandboxes(options);
+
+process.on('message', (message) => {
+  const { id, op, partner, rules } = message as Control;
+  const handle = sandboxes[partner]?.handle;
+  if (!handle) return void process.send?.({ id, reply: null });
+  if (op === 'faults') handle.setFaults(rules ?? []);
+  process.send?.({ id, reply: op === 'ledger' ? handle.ledger().requests : true });
+});
+process.send?.({ endpoints: sandboxEndpoints(sandboxes) });
+
+const stop = () => void stopSandboxes(sandboxes).finally(() => process.exit(0));
+process.once('SIGTERM', stop);
+process.once('disconnect', stop);

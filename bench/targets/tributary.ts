@@ -1,0 +1,56 @@
+/**
+ * Benchmark child: Tributary as it runs for real — fastify, JWT authentication, shield, limits, info
+ * logging (to /dev/null), metrics, the embedded database — reaching the sandboxes of the sibling
+ * child. The process runs with NODE_ENV=production; the configuration itself is development mode,
+ * because production refuses the local signing key and the sandboxes this benchmark relies on. The
+ * database is PostgreSQL when the run passes DATABASE_URL, else the embedded PGlite in memory.
+ *
+ * Argument: { endpoints, env, customers }. Ready message: { url, tokens: { [subject]: token }, ops }.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SandboxEndpoints } from '../../datasources/registry.js';
+import { ALL_SCOPES, CUSTOMER_SCOPES, signDevToken } from '../../server/auth.js';
+import { loadConfig } from '../../server/config.js';
+import { createLogger } from '../../server/logger.js';
+import { startServer } from '../../server/main.js';
+import { seedDemoCustomers } from '../../services/demo.js';
+import { openDatabase } from '../../store/db.js';
+
+interface Argument {
+  endpoints: SandboxEndpoints;
+  env: Record<string, string>;
+  customers: string[];
+}
+
+const argument = JSON.parse(process.argv[2] ?? '{}') as Argument;
+const config = loadConfig({
+  LOG_LEVEL: 'info',
+  ...argument.env,
+  NODE_ENV: 'development',
+  PORT: '0',
+  TRIBUTARY_DATA_DIR: mkdtempSync(join(tmpdir(), 'tributary-bench-')),
+});
+const logger = createLogger({ level: config.logLevel });
+// PostgreSQL when the run names one (DATABASE_URL); otherwise the embedded database, in memory.
+const db = config.database.url ? undefined : await openDatabase({ dataDir: 'memory://' });
+const server = await startServer(config, logger, { sandboxes: argument.endpoints, ...(db ? { db } : {}) });
+await seedDemoCustomers(server.services, argument.customers);
+
+const key = server.services.devKey!;
+const sign = (subject: string, scopes: readonly string[]) =>
+  signDevToken(key, {
+    subject,
+    scopes,
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    ttlSeconds: 6 * 3600,
+  });
+const tokens: Record<string, string> = {};
+for (const subject of argument.customers) tokens[subject] = await sign(subject, CUSTOMER_SCOPES);
+process.send?.({ url: server.url, tokens, ops: await sign('ops_bench', ALL_SCOPES) });
+
+// A benchmark child ends at once: draining keep-alive load connections is not what is measured.
+process.once('SIGTERM', () => process.exit(0));
+process.once('disconnect', () => process.exit(0));

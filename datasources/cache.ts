@@ -1,0 +1,220 @@
+/**
+ * The cached fallback (DESIGN §7): the last good answer of every partner read, kept per instance in
+ * an LRU bounded by bytes, and served — marked `freshness { source: CACHED, asOf }` — only when the
+ * partner fails (an error, a timeout, an open breaker, a full bulkhead), never instead of asking it.
+ *
+ * - Keys start with the subject (length-prefixed, so no subject can spell another's prefix), then
+ *   provider, resource and arguments: a value fetched for one customer can never reach another.
+ * - The entry's TTL is the configured maximum staleness: older values are never served, and evicted.
+ * - Only PartnerErrors fall back. CONSENT_REQUIRED, authentication and input errors propagate: a
+ *   customer who revoked a consent gets no data from the cache either.
+ * - Values are stored per account (balances, transactions), so a later call over a subset of the
+ *   accounts can still be answered; a fallback that cannot cover every account asked for is a miss.
+ *
+ * Not lru-cache's fetchMethod: every read must reach the partner (LIVE means fetched for this request),
+ * and whether a failure may fall back depends on the error, which fetchMethod's rejection path cannot tell.
+ */
+import { LRUCache } from 'lru-cache';
+import { PartnerError } from '../server/errors.js';
+import type { Account, Balance, Freshness, ProviderName, Transaction } from './canonical.js';
+import { encodeId } from './ids.js';
+import type { AccountsProvider, CallContext } from './types.js';
+
+export interface CacheSettings {
+  /** Upper bound of the cache's estimated size in bytes. */
+  maxBytes: number;
+  /** The oldest value the fallback may serve; 0 turns the fallback off. */
+  maxStalenessSeconds: number;
+}
+
+/** Resource kinds, the label of every cache metric. */
+export type CachedResource = 'accounts' | 'balances' | 'transactions';
+
+/** How the cache reports lookups; server/metrics.ts implements it. */
+export interface CacheObserver {
+  /** A fallback lookup found (hit) or did not find (miss) a usable entry. */
+  lookup(provider: ProviderName, resource: CachedResource, hit: boolean): void;
+  /** A failed partner read was answered from the cache. */
+  staleServe(provider: ProviderName, resource: CachedResource): void;
+}
+
+type Entry = { value: object; fetchedAt: number };
+
+const SILENT: CacheObserver = { lookup: () => undefined, staleServe: () => undefined };
+
+export class FallbackCache {
+  private readonly lru: LRUCache<string, Entry>;
+  private readonly enabled: boolean;
+  private readonly maxAgeMs: number;
+
+  constructor(
+    settings: CacheSettings,
+    private readonly observer: CacheObserver = SILENT,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.enabled = settings.maxStalenessSeconds > 0;
+    this.maxAgeMs = settings.maxStalenessSeconds * 1000;
+    this.lru = new LRUCache<string, Entry>({
+      maxSize: settings.maxBytes,
+      sizeCalculation: (entry, key) => key.length * 2 + approximateBytes(entry.value),
+      // lru-cache reads a ttl of 0 as "forever"; a disabled fallback stores nothing instead.
+      ttl: Math.max(1, settings.maxStalenessSeconds) * 1000,
+      perf: { now },
+    });
+  }
+
+  /** The key of one value: subject first, then provider, resource and arguments. */
+  static key(subject: string, provider: ProviderName, resource: CachedResource, args = ''): string {
+    return `${subject.length}:${subject}|${provider}|${resource}|${args}`;
+  }
+
+  remember(key: string, value: object): void {
+    if (this.enabled) this.lru.set(key, { value, fetchedAt: this.now() });
+  }
+
+  /** The last good value, if it is not older than the maximum staleness. */
+  recall(key: string): Entry | undefined {
+    const entry = this.lru.get(key);
+    // The TTL evicts; this check is exact to the millisecond (lru-cache reads its clock coarsely).
+    return entry && this.now() - entry.fetchedAt <= this.maxAgeMs ? entry : undefined;
+  }
+
+  /** Drops everything held for a subject (erasure, a revoked link). */
+  forgetSubject(subject: string): void {
+    const prefix = `${subject.length}:${subject}|`;
+    for (const key of [...this.lru.keys()]) if (key.startsWith(prefix)) this.lru.delete(key);
+  }
+
+  /** Estimated bytes held and entry count, for the gauges. */
+  usage(): { bytes: number; entries: number } {
+    return { bytes: this.lru.calculatedSize, entries: this.lru.size };
+  }
+
+  /** Feeds the observer; the wrapper below reports through here. */
+  report(provider: ProviderName, resource: CachedResource, outcome: 'hit' | 'miss' | 'served'): void {
+    if (outcome === 'served') this.observer.staleServe(provider, resource);
+    else this.observer.lookup(provider, resource, outcome === 'hit');
+  }
+}
+
+/**
+ * The provider's reads, remembered when they succeed and answered from the cache when the partner
+ * fails. The registry wraps every accounts capability with this, so all callers get the same rule.
+ */
+export function withFallback(provider: AccountsProvider, cache: FallbackCache): AccountsProvider {
+  const name = provider.name;
+  const key = (ctx: CallContext, resource: CachedResource, args?: string) =>
+    FallbackCache.key(ctx.subject, name, resource, args);
+  /** The entries of every key, or null (a miss) when one is missing or too old. */
+  const recallAll = (resource: CachedResource, keys: readonly string[]) => {
+    const entries: Entry[] = [];
+    for (const k of keys) {
+      const entry = cache.recall(k);
+      cache.report(name, resource, entry ? 'hit' : 'miss');
+      if (!entry) return null;
+      entries.push(entry);
+    }
+    cache.report(name, resource, 'served');
+    return entries;
+  };
+
+  return {
+    name,
+
+    async listAccounts(ctx) {
+      const k = key(ctx, 'accounts');
+      try {
+        const accounts = await provider.listAccounts(ctx);
+        cache.remember(k, accounts);
+        return accounts;
+      } catch (error) {
+        const entry = canFallBack(error) ? recallAll('accounts', [k])?.[0] : undefined;
+        if (!entry) throw error;
+        const freshness = cached(name, entry);
+        return (entry.value as Account[]).map((account) => ({ ...account, freshness }));
+      }
+    },
+
+    async getBalances(ctx, partnerAccountIds) {
+      const keys = partnerAccountIds.map((id) => key(ctx, 'balances', id));
+      try {
+        const balances = await provider.getBalances(ctx, partnerAccountIds);
+        partnerAccountIds.forEach((id, index) => {
+          const balance = balances.get(id);
+          if (balance) cache.remember(keys[index]!, balance);
+        });
+        return balances;
+      } catch (error) {
+        const entries = canFallBack(error) ? recallAll('balances', keys) : null;
+        if (!entries) throw error;
+        return new Map(
+          entries.map((entry, index) => {
+            const balance = entry.value as Balance;
+            return [partnerAccountIds[index]!, { ...balance, freshness: cached(name, entry) }];
+          }),
+        );
+      }
+    },
+
+    async listTransactions(ctx, partnerAccountIds, query) {
+      const window = `${query.from?.toISOString() ?? ''}..${query.to?.toISOString() ?? ''}`;
+      const keys = partnerAccountIds.map((id) => key(ctx, 'transactions', `${id}|${window}`));
+      try {
+        const transactions = await provider.listTransactions(ctx, partnerAccountIds, query);
+        const byAccount = new Map<string, Transaction[]>();
+        for (const transaction of transactions) {
+          const list = byAccount.get(transaction.accountId);
+          if (list) list.push(transaction);
+          else byAccount.set(transaction.accountId, [transaction]);
+        }
+        partnerAccountIds.forEach((id, index) => {
+          cache.remember(keys[index]!, byAccount.get(encodeId('Account', name, id)) ?? []);
+        });
+        return transactions;
+      } catch (error) {
+        const entries = canFallBack(error) ? recallAll('transactions', keys) : null;
+        if (!entries) throw error;
+        // Transactions carry no freshness of their own; the list is still the last good one.
+        return entries
+          .flatMap((entry) => entry.value as Transaction[])
+          .sort((a, b) => b.bookedAt.getTime() - a.bookedAt.getTime());
+      }
+    },
+  };
+}
+
+/** Partner failures fall back; consent, authentication and input errors never do. */
+function canFallBack(error: unknown): boolean {
+  return error instanceof PartnerError;
+}
+
+function cached(provider: ProviderName, entry: Entry): Freshness {
+  return { source: 'CACHED', asOf: new Date(entry.fetchedAt), provider };
+}
+
+/**
+ * A cheap size estimate for the byte bound: strings at two bytes a character, fixed costs for other
+ * values and object slots, and arrays estimated from their first element times their length (canonical
+ * lists are uniform), so sizing stays O(fields of one item) however long the list.
+ */
+export function approximateBytes(value: unknown): number {
+  if (value === null || value === undefined) return 8;
+  switch (typeof value) {
+    case 'string':
+      return 16 + value.length * 2;
+    case 'object': {
+      if (value instanceof Date) return 32;
+      if (Array.isArray(value))
+        return 16 + (value.length === 0 ? 0 : value.length * approximateBytes(value[0]));
+      if (value instanceof Map) {
+        const first = value.entries().next().value as [unknown, unknown] | undefined;
+        return 32 + (first ? value.size * (approximateBytes(first[0]) + approximateBytes(first[1])) : 0);
+      }
+      let total = 16;
+      for (const field in value) total += 8 + approximateBytes((value as Record<string, unknown>)[field]);
+      return total;
+    }
+    default:
+      return 8;
+  }
+}

@@ -1,0 +1,277 @@
+/**
+ * One resilience policy per partner (DESIGN §7): every partner call runs through its partner's
+ * PartnerPolicy, whether the client is hand-written (PartnerHttp) or an official SDK (which calls
+ * `execute` around each attempt, with its keep-alive agent and its own retries switched off).
+ *
+ * Layers, outermost first:
+ * - deadline (cockatiel timeout, aggressive): bounds the whole call — queueing, attempts and backoff —
+ *   with the budget of its class (reads; writes = payments), and aborts the attempt in flight;
+ * - retry: reads and keyed writes only (a plain write is never repeated), retryable PartnerErrors only,
+ *   jittered exponential backoff, or the partner's Retry-After when it sent one — unless waiting that
+ *   long would cross the deadline, in which case the partner's answer is final at once;
+ * - circuit breaker: opens when the share of failed attempts over a sliding window passes a ratio
+ *   (after a minimum number of attempts), then lets one probe through after a pause (half-open);
+ *   only timeouts and unavailability count, never a 4xx the partner answered deliberately;
+ * - bulkhead: as many concurrent attempts as the partner's pool has connections plus a bounded queue,
+ *   so a hanging partner holds its own sockets and nobody else's; a full queue fails fast;
+ * - the attempt itself, which gets the deadline's abort signal.
+ *
+ * An open breaker or a full bulkhead becomes PartnerError(PARTNER_UNAVAILABLE, retryable) without
+ * touching the partner, and is not retried here: that would only add load to an already failing path.
+ */
+import {
+  BrokenCircuitError,
+  BulkheadRejectedError,
+  bulkhead,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  IsolatedCircuitError,
+  retry,
+  SamplingBreaker,
+  TaskCancelledError,
+  timeout,
+  TimeoutStrategy,
+  type BulkheadPolicy,
+  type CircuitBreakerPolicy,
+  type RetryPolicy,
+  type TimeoutPolicy,
+} from 'cockatiel';
+import type { Logger } from 'pino';
+import type { Config } from '../server/config.js';
+import { isDomainError, PartnerError } from '../server/errors.js';
+import type { ProviderName } from './canonical.js';
+import type { CallOptions, CallPolicy } from './http.js';
+import { HealthWindow, type HealthSnapshot } from './partner-health.js';
+import {
+  breakerStateOf,
+  isPartnerFailure,
+  PartnerBackoff,
+  statusOf,
+  statusOfError,
+  type BreakerState,
+} from './resilience-rules.js';
+
+export type { BreakerState } from './resilience-rules.js';
+
+/** The knobs of one partner's policy (server/config.ts documents each variable). */
+export interface PolicySettings {
+  /** Whole-call budget of a read, in ms: queueing, every attempt and every backoff. */
+  readDeadlineMs: number;
+  /** Whole-call budget of a write (payments), in ms. */
+  writeDeadlineMs: number;
+  /** Retries after the first attempt, for reads and keyed writes. */
+  retryAttempts: number;
+  /** First backoff in ms; it grows exponentially with decorrelated jitter. */
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  /** Share of failed attempts (0..1, exclusive) over the window that opens the breaker. */
+  breakerFailureRatio: number;
+  breakerWindowMs: number;
+  /** Attempts the window must hold before the ratio can open the breaker. */
+  breakerMinRequests: number;
+  /** How long the breaker stays open before one probe is let through. */
+  breakerHalfOpenMs: number;
+  /** Concurrent attempts: the partner pool's connection cap. */
+  bulkheadLimit: number;
+  /** Calls that may wait for a slot; one more fails fast. */
+  bulkheadQueue: number;
+}
+
+/** How a policy reports what it does; server/metrics.ts turns this into Prometheus series. */
+export interface PolicyObserver {
+  /** One attempt at the partner: HTTP status (or "timeout"/"none"), duration, error code when it failed. */
+  attempt(endpoint: string, status: string, seconds: number, code: string | null): void;
+  retry(endpoint: string): void;
+  /** A call refused without touching the partner. */
+  rejected(reason: 'breaker_open' | 'bulkhead_full'): void;
+  breakerChanged(state: BreakerState): void;
+}
+
+/** One partner's line of the `partnerHealth` query. */
+export interface PartnerHealth extends HealthSnapshot {
+  provider: ProviderName;
+  breakerState: BreakerState;
+}
+
+export interface PolicyDeps {
+  observer?: PolicyObserver;
+  logger?: Logger;
+  /** Epoch ms; tests pass a clock. */
+  now?: () => number;
+}
+
+type CallState = { deadlineAt: number; lastError: unknown; inFlight: boolean };
+
+const SILENT: PolicyObserver = {
+  attempt: () => undefined,
+  retry: () => undefined,
+  rejected: () => undefined,
+  breakerChanged: () => undefined,
+};
+
+/** The settings every partner gets from the configuration. */
+export function policySettings(config: Pick<Config, 'http' | 'resilience'>): PolicySettings {
+  return { ...config.resilience, bulkheadLimit: config.http.maxConnections };
+}
+
+export class PartnerPolicy implements CallPolicy {
+  private readonly breaker: CircuitBreakerPolicy;
+  private readonly bulkhead: BulkheadPolicy;
+  private readonly retry: RetryPolicy;
+  private readonly readDeadline: TimeoutPolicy;
+  private readonly writeDeadline: TimeoutPolicy;
+  private readonly window: HealthWindow;
+  private readonly observer: PolicyObserver;
+  private readonly now: () => number;
+  /** Errors the retry layer must give up on: refusals, and a Retry-After beyond the deadline. */
+  private readonly final = new WeakSet<object>();
+
+  constructor(
+    readonly partner: ProviderName,
+    private readonly settings: PolicySettings,
+    deps: PolicyDeps = {},
+  ) {
+    this.observer = deps.observer ?? SILENT;
+    this.now = deps.now ?? Date.now;
+    this.window = new HealthWindow(this.now);
+    this.breaker = circuitBreaker(handleWhen(isPartnerFailure), {
+      halfOpenAfter: settings.breakerHalfOpenMs,
+      breaker: new SamplingBreaker({
+        threshold: settings.breakerFailureRatio,
+        duration: settings.breakerWindowMs,
+        // SamplingBreaker thinks in calls per second; the minimum is a count over the window.
+        minimumRps: settings.breakerMinRequests / (settings.breakerWindowMs / 1000),
+      }),
+    });
+    this.breaker.onStateChange((state) => {
+      const named = breakerStateOf(state);
+      this.observer.breakerChanged(named);
+      deps.logger?.warn({ partner: partner, breakerState: named }, 'Partner circuit breaker changed state.');
+    });
+    this.bulkhead = bulkhead(settings.bulkheadLimit, settings.bulkheadQueue);
+    this.retry = retry(
+      handleWhen((error) => error instanceof PartnerError && error.retryable && !this.final.has(error)),
+      {
+        maxAttempts: settings.retryAttempts,
+        backoff: new PartnerBackoff(
+          new ExponentialBackoff({ initialDelay: settings.retryBaseMs, maxDelay: settings.retryMaxDelayMs }),
+        ),
+      },
+    );
+    this.readDeadline = timeout(settings.readDeadlineMs, TimeoutStrategy.Aggressive);
+    this.writeDeadline = timeout(settings.writeDeadlineMs, TimeoutStrategy.Aggressive);
+  }
+
+  /**
+   * Runs `fn` (one attempt, which must honour the signal) under the policy. Without a kind the call
+   * is treated as a plain write: one attempt, never repeated.
+   */
+  async execute<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const kind = options.kind ?? 'write';
+    const endpoint = options.endpoint ?? 'unknown';
+    const deadline = kind === 'read' ? this.readDeadline : this.writeDeadline;
+    const budget = kind === 'read' ? this.settings.readDeadlineMs : this.settings.writeDeadlineMs;
+    const call: CallState = { deadlineAt: this.now() + budget, lastError: undefined, inFlight: false };
+    try {
+      return await deadline.execute(({ signal }) =>
+        kind === 'write'
+          ? this.once(fn, signal, endpoint, 0, call)
+          : this.retry.execute(
+              ({ signal: inner, attempt }) => this.once(fn, inner, endpoint, attempt, call),
+              signal,
+            ),
+      );
+    } catch (error) {
+      if (!(error instanceof TaskCancelledError)) throw error;
+      // The deadline passed while waiting out a backoff: the partner's last answer says more.
+      if (!call.inFlight && call.lastError !== undefined) throw call.lastError;
+      throw new PartnerError({ partner: this.partner, code: 'PARTNER_TIMEOUT', endpoint, retryable: true });
+    }
+  }
+
+  /** Breaker state and the last minute of attempts, for `partnerHealth`. */
+  health(): PartnerHealth {
+    return {
+      provider: this.partner,
+      breakerState: breakerStateOf(this.breaker.state),
+      ...this.window.snapshot(),
+    };
+  }
+
+  private async once<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    endpoint: string,
+    attempt: number,
+    call: CallState,
+  ): Promise<T> {
+    if (attempt > 0) this.observer.retry(endpoint);
+    try {
+      return await this.breaker.execute(
+        ({ signal: open }) =>
+          this.bulkhead.execute(({ signal: slot }) => this.attempt(fn, slot, endpoint, call), open),
+        signal,
+      );
+    } catch (error) {
+      call.lastError = this.classify(error, endpoint, call);
+      throw call.lastError;
+    }
+  }
+
+  private async attempt<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    endpoint: string,
+    call: CallState,
+  ): Promise<T> {
+    const started = performance.now();
+    call.inFlight = true;
+    try {
+      const result = await fn(signal);
+      this.observe(endpoint, statusOf(result), started, null);
+      return result;
+    } catch (error) {
+      this.observe(endpoint, statusOfError(error), started, error);
+      throw error;
+    } finally {
+      call.inFlight = false;
+    }
+  }
+
+  private observe(endpoint: string, status: string, started: number, error: unknown): void {
+    const ms = performance.now() - started;
+    this.window.record(ms, error instanceof PartnerError);
+    const code = error === null ? null : isDomainError(error) ? error.code : 'UNKNOWN';
+    this.observer.attempt(endpoint, status, ms / 1000, code);
+  }
+
+  /** Cockatiel's refusals become PartnerErrors; a Retry-After beyond the deadline ends the retries. */
+  private classify(error: unknown, endpoint: string, call: CallState): unknown {
+    const refusal = (reason: 'breaker_open' | 'bulkhead_full') => {
+      this.observer.rejected(reason);
+      return this.finalError('PARTNER_UNAVAILABLE', endpoint, error);
+    };
+    if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
+      return refusal('breaker_open');
+    }
+    if (error instanceof BulkheadRejectedError) return refusal('bulkhead_full');
+    // Dequeued from the bulkhead after the deadline passed: the partner was never called.
+    if (error instanceof TaskCancelledError) return this.finalError('PARTNER_TIMEOUT', endpoint, error);
+    if (
+      error instanceof PartnerError &&
+      error.retryAfterSeconds !== undefined &&
+      this.now() + error.retryAfterSeconds * 1000 > call.deadlineAt
+    ) {
+      this.final.add(error);
+    }
+    return error;
+  }
+
+  /** A failure decided here, not by the partner; the cockatiel error stays as the cause for the logs. */
+  private finalError(code: 'PARTNER_UNAVAILABLE' | 'PARTNER_TIMEOUT', endpoint: string, cause: unknown) {
+    const error = new PartnerError({ partner: this.partner, code, endpoint, retryable: true, cause });
+    this.final.add(error);
+    return error;
+  }
+}
