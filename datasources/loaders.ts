@@ -5,12 +5,19 @@
  * call per provider and resource kind whatever N is.
  *
  * Batch functions return results in key order; a key the subject does not own resolves to null,
- * exactly like a key that does not exist (ownership is checked here, in the data layer, too).
+ * exactly like a key that does not exist (ownership is checked here, in the data layer, too: only the
+ * subject's own accounts are ever asked about, and anything a partner returns for another subject is
+ * dropped).
+ *
+ * Consent: no partner is called for a subject's data without an active consent with that partner
+ * holding the canonical permission for the kind of data (`accounts:read`, `balances:read`,
+ * `transactions:read`); otherwise the load fails with CONSENT_REQUIRED (also for an expired or revoked
+ * consent). The consent store is asked once per request per (provider, permission).
  */
 import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Principal } from '../server/context.js';
-import { UnauthenticatedError } from '../server/errors.js';
+import { ConsentRequiredError, UnauthenticatedError } from '../server/errors.js';
 import type { Services } from '../server/services.js';
 import type { Account, Balance, ProviderName, Transaction } from './canonical.js';
 import { decodeId, type DecodedId, type EntityKind } from './ids.js';
@@ -32,7 +39,15 @@ export interface Loaders {
   transactions: DataLoader<{ accountId: string; window: TransactionWindow }, Transaction[], string>;
   /** A transaction by global id. */
   transaction: DataLoader<string, Transaction | null>;
+  /**
+   * Resolves when the subject holds an active consent with the provider carrying the permission;
+   * rejects with ConsentRequiredError otherwise. Asked once per request per (provider, permission).
+   */
+  requireConsent(provider: ProviderName, permission: DataPermission): Promise<void>;
 }
+
+/** The canonical permissions a consent grants for reading partner data. */
+export type DataPermission = 'accounts:read' | 'balances:read' | 'transactions:read';
 
 interface LoaderScope {
   principal: Principal | null;
@@ -40,16 +55,62 @@ interface LoaderScope {
   logger: Logger;
 }
 
-export function createLoaders(scope: LoaderScope, services: Pick<Services, 'registry'>): Loaders {
-  const { registry } = services;
+export function createLoaders(
+  scope: LoaderScope,
+  services: Pick<Services, 'registry' | 'consents'>,
+): Loaders {
+  const { registry, consents } = services;
   const call = (): CallContext => {
     if (!scope.principal) throw new UnauthenticatedError();
     return { subject: scope.principal.subject, correlationId: scope.correlationId, logger: scope.logger };
   };
 
+  const consentChecks = new Map<string, Promise<void>>();
+  const requireConsent = (provider: ProviderName, permission: DataPermission): Promise<void> => {
+    const key = `${provider}|${permission}`;
+    let check = consentChecks.get(key);
+    if (!check) {
+      check = (async () => {
+        const consent = await consents.findActive(call().subject, provider, permission);
+        if (!consent) throw new ConsentRequiredError(provider, permission);
+      })();
+      consentChecks.set(key, check);
+    }
+    return check;
+  };
+
+  /** Keeps what belongs to the subject; anything else is a partner or mapping bug, dropped and logged. */
+  const ownedOnly = <T extends { ownerId: string; id: string }>(items: T[], what: string): T[] => {
+    const subject = call().subject;
+    const owned = items.filter((item) => item.ownerId === subject);
+    if (owned.length !== items.length) {
+      scope.logger.error(
+        { dropped: items.length - owned.length, what },
+        "a partner returned another subject's data",
+      );
+    }
+    return owned;
+  };
+
   const accountsByProvider = new DataLoader<ProviderName, Account[]>(async (providers) =>
-    Promise.all(providers.map(async (name) => registry.accounts(name).listAccounts(call()).catch(asError))),
+    Promise.all(
+      providers.map(async (name) => {
+        try {
+          await requireConsent(name, 'accounts:read');
+          return ownedOnly(await registry.accounts(name).listAccounts(call()), 'accounts');
+        } catch (error) {
+          return asError(error);
+        }
+      }),
+    ),
   );
+
+  /** The partner ids among `keys` that are the subject's own accounts at the provider. */
+  const ownedAccountIds = async (provider: ProviderName, keys: readonly DecodedId[]): Promise<string[]> => {
+    const accounts = await accountsByProvider.load(provider);
+    const owned = new Set(accounts.map((account) => account.partnerId));
+    return unique(keys.map((key) => key.partnerId).filter((partnerId) => owned.has(partnerId)));
+  };
 
   const account = new DataLoader<string, Account | null>(async (ids) => {
     const decoded = ids.map((id) => decodeId(id, 'Account'));
@@ -64,9 +125,13 @@ export function createLoaders(scope: LoaderScope, services: Pick<Services, 'regi
 
   const balance = new DataLoader<string, Balance | null>(async (ids) => {
     const decoded = ids.map((id) => decodeId(id, 'Account'));
-    const byProvider = await loadPerProvider(decoded, (name, keys) =>
-      registry.accounts(name).getBalances(call(), unique(keys.map((key) => key.partnerId))),
-    );
+    const byProvider = await loadPerProvider(decoded, async (name, keys) => {
+      await requireConsent(name, 'balances:read');
+      const owned = await ownedAccountIds(name, keys);
+      return owned.length > 0
+        ? registry.accounts(name).getBalances(call(), owned)
+        : new Map<string, Balance>();
+    });
     return decoded.map((key) => {
       if (!key) return null;
       const balances = byProvider.get(key.provider);
@@ -84,7 +149,7 @@ export function createLoaders(scope: LoaderScope, services: Pick<Services, 'regi
       // One partner call per provider and window; results are split back per account.
       const groups = new Map<
         string,
-        { provider: ProviderName; window: TransactionWindow; partnerIds: Set<string> }
+        { provider: ProviderName; window: TransactionWindow; keys: DecodedId[] }
       >();
       const decoded = keys.map((key) => decodeId(key.accountId, 'Account'));
       keys.forEach((key, index) => {
@@ -94,18 +159,23 @@ export function createLoaders(scope: LoaderScope, services: Pick<Services, 'regi
         const entry = groups.get(group) ?? {
           provider: id.provider,
           window: key.window,
-          partnerIds: new Set<string>(),
+          keys: [],
         };
-        entry.partnerIds.add(id.partnerId);
+        entry.keys.push(id);
         groups.set(group, entry);
       });
       const results = new Map<string, Transaction[] | Error>();
       await Promise.all(
         [...groups].map(async ([group, entry]) => {
-          const list = await (async () =>
-            registry
+          const list = await (async () => {
+            await requireConsent(entry.provider, 'transactions:read');
+            const owned = await ownedAccountIds(entry.provider, entry.keys);
+            if (owned.length === 0) return [];
+            const found = await registry
               .accounts(entry.provider)
-              .listTransactions(call(), [...entry.partnerIds], entry.window))().catch(asError);
+              .listTransactions(call(), owned, entry.window);
+            return ownedOnly(found, 'transactions');
+          })().catch(asError);
           results.set(group, list);
         }),
       );
@@ -123,12 +193,14 @@ export function createLoaders(scope: LoaderScope, services: Pick<Services, 'regi
   const transaction = new DataLoader<string, Transaction | null>(async (ids) => {
     const decoded = ids.map((id) => decodeId(id, 'Transaction'));
     const byProvider = await loadPerProvider(decoded, async (name) => {
+      await requireConsent(name, 'transactions:read');
       const accounts = await accountsByProvider.load(name);
-      return registry.accounts(name).listTransactions(
+      const found = await registry.accounts(name).listTransactions(
         call(),
         accounts.map((owned) => owned.partnerId),
         {},
       );
+      return ownedOnly(found, 'transactions');
     });
     return decoded.map((key) => {
       if (!key) return null;
@@ -138,7 +210,7 @@ export function createLoaders(scope: LoaderScope, services: Pick<Services, 'regi
     });
   });
 
-  return { accountsByProvider, account, balance, transactions, transaction };
+  return { accountsByProvider, account, balance, transactions, transaction, requireConsent };
 }
 
 /** Runs `load` once per provider present among the keys; a provider's failure is kept as its value. */

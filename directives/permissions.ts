@@ -11,7 +11,7 @@ import { deny, rule, shield, type and } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
 import type { RequestContext } from '../server/context.js';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../server/errors.js';
-import { collectFieldScopes, satisfies, type ScopeRequirement } from './scopes.js';
+import { collectFieldScopes, satisfies, typeScopes, type ScopeRequirement } from './scopes.js';
 
 /** How to find the owner of each entity type's objects (the canonical model's owner field). */
 const OWNER_OF: Readonly<Record<string, (parent: Record<string, unknown>) => unknown>> = {
@@ -22,10 +22,13 @@ const OWNER_OF: Readonly<Record<string, (parent: Record<string, unknown>) => unk
   Customer: (parent) => parent.id,
 };
 
-/** Root fields that need no scope: the router reads the SDL; `_entities` is guarded per entity type. */
-const ROOT_WITHOUT_SCOPES: Readonly<Record<string, 'public' | 'authenticated'>> = {
+/** The types whose objects belong to one subject; every field of them checks the owner. */
+export const OWNED_TYPES: readonly string[] = Object.keys(OWNER_OF);
+
+/** Root fields that need no scope of their own: the router reads the SDL; `_entities` is guarded per entity type. */
+const ROOT_WITHOUT_SCOPES: Readonly<Record<string, 'public' | 'entities'>> = {
   'Query._service': 'public',
-  'Query._entities': 'authenticated',
+  'Query._entities': 'entities',
 };
 
 /** Any shield rule (graphql-shield exports no name for the union). */
@@ -57,6 +60,33 @@ function authorised(requirements: readonly ScopeRequirement[], ownerType: string
 
 const publicField = rule('public', { cache: 'contextual' })(() => true);
 
+/**
+ * `_entities`: authenticated, and holding the type-level scopes of every entity type the
+ * representations name — checked before any reference resolver loads anything, so a caller without
+ * `accounts:read` cannot make Tributary call a partner by asking for Account references.
+ */
+function entitiesAuthorised(schema: GraphQLSchema): ShieldRule {
+  const scopesOf = new Map<string, ScopeRequirement>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    const requirement = typeScopes(type);
+    if (requirement) scopesOf.set(type.name, requirement);
+  }
+  return rule('entities', { cache: 'no_cache' })(
+    (_parent, args: { representations?: unknown }, context: RequestContext) => {
+      const principal = context.principal;
+      if (!principal) return new UnauthenticatedError();
+      const representations = Array.isArray(args.representations) ? args.representations : [];
+      for (const representation of representations) {
+        const requirement = scopesOf.get(String((representation as { __typename?: unknown }).__typename));
+        if (requirement && !satisfies(principal.scopes, requirement)) {
+          return new ForbiddenError(`This field needs the scope ${describe([requirement])}.`);
+        }
+      }
+      return true;
+    },
+  );
+}
+
 /** The rule map: one entry per field of the schema; anything unlisted falls back to deny. */
 export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<string, ShieldRule>> {
   const map: Record<string, Record<string, ShieldRule>> = {};
@@ -75,7 +105,7 @@ export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<strin
     if (ROOT_TYPES.has(type) && requirements.length === 0) {
       const access = ROOT_WITHOUT_SCOPES[coordinate];
       fields[field] =
-        access === 'public' ? publicField : access === 'authenticated' ? ruleFor([], undefined) : deny;
+        access === 'public' ? publicField : access === 'entities' ? entitiesAuthorised(schema) : deny;
       continue;
     }
     fields[field] = ruleFor(requirements, type in OWNER_OF ? type : undefined);

@@ -1,7 +1,9 @@
 /**
  * Authentication: bearer JWTs verified with jose against a JWKS (production) or a local development
- * key (never in production; config refuses it). Issuer, audience, expiry, clock skew and an algorithm
- * allow-list are always checked; `kid` rotation is handled by jose's remote JWKS cache.
+ * key (never in production; config and assertProductionTrust refuse it). Issuer, audience, expiry (with
+ * a configured clock skew), `sub` and an algorithm allow-list are always checked, so an HS256 token
+ * made with a public key, or `alg: none`, is refused. `kid` rotation is handled by jose's remote JWKS
+ * cache: an unknown `kid` refetches the key set (at most once per cooldown).
  *
  * Also the router trust check: a constant-time compare of the shared secret the router sends.
  */
@@ -49,10 +51,43 @@ export interface Authenticator {
   verify(token: string): Promise<Principal>;
 }
 
-export function createAuthenticator(config: Config['auth'], devKey: DevSigningKey | null): Authenticator {
+/** How the remote JWKS is cached; the defaults suit production, tests shorten them. */
+export interface JwksOptions {
+  /**
+   * A token with an unknown `kid` refetches the JWKS (key rotation), but at most once per cooldown,
+   * so random `kid`s cannot turn every request into a call to the identity provider.
+   */
+  cooldownMs?: number;
+  /** A key removed from the JWKS stops verifying at the latest this long after the last fetch. */
+  cacheMaxAgeMs?: number;
+  timeoutMs?: number;
+}
+
+/**
+ * Refuses a production deployment without real authentication or without the router secret. Config
+ * already refuses such an environment; this guards every other way of building the app.
+ */
+export function assertProductionTrust(config: Pick<Config, 'production' | 'auth' | 'routerSecret'>): void {
+  if (!config.production) return;
+  const problems = [
+    ...(config.auth.mode === 'jwks' ? [] : ['the development signing key is refused in production']),
+    ...(config.routerSecret ? [] : ['production requires ROUTER_SECRET']),
+  ];
+  if (problems.length > 0) throw new Error(`refusing to start: ${problems.join('; ')}`);
+}
+
+export function createAuthenticator(
+  config: Config['auth'],
+  devKey: DevSigningKey | null,
+  jwks: JwksOptions = {},
+): Authenticator {
   let keys: JWTVerifyGetKey;
   if (config.mode === 'jwks') {
-    keys = createRemoteJWKSet(new URL(config.jwksUrl), { cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+    keys = createRemoteJWKSet(new URL(config.jwksUrl), {
+      cooldownDuration: jwks.cooldownMs ?? 30_000,
+      cacheMaxAge: jwks.cacheMaxAgeMs ?? 600_000,
+      timeoutDuration: jwks.timeoutMs ?? 5_000,
+    });
   } else {
     if (!devKey) throw new Error('the development authenticator needs the local signing key');
     keys = createLocalJWKSet({ keys: [devKey.publicJwk] });
@@ -79,18 +114,25 @@ export function createAuthenticator(config: Config['auth'], devKey: DevSigningKe
   };
 }
 
-/** A client-safe reason; jose's own messages can name claims' expected values, so they stay in logs. */
+/**
+ * A client-safe reason. jose's own messages can name the expected issuer or audience, so they never
+ * leave the process; the reason is chosen from jose's error code (and the failing claim).
+ */
 function reasonFor(error: unknown): string {
-  const code = (error as { code?: string }).code;
+  const { code, claim } = error as { code?: string; claim?: string };
   switch (code) {
     case 'ERR_JWT_EXPIRED':
       return 'The token has expired.';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
-      return 'The token was not issued for this service.';
+      if (claim === 'nbf') return 'The token is not valid yet.';
+      if (claim === 'iss' || claim === 'aud') return 'The token was not issued for this service.';
+      return 'The token is missing a required claim.';
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
     case 'ERR_JWKS_NO_MATCHING_KEY':
-    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+    case 'ERR_JWKS_MULTIPLE_MATCHING_KEYS':
       return 'The token signature is not valid.';
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return 'The token is signed with an algorithm this service does not accept.';
     default:
       return 'The token is not valid.';
   }

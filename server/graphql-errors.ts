@@ -5,9 +5,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { unwrapResolverError } from '@apollo/server/errors';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ERROR_CODES, isDomainError, PartnerError, type ErrorCode } from './errors.js';
+import { isTokenLimitError, tokenLimitError } from './limits.js';
 
 /** The correlation id of the request being served, for code that has no context (formatError). */
 export const requestScope = new AsyncLocalStorage<{ correlationId: string }>();
@@ -61,6 +63,14 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
     }
 
     const given = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
+    // The parser's maxTokens refusal is a limit, not a typo: QUERY_TOO_COMPLEX, without the position.
+    if (given === 'GRAPHQL_PARSE_FAILED' && isTokenLimitError(formatted)) {
+      const limit = /(\d+) tokens/.exec(formatted.message)?.[1] ?? 'the allowed number of';
+      return {
+        message: tokenLimitError(limit).message,
+        extensions: { code: 'QUERY_TOO_COMPLEX', correlationId },
+      };
+    }
     const mapped = given
       ? (APOLLO_CODES[given] ?? (KNOWN_CODES.has(given) ? (given as ErrorCode) : undefined))
       : undefined;
@@ -102,4 +112,43 @@ function partnerLogFields(error: Error, correlationId: string | undefined): Reco
     issues: error.issues,
     err: error.cause,
   };
+}
+
+/** What a refused HTTP request (one that never reached Apollo) answers: status and a GraphQL-shaped body. */
+export interface TransportAnswer {
+  status: number;
+  body: { errors: [{ message: string; extensions: { code: ErrorCode; correlationId: string } }] };
+}
+
+/**
+ * Fastify's own refusals — body over the limit, a body that is not JSON, a media type with no parser
+ * (form posts) — in the shape every other error has: a code, a safe message and the correlation id,
+ * never fastify's `{ statusCode, code, error, message }`. Always a 4xx for the client's mistakes.
+ */
+export function transportAnswer(error: FastifyError, correlationId: string): TransportAnswer {
+  const answer = (status: number, code: ErrorCode, message: string): TransportAnswer => ({
+    status,
+    body: { errors: [{ message, extensions: { code, correlationId } }] },
+  });
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return answer(413, 'QUERY_TOO_COMPLEX', 'The request body is larger than the server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return answer(415, 'BAD_USER_INPUT', 'Send GraphQL requests as application/json.');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return answer(400, 'BAD_USER_INPUT', 'The request body is not valid JSON.');
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500)
+    return answer(status, 'BAD_USER_INPUT', 'The request could not be read.');
+  return answer(500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
+}
+
+/** A fastify error handler for the GraphQL route, built on transportAnswer; 5xx are logged. */
+export function transportErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const { status, body } = transportAnswer(error, request.id);
+  if (status >= 500) request.log.error({ err: error }, 'the GraphQL route failed before Apollo answered');
+  return reply.code(status).type('application/json').send(body);
 }

@@ -1,143 +1,185 @@
 /**
- * Query limits (DESIGN §9). Static shape limits are validation rules, so a hostile document is refused
- * before execution: depth, aliases (an alias of `__typename` counts like any other), directives and
- * field selections. Limits that depend on variable values — the cost of the operation (so `first: $n`
- * counts), `first` within 1..100, the number of `_entities` representations, one money-moving mutation
- * per operation — run in a plugin once the operation is resolved, still before any resolver.
+ * Query limits (DESIGN §9), all enforced before any resolver runs, so no partner is ever called for a
+ * refused operation.
+ *
+ * 1. Before Apollo sees the request (a fastify preHandler): the document is parsed once with the
+ *    parser's `maxTokens`, and its shape — depth, aliases (an alias of `__typename` counts like any
+ *    other), directives and field selections — is counted. graphql's own validation rules are quadratic
+ *    on hostile documents (about half a second for 2,400 duplicate selections on this schema), so the
+ *    shape is refused before they run. The same check is also a validation rule, for other entry points.
+ * 2. Once the operation is resolved (values of variables, and their declared defaults, known): the cost
+ *    of the operation (so `first: $n` counts), `first` within 1..100, at most N `_entities`
+ *    representations per request (each naming an entity type, with a string id), and at most one
+ *    money-moving mutation per operation — aliases and fragments included.
+ *
+ * Every refusal is an HTTP 400 carrying a domain error: QUERY_TOO_COMPLEX for size and cost,
+ * BAD_USER_INPUT for `first`, malformed representations and a second money-moving mutation.
  */
 import type { ApolloServerPlugin } from '@apollo/server';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
-  getNamedType,
   GraphQLError,
-  isListType,
-  isNonNullType,
-  isObjectType,
-  isAbstractType,
+  isUnionType,
   Kind,
+  parse,
+  valueFromASTUntyped,
+  visit,
   type ASTVisitor,
-  type ConstDirectiveNode,
   type DocumentNode,
   type FieldNode,
-  type GraphQLField,
-  type GraphQLOutputType,
+  type FragmentDefinitionNode,
   type GraphQLSchema,
   type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
-  type ValueNode,
 } from 'graphql';
 import type { Config } from './config.js';
+import { argumentValue, CostWalk, type Variables } from './cost.js';
 import { InputError, QueryTooComplexError, type DomainError } from './errors.js';
 
 export type Limits = Config['limits'];
 
 /** Mutations that move money: at most one of them per operation. */
 export const MONEY_MOVING_MUTATIONS = new Set(['initiatePayment', 'cancelPayment', 'refundPayment']);
-const MAX_FIRST = 100;
-/** Items assumed in a list field that declares no @listSize. */
-const DEFAULT_LIST_SIZE = 10;
 
-function reject(context: ValidationContext, error: DomainError): void {
-  // Apollo re-labels validation errors; the domain error rides along as originalError (see graphql-errors.ts).
-  context.reportError(new GraphQLError(error.message, { originalError: error }));
+/** graphql-js's message when `maxTokens` stops the parser (16.x spells it "more that"). */
+const TOKEN_LIMIT = /contains more tha[nt] (\d+) tokens/;
+
+/** True for the parser's error (or its formatted form) when a document exceeds `maxTokens`. */
+export function isTokenLimitError(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && TOKEN_LIMIT.test(message);
 }
 
-/** Depth, aliases, directives and selections, counted over the whole document. */
-export function shapeLimitRule(limits: Pick<Limits, 'depth' | 'aliases' | 'directives' | 'fields'>) {
-  return (context: ValidationContext): ASTVisitor => {
-    let aliases = 0;
-    let directives = 0;
-    let fields = 0;
-    let reported = false;
-    const once = (error: DomainError) => {
-      if (!reported) reject(context, error);
-      reported = true;
-    };
-    return {
-      Field(node) {
-        fields += 1;
-        if (node.alias) aliases += 1;
-        if (aliases > limits.aliases)
-          once(new QueryTooComplexError(`The query uses more than ${limits.aliases} aliases.`));
-        if (fields > limits.fields)
-          once(new QueryTooComplexError(`The query selects more than ${limits.fields} fields.`));
-      },
-      Directive() {
-        directives += 1;
-        if (directives > limits.directives) {
-          once(new QueryTooComplexError(`The query uses more than ${limits.directives} directives.`));
-        }
-      },
-      OperationDefinition(node) {
-        const depth = depthOf(node.selectionSet, context.getDocument(), 0, new Set());
-        if (depth > limits.depth)
-          once(new QueryTooComplexError(`The query is deeper than ${limits.depth} levels.`));
-      },
-    };
-  };
+export function tokenLimitError(limit: number | string): QueryTooComplexError {
+  return new QueryTooComplexError(`The query has more than ${limit} tokens.`);
 }
 
-function depthOf(
-  selectionSet: SelectionSetNode,
+/** The first shape limit a document breaks, or null. Linear in the size of the document. */
+export function shapeProblem(
   document: DocumentNode,
-  depth: number,
-  seen: Set<string>,
-): number {
-  let deepest = depth;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) {
-      deepest = Math.max(
-        deepest,
-        selection.selectionSet ? depthOf(selection.selectionSet, document, depth + 1, seen) : depth + 1,
-      );
-    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      deepest = Math.max(deepest, depthOf(selection.selectionSet, document, depth, seen));
-    } else if (!seen.has(selection.name.value)) {
-      const fragment = document.definitions.find(
-        (definition) =>
-          definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
-      );
-      if (fragment?.kind === Kind.FRAGMENT_DEFINITION) {
-        deepest = Math.max(
-          deepest,
-          depthOf(fragment.selectionSet, document, depth, new Set([...seen, selection.name.value])),
-        );
+  limits: Pick<Limits, 'depth' | 'aliases' | 'directives' | 'fields'>,
+): DomainError | null {
+  let aliases = 0;
+  let directives = 0;
+  let fields = 0;
+  visit(document, {
+    Field(node) {
+      fields += 1;
+      if (node.alias) aliases += 1;
+    },
+    Directive() {
+      directives += 1;
+    },
+  });
+  if (aliases > limits.aliases)
+    return new QueryTooComplexError(`The query uses more than ${limits.aliases} aliases.`);
+  if (directives > limits.directives)
+    return new QueryTooComplexError(`The query uses more than ${limits.directives} directives.`);
+  if (fields > limits.fields)
+    return new QueryTooComplexError(`The query selects more than ${limits.fields} fields.`);
+  if (depthOf(document) > limits.depth)
+    return new QueryTooComplexError(`The query is deeper than ${limits.depth} levels.`);
+  return null;
+}
+
+/** The deepest field nesting of any operation; each fragment's depth is computed once. */
+function depthOf(document: DocumentNode): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const memo = new Map<string, number>();
+  const inProgress = new Set<string>();
+  const depth = (selectionSet: SelectionSetNode): number => {
+    let deepest = 0;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        deepest = Math.max(deepest, 1 + (selection.selectionSet ? depth(selection.selectionSet) : 0));
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        deepest = Math.max(deepest, depth(selection.selectionSet));
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        // A cycle is a validation error (NoFragmentCyclesRule); here it only must not loop.
+        if (!fragment || inProgress.has(name)) continue;
+        if (!memo.has(name)) {
+          inProgress.add(name);
+          memo.set(name, depth(fragment.selectionSet));
+          inProgress.delete(name);
+        }
+        deepest = Math.max(deepest, memo.get(name)!);
       }
     }
+    return deepest;
+  };
+  let deepest = 0;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.OPERATION_DEFINITION)
+      deepest = Math.max(deepest, depth(definition.selectionSet));
   }
   return deepest;
 }
 
-type Variables = Readonly<Record<string, unknown>>;
-
-function argumentValue(node: FieldNode, name: string, variables: Variables): unknown {
-  const argument = node.arguments?.find((candidate) => candidate.name.value === name);
-  if (!argument) return undefined;
-  return literal(argument.value, variables);
+/**
+ * The same shape limits as a validation rule, for documents that reach validation without passing
+ * through the plugin's parse (none today; kept so the rule set alone is also safe).
+ */
+export function shapeLimitRule(limits: Pick<Limits, 'depth' | 'aliases' | 'directives' | 'fields'>) {
+  return (context: ValidationContext): ASTVisitor => ({
+    Document(node) {
+      const problem = shapeProblem(node, limits);
+      if (problem) context.reportError(new GraphQLError(problem.message, { originalError: problem }));
+    },
+  });
 }
 
-function literal(value: ValueNode, variables: Variables): unknown {
-  switch (value.kind) {
-    case Kind.VARIABLE:
-      return variables[value.name.value];
-    case Kind.INT:
-      return Number(value.value);
-    case Kind.LIST:
-      return value.values.map((item) => literal(item, variables));
-    case Kind.NULL:
-      return null;
-    default:
-      return 'value' in value ? value.value : undefined;
-  }
+/**
+ * A fastify preHandler for the GraphQL route: parses the request's document once with `maxTokens` and
+ * refuses a document over a shape limit with a GraphQL-shaped 400, before Apollo parses or validates
+ * it. Anything it cannot read (batches, persisted-query hashes, syntax errors) is left to Apollo.
+ */
+export function shapeGuard(limits: Limits) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const source = documentOf(request.method === 'GET' ? request.query : request.body);
+    if (source === null) return;
+    let document: DocumentNode;
+    try {
+      document = parse(source, { maxTokens: limits.tokens, noLocation: true });
+    } catch (error) {
+      if (!isTokenLimitError(error)) return; // A syntax error is Apollo's to report, with its location.
+      return refuse(reply, tokenLimitError(limits.tokens), request.id);
+    }
+    const problem = shapeProblem(document, limits);
+    if (problem) return refuse(reply, problem, request.id);
+  };
 }
 
-function directive(field: GraphQLField<unknown, unknown>, name: string): ConstDirectiveNode | undefined {
-  return field.astNode?.directives?.find((node) => node.name.value === name);
+function documentOf(payload: unknown): string | null {
+  const query = (payload as { query?: unknown } | null)?.query;
+  return typeof query === 'string' && !Array.isArray(payload) ? query : null;
 }
 
-function intArgument(node: ConstDirectiveNode | undefined, name: string): number | undefined {
-  const value = node?.arguments?.find((argument) => argument.name.value === name)?.value;
-  return value?.kind === Kind.INT ? Number(value.value) : undefined;
+function refuse(reply: FastifyReply, error: DomainError, correlationId: string) {
+  return reply
+    .code(400)
+    .type('application/json')
+    .send({ errors: [{ message: error.message, extensions: { code: error.code, correlationId } }] });
+}
+
+/** The limits that need the resolved operation and its variables, enforced before execution. */
+export function operationLimitsPlugin(limits: Limits): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ schema, document, operation, request }) {
+          if (!operation) return;
+          const variables = effectiveVariables(operation, request.variables ?? {});
+          enforceOperationLimits({ schema, document, variables, limits }, operation);
+        },
+      };
+    },
+  };
 }
 
 interface Walk {
@@ -147,132 +189,49 @@ interface Walk {
   limits: Limits;
 }
 
-/**
- * The cost of a selection: each field costs its `@cost(weight:)` (1 for objects, 0 for leaves), times
- * the number of times it runs — the product of the page sizes above it (`first` from literals or
- * variables, `@listSize(assumedSize:)` otherwise). Also checks `first` on the way.
- */
-function costOf(
-  walk: Walk,
-  selectionSet: SelectionSetNode,
-  type: GraphQLOutputType,
-  multiplier: number,
-  seen: Set<string>,
-  sized: { fields: ReadonlySet<string>; size: number } | null = null,
-): number {
-  const named = getNamedType(type);
-  let total = 0;
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.INLINE_FRAGMENT) {
-      const on = selection.typeCondition ? walk.schema.getType(selection.typeCondition.name.value) : named;
-      total += costOf(
-        walk,
-        selection.selectionSet,
-        (on ?? named) as GraphQLOutputType,
-        multiplier,
-        seen,
-        sized,
-      );
-      continue;
+/** The request's variables over the operation's declared defaults (`$n: Int = 1000000` counts too). */
+export function effectiveVariables(operation: OperationDefinitionNode, given: Variables): Variables {
+  const defaults: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue) {
+      defaults[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);
     }
-    if (selection.kind === Kind.FRAGMENT_SPREAD) {
-      const fragment = walk.document.definitions.find(
-        (definition) =>
-          definition.kind === Kind.FRAGMENT_DEFINITION && definition.name.value === selection.name.value,
-      );
-      if (fragment?.kind !== Kind.FRAGMENT_DEFINITION || seen.has(fragment.name.value)) continue;
-      const on = walk.schema.getType(fragment.typeCondition.name.value) ?? named;
-      const inner = new Set([...seen, fragment.name.value]);
-      total += costOf(walk, fragment.selectionSet, on as GraphQLOutputType, multiplier, inner, sized);
-      continue;
-    }
-    if (!isObjectType(named) || selection.name.value.startsWith('__')) continue;
-    const field = named.getFields()[selection.name.value];
-    if (!field) continue;
-    const first =
-      argumentValue(selection, 'first', walk.variables) ??
-      field.args.find((arg) => arg.name === 'first')?.defaultValue;
-    if (
-      first !== undefined &&
-      first !== null &&
-      (!Number.isInteger(first) || (first as number) < 1 || (first as number) > MAX_FIRST)
-    ) {
-      throw new InputError(`first must be between 1 and ${MAX_FIRST}.`, 'first');
-    }
-    // A connection's page size multiplies its sized fields (edges), not the connection object itself.
-    const sizedByParent = sized?.fields.has(field.name) ?? false;
-    const times = sized && sizedByParent ? multiplier * sized.size : multiplier;
-    const leaf = !isObjectType(getNamedType(field.type)) && !isAbstractType(getNamedType(field.type));
-    const weight = intArgument(directive(field, 'cost'), 'weight') ?? (leaf ? 0 : 1);
-    total += weight * times;
-    if (!selection.selectionSet) continue;
-    const listSize = directive(field, 'listSize');
-    const sizedFields = stringListArgument(listSize, 'sizedFields');
-    const slice = typeof first === 'number' ? first : undefined;
-    if (listSize && sizedFields.length > 0) {
-      const size = slice ?? intArgument(listSize, 'assumedSize') ?? MAX_FIRST;
-      total += costOf(walk, selection.selectionSet, field.type, times, seen, {
-        fields: new Set(sizedFields),
-        size,
-      });
-      continue;
-    }
-    const unwrapped = isNonNullType(field.type) ? field.type.ofType : field.type;
-    const size =
-      isListType(unwrapped) && !sizedByParent
-        ? (slice ?? intArgument(listSize, 'assumedSize') ?? DEFAULT_LIST_SIZE)
-        : 1;
-    total += costOf(walk, selection.selectionSet, field.type, times * size, seen);
   }
-  return total;
-}
-
-function stringListArgument(node: ConstDirectiveNode | undefined, name: string): string[] {
-  const value = node?.arguments?.find((argument) => argument.name.value === name)?.value;
-  if (value?.kind !== Kind.LIST) return [];
-  return value.values.flatMap((item) => (item.kind === Kind.STRING ? [item.value] : []));
-}
-
-/** The limits that need variable values, enforced after the operation is resolved and before execution. */
-export function operationLimitsPlugin(limits: Limits): ApolloServerPlugin {
-  return {
-    async requestDidStart() {
-      return {
-        async didResolveOperation({ schema, document, operation, request }) {
-          const variables = request.variables ?? {};
-          if (!operation) return;
-          enforceOperationLimits({ schema, document, variables, limits }, operation);
-        },
-      };
-    },
-  };
+  return { ...defaults, ...given };
 }
 
 export function enforceOperationLimits(walk: Walk, operation: OperationDefinitionNode): void {
   const root =
     operation.operation === 'mutation' ? walk.schema.getMutationType() : walk.schema.getQueryType();
   if (!root) return;
+  const fields = rootFields(walk.document, operation.selectionSet);
   if (operation.operation === 'mutation') {
-    const moving = operation.selectionSet.selections.filter(
-      (selection) => selection.kind === Kind.FIELD && MONEY_MOVING_MUTATIONS.has(selection.name.value),
-    );
-    if (moving.length > 1)
+    const moving = fields.filter((field) => MONEY_MOVING_MUTATIONS.has(field.name.value));
+    if (moving.length > 1) {
       throw asHttp400(new InputError('At most one money-moving mutation may run per operation.'));
-  }
-  for (const selection of operation.selectionSet.selections) {
-    if (selection.kind !== Kind.FIELD || selection.name.value !== '_entities') continue;
-    const representations = argumentValue(selection, 'representations', walk.variables);
-    if (Array.isArray(representations) && representations.length > walk.limits.entityRepresentations) {
-      throw asHttp400(
-        new QueryTooComplexError(
-          `At most ${walk.limits.entityRepresentations} entity representations per request.`,
-        ),
-      );
     }
   }
+  const representations = fields
+    .filter((field) => field.name.value === '_entities')
+    .flatMap((field) => {
+      const value = argumentValue(field, 'representations', walk.variables);
+      return Array.isArray(value) ? value : [];
+    });
+  if (representations.length > walk.limits.entityRepresentations) {
+    throw asHttp400(
+      new QueryTooComplexError(
+        `At most ${walk.limits.entityRepresentations} entity representations per request.`,
+      ),
+    );
+  }
+  checkRepresentations(walk.schema, representations);
   let cost: number;
   try {
-    cost = costOf(walk, operation.selectionSet, root, 1, new Set());
+    cost = new CostWalk(walk.schema, walk.document, walk.variables).selectionCost(
+      operation.selectionSet,
+      root,
+      null,
+    );
   } catch (error) {
     throw asHttp400(error as DomainError);
   }
@@ -281,6 +240,49 @@ export function enforceOperationLimits(walk: Walk, operation: OperationDefinitio
       new QueryTooComplexError(`The query costs ${cost}, more than the limit of ${walk.limits.cost}.`),
     );
   }
+}
+
+/**
+ * Every representation names an entity type of this subgraph and carries a string id, so a malformed
+ * one is the caller's mistake (400), not a crash inside a reference resolver.
+ */
+function checkRepresentations(schema: GraphQLSchema, representations: readonly unknown[]): void {
+  const entity = schema.getType('_Entity');
+  const entityTypes = new Set(isUnionType(entity) ? entity.getTypes().map((type) => type.name) : []);
+  for (const representation of representations) {
+    const { __typename, id } = (representation ?? {}) as { __typename?: unknown; id?: unknown };
+    if (typeof __typename !== 'string' || !entityTypes.has(__typename) || typeof id !== 'string') {
+      throw asHttp400(
+        new InputError(
+          'Each representation needs the __typename of an entity and a string id.',
+          'representations',
+        ),
+      );
+    }
+  }
+}
+
+/** The root fields of an operation, through fragments and inline fragments (aliases kept apart). */
+function rootFields(document: DocumentNode, selectionSet: SelectionSetNode): FieldNode[] {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+  }
+  const found: FieldNode[] = [];
+  const seen = new Set<string>();
+  const collect = (set: SelectionSetNode) => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) found.push(selection);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        const fragment = fragments.get(selection.name.value);
+        if (fragment) collect(fragment.selectionSet);
+      }
+    }
+  };
+  collect(selectionSet);
+  return found;
 }
 
 /** A domain error raised before execution, answered with HTTP 400. */

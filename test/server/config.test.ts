@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { sharedSandboxTls } from '../../sandboxes/certs.js';
+import { sandboxTlsEnv } from '../../sandboxes/index.js';
 import { ConfigError, DEV_SECRETS_KEY, loadConfig } from '../../server/config.js';
+
+/** Open Banking's client certificate files (mutual TLS is required in production). */
+const bankTls = sandboxTlsEnv(await sharedSandboxTls());
 
 function problemsOf(env: NodeJS.ProcessEnv): string[] {
   try {
@@ -74,6 +79,7 @@ describe('config', () => {
       OPENBANKING_BASE_URL: 'https://bank.example',
       OPENBANKING_CLIENT_ID: 'client',
       OPENBANKING_CLIENT_SECRET: 'secret',
+      ...bankTls,
     });
     expect(config.production).toBe(true);
     expect(config.auth).toMatchObject({ mode: 'jwks', issuer: 'https://id.example/', audience: 'tributary' });

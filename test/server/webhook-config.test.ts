@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_WEBHOOK_SECRETS, loadConfig } from '../../server/config.js';
+
+const problemsOf = (env: Record<string, string>): string[] => {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+};
+
+describe('webhook configuration', () => {
+  it('uses the development secrets outside production and reads rotation lists', () => {
+    expect(loadConfig({}).webhooks.secrets).toEqual({
+      stripe: [DEV_WEBHOOK_SECRETS.stripe],
+      openbanking: [DEV_WEBHOOK_SECRETS.openbanking],
+    });
+    const config = loadConfig({
+      STRIPE_WEBHOOK_SECRETS: 'whsec_new, whsec_old',
+      PLAID_WEBHOOK_ALLOW_CIDRS: '52.21.26.131/32,2001:db8::/32',
+      WEBHOOK_TOLERANCE_SECONDS: '120',
+    });
+    expect(config.webhooks).toMatchObject({
+      secrets: { stripe: ['whsec_new', 'whsec_old'] },
+      allowCidrs: { plaid: ['52.21.26.131/32', '2001:db8::/32'], stripe: [] },
+      toleranceSeconds: 120,
+    });
+  });
+
+  it('refuses malformed CIDR blocks and, in production, the development secrets', () => {
+    expect(problemsOf({ STRIPE_WEBHOOK_ALLOW_CIDRS: '10.0.0.0/33,nope' }).join('\n')).toMatch(
+      /STRIPE_WEBHOOK_ALLOW_CIDRS/,
+    );
+    const production = problemsOf({
+      NODE_ENV: 'production',
+      STRIPE_WEBHOOK_SECRETS: DEV_WEBHOOK_SECRETS.stripe,
+    });
+    expect(production.join('\n')).toMatch(
+      /STRIPE_WEBHOOK_SECRETS: production refuses the development webhook secret/,
+    );
+  });
+
+  it('has no secrets in production unless configured', () => {
+    const env = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db.internal:5432/tributary',
+      AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://id.example/',
+      AUTH_AUDIENCE: 'tributary',
+      ROUTER_SECRET: 'r'.repeat(40),
+      SECRETS_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+      PLAID_BASE_URL: 'https://plaid.example',
+      PLAID_CLIENT_ID: 'client',
+      PLAID_SECRET: 'secret',
+    };
+    expect(loadConfig(env).webhooks.secrets).toEqual({ stripe: [], openbanking: [] });
+  });
+});
