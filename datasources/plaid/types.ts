@@ -164,3 +164,20 @@ export const itemPublicTokenExchangeResponseSchema = z.object({
   item_id: z.string().min(1),
   request_id: z.string(),
 });
+
+/** `/webhook_verification_key/get`: the public JWK that signs Plaid-Verification tokens of a kid. */
+export const webhookVerificationKeyGetResponseSchema = z.object({
+  key: z.object({
+    alg: z.literal('ES256'),
+    kty: z.literal('EC'),
+    crv: z.literal('P-256'),
+    kid: z.string().min(1),
+    use: z.string(),
+    x: z.string().min(1),
+    y: z.string().min(1),
+    created_at: z.number().int(),
+    expired_at: z.number().int().nullable(),
+  }),
+  request_id: z.string(),
+});
+export type WebhookVerificationKeyGetResponse = z.infer<typeof webhookVerificationKeyGetResponseSchema>;

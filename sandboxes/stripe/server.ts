@@ -5,7 +5,9 @@
  */
 import {
   BodyError,
+  json,
   Ledger,
+  readJson,
   Router,
   startSandbox,
   type Reply,
@@ -20,6 +22,8 @@ import { registerPaymentIntentRoutes } from './payments.js';
 import { registerResourceRoutes } from './resources.js';
 import { seed } from './seed.js';
 import { StripeState } from './state.js';
+import { StripeWebhookSender, type StripeWebhookOptions } from './webhooks.js';
+import { z } from 'zod';
 
 /** The secret key every sandbox accepts (the default of `npm start` and the tests). Test mode only. */
 export const STRIPE_SANDBOX_SECRET_KEY = 'sk_test_tributarySandbox0000000000000000';
@@ -43,7 +47,11 @@ export interface StripeSandboxOptions {
   writeDelayMs?: number;
   /** Start without the seeded customers and payments. */
   empty?: boolean;
+  /** Webhook delivery behaviour (duplicates, reordering, retries); see webhooks.ts. */
+  webhooks?: StripeWebhookOptions;
 }
+
+const endpointSchema = z.object({ url: z.url(), secret: z.string().min(8) });
 
 /** Starts a loopback Stripe sandbox. */
 export async function startStripeSandbox(options: StripeSandboxOptions = {}): Promise<SandboxHandle> {
@@ -60,9 +68,24 @@ export async function startStripeSandbox(options: StripeSandboxOptions = {}): Pr
     state.clear();
     idempotency.clear();
     if (!options.empty) seed(state);
+    webhooks.reset();
   };
+  const webhooks = new StripeWebhookSender(state, STRIPE_SANDBOX_API_VERSION, options.webhooks);
   reseed();
   const router = new Router();
+  // Where Stripe sends events: the subgraph registers its /webhooks/stripe URL and secret here.
+  router.on('POST', '/__sandbox/stripe/webhook_endpoints', async (req) => {
+    const parsed = endpointSchema.safeParse(await readJson(req));
+    if (!parsed.success)
+      return json(400, { error: parsed.error.issues.map((issue) => issue.message).join('; ') });
+    webhooks.register(parsed.data);
+    return json(200, { object: 'webhook_endpoint', url: parsed.data.url, status: 'enabled' });
+  });
+  router.on('GET', '/__sandbox/stripe/webhook_endpoints', async () => {
+    webhooks.scan();
+    await webhooks.idle();
+    return json(200, { delivered: webhooks.delivered });
+  });
   registerPaymentIntentRoutes(router, ctx);
   registerResourceRoutes(router, ctx);
   registerControlRoutes(router, state);

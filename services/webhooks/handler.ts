@@ -1,0 +1,102 @@
+/**
+ * What a stored event does. Events are thin: the body is never trusted for a status. The payment the
+ * event names is fetched from the partner, and its status goes through the payments state machine
+ * (`PaymentService.applyStatus`), which only moves forward; so duplicates, late and out-of-order events
+ * all end in the state the partner holds now.
+ */
+import type { Logger } from 'pino';
+import type { Payment, PaymentStatus, ProviderName } from '../../datasources/canonical.js';
+import { encodeId } from '../../datasources/ids.js';
+import type { AuditLog } from '../../store/audit.js';
+import type { Db } from '../../store/db.js';
+import { paymentSubject, type WebhookEventRecord } from '../../store/webhooks.js';
+import type { StatusChange, StatusReport } from '../payments/ledger.js';
+
+/** The payments entry point the handler needs (PaymentService satisfies it). */
+export interface PaymentStatusSink {
+  applyStatus(paymentId: string, status: PaymentStatus, report: StatusReport): Promise<StatusChange | null>;
+}
+
+/** Fetches one payment from its partner on behalf of its owner; null when the partner has no such payment. */
+export type PaymentFetcher = (
+  provider: ProviderName,
+  partnerId: string,
+  call: { subject: string; correlationId: string; logger: Logger },
+) => Promise<Payment | null>;
+
+/** A handled event: done (`processed`), or nothing to do (`ignored`). Throwing means retry. */
+export interface HandleResult {
+  outcome: 'processed' | 'ignored';
+  detail: string;
+}
+
+export interface WebhookHandler {
+  handle(event: WebhookEventRecord, logger: Logger): Promise<HandleResult>;
+}
+
+/** Raised when an event should be retried later (the partner or our ledger is not there yet). */
+export class RetryLater extends Error {
+  override name = 'RetryLater';
+}
+
+export interface PaymentHandlerDeps {
+  db: Db;
+  audit: AuditLog;
+  payments: PaymentStatusSink;
+  fetchPayment: PaymentFetcher;
+  /** Attempts for an event about a payment our ledger does not hold, before it is ignored. Default 3. */
+  unknownPaymentAttempts?: number;
+}
+
+/** The handler for every partner: payments are pulled and applied; other resources are acknowledged. */
+export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler {
+  const unknownAttempts = deps.unknownPaymentAttempts ?? 3;
+  return {
+    async handle(event, logger) {
+      const resource = event.resource;
+      if (!resource) return { outcome: 'ignored', detail: `no resource in ${event.type}` };
+      if (resource.kind !== 'payment') {
+        // Plaid Item events: transactions are pulled on read with the persisted sync cursor.
+        return { outcome: 'ignored', detail: `${resource.kind} events need no action` };
+      }
+      const paymentId = encodeId('Payment', event.provider, resource.partnerId);
+      const subject = await paymentSubject(deps.db, paymentId);
+      if (!subject) {
+        // The webhook may beat our own record of a payment we just created; wait a little for it.
+        if (event.attempts < unknownAttempts) throw new RetryLater('payment not (yet) in the ledger');
+        return { outcome: 'ignored', detail: 'payment not initiated through Tributary' };
+      }
+      const payment = await deps.fetchPayment(event.provider, resource.partnerId, {
+        subject,
+        correlationId: `webhook-${event.id}`,
+        logger,
+      });
+      if (!payment) throw new RetryLater('the partner does not return the payment');
+      const change = await deps.payments.applyStatus(paymentId, payment.status, {
+        source: 'WEBHOOK',
+        detail: `${event.type} (${event.partnerEventId})`,
+        patch: {
+          ...(payment.status === 'FAILED' ? { failureReason: payment.failureReason } : {}),
+          ...(payment.status === 'REQUIRES_ACTION' ? { nextAction: payment.nextAction } : {}),
+        },
+      });
+      await deps.audit.append({
+        actor: `webhook:${event.provider}`,
+        action: 'webhook.processed',
+        subject,
+        target: paymentId,
+        details: {
+          webhookEventId: event.id,
+          partnerEventId: event.partnerEventId,
+          type: event.type,
+          from: change?.from ?? null,
+          to: change?.to ?? null,
+        },
+      });
+      return {
+        outcome: 'processed',
+        detail: change?.changed ? `${change.from} -> ${change.to}` : `unchanged (${change?.to ?? 'unknown'})`,
+      };
+    },
+  };
+}

@@ -1,0 +1,60 @@
+/**
+ * Guards in front of verification: a per-partner token bucket for refused deliveries, and the optional
+ * per-partner source allow-list (a compensating control where a partner signs weakly).
+ */
+import { BlockList } from 'node:net';
+import type { ProviderName } from '../../datasources/canonical.js';
+import { parseCidr } from '../../server/config.js';
+
+/**
+ * Refusals allowed per partner: `perMinute` tokens, refilled continuously. Verified deliveries never
+ * spend tokens, so a flood of forgeries cannot lock a partner's real deliveries out; it only stops
+ * costing us logs and work beyond the budget (answered 429).
+ */
+export class RejectionBudget {
+  readonly #buckets = new Map<ProviderName, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly perMinute: number,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Spends one token; false when the partner's budget is used up. */
+  spend(partner: ProviderName): boolean {
+    const now = this.now();
+    const bucket = this.#buckets.get(partner) ?? { tokens: this.perMinute, at: now };
+    bucket.tokens = Math.min(this.perMinute, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
+    bucket.at = now;
+    this.#buckets.set(partner, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+}
+
+/** Per-partner source allow-lists; a partner without one accepts any source. */
+export class SourceAllowList {
+  readonly #lists = new Map<ProviderName, BlockList>();
+
+  constructor(cidrs: Partial<Record<ProviderName, readonly string[]>>) {
+    for (const [partner, blocks] of Object.entries(cidrs) as [ProviderName, readonly string[]][]) {
+      if (blocks.length === 0) continue;
+      const list = new BlockList();
+      for (const block of blocks) {
+        const parsed = parseCidr(block);
+        if (!parsed) throw new Error(`Invalid CIDR block "${block}" for ${partner}.`);
+        list.addSubnet(parsed[0], parsed[1], parsed[2]);
+      }
+      this.#lists.set(partner, list);
+    }
+  }
+
+  allows(partner: ProviderName, address: string): boolean {
+    const list = this.#lists.get(partner);
+    if (!list) return true;
+    // IPv4 clients on a dual-stack socket show up as ::ffff:a.b.c.d.
+    const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
+    if (v4) return list.check(v4, 'ipv4');
+    return list.check(address, address.includes(':') ? 'ipv6' : 'ipv4');
+  }
+}
