@@ -9,6 +9,7 @@ import { runMigrate } from './migrate.js';
 import { runSandboxes } from './sandboxes.js';
 import { runStart } from './start.js';
 import { runToken } from './token.js';
+import { runWebhooksList, runWebhooksReplay, type ListOptions, type ReplayOptions } from './webhooks.js';
 
 const program = new Command('tributary')
   .description('Tributary: one canonical GraphQL subgraph over banking partners')
@@ -46,6 +47,23 @@ audit
   .command('verify')
   .description('verify the hash chain; exits 1 on any edit, deletion or reorder')
   .action(() => runAuditVerify());
+
+const webhooks = program.command('webhooks').description('the partner webhook inbox');
+webhooks
+  .command('list')
+  .description('list received webhook events, newest first')
+  .option('--status <status>', 'pending | processing | processed | ignored | dead')
+  .option('--provider <provider>', 'openbanking | plaid | stripe')
+  .option('--since <time>', 'ISO time, or 30m / 6h / 2d back from now')
+  .option('--limit <n>', 'how many (1..100)', '50')
+  .option('--json', 'print JSON')
+  .action((options: ListOptions) => runWebhooksList(options));
+webhooks
+  .command('replay [id]')
+  .description('queue events for processing again: one by id, or all received since a time (audited)')
+  .option('--since <time>', 'ISO time, or 30m / 6h / 2d back from now')
+  .option('--provider <provider>', 'with --since: only this partner')
+  .action((id: string | undefined, options: ReplayOptions) => runWebhooksReplay(id, options));
 
 program.addHelpText('after', `\nScopes: ${ALL_SCOPES.join(' ')}`);
 

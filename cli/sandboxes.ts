@@ -4,6 +4,12 @@ export async function runSandboxes(options: { openbankingPort: string }): Promis
   const sandboxes = await startSandboxes({ ports: { openbanking: Number(options.openbankingPort) } });
   for (const [name, sandbox] of Object.entries(sandboxes)) {
     process.stdout.write(`${name.padEnd(12)} ${sandbox.handle.url}  (client ${sandbox.clientId})\n`);
+    if (sandbox.tls) {
+      const { certFile, keyFile, caFile } = sandbox.tls;
+      process.stdout.write(
+        `${''.padEnd(12)} mutual TLS: --cert ${certFile} --key ${keyFile} --cacert ${caFile}\n`,
+      );
+    }
   }
   process.stdout.write('ledger: GET <url>/__sandbox/ledger   faults: POST <url>/__sandbox/faults\n');
   const stop = () => {

@@ -2,6 +2,8 @@
  * `tributary start` (what `npm start` runs): partner sandboxes for every partner the configuration
  * leaves unset (development only), the subgraph, demo customers, and a ready token with a curl to paste.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { signDevToken, CUSTOMER_SCOPES } from '../server/auth.js';
 import { closeOnSignals, startServer } from '../server/main.js';
 import {
@@ -10,7 +12,9 @@ import {
   stopSandboxes,
   type RunningSandboxes,
 } from '../sandboxes/index.js';
+import { ensureLocalTls } from '../sandboxes/certs.js';
 import { seedDemoCustomers } from '../services/demo.js';
+import { openDatabase } from '../store/db.js';
 import { cliLogger, configOrExit } from './common.js';
 
 export async function runStart(options: { seed: boolean }): Promise<void> {
@@ -18,7 +22,14 @@ export async function runStart(options: { seed: boolean }): Promise<void> {
   const logger = cliLogger(config);
   let sandboxes: RunningSandboxes = {};
   if (!config.production) {
-    sandboxes = await startSandboxes();
+    // The local CA and the sandbox and client certificates, made on the first run and kept. PGlite
+    // initialises only an empty directory, so on a first run the database claims the data dir first.
+    if (!config.database.url && !existsSync(join(config.dataDir, 'PG_VERSION'))) {
+      await (await openDatabase({ dataDir: config.database.dataDir })).close();
+    }
+    const tls = await ensureLocalTls(join(config.dataDir, 'tls'));
+    logger.info({ dir: tls.dir }, 'local mutual-TLS certificates ready');
+    sandboxes = await startSandboxes({ tls });
     for (const [name, sandbox] of Object.entries(sandboxes))
       logger.info({ partner: name, url: sandbox.handle.url }, 'sandbox started');
   }

@@ -1,18 +1,19 @@
-import { NotImplementedError } from '../server/errors.js';
 import type { QueryResolvers } from './__generated__/types.js';
 import { accountsOf } from './support/accounts.js';
 import { connectionFrom, found, pageSize } from './support/connection.js';
 import { transactionsOf } from './support/transactions.js';
+import { paymentLoader, paymentsConnection } from './Payment.js';
+import { webhookEventsConnection } from './support/webhooks.js';
 
 export const Query: QueryResolvers = {
-  accounts: async (_root, args, context) => {
+  accounts: async (_root, args, context, info) => {
     pageSize(args.first);
-    return connectionFrom(await accountsOf(context, args.provider), args);
+    return connectionFrom(await accountsOf(context, args.provider, info), args);
   },
   account: (_root, args, context) => found(context.loaders.account.load(args.id), 'Account'),
-  transactions: async (_root, args, context) => {
+  transactions: async (_root, args, context, info) => {
     if (!args.accountId) {
-      const accounts = await accountsOf(context, null);
+      const accounts = await accountsOf(context, null, info);
       return transactionsOf(
         context,
         accounts.map((account) => account.id),
@@ -23,16 +24,8 @@ export const Query: QueryResolvers = {
     return transactionsOf(context, [account.id], args);
   },
   consents: (_root, _args, context) => context.services.consents.listBySubject(context.principal!.subject),
-  payment: () => {
-    throw new NotImplementedError('Payments');
-  },
-  payments: () => {
-    throw new NotImplementedError('Payments');
-  },
-  partnerHealth: () => {
-    throw new NotImplementedError('Partner health');
-  },
-  webhookEvents: () => {
-    throw new NotImplementedError('The webhook inbox');
-  },
+  payment: (_root, args, context) => paymentLoader(context).load(args.id),
+  payments: (_root, args, context) => paymentsConnection(context, args),
+  partnerHealth: (_root, _args, context) => context.services.registry.health(),
+  webhookEvents: (_root, args, context) => webhookEventsConnection(context, args),
 };

@@ -1,9 +1,12 @@
 /**
  * Every partner sandbox, started together for `npm start`, `tributary sandboxes` and end-to-end tests.
  * Each entry also says which credentials the sandbox accepts, so callers can point a provider at it.
+ * The Open Banking sandbox always runs with mutual TLS: `tls` is the local CA set (npm start passes the
+ * one in the data directory; absent, the per-user shared set of sharedSandboxTls).
  */
 import type { ProviderName } from '../datasources/canonical.js';
-import type { PartnerEndpointConfig } from '../server/config.js';
+import type { PartnerEndpointConfig, PartnerTlsFiles } from '../server/config.js';
+import { sharedSandboxTls, type LocalTls } from './certs.js';
 import type { SandboxHandle } from './kit.js';
 import {
   OB_SANDBOX_CLIENT_ID,
@@ -23,6 +26,8 @@ export interface RunningSandbox {
   handle: SandboxHandle;
   clientId: string | null;
   clientSecret: string;
+  /** The client certificate files a caller presents (mutual-TLS sandboxes only). */
+  tls?: PartnerTlsFiles;
 }
 
 export interface SandboxesOptions {
@@ -32,13 +37,17 @@ export interface SandboxesOptions {
   openbanking?: OpenBankingSandboxOptions;
   plaid?: PlaidSandboxOptions;
   stripe?: StripeSandboxOptions;
+  /** The certificate set of the mutual-TLS sandboxes. Default sharedSandboxTls(). */
+  tls?: LocalTls;
 }
 
 export type RunningSandboxes = Partial<Record<ProviderName, RunningSandbox>>;
 
 export async function startSandboxes(options: SandboxesOptions = {}): Promise<RunningSandboxes> {
   const host = options.host ?? '127.0.0.1';
+  const tls = options.tls ?? (await sharedSandboxTls());
   const openbanking = await startOpenBankingSandbox({
+    tls: { ca: tls.ca, ...tls.server },
     ...options.openbanking,
     host,
     port: options.ports?.openbanking ?? 0,
@@ -52,6 +61,7 @@ export async function startSandboxes(options: SandboxesOptions = {}): Promise<Ru
       handle: openbanking,
       clientId: OB_SANDBOX_CLIENT_ID,
       clientSecret: OB_SANDBOX_CLIENT_SECRET,
+      tls: { certFile: tls.files.clientCert, keyFile: tls.files.clientKey, caFile: tls.files.ca },
     },
   };
 }
@@ -65,7 +75,21 @@ export function sandboxEndpoints(sandboxes: RunningSandboxes) {
   return Object.fromEntries(
     Object.entries(sandboxes).map(([name, sandbox]) => [
       name,
-      { baseUrl: sandbox.handle.url, clientId: sandbox.clientId, clientSecret: sandbox.clientSecret },
+      {
+        baseUrl: sandbox.handle.url,
+        clientId: sandbox.clientId,
+        clientSecret: sandbox.clientSecret,
+        ...(sandbox.tls ? { tls: sandbox.tls } : {}),
+      },
     ]),
   ) as Partial<Record<ProviderName, PartnerEndpointConfig>>;
+}
+
+/** The environment that points a configured (production-mode) Open Banking client at the sandboxes' CA set. */
+export function sandboxTlsEnv(tls: LocalTls): Record<string, string> {
+  return {
+    OPENBANKING_TLS_CERT: tls.files.clientCert,
+    OPENBANKING_TLS_KEY: tls.files.clientKey,
+    OPENBANKING_TLS_CA: tls.files.ca,
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * The HTTP surface: fastify routes for /graphql, /healthz and /readyz, with Apollo Server behind
+ * The HTTP surface: fastify routes for /graphql, /healthz, /readyz and /metrics, with Apollo Server behind
  * /graphql. Transport-level rules live here (body limit, router secret, correlation id); GraphQL-level
  * rules live in the schema build (shield, limits).
  */
@@ -16,11 +16,14 @@ import Fastify, {
 } from 'fastify';
 import { createLoaders } from '../datasources/loaders.js';
 import { checkReadiness } from '../store/health.js';
-import { bearerToken, routerSecretMatches } from './auth.js';
+import { assertProductionTrust, bearerToken, routerSecretMatches } from './auth.js';
 import type { Principal, RequestContext } from './context.js';
-import { createErrorFormatter, requestScope } from './graphql-errors.js';
-import { operationLimitsPlugin, shapeLimitRule } from './limits.js';
+import { createErrorFormatter, requestScope, transportErrorHandler } from './graphql-errors.js';
+import { idempotencyPlugin } from './idempotency-plugin.js';
+import { operationLimitsPlugin, shapeGuard, shapeLimitRule } from './limits.js';
+import { partialErrorsPlugin } from './partial-errors.js';
 import { buildSchema } from './schema.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 import type { Services } from './services.js';
 import { isDomainError } from './errors.js';
 import { GraphQLError } from 'graphql';
@@ -50,6 +53,7 @@ export interface App {
 
 export async function buildApp(services: Services): Promise<App> {
   const { config, logger } = services;
+  assertProductionTrust(config);
   const fastify: FastifyInstance = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
     bodyLimit: config.limits.bodyBytes,
@@ -58,10 +62,11 @@ export async function buildApp(services: Services): Promise<App> {
     return503OnClosing: true,
   });
 
+  const formatError = createErrorFormatter({ production: config.production, logger });
   const apollo = new ApolloServer<RequestContext>({
     schema: buildSchema(),
     logger,
-    formatError: createErrorFormatter({ production: config.production, logger }),
+    formatError,
     includeStacktraceInErrorResponses: false,
     introspection: !config.production,
     hideSchemaDetailsFromClientErrors: config.production,
@@ -71,6 +76,10 @@ export async function buildApp(services: Services): Promise<App> {
     validationRules: [shapeLimitRule(config.limits)],
     plugins: [
       operationLimitsPlugin(config.limits),
+      // Partial failures join the errors before the metrics plugin labels the outcome.
+      partialErrorsPlugin(formatError),
+      services.metrics.operationsPlugin(),
+      idempotencyPlugin(),
       fastifyApolloDrainPlugin(fastify),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
@@ -82,10 +91,16 @@ export async function buildApp(services: Services): Promise<App> {
   });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
+  fastify.get('/metrics', async (_request, reply) => {
+    const { contentType, body } = await services.metrics.render();
+    return reply.type(contentType).send(body);
+  });
   fastify.get('/readyz', async (_request, reply) => {
     const readiness = await checkReadiness(services.db);
     return reply.code(readiness.ok ? 200 : 503).send(readiness);
   });
+
+  await registerWebhookRoutes(fastify, services);
 
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => contextFor(services, request),
@@ -93,7 +108,8 @@ export async function buildApp(services: Services): Promise<App> {
   fastify.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
-    preHandler: async (request, reply) => {
+    // onRequest, not preHandler: a caller without the router secret is refused before its body is read.
+    onRequest: async (request, reply) => {
       if (
         config.routerSecret &&
         !routerSecretMatches(config.routerSecret, header(request, 'router-authorization'))
@@ -101,6 +117,10 @@ export async function buildApp(services: Services): Promise<App> {
         return rejectTransport(reply, 403, 'FORBIDDEN', 'Requests must come through the router.', request.id);
       }
     },
+    // Token and shape limits, before Apollo parses and validates the document.
+    preHandler: shapeGuard(config.limits),
+    // Body too large, not JSON, a form post: GraphQL-shaped 4xx answers, not fastify's own shape.
+    errorHandler: transportErrorHandler,
     handler: (request, reply) =>
       requestScope.run({ correlationId: request.id }, () =>
         handler.call(fastify, request as never, reply as never),

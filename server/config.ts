@@ -3,6 +3,8 @@
  * reported together, so an operator fixes a bad deployment in one round. Production refuses the
  * development defaults (local signing key, sandbox partners, dev secrets key, no router secret).
  */
+import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { PROVIDERS, type ProviderName } from '../datasources/canonical.js';
 
@@ -30,6 +32,38 @@ const list = optionalText.transform((value) =>
         .filter(Boolean),
 );
 
+/** Comma list of CIDR blocks (IPv4 or IPv6), each checked at boot. */
+const cidrList = list.pipe(
+  z.array(
+    z
+      .string()
+      .refine((value) => parseCidr(value) !== null, { message: 'not a CIDR block (e.g. 10.0.0.0/8)' }),
+  ),
+);
+
+/** `addr/prefix` as [address, prefix, family]; null when malformed. */
+export function parseCidr(value: string): [string, number, 'ipv4' | 'ipv6'] | null {
+  const [address, prefixText, extra] = value.split('/');
+  const family = address ? isIP(address) : 0;
+  if (!address || extra !== undefined || family === 0) return null;
+  const max = family === 4 ? 32 : 128;
+  const prefix = prefixText === undefined ? max : Number(prefixText);
+  if (
+    !Number.isInteger(prefix) ||
+    prefix < 0 ||
+    prefix > max ||
+    (prefixText !== undefined && !/^\d+$/.test(prefixText))
+  )
+    return null;
+  return [address, prefix, family === 4 ? 'ipv4' : 'ipv6'];
+}
+
+/** Development webhook secrets: the local sandboxes sign with these; production refuses them. */
+export const DEV_WEBHOOK_SECRETS = {
+  stripe: 'whsec_dev_tributary_stripe_sandbox',
+  openbanking: `whsec_${Buffer.alloc(32, 11).toString('base64')}`,
+} as const;
+
 const EnvSchema = z.object({
   NODE_ENV: z.enum(NODE_ENVS).default('development'),
   PORT: int(4001, 0, 65535),
@@ -48,12 +82,30 @@ const EnvSchema = z.object({
   OPENBANKING_BASE_URL: optionalUrl,
   OPENBANKING_CLIENT_ID: optionalText,
   OPENBANKING_CLIENT_SECRET: optionalText,
+  OPENBANKING_TLS_CERT: optionalText,
+  OPENBANKING_TLS_KEY: optionalText,
+  OPENBANKING_TLS_CA: optionalText,
   PLAID_BASE_URL: optionalUrl,
   PLAID_CLIENT_ID: optionalText,
   PLAID_SECRET: optionalText,
   STRIPE_BASE_URL: optionalUrl,
   STRIPE_SECRET_KEY: optionalText,
   PAYMENT_RETURN_URL: optionalUrl,
+
+  STRIPE_WEBHOOK_SECRETS: list,
+  OPENBANKING_WEBHOOK_SECRETS: list,
+  OPENBANKING_WEBHOOK_ALLOW_CIDRS: cidrList,
+  PLAID_WEBHOOK_ALLOW_CIDRS: cidrList,
+  STRIPE_WEBHOOK_ALLOW_CIDRS: cidrList,
+  WEBHOOK_TOLERANCE_SECONDS: int(300, 30, 3_600),
+  WEBHOOK_REJECTIONS_PER_MINUTE: int(60, 1, 100_000),
+  WEBHOOK_MAX_ATTEMPTS: int(8, 1, 100),
+  WEBHOOK_RETRY_BASE_MS: int(1_000, 10, 3_600_000),
+  WEBHOOK_RETRY_MAX_MS: int(15 * 60_000, 10, 24 * 3_600_000),
+  WEBHOOK_WORKER_POLL_MS: int(500, 10, 60_000),
+  WEBHOOK_WORKER_BATCH: int(10, 1, 1_000),
+  WEBHOOK_LEASE_MS: int(60_000, 1_000, 3_600_000),
+  WEBHOOK_PUBLIC_URL: optionalUrl,
 
   PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
   PARTNER_READ_TIMEOUT_MS: int(5_000, 10, 120_000),
@@ -83,6 +135,9 @@ const EnvSchema = z.object({
   LIMIT_ENTITY_REPRESENTATIONS: int(1_000, 1, 100_000),
   LIMIT_FIELDS: int(300, 10, 100_000),
   SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
+  IDEMPOTENCY_RETENTION_HOURS: int(72, 24, 24 * 90),
+  IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
+  TRIBUTARY_CRASH_AT: optionalText,
 });
 
 /** A partner reached at a configured URL with its credentials. */
@@ -91,6 +146,16 @@ export interface PartnerEndpointConfig {
   /** Null for partners that authenticate with a secret alone (Stripe). */
   clientId: string | null;
   clientSecret: string;
+  /** Client certificate for mutual TLS (Open Banking requires one); null: plain server-verified TLS. */
+  tls?: PartnerTlsFiles | null;
+}
+
+/** PEM files for mutual TLS with a partner. */
+export interface PartnerTlsFiles {
+  certFile: string;
+  keyFile: string;
+  /** The CA that issued the partner's server certificate; null: the system's trust store. */
+  caFile: string | null;
 }
 
 /** Where each partner's endpoint and credentials come from in the environment. */
@@ -163,6 +228,36 @@ export interface Config {
     fields: number;
   };
   shutdownGraceMs: number;
+  /** Partner webhooks (DESIGN §11). */
+  webhooks: WebhookConfig;
+  payments: {
+    /** How long finished idempotency keys are kept (>= 24 h). */
+    retentionHours: number;
+    /** How long one attempt owns a key before another replica may take it over. */
+    leaseMs: number;
+    /** Test-only crash point (`<point>[:<mutation>]`); refused in production. */
+    crashAt: string | null;
+  };
+}
+
+/** How webhook deliveries are verified and processed. */
+export interface WebhookConfig {
+  /** Signing secrets accepted at once (rotation): Stripe `whsec_...`, Open Banking Standard Webhooks `whsec_<base64>`. */
+  secrets: { stripe: string[]; openbanking: string[] };
+  /** Optional source allow-lists (CIDR); empty: any source. */
+  allowCidrs: Record<ProviderName, string[]>;
+  /** Timestamps further than this from now, in the past or the future, are refused. */
+  toleranceSeconds: number;
+  /** Refused deliveries answered per partner per minute before answering 429. */
+  rejectionsPerMinute: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  pollMs: number;
+  batch: number;
+  leaseMs: number;
+  /** Our public base URL as partners should call it (sandboxes get `${url}/webhooks/<partner>`). */
+  publicUrl: string | null;
 }
 
 /** Every problem found in the environment, one per line. */
@@ -223,7 +318,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         const env = e as unknown as Record<string, string | undefined>;
         const baseUrl = env[names.url];
         const endpoint = baseUrl
-          ? { baseUrl, clientId: names.id ? env[names.id]! : null, clientSecret: env[names.secret]! }
+          ? {
+              baseUrl,
+              clientId: names.id ? env[names.id]! : null,
+              clientSecret: env[names.secret]!,
+              ...(name === 'openbanking' ? { tls: openBankingTls(e) } : {}),
+            }
           : null;
         return [name, endpoint];
       }),
@@ -261,7 +361,71 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       fields: e.LIMIT_FIELDS,
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    payments: {
+      retentionHours: e.IDEMPOTENCY_RETENTION_HOURS,
+      leaseMs: e.IDEMPOTENCY_LEASE_MS,
+      crashAt: e.TRIBUTARY_CRASH_AT ?? null,
+    },
+    webhooks: {
+      secrets: {
+        stripe:
+          e.STRIPE_WEBHOOK_SECRETS.length > 0 || production
+            ? e.STRIPE_WEBHOOK_SECRETS
+            : [DEV_WEBHOOK_SECRETS.stripe],
+        openbanking:
+          e.OPENBANKING_WEBHOOK_SECRETS.length > 0 || production
+            ? e.OPENBANKING_WEBHOOK_SECRETS
+            : [DEV_WEBHOOK_SECRETS.openbanking],
+      },
+      allowCidrs: {
+        openbanking: e.OPENBANKING_WEBHOOK_ALLOW_CIDRS,
+        plaid: e.PLAID_WEBHOOK_ALLOW_CIDRS,
+        stripe: e.STRIPE_WEBHOOK_ALLOW_CIDRS,
+      },
+      toleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
+      rejectionsPerMinute: e.WEBHOOK_REJECTIONS_PER_MINUTE,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
+      pollMs: e.WEBHOOK_WORKER_POLL_MS,
+      batch: e.WEBHOOK_WORKER_BATCH,
+      leaseMs: e.WEBHOOK_LEASE_MS,
+      publicUrl: e.WEBHOOK_PUBLIC_URL ?? null,
+    },
   };
+}
+
+/** The Open Banking client certificate files, when configured. */
+function openBankingTls(e: z.infer<typeof EnvSchema>): PartnerTlsFiles | null {
+  if (!e.OPENBANKING_TLS_CERT || !e.OPENBANKING_TLS_KEY) return null;
+  return {
+    certFile: e.OPENBANKING_TLS_CERT,
+    keyFile: e.OPENBANKING_TLS_KEY,
+    caFile: e.OPENBANKING_TLS_CA ?? null,
+  };
+}
+
+/** Open Banking's mutual TLS: certificate and key together, files present, required in production. */
+function tlsProblems(env: NodeJS.ProcessEnv, has: (name: string) => boolean): string[] {
+  const problems: string[] = [];
+  if (
+    has('OPENBANKING_TLS_CERT') !== has('OPENBANKING_TLS_KEY') ||
+    (has('OPENBANKING_TLS_CA') && !has('OPENBANKING_TLS_CERT'))
+  ) {
+    problems.push(
+      'OPENBANKING_TLS_CERT and OPENBANKING_TLS_KEY go together, and OPENBANKING_TLS_CA needs them',
+    );
+  }
+  for (const name of ['OPENBANKING_TLS_CERT', 'OPENBANKING_TLS_KEY', 'OPENBANKING_TLS_CA']) {
+    if (has(name) && !existsSync(env[name]!.trim()))
+      problems.push(`${name}: no file at ${env[name]!.trim()}`);
+  }
+  if (env.NODE_ENV === 'production' && has('OPENBANKING_BASE_URL') && !has('OPENBANKING_TLS_CERT')) {
+    problems.push(
+      'OPENBANKING_TLS_CERT / OPENBANKING_TLS_KEY: production requires a client certificate for Open Banking (mutual TLS)',
+    );
+  }
+  return problems;
 }
 
 /** Rules that span several variables, checked on the raw values so they are reported with the rest. */
@@ -277,7 +441,10 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       problems.push(`${required.join(' and ')} required with ${names.url}`);
     }
   }
+  problems.push(...tlsProblems(env, has));
   if (env.NODE_ENV === 'production') {
+    if (has('TRIBUTARY_CRASH_AT'))
+      problems.push('TRIBUTARY_CRASH_AT: the crash switch is for tests and refused in production');
     if (!has('AUTH_JWKS_URL'))
       problems.push('AUTH_JWKS_URL: production refuses the development signing key; set a JWKS');
     if (!has('ROUTER_SECRET')) problems.push('ROUTER_SECRET: production requires the router shared secret');
@@ -288,6 +455,12 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       problems.push(
         'OPENBANKING_BASE_URL / PLAID_BASE_URL / STRIPE_BASE_URL: production refuses the local sandboxes; configure at least one partner',
       );
+    }
+    // Without secrets a partner's webhooks are refused (401); the webhook service logs that at boot.
+    for (const secrets of ['STRIPE_WEBHOOK_SECRETS', 'OPENBANKING_WEBHOOK_SECRETS'] as const) {
+      const values = (env[secrets] ?? '').split(',').map((value) => value.trim());
+      if (values.some((value) => (Object.values(DEV_WEBHOOK_SECRETS) as string[]).includes(value)))
+        problems.push(`${secrets}: production refuses the development webhook secret`);
     }
     if (!has('DATABASE_URL'))
       problems.push('DATABASE_URL: production requires PostgreSQL, not the embedded database');

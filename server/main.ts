@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { buildApp, type App } from './app.js';
 import type { Config } from './config.js';
 import { closeServices, createServices, type ServiceOverrides, type Services } from './services.js';
+import { registerSandboxWebhooks } from '../services/webhooks/sandboxes.js';
 
 export interface RunningServer {
   url: string;
@@ -25,6 +26,15 @@ export async function startServer(
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  services.webhooks.worker.start();
+  if (overrides.sandboxes && !config.production) {
+    await registerSandboxWebhooks(
+      overrides.sandboxes,
+      config.webhooks.publicUrl ?? url,
+      config.webhooks,
+      logger,
+    );
+  }
   let closing: Promise<void> | undefined;
   return {
     url,

@@ -11,6 +11,16 @@ import { migrate } from '../store/migrate.js';
 import { parseKeyRing, SecretBox } from '../store/secrets.js';
 import { createAuthenticator, loadOrCreateDevKey, type Authenticator, type DevSigningKey } from './auth.js';
 import type { Config } from './config.js';
+import { Metrics } from './metrics.js';
+import { createWebhookService, type WebhookService } from '../services/webhooks/index.js';
+import type { PaymentStatusSink } from '../services/webhooks/handler.js';
+import {
+  crashSwitch,
+  partnerKeySecretFrom,
+  PaymentService,
+  startKeyReaper,
+  type KeyReaper,
+} from '../services/payments/index.js';
 
 export interface Services {
   config: Config;
@@ -22,6 +32,14 @@ export interface Services {
   authenticator: Authenticator;
   /** The development signing key (null in production). */
   devKey: DevSigningKey | null;
+  /** Prometheus registry and series (GET /metrics). */
+  metrics: Metrics;
+  /** Partner webhooks: intake, inbox worker (started by startServer), operator actions. */
+  webhooks: WebhookService;
+  /** Idempotent money movement and the payments ledger. */
+  payments: PaymentService;
+  /** Deletes finished idempotency keys past their retention. */
+  keyReaper: KeyReaper;
 }
 
 export interface ServiceOverrides {
@@ -51,23 +69,64 @@ export async function createServices(
   const consents = new ConsentRepository(db, secrets);
   const devKey =
     config.auth.mode === 'dev' ? (overrides.devKey ?? (await loadOrCreateDevKey(config.dataDir))) : null;
-  return {
+  const metrics = new Metrics();
+  const registry = createRegistry(
+    config,
+    { credentials: consents.credentials, db, logger, metrics },
+    overrides.sandboxes ?? {},
+  );
+  const audit = new AuditLog(db);
+  // Status changes go through the payments service (PaymentService.applyStatus), looked up when an
+  // event is handled so the webhook service does not depend on the order services are built in.
+  const payments: PaymentStatusSink = {
+    applyStatus: (id, status, report) => {
+      const service = (services as { payments?: PaymentStatusSink }).payments;
+      if (!service) throw new Error('The payments service is not available.');
+      return service.applyStatus(id, status, report);
+    },
+  };
+  const webhooks = createWebhookService(config.webhooks, {
+    db,
+    audit,
+    logger,
+    payments,
+    fetchPayment: async (provider, partnerId, call) =>
+      (await registry.payments(provider).getPayments(call, [partnerId])).get(partnerId) ?? null,
+    plaid: config.partners.plaid ?? overrides.sandboxes?.plaid ?? null,
+    observeDelivery: (partner, outcome) => metrics.webhookDelivery(partner, outcome),
+    observeProcessing: (partner, outcome) => metrics.webhookProcessed(partner, outcome),
+  });
+  const paymentService = new PaymentService(
+    { db, audit, providers: (name) => registry.payments(name), logger },
+    {
+      partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
+      retentionMs: config.payments.retentionHours * 3_600_000,
+      leaseMs: config.payments.leaseMs,
+      ...(config.payments.crashAt
+        ? { checkpoint: crashSwitch(config.payments.crashAt, config.production) }
+        : {}),
+    },
+  );
+  const services: Services = {
+    payments: paymentService,
+    keyReaper: startKeyReaper(paymentService.keys, logger),
     config,
     logger,
     db,
     consents,
-    audit: new AuditLog(db),
-    registry: createRegistry(
-      config,
-      { credentials: consents.credentials, db, logger },
-      overrides.sandboxes ?? {},
-    ),
+    audit,
+    registry,
     authenticator: createAuthenticator(config.auth, devKey),
     devKey,
+    metrics,
+    webhooks,
   };
+  return services;
 }
 
 export async function closeServices(services: Services): Promise<void> {
+  services.keyReaper.stop();
+  await services.webhooks.close();
   await services.registry.close();
   await services.db.close();
 }

@@ -1,7 +1,8 @@
 /**
  * The Open Banking provider: accounts, balances and transactions of one subject through the bank's
  * bulk endpoints (one /accounts, one /balances, one /transactions call per request, plus pages,
- * whatever the number of accounts), and the onboarding helper that connects a customer.
+ * whatever the number of accounts), domestic payments (pis.ts), and the onboarding helper that
+ * connects a customer. With `tls`, every call presents the client certificate (mutual TLS).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -18,9 +19,21 @@ import type {
 import { OpenBankingClient, type OpenBankingClientOptions } from './client.js';
 import { contractViolation, type CanonicalPermission } from './errors.js';
 import { MappingError, mapAccounts, mapBalances, mapTransactions, type MapContext } from './mapper.js';
+import { PisClient } from './pis-client.js';
+import { OpenBankingPayments } from './pis.js';
 import type { Permission } from './types.js';
 
 export type { Permission as OpenBankingPermission } from './types.js';
+export { OpenBankingPayments, type OpenBankingPaymentsOptions } from './pis.js';
+export {
+  PaymentRefusedError,
+  type BankCancelOutcome,
+  type BankPaymentOutcome,
+  type BankPaymentRefusal,
+  type BankPaymentRefusalCode,
+} from './pis-outcomes.js';
+export { CONSENT_STATUS, PAYMENT_STATUS, subjectBinding } from './pis-mapper.js';
+export { loadClientTls } from './tls.js';
 
 /** What connectCustomer asks for by default: everything the accounts graph shows, never ReadPAN. */
 export const DEFAULT_PERMISSIONS: readonly Permission[] = [
@@ -35,6 +48,15 @@ export const DEFAULT_PERMISSIONS: readonly Permission[] = [
 export type OpenBankingProviderOptions = OpenBankingClientOptions & {
   /** Permissions connectCustomer requests. Default DEFAULT_PERMISSIONS. */
   permissions?: readonly Permission[];
+  /**
+   * How customers approve payments: 'sandbox' (the sandbox stands in, the payment is made at once) or
+   * 'redirect' (createPayment answers REQUIRES_ACTION with the bank's authorisation URL). Default redirect.
+   */
+  paymentAuthorisation?: 'sandbox' | 'redirect';
+  /** The bank's authorisation endpoint (redirect mode). Default `${baseUrl}/authorize`. */
+  authorisationEndpoint?: string;
+  /** Where the bank sends the customer back after approving a payment (redirect mode). */
+  returnUrl?: string | null;
 };
 
 /** Options of one onboarding run. */
@@ -51,6 +73,7 @@ export interface ConnectOptions {
 export interface OpenBankingProvider extends Provider {
   readonly name: 'openbanking';
   readonly accounts: AccountsProvider;
+  readonly payments: OpenBankingPayments;
   /**
    * Onboards a customer: consent -> customer approval -> code exchange. Returns the credential to
    * store for the subject (the caller adds `subject`). Used by dev seeding and tests.
@@ -65,6 +88,8 @@ export function createOpenBankingProvider(
 ): OpenBankingProvider {
   const client = new OpenBankingClient(options, deps);
   const now = options.now ?? Date.now;
+  const sandboxApproval = (consentId: string, psuId: string) =>
+    authoriseInSandbox(options.baseUrl, consentId, psuId, { tls: options.tls });
 
   async function credentialFor(
     ctx: CallContext,
@@ -125,9 +150,24 @@ export function createOpenBankingProvider(
     },
   };
 
+  const pis = new PisClient(options, deps);
+  const payments = new OpenBankingPayments(
+    pis,
+    async (ctx, accountId) => client.getAccount(ctx, await credentialFor(ctx, 'accounts:read'), accountId),
+    {
+      clientId: options.clientId,
+      authorisation: options.paymentAuthorisation ?? 'redirect',
+      authorise: sandboxApproval,
+      authorisationEndpoint:
+        options.authorisationEndpoint ?? new URL('/authorize', options.baseUrl).toString(),
+      returnUrl: options.returnUrl ?? null,
+    },
+  );
+
   return {
     name: 'openbanking',
     accounts,
+    payments,
     async connectCustomer(psuId, connect = {}) {
       const ctx = {
         correlationId: connect.correlationId ?? randomUUID(),
@@ -137,14 +177,14 @@ export function createOpenBankingProvider(
         permissions: connect.permissions ?? options.permissions ?? DEFAULT_PERMISSIONS,
         ...(connect.expiresAt ? { expirationDateTime: connect.expiresAt } : {}),
       });
-      const authorise =
-        connect.authorise ??
-        ((consentId: string, psu: string) => authoriseInSandbox(options.baseUrl, consentId, psu));
+      const authorise = connect.authorise ?? sandboxApproval;
       const code = await authorise(consent.ConsentId, psuId);
       const tokens = await client.exchangeCode(ctx, code);
       return { provider: 'openbanking', externalRef: consent.ConsentId, ...tokens };
     },
-    close: () => client.close(),
+    async close() {
+      await Promise.all([client.close(), pis.close()]);
+    },
   };
 }
 

@@ -1,10 +1,14 @@
 /**
  * How the registry builds the Open Banking provider from configuration, and what a sandbox link
- * grants in canonical permission names.
+ * grants in canonical permission names. The client certificate (mutual TLS) comes from the endpoint:
+ * the OPENBANKING_TLS_* files in production, the local CA set the sandbox was started with otherwise.
+ * Against the sandbox, payments are approved by its stand-in for the customer; against a bank, they
+ * wait for the customer at the bank (REQUIRES_ACTION).
  */
 import type { ProviderDeps, ProviderSettings } from '../registry.js';
 import type { Provider } from '../types.js';
 import { createOpenBankingProvider, DEFAULT_PERMISSIONS } from './index.js';
+import { loadClientTls } from './tls.js';
 
 /** Open Banking permissions -> the canonical permissions a consent record holds. */
 const CANONICAL_PERMISSIONS = {
@@ -14,7 +18,7 @@ const CANONICAL_PERMISSIONS = {
 } as const;
 
 export function openBankingFromSettings(settings: ProviderSettings, deps: ProviderDeps): Provider {
-  const { endpoint, http } = settings;
+  const { endpoint, http, policy } = settings;
   const provider = createOpenBankingProvider(
     {
       baseUrl: endpoint.baseUrl,
@@ -22,6 +26,10 @@ export function openBankingFromSettings(settings: ProviderSettings, deps: Provid
       clientSecret: endpoint.clientSecret,
       connections: http.maxConnections,
       maxResponseBytes: http.maxResponseBytes,
+      policy,
+      ...(endpoint.tls ? { tls: loadClientTls(endpoint.tls) } : {}),
+      paymentAuthorisation: settings.sandbox ? 'sandbox' : 'redirect',
+      returnUrl: settings.returnUrl ?? null,
       timeouts: {
         connectMs: http.connectTimeoutMs,
         headersMs: http.readTimeoutMs,

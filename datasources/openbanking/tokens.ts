@@ -31,6 +31,8 @@ export interface TokenOptions {
   now: () => number;
   /** Tokens are renewed this long before they expire. */
   skewMs: number;
+  /** The scope of the client-credentials token: "accounts" (default) or "payments". */
+  clientScope?: string;
 }
 
 /** How long a finished refresh is reused by calls that still hold the refresh token it consumed. */
@@ -64,7 +66,8 @@ export class OpenBankingTokens {
     if (cached && cached.expiresAt - this.options.skewMs > this.options.now()) return cached.value;
     this.clientTokenInFlight ??= (async () => {
       try {
-        const token = await this.grant(ctx, { grant_type: 'client_credentials', scope: 'accounts' });
+        const scope = this.options.clientScope ?? 'accounts';
+        const token = await this.grant(ctx, { grant_type: 'client_credentials', scope });
         // No expires_in: assume five minutes rather than forever.
         const expiresAt = this.options.now() + (token.expires_in ?? 300) * 1000;
         this.clientToken = { value: token.access_token, expiresAt };

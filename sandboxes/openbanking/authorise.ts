@@ -1,22 +1,62 @@
 /**
  * The customer's side of the sandbox: approving a consent at the bank. Real banks do this in their
  * own app or web journey (redirect with PKCE); the sandbox reduces it to one call that returns the
- * authorisation code the redirect would have carried.
+ * authorisation code the redirect would have carried. Against a mutual-TLS sandbox the call presents
+ * `tls` (the CA to trust, and a client certificate the sandbox accepts).
  */
+import type { ConnectionOptions } from 'node:tls';
+import { Agent, request } from 'undici';
+
+/** PEM material for calling a mutual-TLS sandbox. */
+export type SandboxClientTls = Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
+
+/** How the customer answers, and how to reach the sandbox. */
+export interface AuthoriseOptions {
+  tls?: SandboxClientTls | undefined;
+  /** A payment consent can be declined; default approve. */
+  decision?: 'approve' | 'reject';
+}
 
 /** Approves a consent as the given PSU and returns the authorisation code. */
-export async function authoriseInSandbox(baseUrl: string, consentId: string, psuId: string): Promise<string> {
-  const response = await fetch(new URL('/__sandbox/authorise', baseUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ ConsentId: consentId, psuId }),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const body = (await response.json().catch(() => ({}))) as { code?: unknown; error?: unknown };
-  if (!response.ok || typeof body.code !== 'string') {
-    throw new Error(
-      `sandbox refused to authorise consent for ${psuId}: ${response.status} ${String(body.error ?? '')}`,
-    );
+export async function authoriseInSandbox(
+  baseUrl: string,
+  consentId: string,
+  psuId: string,
+  options: AuthoriseOptions = {},
+): Promise<string> {
+  const dispatcher = new Agent({ connect: { ...options.tls, timeout: 10_000 } });
+  try {
+    const response = await request(new URL('/__sandbox/authorise', baseUrl), {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ConsentId: consentId, psuId, decision: options.decision ?? 'approve' }),
+      headersTimeout: 10_000,
+      bodyTimeout: 10_000,
+    });
+    const body = (await response.body.json().catch(() => ({}))) as { code?: unknown; error?: unknown };
+    if (response.statusCode !== 200 || typeof body.code !== 'string') {
+      throw new SandboxAuthorisationError(response.statusCode, String(body.error ?? ''), psuId);
+    }
+    return body.code;
+  } finally {
+    await dispatcher.close();
   }
-  return body.code;
+}
+
+/** The sandbox did not give a code: the customer declined (access_denied) or the request was wrong. */
+export class SandboxAuthorisationError extends Error {
+  override name = 'SandboxAuthorisationError';
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    psuId: string,
+  ) {
+    super(`sandbox refused to authorise consent for ${psuId}: ${status} ${error}`);
+  }
+
+  /** The customer's "no" (or the bank's, for an account they do not hold). */
+  get denied(): boolean {
+    return this.error === 'access_denied';
+  }
 }

@@ -1,11 +1,13 @@
 /**
  * Account-access consents (client-credentials token): create (OBReadConsent1 -> OBReadConsentResponse1,
  * status AwaitingAuthorisation), read, delete; plus the sandbox-only POST /__sandbox/authorise that
- * stands in for the customer approving the consent at the bank and returns an authorisation code.
+ * stands in for the customer approving the consent at the bank and returns an authorisation code
+ * (payment consents included: pis.ts decides those).
  */
 import { z } from 'zod';
 import { json, readJson, empty, type Reply, type Router, type SandboxRequest } from '../kit.js';
 import { requireToken } from './guards.js';
+import { approvePaymentConsent } from './pis.js';
 import type { Consent, SandboxState } from './state.js';
 import { AISP_BASE, obDateTime, ObFailure, obError, PERMISSIONS } from './wire.js';
 
@@ -26,7 +28,12 @@ const readConsentSchema = z
   })
   .strict();
 
-const authoriseSchema = z.object({ ConsentId: z.string().min(1), psuId: z.string().min(1) });
+const authoriseSchema = z.object({
+  ConsentId: z.string().min(1),
+  psuId: z.string().min(1),
+  /** The customer's answer; a payment consent can be declined (default approve). */
+  decision: z.enum(['approve', 'reject']).default('approve'),
+});
 
 function consentResponse(req: SandboxRequest, consent: Consent) {
   const data: Record<string, unknown> = {
@@ -122,6 +129,10 @@ function authorise(state: SandboxState) {
   return (req: SandboxRequest): Reply => {
     const parsed = authoriseSchema.safeParse(readJson(req));
     if (!parsed.success) return json(400, { error: 'ConsentId and psuId are required' });
+    const payment = state.pis?.consents.get(parsed.data.ConsentId);
+    if (payment && state.pis) {
+      return approvePaymentConsent(state, state.pis, payment, parsed.data.psuId, parsed.data.decision);
+    }
     const consent = state.consents.get(parsed.data.ConsentId);
     if (!consent) return json(404, { error: 'unknown consent' });
     if (consent.Status !== 'AwaitingAuthorisation') {

@@ -1,12 +1,20 @@
 /**
- * Open Banking (UK Read/Write API v3.1, AIS subset) sandbox.
+ * Open Banking (UK Read/Write API v3.1, AIS and domestic-payment PIS subsets) sandbox.
  */
 export {
   OB_SANDBOX_CLIENT_ID,
   OB_SANDBOX_CLIENT_SECRET,
   startOpenBankingSandbox,
   type OpenBankingSandboxOptions,
+  type SandboxServerTls,
 } from './server.js';
-export { authoriseInSandbox } from './authorise.js';
+export {
+  authoriseInSandbox,
+  SandboxAuthorisationError,
+  type AuthoriseOptions,
+  type SandboxClientTls,
+} from './authorise.js';
+export type { PaymentStatusEvent } from './pis-state.js';
+export { PISP_BASE } from './pis-wire.js';
 export { SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
 export { AISP_BASE } from './wire.js';

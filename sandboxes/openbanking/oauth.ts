@@ -53,20 +53,22 @@ function tokenEndpoint(state: SandboxState) {
     const grant = form.get('grant_type');
     switch (grant) {
       case 'client_credentials': {
-        const scope = form.get('scope');
-        if (scope !== null && !scope.split(' ').every((s) => s === 'accounts' || s === 'openid')) {
-          return oauthError(400, 'invalid_scope', 'only the accounts scope is offered');
+        const scopes = (form.get('scope') ?? 'accounts').split(' ').filter(Boolean);
+        if (!scopes.every((s) => s === 'accounts' || s === 'payments' || s === 'openid')) {
+          return oauthError(400, 'invalid_scope', 'only the accounts and payments scopes are offered');
         }
-        return json(200, state.issueClientToken(clientId), NO_STORE);
+        const granted = scopes.filter((s) => s !== 'openid').join(' ') || 'accounts';
+        return json(200, state.issueClientToken(clientId, granted), NO_STORE);
       }
       case 'authorization_code': {
         const code = form.get('code');
         if (!code) return oauthError(400, 'invalid_request', 'code is required');
         const consentId = state.redeemCode(code, clientId);
-        if (!consentId || state.consents.get(consentId)?.Status !== 'Authorised') {
+        const scope = consentId ? state.consentScope(consentId) : null;
+        if (!consentId || !scope) {
           return oauthError(400, 'invalid_grant', 'the code is invalid, expired or already used');
         }
-        return json(200, state.issuePsuTokens(clientId, consentId), NO_STORE);
+        return json(200, state.issuePsuTokens(clientId, consentId, scope), NO_STORE);
       }
       case 'refresh_token': {
         const token = form.get('refresh_token');

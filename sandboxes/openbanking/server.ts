@@ -1,10 +1,14 @@
 /**
- * Starts the Open Banking sandbox: the kit's server with the token endpoint, consents and the
- * Account and Transaction API, x-fapi-interaction-id on every answer, and OB-shaped faults.
+ * Starts the Open Banking sandbox: the kit's server with the token endpoint, consents, the Account
+ * and Transaction API and the Payment Initiation API, x-fapi-interaction-id on every answer, and
+ * OB-shaped faults. Given `tls`, it serves HTTPS and demands a client certificate issued by `tls.ca`
+ * (mutual TLS, as banks do): a client without one, or with another CA's, fails the handshake.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer as createHttpsServer } from 'node:https';
 import {
   BodyError,
+  Ledger,
   Router,
   startSandbox,
   type Reply,
@@ -14,6 +18,8 @@ import {
 import { registerAccountRoutes } from './ais.js';
 import { registerConsentRoutes } from './consents.js';
 import { registerOAuthRoutes } from './oauth.js';
+import { registerPaymentRoutes } from './pis.js';
+import { PisState, type PaymentStatusEvent } from './pis-state.js';
 import { buildBank } from './seed.js';
 import { SandboxState } from './state.js';
 import { ObFailure, obError } from './wire.js';
@@ -38,8 +44,25 @@ export interface OpenBankingSandboxOptions {
   extraAccounts?: Record<string, number>;
   /** Extra registered clients, id -> secret. */
   clients?: Record<string, string>;
-  /** The sandbox clock (token and consent expiry) in epoch ms. Default Date.now. */
+  /** The sandbox clock (token and consent expiry, settlement) in epoch ms. Default Date.now. */
   now?: () => number;
+  /** Server certificate, key and the CA client certificates must chain to; absent: plain HTTP. */
+  tls?: SandboxServerTls;
+  /**
+   * Sandbox seconds after which an accepted payment settles (AcceptedSettlementCompleted).
+   * Default 2; null: only POST /__sandbox/domestic-payments/{id}/status moves payments.
+   */
+  paymentSettlementSeconds?: number | null;
+  /** Hears every payment status change (the hook for event notifications). */
+  onPaymentStatus?: (event: PaymentStatusEvent) => void;
+}
+
+/** PEM material of a mutual-TLS sandbox. */
+export interface SandboxServerTls {
+  cert: string;
+  key: string;
+  /** Client certificates must be issued by this CA. */
+  ca: string;
 }
 
 /** Starts a loopback Open Banking sandbox. */
@@ -53,15 +76,34 @@ export async function startOpenBankingSandbox(
     pageSize: options.pageSize ?? 100,
     clients: { [OB_SANDBOX_CLIENT_ID]: OB_SANDBOX_CLIENT_SECRET, ...options.clients },
   });
+  const ledger = new Ledger();
+  const settlement = options.paymentSettlementSeconds === undefined ? 2 : options.paymentSettlementSeconds;
+  state.pis = new PisState(state, ledger, {
+    settlementMs: settlement === null ? null : settlement * 1000,
+    onStatus: options.onPaymentStatus,
+  });
   const router = new Router();
   registerOAuthRoutes(router, state);
   registerConsentRoutes(router, state);
   registerAccountRoutes(router, state);
+  registerPaymentRoutes(router, state, state.pis);
+  const tls = options.tls;
   return startSandbox({
     name: 'openbanking',
     router,
+    ledger,
     port: options.port ?? 0,
     host: options.host ?? '127.0.0.1',
+    ...(tls
+      ? {
+          protocol: 'https' as const,
+          createServer: (listener) =>
+            createHttpsServer(
+              { ...tls, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' },
+              listener,
+            ),
+        }
+      : {}),
     responseHeaders: interactionId,
     errorReply: faultReply,
     corrupt: breakContract,
@@ -104,11 +146,21 @@ function breakContract(body: unknown): unknown {
   const account = first('Account');
   const balance = first('Balance');
   const transaction = first('Transaction');
-  if (account) delete account.AccountId;
+  const initiation = data?.Initiation as { InstructedAmount?: { Amount: string } } | undefined;
+  // A payment answer stays well-formed but names another amount: only a client that compares notices.
+  if (initiation?.InstructedAmount)
+    initiation.InstructedAmount.Amount = plusOne(initiation.InstructedAmount.Amount);
+  else if (account) delete account.AccountId;
   else if (balance) delete balance.Amount;
   else if (transaction) transaction.CreditDebitIndicator = 'Sideways';
   else if (data && 'Status' in data) data.Status = 'Unheard-of';
   else if ('access_token' in record) delete record.access_token;
   else delete record.Data;
   return record;
+}
+
+/** "12.30" -> "13.30": one more unit of the currency, still a valid OB amount. */
+function plusOne(amount: string): string {
+  const [whole = '0', fraction] = amount.split('.');
+  return `${BigInt(whole) + 1n}${fraction === undefined ? '' : `.${fraction}`}`;
 }

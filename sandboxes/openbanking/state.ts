@@ -4,6 +4,7 @@
  * valid values); everything the customer sees is seeded and deterministic.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { PisState } from './pis-state.js';
 import type { Bank } from './seed.js';
 import type { Permission } from './wire.js';
 
@@ -71,6 +72,9 @@ export class SandboxState {
   private readonly codes = new Map<string, Code>();
   private readonly refreshTokens = new Map<string, RefreshGrant>();
 
+  /** The Payment Initiation side (pis-state.ts), set when the server starts. */
+  pis: PisState | null = null;
+
   constructor(
     readonly bank: Bank,
     readonly options: StateOptions,
@@ -88,12 +92,26 @@ export class SandboxState {
     return `aac-${randomUUID()}`;
   }
 
-  issueClientToken(clientId: string): IssuedTokens {
-    return this.issue({ kind: 'client', clientId, consentId: null, scope: 'accounts' });
+  issueClientToken(clientId: string, scope = 'accounts'): IssuedTokens {
+    return this.issue({ kind: 'client', clientId, consentId: null, scope });
   }
 
-  /** PSU tokens come with a refresh token bound to the same consent. */
-  issuePsuTokens(clientId: string, consentId: string): IssuedTokens {
+  /** The scope a code for this consent grants: accounts or payments; null when it cannot be used now. */
+  consentScope(consentId: string): 'accounts' | 'payments' | null {
+    if (this.consents.get(consentId)?.Status === 'Authorised') return 'accounts';
+    return this.pis?.consentUsable(consentId) ? 'payments' : null;
+  }
+
+  /**
+   * PSU tokens bound to a consent. Account access comes with a refresh token; a payment token does
+   * not (it serves the one payment of its consent).
+   */
+  issuePsuTokens(
+    clientId: string,
+    consentId: string,
+    scope: 'accounts' | 'payments' = 'accounts',
+  ): IssuedTokens {
+    if (scope === 'payments') return this.issue({ kind: 'psu', clientId, consentId, scope });
     const refresh = secret();
     this.refreshTokens.set(refresh, { clientId, consentId });
     return { ...this.issue({ kind: 'psu', clientId, consentId, scope: 'accounts' }), refresh_token: refresh };

@@ -10,8 +10,10 @@ import { generateDevKey, signDevToken, CUSTOMER_SCOPES, type DevSigningKey } fro
 import { loadConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/main.js';
+import { sharedSandboxTls } from '../../sandboxes/certs.js';
 import {
   sandboxEndpoints,
+  sandboxTlsEnv,
   startSandboxes,
   stopSandboxes,
   type RunningSandboxes,
@@ -61,11 +63,16 @@ export interface TestApp {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-test-'));
+  // A bank configured as a partner gets the client certificate of the sandboxes' CA set (mutual TLS).
+  const bankTls = options.env?.OPENBANKING_BASE_URL
+    ? sandboxTlsEnv(options.sandboxes?.tls ?? (await sharedSandboxTls()))
+    : {};
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
     LOG_LEVEL: 'silent',
     TRIBUTARY_DATA_DIR: dataDir,
+    ...bankTls,
     ...options.env,
   });
   const logger = createLogger({ level: config.logLevel });

@@ -1,6 +1,6 @@
 /**
  * Shared set-up of the Open Banking client suites: a sandbox and a provider on one controllable
- * clock, an in-memory CredentialStore, and small helpers.
+ * clock, talking mutual TLS with the shared local CA set, an in-memory CredentialStore, and small helpers.
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -11,6 +11,7 @@ import {
   type OpenBankingProviderOptions,
 } from '../../../datasources/openbanking/index.js';
 import type { CallContext, CredentialStore, PartnerCredential } from '../../../datasources/types.js';
+import { sharedSandboxTls } from '../../../sandboxes/certs.js';
 import type { SandboxHandle } from '../../../sandboxes/kit.js';
 import {
   AISP_BASE,
@@ -68,12 +69,19 @@ export interface Harness {
 export async function startHarness(sandboxOptions: OpenBankingSandboxOptions = {}): Promise<Harness> {
   let time = SEED_BASE_DATE.getTime();
   const now = () => time;
-  const sandbox = await startOpenBankingSandbox({ ...sandboxOptions, now });
-  const options = {
+  const tls = await sharedSandboxTls();
+  const sandbox = await startOpenBankingSandbox({
+    tls: { ca: tls.ca, ...tls.server },
+    ...sandboxOptions,
+    now,
+  });
+  const options: OpenBankingProviderOptions = {
     baseUrl: sandbox.url,
     clientId: OB_SANDBOX_CLIENT_ID,
     clientSecret: OB_SANDBOX_CLIENT_SECRET,
     now,
+    tls: { ca: tls.ca, ...tls.client },
+    paymentAuthorisation: 'sandbox',
   };
   const credentials = new MemoryCredentials();
   const provider = createOpenBankingProvider(options, { credentials, logger });

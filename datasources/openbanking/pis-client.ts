@@ -1,0 +1,191 @@
+/**
+ * Payment Initiation wire calls as domain verbs, on PartnerHttp like the account client: consents
+ * and payment reads with the client-credentials token of the `payments` scope (cached, one fetch
+ * however many calls need it at once), the payment itself with the customer's token for its consent.
+ * Both POSTs carry an x-idempotency-key and run as keyed writes, so the resilience policy may repeat
+ * them: the bank answers a repeat with the resource it already created.
+ */
+import type { Logger } from 'pino';
+import { NotFoundError, PartnerError } from '../../server/errors.js';
+import { PartnerHttp, type ErrorFromResponse, type PartnerRequest, type PartnerResponse } from '../http.js';
+import type { CredentialStore } from '../types.js';
+import type { OpenBankingClientOptions } from './client.js';
+import { errorFromResponse, isUnauthorised } from './errors.js';
+import {
+  consentResponseSchema,
+  paymentDetailsSchema,
+  paymentResponseSchema,
+  type WireConsent,
+  type WireConsentRequest,
+  type WirePayment,
+  type WirePaymentDetails,
+  type WirePaymentRequest,
+} from './pis-types.js';
+import { callFields, OpenBankingTokens, type Call, type PsuTokens } from './tokens.js';
+
+/** The spec's limit on x-idempotency-key. */
+export const MAX_IDEMPOTENCY_KEY = 40;
+
+type Req<T> = Omit<PartnerRequest<T>, 'correlationId' | 'logger' | 'signal' | 'auth'>;
+
+/**
+ * OB resource servers answer an unknown id with 400 UK.OBIE.Resource.NotFound (the profile prefers
+ * 400 to 404 for ids): for a payment read that is "no such payment", not a broken contract.
+ */
+const pisErrorFromResponse: ErrorFromResponse = (status, headers, bodyText, info) => {
+  const error = errorFromResponse(status, headers, bodyText, info);
+  const notFound =
+    error instanceof PartnerError &&
+    (status === 400 || status === 404) &&
+    (status === 404 || error.partnerCode === 'UK.OBIE.Resource.NotFound');
+  return notFound && info.endpoint.startsWith('GET ') ? new NotFoundError('Payment') : error;
+};
+
+/** The bank's Payment Initiation API. Returns wire types; pis.ts checks and maps them. */
+export class PisClient {
+  private readonly http: PartnerHttp;
+  private readonly authHttp: PartnerHttp;
+  private readonly tokens: OpenBankingTokens;
+
+  constructor(
+    options: OpenBankingClientOptions & { pisPath?: string },
+    deps: { credentials: CredentialStore; logger: Logger },
+  ) {
+    const base = new URL(options.baseUrl);
+    const tokenUrl = options.tokenUrl ?? new URL('/token', base).toString();
+    const shared = {
+      partner: 'openbanking' as const,
+      logger: deps.logger,
+      errorFromResponse: pisErrorFromResponse,
+      correlationHeader: 'x-fapi-interaction-id',
+      ...(options.connections ? { connections: options.connections } : {}),
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+      ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
+    };
+    this.http = new PartnerHttp({
+      ...shared,
+      baseUrl: new URL(options.pisPath ?? '/open-banking/v3.1/pisp', base).toString(),
+    });
+    const tokenOrigin = new URL(tokenUrl).origin;
+    this.authHttp =
+      tokenOrigin === base.origin ? this.http : new PartnerHttp({ ...shared, baseUrl: tokenOrigin });
+    this.tokens = new OpenBankingTokens(
+      this.authHttp,
+      {
+        tokenUrl,
+        clientId: options.clientId,
+        clientSecret: options.clientSecret,
+        clientAuth: options.clientAuth ?? 'client_secret_basic',
+        now: options.now ?? Date.now,
+        skewMs: (options.tokenRefreshSkewSeconds ?? 30) * 1000,
+        clientScope: 'payments',
+      },
+      deps.credentials,
+    );
+  }
+
+  /** POST /domestic-payment-consents: a consent the customer must approve (AwaitingAuthorisation). */
+  async createConsent(ctx: Call, body: WireConsentRequest, idempotencyKey: string): Promise<WireConsent> {
+    const res = await this.tppCall(ctx, {
+      method: 'POST',
+      path: '/domestic-payment-consents',
+      endpoint: 'POST /domestic-payment-consents',
+      kind: 'keyed-write',
+      headers: { 'x-idempotency-key': checkKey(idempotencyKey) },
+      json: body,
+      schema: consentResponseSchema,
+    });
+    return { ...res.data.Data, Risk: res.data.Risk };
+  }
+
+  async getConsent(ctx: Call, consentId: string): Promise<WireConsent> {
+    const res = await this.tppCall(ctx, {
+      method: 'GET',
+      path: `/domestic-payment-consents/${encodeURIComponent(consentId)}`,
+      endpoint: 'GET /domestic-payment-consents/{ConsentId}',
+      schema: consentResponseSchema,
+    });
+    return { ...res.data.Data, Risk: res.data.Risk };
+  }
+
+  /** Exchanges the code of the customer's approval for a token bound to the payment consent. */
+  async exchangeCode(ctx: Call, code: string): Promise<PsuTokens> {
+    return this.tokens.exchangeCode(ctx, code);
+  }
+
+  /** POST /domestic-payments with the customer's token: the payment, exactly once per key. */
+  async createPayment(
+    ctx: Call,
+    psuToken: string,
+    body: WirePaymentRequest,
+    idempotencyKey: string,
+  ): Promise<WirePayment> {
+    const res = await this.http.request({
+      method: 'POST',
+      path: '/domestic-payments',
+      endpoint: 'POST /domestic-payments',
+      kind: 'keyed-write',
+      headers: { 'x-idempotency-key': checkKey(idempotencyKey) },
+      json: body,
+      schema: paymentResponseSchema,
+      auth: () => ({ authorization: `Bearer ${psuToken}` }),
+      ...callFields(ctx),
+    });
+    return res.data.Data;
+  }
+
+  /** GET /domestic-payments/{id}; NotFoundError when the bank knows no such payment of ours. */
+  async getPayment(ctx: Call, paymentId: string): Promise<WirePayment> {
+    const res = await this.tppCall(ctx, {
+      method: 'GET',
+      path: `/domestic-payments/${encodeURIComponent(paymentId)}`,
+      endpoint: 'GET /domestic-payments/{DomesticPaymentId}',
+      schema: paymentResponseSchema,
+    });
+    return res.data.Data;
+  }
+
+  /** GET /domestic-payments/{id}/payment-details: the status detail (why a payment was rejected). */
+  async getPaymentDetails(ctx: Call, paymentId: string): Promise<WirePaymentDetails> {
+    const res = await this.tppCall(ctx, {
+      method: 'GET',
+      path: `/domestic-payments/${encodeURIComponent(paymentId)}/payment-details`,
+      endpoint: 'GET /domestic-payments/{DomesticPaymentId}/payment-details',
+      schema: paymentDetailsSchema,
+    });
+    return res.data.Data;
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+    if (this.authHttp !== this.http) await this.authHttp.close();
+  }
+
+  /** A TPP call with the payments client-credentials token, fetched again once if the bank refuses it. */
+  private async tppCall<T>(ctx: Call, req: Req<T>): Promise<PartnerResponse<T>> {
+    let token = await this.tokens.clientCredentials(ctx);
+    try {
+      return await this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
+    } catch (error) {
+      if (!isUnauthorised(error)) throw error;
+    }
+    token = await this.tokens.clientCredentials(ctx, token);
+    return this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
+  }
+}
+
+function bearer(token: string): Record<string, string> {
+  return { authorization: `Bearer ${token}` };
+}
+
+/** The spec: x-idempotency-key is at most 40 characters, without leading or trailing white space. */
+function checkKey(key: string): string {
+  if (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY || key.trim() !== key) {
+    throw new Error(
+      `an Open Banking x-idempotency-key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters without surrounding space`,
+    );
+  }
+  return key;
+}

@@ -1,0 +1,221 @@
+/**
+ * The inbox worker with the real payments state machine (PaymentService.applyStatus) on both
+ * backends: order independence over shuffled and tripled streams, crash recovery by lease, retries
+ * with backoff into the dead-letter state, and replay.
+ */
+import pino from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Payment, PaymentStatus } from '../../../datasources/canonical.js';
+import { encodeId } from '../../../datasources/ids.js';
+import { PaymentService } from '../../../services/payments/index.js';
+import { paymentWebhookHandler, type PaymentFetcher } from '../../../services/webhooks/handler.js';
+import { WebhookOperations } from '../../../services/webhooks/operations.js';
+import { backoffMs, WebhookWorker, type WorkerOptions } from '../../../services/webhooks/worker.js';
+import { AuditLog } from '../../../store/audit.js';
+import type { Db } from '../../../store/db.js';
+import { WebhookRepository } from '../../../store/webhooks.js';
+import { testBackends } from '../../helpers/db.js';
+
+const logger = pino({ level: 'silent' });
+const OPTIONS: WorkerOptions = {
+  maxAttempts: 3,
+  retryBaseMs: 1_000,
+  retryMaxMs: 60_000,
+  leaseMs: 30_000,
+  batch: 5,
+  pollMs: 50,
+};
+/** One real history of a card payment, as the partner reports it over time. */
+const HISTORY: PaymentStatus[] = ['REQUIRES_ACTION', 'PROCESSING', 'AUTHORISED', 'SETTLED'];
+
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (backend) => {
+  let db: Db;
+  let clock: Date;
+  let repo: WebhookRepository;
+  let audit: AuditLog;
+  let payments: PaymentService;
+  /** What the partner answers for the event being processed: its state when that event was sent. */
+  let partnerStatus: Map<string, PaymentStatus>;
+  let partnerDown: boolean;
+  let serial = 0;
+
+  const fetchPayment: PaymentFetcher = async (provider, partnerId, call) => {
+    if (partnerDown) throw new Error('partner unavailable');
+    const status = partnerStatus.get(call.correlationId) ?? 'SETTLED';
+    return { ...basePayment(partnerId), status };
+  };
+
+  function basePayment(partnerId: string): Payment {
+    return {
+      id: encodeId('Payment', 'stripe', partnerId),
+      provider: 'stripe',
+      partnerId,
+      ownerId: 'cust_alice',
+      status: 'PENDING',
+      amount: { minor: 2500n, currency: 'GBP' },
+      debtorAccountId: null,
+      creditor: null,
+      reference: 'Order 42',
+      createdAt: new Date('2026-01-01T00:00:00Z'),
+      updatedAt: new Date('2026-01-01T00:00:00Z'),
+      failureReason: null,
+      nextAction: null,
+      events: [],
+      refunds: [],
+    };
+  }
+
+  function worker(): WebhookWorker {
+    return new WebhookWorker(
+      {
+        repository: repo,
+        handler: paymentWebhookHandler({ db, audit, payments, fetchPayment }),
+        audit,
+        logger,
+        now: () => clock,
+        random: () => 0.5,
+      },
+      OPTIONS,
+    );
+  }
+
+  async function deliver(partnerId: string, eventId: string, status: PaymentStatus) {
+    const { id, inserted } = await repo.insert({
+      provider: 'stripe',
+      event: {
+        partnerEventId: eventId,
+        type: 'payment_intent.updated',
+        resource: { kind: 'payment', partnerId },
+        occurredAt: null,
+      },
+      body: Buffer.from(`{"id":"${eventId}"}`),
+      headers: {},
+      verification: 'stripe-signature-v1',
+      receivedAt: clock,
+    });
+    if (inserted) partnerStatus.set(`webhook-${id}`, status);
+  }
+
+  async function newPayment(): Promise<string> {
+    serial += 1;
+    const partnerId = `pi_${serial}`;
+    await db.transaction((tx) => payments.ledger.record(tx, basePayment(partnerId), { source: 'API' }));
+    return partnerId;
+  }
+
+  const statusOf = async (partnerId: string) =>
+    (await payments.ledger.get('cust_alice', encodeId('Payment', 'stripe', partnerId)))!;
+
+  beforeAll(async () => {
+    db = await backend.open();
+    repo = new WebhookRepository(db);
+    audit = new AuditLog(db);
+    payments = new PaymentService(
+      {
+        db,
+        audit,
+        providers: () => {
+          throw new Error('no partner calls');
+        },
+        logger,
+      },
+      { partnerKeySecret: 'test' },
+    );
+  });
+  beforeEach(() => {
+    clock = new Date('2026-01-15T12:00:00Z');
+    partnerStatus = new Map();
+    partnerDown = false;
+  });
+  afterAll(async () => db.close());
+
+  it('ends SETTLED with no repeated history entry in every shuffled, tripled order', async () => {
+    for (const seed of [1, 7, 42, 1234]) {
+      const partnerId = await newPayment();
+      const stream = HISTORY.flatMap((status, i) =>
+        [0, 1, 2].map(() => ({ id: `evt_${partnerId}_${i}`, status })),
+      );
+      for (const event of shuffled(stream, seed)) await deliver(partnerId, event.id, event.status);
+      // Two workers at once, as two replicas would run them.
+      await Promise.all([worker().drain(), worker().drain()]);
+      const payment = await statusOf(partnerId);
+      expect(payment.status).toBe('SETTLED');
+      // Each status at most once, and only statuses of the real history, in the chain's order.
+      const seen = payment.events.map((event) => event.status);
+      expect(new Set(seen).size).toBe(seen.length);
+      const chain: PaymentStatus[] = ['PENDING', ...HISTORY];
+      expect(seen.every((status) => chain.includes(status))).toBe(true);
+      expect([...seen].sort((x, y) => chain.indexOf(x) - chain.indexOf(y)).at(-1)).toBe('SETTLED');
+    }
+    expect((await repo.list({ limit: 100, statuses: ['pending', 'processing', 'dead'] })).length).toBe(0);
+  });
+
+  it('loses nothing when a worker dies mid-event: the lease lapses and the event is processed once', async () => {
+    const partnerId = await newPayment();
+    await deliver(partnerId, 'evt_crash', 'SETTLED');
+    const doomed = worker();
+    // The doomed worker claims the event and dies before handling it.
+    const claimed = await repo.claim(doomed.owner, 5, clock, new Date(clock.getTime() + OPTIONS.leaseMs));
+    expect(claimed).toHaveLength(1);
+    expect(await worker().drain()).toBe(0);
+    clock = new Date(clock.getTime() + OPTIONS.leaseMs + 1);
+    expect(await worker().drain()).toBe(1);
+    expect((await statusOf(partnerId)).status).toBe('SETTLED');
+    expect(await repo.complete(claimed[0]!.id, doomed.owner, 'processed', clock)).toBe(false);
+    const settled = (await statusOf(partnerId)).events.filter((event) => event.status === 'SETTLED');
+    expect(settled).toHaveLength(1);
+  });
+
+  it('retries with backoff, dead-letters after the last attempt, and recovers on replay', async () => {
+    const partnerId = await newPayment();
+    await deliver(partnerId, 'evt_down', 'SETTLED');
+    partnerDown = true;
+    const w = worker();
+    for (let attempt = 1; attempt <= OPTIONS.maxAttempts; attempt += 1) {
+      expect(await w.runOnce()).toBe(1);
+      expect(await w.runOnce()).toBe(0);
+      clock = new Date(
+        clock.getTime() + backoffMs(attempt, OPTIONS.retryBaseMs, OPTIONS.retryMaxMs, () => 0.5),
+      );
+    }
+    const [dead] = await repo.list({ limit: 1, statuses: ['dead'] });
+    expect(dead).toMatchObject({ attempts: 3, lastError: 'partner unavailable' });
+    partnerDown = false;
+    const ops = new WebhookOperations(repo, audit, () => clock);
+    expect(await ops.replay(dead!.id, 'operator:test')).toMatchObject({
+      ok: true,
+      event: { status: 'pending' },
+    });
+    expect(await w.drain()).toBe(1);
+    expect((await statusOf(partnerId)).status).toBe('SETTLED');
+    expect((await repo.get(dead!.id))?.status).toBe('processed');
+  });
+
+  it('ignores events for payments Tributary never initiated, after a short wait for the ledger', async () => {
+    await deliver('pi_foreign', 'evt_foreign', 'SETTLED');
+    const w = worker();
+    for (let i = 0; i < 3; i += 1) {
+      await w.runOnce();
+      clock = new Date(clock.getTime() + 60_000);
+    }
+    const [row] = await repo.list({ limit: 1, statuses: ['ignored'] });
+    expect(row?.partnerEventId).toBe('evt_foreign');
+  });
+
+  it('backs off exponentially with jitter, capped', () => {
+    expect(backoffMs(1, 1_000, 60_000, () => 0)).toBe(500);
+    expect(backoffMs(3, 1_000, 60_000, () => 1)).toBe(4_000);
+    expect(backoffMs(20, 1_000, 60_000, () => 1)).toBe(60_000);
+  });
+});
