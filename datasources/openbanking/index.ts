@@ -57,6 +57,8 @@ export type OpenBankingProviderOptions = OpenBankingClientOptions & {
   authorisationEndpoint?: string;
   /** Where the bank sends the customer back after approving a payment (redirect mode). */
   returnUrl?: string | null;
+  /** Timeouts of Payment Initiation calls (a payment may wait on the scheme). Default `timeouts`. */
+  paymentTimeouts?: OpenBankingClientOptions['timeouts'];
 };
 
 /** Options of one onboarding run. */
@@ -150,7 +152,10 @@ export function createOpenBankingProvider(
     },
   };
 
-  const pis = new PisClient(options, deps);
+  const pis = new PisClient(
+    options.paymentTimeouts ? { ...options, timeouts: options.paymentTimeouts } : options,
+    deps,
+  );
   const payments = new OpenBankingPayments(
     pis,
     async (ctx, accountId) => client.getAccount(ctx, await credentialFor(ctx, 'accounts:read'), accountId),

@@ -36,6 +36,12 @@ export function openBankingFromSettings(settings: ProviderSettings, deps: Provid
         bodyMs: http.readTimeoutMs,
         totalMs: http.readTimeoutMs,
       },
+      paymentTimeouts: {
+        connectMs: http.connectTimeoutMs,
+        headersMs: http.paymentTimeoutMs,
+        bodyMs: http.paymentTimeoutMs,
+        totalMs: http.paymentTimeoutMs,
+      },
     },
     deps,
   );
