@@ -26,7 +26,9 @@ const bankPayment = (amount: string) => ({
 });
 const key = () => `ob-e2e-${randomBytes(12).toString('hex')}`;
 const bankPayments = () =>
-  app.sandboxes.openbanking!.handle.ledger().movements.filter((movement) => movement.kind === 'domestic-payment');
+  app.sandboxes
+    .openbanking!.handle.ledger()
+    .movements.filter((movement) => movement.kind === 'domestic-payment');
 
 describe('Open Banking payments through the graph', () => {
   it('creates one bank payment for ten requests with one key, and answers each the same', async () => {
