@@ -34,6 +34,7 @@ import {
 export * from './kit/faults.js';
 export * from './kit/ledger.js';
 export * from './kit/router.js';
+export * from './kit/webhooks.js';
 
 /** What a partner sandbox plugs into the kit. */
 export interface SandboxOptions {

@@ -9,24 +9,12 @@
  * timer, so no API or control handler needs to know about webhooks.
  */
 import { createHmac, randomBytes } from 'node:crypto';
+import { WebhookDispatcher, type WebhookDeliveryOptions, type WebhookEndpoint } from '../kit/webhooks.js';
 import type { SbIntent, StripeState } from './state.js';
 
-/** An endpoint registered with POST /__sandbox/stripe/webhook_endpoints. */
-export interface SandboxWebhookEndpoint {
-  url: string;
-  secret: string;
-}
-
-export interface StripeWebhookOptions {
-  /** Share of events delivered twice. Default 0.2. */
-  duplicateRate?: number;
-  /** Longest random delay before a delivery, so events overtake each other. Default 150 ms. */
-  maxJitterMs?: number;
-  /** Delivery attempts per event and endpoint. Default 6. */
-  maxAttempts?: number;
+export interface StripeWebhookOptions extends WebhookDeliveryOptions {
   /** How often intents are compared. Default 25 ms. */
   scanMs?: number;
-  random?: () => number;
 }
 
 const TYPE_OF: Partial<Record<SbIntent['status'], string>> = {
@@ -39,25 +27,29 @@ const TYPE_OF: Partial<Record<SbIntent['status'], string>> = {
 };
 
 export class StripeWebhookSender {
-  readonly #endpoints: SandboxWebhookEndpoint[] = [];
   readonly #announced = new Map<string, string>();
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #dispatcher: WebhookDispatcher;
   #timer: NodeJS.Timeout | null = null;
-  /** Deliveries answered 2xx, for tests and the ledger. */
-  delivered = 0;
 
   constructor(
     private readonly state: StripeState,
     private readonly apiVersion: string,
     private readonly options: StripeWebhookOptions = {},
-  ) {}
+  ) {
+    this.#dispatcher = new WebhookDispatcher(options);
+  }
+
+  /** Deliveries answered 2xx, for tests and the ledger. */
+  get delivered(): number {
+    return this.#dispatcher.delivered;
+  }
 
   /** Adds an endpoint; intents as they are now are not announced, only changes from here on. */
-  register(endpoint: SandboxWebhookEndpoint): void {
-    if (this.#endpoints.length === 0) {
+  register(endpoint: WebhookEndpoint & { secret: string }): void {
+    if (this.#dispatcher.endpoints.length === 0) {
       for (const intent of this.state.intents.values()) this.#announced.set(intent.id, intent.status);
     }
-    this.#endpoints.push(endpoint);
+    this.#dispatcher.register(endpoint);
     if (!this.#timer) {
       this.#timer = setInterval(() => this.scan(), this.options.scanMs ?? 25);
       this.#timer.unref();
@@ -76,8 +68,8 @@ export class StripeWebhookSender {
   }
 
   /** Resolves when every delivery started so far has finished (delivered or given up). */
-  async idle(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  idle(): Promise<void> {
+    return this.#dispatcher.idle();
   }
 
   reset(): void {
@@ -88,7 +80,7 @@ export class StripeWebhookSender {
   close(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    this.#endpoints.length = 0;
+    this.#dispatcher.close();
   }
 
   private emit(type: string, intent: SbIntent): void {
@@ -99,51 +91,19 @@ export class StripeWebhookSender {
       created: Math.floor(this.state.now() / 1000),
       type,
       livemode: false,
-      pending_webhooks: this.#endpoints.length,
+      pending_webhooks: this.#dispatcher.endpoints.length,
       request: { id: null, idempotency_key: null },
       data: { object: structuredClone(intent) },
     };
-    const body = JSON.stringify(event);
-    const random = this.options.random ?? Math.random;
-    for (const endpoint of this.#endpoints) {
-      const copies = random() < (this.options.duplicateRate ?? 0.2) ? 2 : 1;
-      for (let copy = 0; copy < copies; copy += 1) this.track(this.deliver(endpoint, body, random));
-    }
-  }
-
-  private track(delivery: Promise<void>): void {
-    this.#inFlight.add(delivery);
-    void delivery.finally(() => this.#inFlight.delete(delivery));
-  }
-
-  private async deliver(endpoint: SandboxWebhookEndpoint, body: string, random: () => number): Promise<void> {
-    await sleep(random() * (this.options.maxJitterMs ?? 150));
-    const attempts = this.options.maxAttempts ?? 6;
-    for (let attempt = 1; attempt <= attempts; attempt += 1) {
-      const t = Math.floor(Date.now() / 1000);
-      const v1 = createHmac('sha256', endpoint.secret).update(`${t}.${body}`).digest('hex');
-      try {
-        const response = await fetch(endpoint.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'stripe-signature': `t=${t},v1=${v1}`,
-            'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
-          },
-          body,
-          signal: AbortSignal.timeout(5_000),
-        });
-        await response.arrayBuffer();
-        if (response.ok) {
-          this.delivered += 1;
-          return;
-        }
-      } catch {
-        // Connection refused or timed out: retried like any non-2xx answer.
-      }
-      await sleep(Math.min(2_000, 50 * 2 ** attempt));
-    }
+    this.#dispatcher.send(JSON.stringify(event), (endpoint, body, nowMs) => {
+      const t = Math.floor(nowMs / 1000);
+      const v1 = createHmac('sha256', endpoint.secret ?? '')
+        .update(`${t}.${body}`)
+        .digest('hex');
+      return {
+        'stripe-signature': `t=${t},v1=${v1}`,
+        'user-agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+      };
+    });
   }
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,16 +1,40 @@
 /**
  * Development only: tells the local partner sandboxes where to send their webhooks (the subgraph's own
- * `/webhooks/{partner}` URL) and with which secret to sign them, as one would register an endpoint in a
- * partner's dashboard. Partners without a webhook sandbox yet are skipped.
+ * `/webhooks/{partner}` URL) and, for partners that sign with a shared secret, which secret to use, as
+ * one would register an endpoint in a partner's dashboard. Plaid signs with its own key pair (the
+ * subgraph fetches the public key by kid), so its registration carries no secret. The Open Banking
+ * sandbox requires mutual TLS, so its registration presents the configured client certificate.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
 import type { ProviderName } from '../../datasources/canonical.js';
 import type { PartnerEndpointConfig, WebhookConfig } from '../../server/config.js';
 
-/** Control routes of the sandboxes that send webhooks. */
-const REGISTRATION: Partial<Record<ProviderName, string>> = {
+/** The control route of each sandbox that takes a webhook endpoint. */
+export const SANDBOX_WEBHOOK_ROUTES: Record<ProviderName, string> = {
   stripe: '/__sandbox/stripe/webhook_endpoints',
+  openbanking: '/__sandbox/openbanking/webhook_endpoints',
+  plaid: '/__sandbox/plaid/webhook_endpoints',
 };
+
+/** The registration body: the URL, plus the signing secret where the partner signs with one. */
+function registration(partner: ProviderName, url: string, config: WebhookConfig): object | null {
+  if (partner === 'plaid') return { url };
+  const secret = config.secrets[partner][0];
+  return secret ? { url, secret } : null;
+}
+
+async function dispatcherFor(endpoint: PartnerEndpointConfig): Promise<Agent> {
+  const tls = endpoint.tls;
+  if (!tls) return new Agent();
+  const [cert, key, ca] = await Promise.all([
+    readFile(tls.certFile),
+    readFile(tls.keyFile),
+    tls.caFile ? readFile(tls.caFile) : Promise.resolve(undefined),
+  ]);
+  return new Agent({ connect: { cert, key, ...(ca ? { ca } : {}) } });
+}
 
 export async function registerSandboxWebhooks(
   sandboxes: Partial<Record<ProviderName, PartnerEndpointConfig>>,
@@ -19,21 +43,30 @@ export async function registerSandboxWebhooks(
   logger: Logger,
 ): Promise<void> {
   for (const [partner, endpoint] of Object.entries(sandboxes) as [ProviderName, PartnerEndpointConfig][]) {
-    const path = REGISTRATION[partner];
-    const secret = partner === 'stripe' ? config.secrets.stripe[0] : undefined;
-    if (!path || !secret) continue;
     const url = `${subgraphUrl.replace(/\/$/, '')}/webhooks/${partner}`;
+    const body = registration(partner, url, config);
+    if (!body) {
+      logger.warn({ partner }, 'No webhook secret configured: the sandbox is not told to send webhooks.');
+      continue;
+    }
+    let dispatcher: Agent | null = null;
     try {
-      const response = await fetch(`${endpoint.baseUrl.replace(/\/$/, '')}${path}`, {
+      dispatcher = await dispatcherFor(endpoint);
+      const response = await request(new URL(SANDBOX_WEBHOOK_ROUTES[partner], endpoint.baseUrl), {
         method: 'POST',
+        dispatcher,
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ url, secret }),
-        signal: AbortSignal.timeout(5_000),
+        body: JSON.stringify(body),
+        headersTimeout: 5_000,
+        bodyTimeout: 5_000,
       });
-      if (!response.ok) throw new Error(`sandbox answered ${response.status}`);
+      await response.body.dump();
+      if (response.statusCode !== 200) throw new Error(`sandbox answered ${response.statusCode}`);
       logger.info({ partner, url }, 'Sandbox webhooks point at this subgraph.');
     } catch (error) {
       logger.warn({ partner, err: error }, 'Could not register the webhook endpoint with the sandbox.');
+    } finally {
+      await dispatcher?.close();
     }
   }
 }
