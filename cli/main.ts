@@ -6,6 +6,7 @@ import { Command, Option } from 'commander';
 import { ALL_SCOPES, CUSTOMER_SCOPES } from '../server/auth.js';
 import { runAuditVerify } from './audit.js';
 import { runMigrate } from './migrate.js';
+import { runReconcile, type ReconcileCliOptions } from './reconcile.js';
 import { runSandboxes } from './sandboxes.js';
 import { runStart } from './start.js';
 import { runToken } from './token.js';
@@ -64,6 +65,14 @@ webhooks
   .option('--since <time>', 'ISO time, or 30m / 6h / 2d back from now')
   .option('--provider <provider>', 'with --since: only this partner')
   .action((id: string | undefined, options: ReplayOptions) => runWebhooksReplay(id, options));
+
+program
+  .command('reconcile')
+  .description('compare the payments ledger with the partners; exits 1 while discrepancies remain (audited)')
+  .option('--provider <provider>', 'stripe | openbanking (default: both)')
+  .option('--apply', 'move payments behind their partner forward through the state machine')
+  .option('--json', 'print the report as JSON')
+  .action((options: ReconcileCliOptions) => runReconcile(options));
 
 program.addHelpText('after', `\nScopes: ${ALL_SCOPES.join(' ')}`);
 

@@ -14,6 +14,7 @@ import type { FlowDeps } from './context.js';
 import { initiatePayment } from './initiate.js';
 import { PaymentLedger, type StatusChange, type StatusReport } from './ledger.js';
 import type { PaymentResult } from './payload.js';
+import { reconcile, type ReconcileOptions, type ReconcileReport } from './reconcile.js';
 import { refundPayment } from './refund.js';
 import { IdempotentRunner, type Checkpoint, type RunnerOptions } from './runner.js';
 import type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
@@ -25,6 +26,7 @@ export type { AttemptOutcome, Checkpoint, CrashPoint } from './runner.js';
 export { crashSwitch } from './crash.js';
 export { partnerKeySecretFrom } from './keys.js';
 export { startKeyReaper, type KeyReaper } from './reaper.js';
+export type { Discrepancy, DiscrepancyKind, ReconcileOptions, ReconcileReport } from './reconcile.js';
 export { createPaymentLoader } from './reads.js';
 
 const HOUR = 3_600_000;
@@ -68,6 +70,7 @@ export class PaymentService {
   readonly keys: IdempotencyStore;
   readonly retentionMs: number;
   readonly #flows: FlowDeps;
+  readonly #logger: Logger;
 
   constructor(deps: PaymentServiceDeps, options: PaymentServiceOptions) {
     const retentionMs = options.retentionMs ?? 72 * HOUR;
@@ -76,6 +79,7 @@ export class PaymentService {
     const leaseMs = options.leaseMs ?? 60_000;
     const now = options.now ?? (() => new Date());
     this.retentionMs = retentionMs;
+    this.#logger = deps.logger.child({ component: 'payments' });
     this.keys = new IdempotencyStore(deps.db, options.now ? { now: options.now } : {});
     this.ledger = new PaymentLedger(deps.db, new PaymentRepository(deps.db), now);
     const runner = new IdempotentRunner(deps.db, this.keys, {
@@ -134,6 +138,21 @@ export class PaymentService {
     options: { limit: number; afterId?: string | null; statuses?: readonly PaymentStatus[] | null },
   ): Promise<Payment[]> {
     return this.ledger.repository.list(subject, options);
+  }
+
+  /** Compares the ledger with the partners (reconcile.ts); with `apply`, catches up lagging statuses. */
+  reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
+    return reconcile(
+      {
+        repository: this.ledger.repository,
+        ledger: this.ledger,
+        keys: this.keys,
+        providers: this.#flows.providers,
+        logger: this.#logger,
+        now: this.#flows.now,
+      },
+      options,
+    );
   }
 
   /** The one entry point for status changes reported from outside a mutation (webhooks, reconciliation). */
