@@ -3,10 +3,20 @@
  * reported together, so an operator fixes a bad deployment in one round. Production refuses the
  * development defaults (local signing key, sandbox partners, dev secrets key, no router secret).
  */
-import { existsSync } from 'node:fs';
-import { isIP } from 'node:net';
 import { z } from 'zod';
-import { PROVIDERS, type ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../datasources/canonical.js';
+import { int, list, optionalText, optionalUrl } from './config-fields.js';
+import {
+  partnerProblems,
+  partnersFrom,
+  PartnerEnvSchema,
+  type PartnerEndpointConfig,
+} from './config-partners.js';
+import { webhookProblems, webhooksFrom, WebhookEnvSchema, type WebhookConfig } from './config-webhooks.js';
+
+export { parseCidr } from './config-fields.js';
+export type { PartnerEndpointConfig, PartnerTlsFiles } from './config-partners.js';
+export { DEV_WEBHOOK_SECRETS, type WebhookConfig } from './config-webhooks.js';
 
 const NODE_ENVS = ['development', 'test', 'production'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -14,160 +24,56 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 /** The dev secrets key: usable only outside production (config refuses it there). */
 export const DEV_SECRETS_KEY = `dev:${Buffer.alloc(32, 7).toString('base64')}`;
 
-const int = (fallback: number, min: number, max: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(NODE_ENVS).default('development'),
+    PORT: int(4001, 0, 65535),
+    HOST: z.string().default('127.0.0.1'),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    DATABASE_URL: optionalUrl,
+    TRIBUTARY_DATA_DIR: z.string().default('./.data'),
+    ROUTER_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    AUTH_JWKS_URL: optionalUrl,
+    AUTH_ISSUER: optionalText,
+    AUTH_AUDIENCE: optionalText,
+    AUTH_ALGORITHMS: list,
+    AUTH_CLOCK_TOLERANCE_SECONDS: int(30, 0, 300),
+    SECRETS_KEY: optionalText,
 
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value === undefined || value === '' ? undefined : value));
-const optionalUrl = optionalText.pipe(z.url().optional());
-const list = optionalText.transform((value) =>
-  value === undefined
-    ? []
-    : value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-);
+    PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
+    PARTNER_READ_TIMEOUT_MS: int(5_000, 10, 120_000),
+    PARTNER_PAYMENT_TIMEOUT_MS: int(15_000, 10, 300_000),
+    PARTNER_MAX_CONNECTIONS: int(32, 1, 1_024),
+    PARTNER_MAX_RESPONSE_BYTES: int(5 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
+    PARTNER_READ_DEADLINE_MS: int(8_000, 10, 300_000),
+    PARTNER_PAYMENT_DEADLINE_MS: int(30_000, 10, 600_000),
+    PARTNER_RETRY_ATTEMPTS: int(2, 0, 10),
+    PARTNER_RETRY_BASE_MS: int(100, 1, 60_000),
+    PARTNER_RETRY_MAX_DELAY_MS: int(2_000, 1, 300_000),
+    PARTNER_BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).lt(1).default(0.5),
+    PARTNER_BREAKER_WINDOW_MS: int(30_000, 1_000, 3_600_000),
+    PARTNER_BREAKER_MIN_REQUESTS: int(10, 1, 100_000),
+    PARTNER_BREAKER_HALF_OPEN_MS: int(15_000, 10, 3_600_000),
+    PARTNER_BULKHEAD_QUEUE: int(100, 0, 100_000),
+    CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1_024, 16 * 1024 * 1024 * 1024),
+    CACHE_MAX_STALENESS_SECONDS: int(900, 0, 7 * 24 * 3600),
 
-/** Comma list of CIDR blocks (IPv4 or IPv6), each checked at boot. */
-const cidrList = list.pipe(
-  z.array(
-    z
-      .string()
-      .refine((value) => parseCidr(value) !== null, { message: 'not a CIDR block (e.g. 10.0.0.0/8)' }),
-  ),
-);
-
-/** `addr/prefix` as [address, prefix, family]; null when malformed. */
-export function parseCidr(value: string): [string, number, 'ipv4' | 'ipv6'] | null {
-  const [address, prefixText, extra] = value.split('/');
-  const family = address ? isIP(address) : 0;
-  if (!address || extra !== undefined || family === 0) return null;
-  const max = family === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (
-    !Number.isInteger(prefix) ||
-    prefix < 0 ||
-    prefix > max ||
-    (prefixText !== undefined && !/^\d+$/.test(prefixText))
-  )
-    return null;
-  return [address, prefix, family === 4 ? 'ipv4' : 'ipv6'];
-}
-
-/** Development webhook secrets: the local sandboxes sign with these; production refuses them. */
-export const DEV_WEBHOOK_SECRETS = {
-  stripe: 'whsec_dev_tributary_stripe_sandbox',
-  openbanking: `whsec_${Buffer.alloc(32, 11).toString('base64')}`,
-} as const;
-
-const EnvSchema = z.object({
-  NODE_ENV: z.enum(NODE_ENVS).default('development'),
-  PORT: int(4001, 0, 65535),
-  HOST: z.string().default('127.0.0.1'),
-  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
-  DATABASE_URL: optionalUrl,
-  TRIBUTARY_DATA_DIR: z.string().default('./.data'),
-  ROUTER_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
-  AUTH_JWKS_URL: optionalUrl,
-  AUTH_ISSUER: optionalText,
-  AUTH_AUDIENCE: optionalText,
-  AUTH_ALGORITHMS: list,
-  AUTH_CLOCK_TOLERANCE_SECONDS: int(30, 0, 300),
-  SECRETS_KEY: optionalText,
-
-  OPENBANKING_BASE_URL: optionalUrl,
-  OPENBANKING_CLIENT_ID: optionalText,
-  OPENBANKING_CLIENT_SECRET: optionalText,
-  OPENBANKING_TLS_CERT: optionalText,
-  OPENBANKING_TLS_KEY: optionalText,
-  OPENBANKING_TLS_CA: optionalText,
-  PLAID_BASE_URL: optionalUrl,
-  PLAID_CLIENT_ID: optionalText,
-  PLAID_SECRET: optionalText,
-  STRIPE_BASE_URL: optionalUrl,
-  STRIPE_SECRET_KEY: optionalText,
-  PAYMENT_RETURN_URL: optionalUrl,
-
-  STRIPE_WEBHOOK_SECRETS: list,
-  OPENBANKING_WEBHOOK_SECRETS: list,
-  OPENBANKING_WEBHOOK_ALLOW_CIDRS: cidrList,
-  PLAID_WEBHOOK_ALLOW_CIDRS: cidrList,
-  STRIPE_WEBHOOK_ALLOW_CIDRS: cidrList,
-  WEBHOOK_TOLERANCE_SECONDS: int(300, 30, 3_600),
-  WEBHOOK_REJECTIONS_PER_MINUTE: int(60, 1, 100_000),
-  WEBHOOK_MAX_ATTEMPTS: int(8, 1, 100),
-  WEBHOOK_RETRY_BASE_MS: int(1_000, 10, 3_600_000),
-  WEBHOOK_RETRY_MAX_MS: int(15 * 60_000, 10, 24 * 3_600_000),
-  WEBHOOK_WORKER_POLL_MS: int(500, 10, 60_000),
-  WEBHOOK_WORKER_BATCH: int(10, 1, 1_000),
-  WEBHOOK_LEASE_MS: int(60_000, 1_000, 3_600_000),
-  WEBHOOK_PUBLIC_URL: optionalUrl,
-
-  PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
-  PARTNER_READ_TIMEOUT_MS: int(5_000, 10, 120_000),
-  PARTNER_PAYMENT_TIMEOUT_MS: int(15_000, 10, 300_000),
-  PARTNER_MAX_CONNECTIONS: int(32, 1, 1_024),
-  PARTNER_MAX_RESPONSE_BYTES: int(5 * 1024 * 1024, 1_024, 64 * 1024 * 1024),
-  PARTNER_READ_DEADLINE_MS: int(8_000, 10, 300_000),
-  PARTNER_PAYMENT_DEADLINE_MS: int(30_000, 10, 600_000),
-  PARTNER_RETRY_ATTEMPTS: int(2, 0, 10),
-  PARTNER_RETRY_BASE_MS: int(100, 1, 60_000),
-  PARTNER_RETRY_MAX_DELAY_MS: int(2_000, 1, 300_000),
-  PARTNER_BREAKER_FAILURE_RATIO: z.coerce.number().gt(0).lt(1).default(0.5),
-  PARTNER_BREAKER_WINDOW_MS: int(30_000, 1_000, 3_600_000),
-  PARTNER_BREAKER_MIN_REQUESTS: int(10, 1, 100_000),
-  PARTNER_BREAKER_HALF_OPEN_MS: int(15_000, 10, 3_600_000),
-  PARTNER_BULKHEAD_QUEUE: int(100, 0, 100_000),
-  CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1_024, 16 * 1024 * 1024 * 1024),
-  CACHE_MAX_STALENESS_SECONDS: int(900, 0, 7 * 24 * 3600),
-
-  LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
-  LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
-  LIMIT_TOKENS: int(10_000, 100, 1_000_000),
-  LIMIT_DEPTH: int(12, 2, 100),
-  LIMIT_ALIASES: int(30, 1, 1_000),
-  LIMIT_DIRECTIVES: int(20, 1, 1_000),
-  LIMIT_COST: int(50_000, 100, 10_000_000),
-  LIMIT_ENTITY_REPRESENTATIONS: int(1_000, 1, 100_000),
-  LIMIT_FIELDS: int(300, 10, 100_000),
-  SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
-  IDEMPOTENCY_RETENTION_HOURS: int(72, 24, 24 * 90),
-  IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
-  TRIBUTARY_CRASH_AT: optionalText,
-});
-
-/** A partner reached at a configured URL with its credentials. */
-export interface PartnerEndpointConfig {
-  baseUrl: string;
-  /** Null for partners that authenticate with a secret alone (Stripe). */
-  clientId: string | null;
-  clientSecret: string;
-  /** Client certificate for mutual TLS (Open Banking requires one); null: plain server-verified TLS. */
-  tls?: PartnerTlsFiles | null;
-}
-
-/** PEM files for mutual TLS with a partner. */
-export interface PartnerTlsFiles {
-  certFile: string;
-  keyFile: string;
-  /** The CA that issued the partner's server certificate; null: the system's trust store. */
-  caFile: string | null;
-}
-
-/** Where each partner's endpoint and credentials come from in the environment. */
-const PARTNER_ENV = {
-  openbanking: {
-    url: 'OPENBANKING_BASE_URL',
-    id: 'OPENBANKING_CLIENT_ID',
-    secret: 'OPENBANKING_CLIENT_SECRET',
-  },
-  plaid: { url: 'PLAID_BASE_URL', id: 'PLAID_CLIENT_ID', secret: 'PLAID_SECRET' },
-  stripe: { url: 'STRIPE_BASE_URL', id: null, secret: 'STRIPE_SECRET_KEY' },
-} satisfies Record<ProviderName, { url: string; id: string | null; secret: string }>;
+    LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
+    LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
+    LIMIT_TOKENS: int(10_000, 100, 1_000_000),
+    LIMIT_DEPTH: int(12, 2, 100),
+    LIMIT_ALIASES: int(30, 1, 1_000),
+    LIMIT_DIRECTIVES: int(20, 1, 1_000),
+    LIMIT_COST: int(50_000, 100, 10_000_000),
+    LIMIT_ENTITY_REPRESENTATIONS: int(1_000, 1, 100_000),
+    LIMIT_FIELDS: int(300, 10, 100_000),
+    SHUTDOWN_GRACE_MS: int(10_000, 0, 120_000),
+    IDEMPOTENCY_RETENTION_HOURS: int(72, 24, 24 * 90),
+    IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
+    TRIBUTARY_CRASH_AT: optionalText,
+  })
+  .extend(PartnerEnvSchema.shape)
+  .extend(WebhookEnvSchema.shape);
 
 export interface Config {
   env: (typeof NODE_ENVS)[number];
@@ -240,26 +146,6 @@ export interface Config {
   };
 }
 
-/** How webhook deliveries are verified and processed. */
-export interface WebhookConfig {
-  /** Signing secrets accepted at once (rotation): Stripe `whsec_...`, Open Banking Standard Webhooks `whsec_<base64>`. */
-  secrets: { stripe: string[]; openbanking: string[] };
-  /** Optional source allow-lists (CIDR); empty: any source. */
-  allowCidrs: Record<ProviderName, string[]>;
-  /** Timestamps further than this from now, in the past or the future, are refused. */
-  toleranceSeconds: number;
-  /** Refused deliveries answered per partner per minute before answering 429. */
-  rejectionsPerMinute: number;
-  maxAttempts: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  pollMs: number;
-  batch: number;
-  leaseMs: number;
-  /** Our public base URL as partners should call it (sandboxes get `${url}/webhooks/<partner>`). */
-  publicUrl: string | null;
-}
-
 /** Every problem found in the environment, one per line. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -312,22 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           clockToleranceSeconds,
         },
     secretsKey: e.SECRETS_KEY ?? DEV_SECRETS_KEY,
-    partners: Object.fromEntries(
-      PROVIDERS.map((name) => {
-        const names = PARTNER_ENV[name];
-        const env = e as unknown as Record<string, string | undefined>;
-        const baseUrl = env[names.url];
-        const endpoint = baseUrl
-          ? {
-              baseUrl,
-              clientId: names.id ? env[names.id]! : null,
-              clientSecret: env[names.secret]!,
-              ...(name === 'openbanking' ? { tls: openBankingTls(e) } : {}),
-            }
-          : null;
-        return [name, endpoint];
-      }),
-    ) as Record<ProviderName, PartnerEndpointConfig | null>,
+    partners: partnersFrom(e),
     paymentReturnUrl: e.PAYMENT_RETURN_URL ?? null,
     http: {
       connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
@@ -366,66 +237,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: e.IDEMPOTENCY_LEASE_MS,
       crashAt: e.TRIBUTARY_CRASH_AT ?? null,
     },
-    webhooks: {
-      secrets: {
-        stripe:
-          e.STRIPE_WEBHOOK_SECRETS.length > 0 || production
-            ? e.STRIPE_WEBHOOK_SECRETS
-            : [DEV_WEBHOOK_SECRETS.stripe],
-        openbanking:
-          e.OPENBANKING_WEBHOOK_SECRETS.length > 0 || production
-            ? e.OPENBANKING_WEBHOOK_SECRETS
-            : [DEV_WEBHOOK_SECRETS.openbanking],
-      },
-      allowCidrs: {
-        openbanking: e.OPENBANKING_WEBHOOK_ALLOW_CIDRS,
-        plaid: e.PLAID_WEBHOOK_ALLOW_CIDRS,
-        stripe: e.STRIPE_WEBHOOK_ALLOW_CIDRS,
-      },
-      toleranceSeconds: e.WEBHOOK_TOLERANCE_SECONDS,
-      rejectionsPerMinute: e.WEBHOOK_REJECTIONS_PER_MINUTE,
-      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
-      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
-      retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
-      pollMs: e.WEBHOOK_WORKER_POLL_MS,
-      batch: e.WEBHOOK_WORKER_BATCH,
-      leaseMs: e.WEBHOOK_LEASE_MS,
-      publicUrl: e.WEBHOOK_PUBLIC_URL ?? null,
-    },
+    webhooks: webhooksFrom(e, production),
   };
-}
-
-/** The Open Banking client certificate files, when configured. */
-function openBankingTls(e: z.infer<typeof EnvSchema>): PartnerTlsFiles | null {
-  if (!e.OPENBANKING_TLS_CERT || !e.OPENBANKING_TLS_KEY) return null;
-  return {
-    certFile: e.OPENBANKING_TLS_CERT,
-    keyFile: e.OPENBANKING_TLS_KEY,
-    caFile: e.OPENBANKING_TLS_CA ?? null,
-  };
-}
-
-/** Open Banking's mutual TLS: certificate and key together, files present, required in production. */
-function tlsProblems(env: NodeJS.ProcessEnv, has: (name: string) => boolean): string[] {
-  const problems: string[] = [];
-  if (
-    has('OPENBANKING_TLS_CERT') !== has('OPENBANKING_TLS_KEY') ||
-    (has('OPENBANKING_TLS_CA') && !has('OPENBANKING_TLS_CERT'))
-  ) {
-    problems.push(
-      'OPENBANKING_TLS_CERT and OPENBANKING_TLS_KEY go together, and OPENBANKING_TLS_CA needs them',
-    );
-  }
-  for (const name of ['OPENBANKING_TLS_CERT', 'OPENBANKING_TLS_KEY', 'OPENBANKING_TLS_CA']) {
-    if (has(name) && !existsSync(env[name]!.trim()))
-      problems.push(`${name}: no file at ${env[name]!.trim()}`);
-  }
-  if (env.NODE_ENV === 'production' && has('OPENBANKING_BASE_URL') && !has('OPENBANKING_TLS_CERT')) {
-    problems.push(
-      'OPENBANKING_TLS_CERT / OPENBANKING_TLS_KEY: production requires a client certificate for Open Banking (mutual TLS)',
-    );
-  }
-  return problems;
 }
 
 /** Rules that span several variables, checked on the raw values so they are reported with the rest. */
@@ -435,13 +248,7 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   if (has('AUTH_JWKS_URL') && (!has('AUTH_ISSUER') || !has('AUTH_AUDIENCE'))) {
     problems.push('AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL');
   }
-  for (const names of Object.values(PARTNER_ENV)) {
-    const required: string[] = names.id ? [names.id, names.secret] : [names.secret];
-    if (has(names.url) && required.some((name) => !has(name))) {
-      problems.push(`${required.join(' and ')} required with ${names.url}`);
-    }
-  }
-  problems.push(...tlsProblems(env, has));
+  problems.push(...partnerProblems(env, has));
   if (env.NODE_ENV === 'production') {
     if (has('TRIBUTARY_CRASH_AT'))
       problems.push('TRIBUTARY_CRASH_AT: the crash switch is for tests and refused in production');
@@ -451,19 +258,9 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
     if (!has('SECRETS_KEY') || env.SECRETS_KEY?.trim() === DEV_SECRETS_KEY) {
       problems.push('SECRETS_KEY: production requires a real key ring (kid:base64 of 32 bytes)');
     }
-    if (!Object.values(PARTNER_ENV).some((names) => has(names.url))) {
-      problems.push(
-        'OPENBANKING_BASE_URL / PLAID_BASE_URL / STRIPE_BASE_URL: production refuses the local sandboxes; configure at least one partner',
-      );
-    }
-    // Without secrets a partner's webhooks are refused (401); the webhook service logs that at boot.
-    for (const secrets of ['STRIPE_WEBHOOK_SECRETS', 'OPENBANKING_WEBHOOK_SECRETS'] as const) {
-      const values = (env[secrets] ?? '').split(',').map((value) => value.trim());
-      if (values.some((value) => (Object.values(DEV_WEBHOOK_SECRETS) as string[]).includes(value)))
-        problems.push(`${secrets}: production refuses the development webhook secret`);
-    }
     if (!has('DATABASE_URL'))
       problems.push('DATABASE_URL: production requires PostgreSQL, not the embedded database');
   }
+  problems.push(...webhookProblems(env));
   return problems;
 }
