@@ -12,13 +12,16 @@
  * Consent: no partner is called for a subject's data without an active consent with that partner
  * holding the canonical permission for the kind of data (`accounts:read`, `balances:read`,
  * `transactions:read`); otherwise the load fails with CONSENT_REQUIRED (also for an expired or revoked
- * consent). The consent store is asked once per request per (provider, permission).
+ * consent). The subject's consents are read once per request, into a ConsentSnapshot that answers
+ * every permission check, and that is also the credential store the request's partner calls read
+ * their tokens from (CallContext.credentials): one read per request, one decryption per partner.
  */
 import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Principal } from '../server/context.js';
 import { ConsentRequiredError, UnauthenticatedError } from '../server/errors.js';
 import type { Services } from '../server/services.js';
+import { ConsentSnapshot } from '../store/consent-snapshot.js';
 import type { Account, Balance, ProviderName, Transaction } from './canonical.js';
 import { decodeId, type DecodedId, type EntityKind } from './ids.js';
 import type { CallContext } from './types.js';
@@ -41,7 +44,7 @@ export interface Loaders {
   transaction: DataLoader<string, Transaction | null>;
   /**
    * Resolves when the subject holds an active consent with the provider carrying the permission;
-   * rejects with ConsentRequiredError otherwise. Asked once per request per (provider, permission).
+   * rejects with ConsentRequiredError otherwise. Answered from the request's consent snapshot.
    */
   requireConsent(provider: ProviderName, permission: DataPermission): Promise<void>;
 }
@@ -60,23 +63,20 @@ export function createLoaders(
   services: Pick<Services, 'registry' | 'consents'>,
 ): Loaders {
   const { registry, consents } = services;
+  // Read on first use; nothing is read for a request that never reaches a partner.
+  const snapshot = scope.principal ? new ConsentSnapshot(scope.principal.subject, consents) : null;
+  const subjectConsents = (): ConsentSnapshot => {
+    if (!snapshot) throw new UnauthenticatedError();
+    return snapshot;
+  };
   const call = (): CallContext => {
-    if (!scope.principal) throw new UnauthenticatedError();
-    return { subject: scope.principal.subject, correlationId: scope.correlationId, logger: scope.logger };
+    const { subject, credentials } = subjectConsents();
+    return { subject, correlationId: scope.correlationId, logger: scope.logger, credentials };
   };
 
-  const consentChecks = new Map<string, Promise<void>>();
-  const requireConsent = (provider: ProviderName, permission: DataPermission): Promise<void> => {
-    const key = `${provider}|${permission}`;
-    let check = consentChecks.get(key);
-    if (!check) {
-      check = (async () => {
-        const consent = await consents.findActive(call().subject, provider, permission);
-        if (!consent) throw new ConsentRequiredError(provider, permission);
-      })();
-      consentChecks.set(key, check);
-    }
-    return check;
+  const requireConsent = async (provider: ProviderName, permission: DataPermission): Promise<void> => {
+    const consent = await subjectConsents().findActive(provider, permission);
+    if (!consent) throw new ConsentRequiredError(provider, permission);
   };
 
   /** Keeps what belongs to the subject; anything else is a partner or mapping bug, dropped and logged. */

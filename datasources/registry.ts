@@ -15,8 +15,16 @@ import { openBankingFromSettings } from './openbanking/registration.js';
 import { plaidFromSettings } from './plaid/registration.js';
 import { stripeFromSettings } from './stripe/registration.js';
 import type { Db } from '../store/db.js';
+import { routedCredentials, withRequestCredentials } from './request-credentials.js';
 import { PartnerPolicy, policySettings, type PartnerHealth } from './resilience.js';
-import type { AccountsProvider, CredentialStore, PaymentsProvider, Provider, SandboxLink } from './types.js';
+import type {
+  AccountsProvider,
+  CallContext,
+  CredentialStore,
+  PaymentsProvider,
+  Provider,
+  SandboxLink,
+} from './types.js';
 
 /** Everything a provider factory gets: where the partner is, how to call it, whose credentials. */
 export interface ProviderSettings {
@@ -67,13 +75,17 @@ export interface Registry {
   /** Partners whose sandbox can link a demo customer. */
   sandboxLinkable(): ProviderName[];
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
+  /** Provider.refreshLink of a partner; NotSupportedError when it keeps nothing to refresh. */
+  refreshLink(name: ProviderName, ctx: CallContext, externalRef: string): Promise<boolean>;
   /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
   health(): PartnerHealth[];
   close(): Promise<void>;
 }
 
 export function createRegistry(config: Config, deps: RegistryDeps, sandboxes: SandboxEndpoints): Registry {
-  const { metrics, ...providerDeps } = deps;
+  const { metrics, ...rest } = deps;
+  // A call carrying the request's credential store (CallContext.credentials) is answered from it.
+  const providerDeps = { ...rest, credentials: routedCredentials(rest.credentials) };
   const providers = new Map<
     ProviderName,
     { provider: Provider; sandbox: boolean; policy: PartnerPolicy; accounts?: AccountsProvider }
@@ -99,7 +111,9 @@ export function createRegistry(config: Config, deps: RegistryDeps, sandboxes: Sa
       { endpoint, http: config.http, sandbox, policy, returnUrl: config.paymentReturnUrl },
       providerDeps,
     );
-    const accounts = provider.accounts ? withFallback(provider.accounts, cache) : undefined;
+    const accounts = provider.accounts
+      ? withRequestCredentials(withFallback(provider.accounts, cache))
+      : undefined;
     providers.set(name, { provider, sandbox, policy, ...(accounts ? { accounts } : {}) });
   }
 
@@ -133,6 +147,11 @@ export function createRegistry(config: Config, deps: RegistryDeps, sandboxes: Sa
         throw new NotSupportedError(name, 'linking customers without the customer (sandbox only)');
       }
       return entry.provider.connectSandboxCustomer(customerId);
+    },
+    refreshLink(name, ctx, externalRef) {
+      const provider = get(name);
+      if (!provider.refreshLink) throw new NotSupportedError(name, 'refreshing a link from a webhook');
+      return provider.refreshLink(ctx, externalRef);
     },
     health: () => [...providers.values()].map((entry) => entry.policy.health()),
     async close() {

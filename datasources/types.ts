@@ -16,6 +16,12 @@ export interface CallContext {
   correlationId: string;
   logger: Logger;
   signal?: AbortSignal;
+  /**
+   * The request's own view of the credential store (a ConsentSnapshot's: one read per provider per
+   * request). The registry makes providers' CredentialStore answer from it during the call; absent,
+   * they read the process-wide store.
+   */
+  credentials?: CredentialStore;
 }
 
 /** A subject's credentials at a partner, decrypted for the duration of a call. */
@@ -119,6 +125,12 @@ export interface Provider {
    * standing in for the customer's approval, and returns the resulting credential.
    */
   connectSandboxCustomer?(customerId: string): Promise<SandboxLink>;
+  /**
+   * Brings the partner data kept locally for the subject's link `externalRef` (Plaid: the Item's
+   * transactions copy) up to date now, when a partner webhook says it changed. False when the subject's
+   * active link is not that one. Partners that keep no local copy leave it out.
+   */
+  refreshLink?(ctx: CallContext, externalRef: string): Promise<boolean>;
   /** Releases pools and timers. */
   close(): Promise<void>;
 }

@@ -1,6 +1,8 @@
 /**
  * The per-request context: who is asking, the correlation id, a child logger, and one fresh set of
- * DataLoaders, so nothing loaded for one request (or one subject) is ever seen by another.
+ * DataLoaders (with the request's consent snapshot: the subject's consents and partner credentials,
+ * read once for the request), so nothing loaded for one request (or one subject) is ever seen by
+ * another, and no consent read in one request answers the next.
  */
 import type { Logger } from 'pino';
 import type { Loaders } from '../datasources/loaders.js';

@@ -31,6 +31,13 @@ export interface GrantConsentInput {
   grantedAt?: Date;
 }
 
+/** An active consent as `listActive` returns it, its credential still sealed until opened. */
+export interface ActiveConsent {
+  consent: Consent;
+  /** Decrypts the consent's partner credential; null when the consent holds none. */
+  openCredential: (() => PartnerCredential) | null;
+}
+
 interface ConsentRow {
   id: string;
   subject: string;
@@ -46,7 +53,9 @@ interface ConsentRow {
 
 const COLUMNS =
   'id, subject, provider, permissions, partner_ref, credentials_sealed, key_id, granted_at, expires_at, revoked_at';
-const ACTIVE = 'revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $3)';
+/** Not revoked and not expired at the time in parameter `at` (e.g. `$3`). */
+const activeAt = (at: string) => `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${at})`;
+const ACTIVE = activeAt('$3');
 const NEWEST_FIRST = 'ORDER BY granted_at DESC, created_at DESC, id';
 
 /** Throws InputError for the first field that makes the grant meaningless. */
@@ -153,6 +162,29 @@ export class ConsentRepository {
       [subject, provider, this.#now(), permission ?? null],
     );
     return row ? this.#toConsent(row) : null;
+  }
+
+  /**
+   * Every ACTIVE consent of the subject, newest first, in one query; a credential is decrypted only
+   * when opened. What one request's ConsentSnapshot (store/consent-snapshot.ts) answers from.
+   */
+  async listActive(subject: string): Promise<ActiveConsent[]> {
+    const rows = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents WHERE subject = $1 AND ${activeAt('$2')} ${NEWEST_FIRST}`,
+      [subject, this.#now()],
+    );
+    return rows.map((row) => {
+      const consent = this.#toConsent(row);
+      const sealed = row.credentials_sealed;
+      if (sealed === null) return { consent, openCredential: null };
+      const open = (): PartnerCredential => ({
+        subject,
+        provider: consent.provider,
+        externalRef: row.partner_ref,
+        ...openCredential(this.box, row, sealed),
+      });
+      return { consent, openCredential: open };
+    });
   }
 
   /** Consents carrying the partner's handle (webhooks name the link, not the subject). */

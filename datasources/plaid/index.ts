@@ -4,7 +4,8 @@
  * The Item's access token comes from the CredentialStore (sealed at rest in consents); nothing here
  * stores a token. Accounts and balances are one partner call each, whatever the number of accounts.
  * Transactions are served from a local copy that /transactions/sync keeps current from a persisted
- * cursor (sync.ts), so each read asks Plaid only for what changed since the last one.
+ * cursor (sync.ts), so each read asks Plaid only for what changed since the last one; Plaid's
+ * SYNC_UPDATES_AVAILABLE webhook brings the copy up to date without a read (`refreshLink`).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -63,8 +64,9 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
 
   // One request may ask for several windows at once; they share one sync of the Item, not one each.
   const inflight = new Map<string, Promise<void>>();
+  const keyOf = (target: SyncTarget) => `${target.subject}\u0000${target.itemId}`;
   const syncOnce = (ctx: CallContext, target: SyncTarget): Promise<void> => {
-    const key = `${target.subject}\u0000${target.itemId}`;
+    const key = keyOf(target);
     let running = inflight.get(key);
     if (!running) {
       running = syncItem(client, deps.sync, settings, ctx, target).finally(() => inflight.delete(key));
@@ -157,6 +159,17 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
         permissions: [...PLAID_PERMISSIONS],
         expiresAt: null,
       };
+    },
+
+    async refreshLink(ctx, itemId) {
+      const credential = await deps.credentials.get(ctx.subject, 'plaid');
+      if (!credential || credential.externalRef !== itemId) return false;
+      const target = { subject: ctx.subject, itemId, accessToken: credential.accessToken };
+      // A sync already running may have read Plaid before the change being announced: let it finish,
+      // then sync again (callers arriving from here on share that second sync).
+      await inflight.get(keyOf(target))?.catch(() => undefined);
+      await syncOnce(ctx, target);
+      return true;
     },
 
     close: () => client.close(),

@@ -1,0 +1,79 @@
+/**
+ * One request's view of one subject's consents (DESIGN §12): the subject's active consents are read
+ * once, on first use, and answer every permission check of the request; each partner's credential is
+ * decrypted at most once and shared by concurrent callers (promises are memoised, so loaders running
+ * side by side never race into a second read).
+ *
+ * Built per request and dropped with it, never cached across requests: a consent revoked or expired
+ * before a request starts is refused by that request. Refreshed tokens are written through to the
+ * store, and later reads in the same request get what was stored, never the token it replaced.
+ * Another subject's credential is never answered from here: it goes to the store.
+ */
+import type { Consent, ProviderName } from '../datasources/canonical.js';
+import type { CredentialStore, PartnerCredential } from '../datasources/types.js';
+import type { ActiveConsent, ConsentRepository } from './consents.js';
+
+export class ConsentSnapshot {
+  #active: Promise<ActiveConsent[]> | null = null;
+  readonly #credentials = new Map<ProviderName, Promise<PartnerCredential | null>>();
+
+  constructor(
+    readonly subject: string,
+    private readonly repository: Pick<ConsentRepository, 'listActive' | 'credentials'>,
+  ) {}
+
+  /** The subject's newest active consent with the provider (holding the permission, when given). */
+  async findActive(provider: ProviderName, permission?: string): Promise<Consent | null> {
+    const active = await this.#load();
+    const found = active.find(
+      ({ consent }) =>
+        consent.provider === provider &&
+        (permission === undefined || consent.permissions.includes(permission)),
+    );
+    return found?.consent ?? null;
+  }
+
+  /** The CredentialStore of this request, for providers (reached through the registry). */
+  readonly credentials: CredentialStore = {
+    get: (subject, provider) =>
+      subject === this.subject
+        ? this.#credential(provider)
+        : this.repository.credentials.get(subject, provider),
+    update: (credential) => this.#update(credential),
+  };
+
+  #load(): Promise<ActiveConsent[]> {
+    this.#active ??= this.repository.listActive(this.subject);
+    return this.#active;
+  }
+
+  /** Like the store: the newest active consent with the provider that holds a credential. */
+  #credential(provider: ProviderName): Promise<PartnerCredential | null> {
+    let credential = this.#credentials.get(provider);
+    if (!credential) {
+      credential = this.#load().then((active) => {
+        const link = active.find(
+          ({ consent, openCredential }) => consent.provider === provider && openCredential,
+        );
+        return link?.openCredential?.() ?? null;
+      });
+      this.#credentials.set(provider, credential);
+    }
+    return credential;
+  }
+
+  async #update(credential: PartnerCredential): Promise<void> {
+    const written = this.repository.credentials.update(credential);
+    const { subject, provider } = credential;
+    if (subject === this.subject) {
+      // Whatever the write's outcome (a link revoked meanwhile fails it), later reads ask the store.
+      const reread = written
+        .catch(() => undefined)
+        .then(() => this.repository.credentials.get(subject, provider));
+      // A re-read nobody asks for must not surface as an unhandled rejection.
+      reread.catch(() => undefined);
+      this.#credentials.set(provider, reread);
+    }
+    await written;
+  }
+}

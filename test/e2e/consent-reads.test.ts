@@ -1,0 +1,119 @@
+/**
+ * What one request costs the consent store, through the real app: every statement sent to the
+ * database is recorded, and a warm dashboard for cust_alice (Open Banking + Plaid) may read the
+ * consents table at most twice (the account list's consent listing, and the request's consent
+ * snapshot that answers every permission check and credential read), and open each partner's
+ * sealed credential at most once. The snapshot lives for one request only: a consent revoked
+ * between two requests is refused on the second, without a partner call.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Db, Queryable } from '../../store/db.js';
+import { SecretBox } from '../../store/secrets.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { testBackends } from '../helpers/db.js';
+import { partnerRequests, resetLedgers } from './security-support.js';
+
+const DASHBOARD = /* GraphQL */ `
+  {
+    accounts {
+      edges {
+        node {
+          id
+          provider
+          balance {
+            current {
+              amount
+            }
+          }
+          transactions(first: 10) {
+            edges {
+              node {
+                id
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+/** The Db, with every statement it (or a transaction of it) is sent recorded in `statements`. */
+function recording(db: Db): { db: Db; statements: string[] } {
+  const statements: string[] = [];
+  const record = (target: Queryable): Queryable => ({
+    query: (sql, params) => {
+      statements.push(sql);
+      return target.query(sql, params);
+    },
+    exec: (sql) => {
+      statements.push(sql);
+      return target.exec(sql);
+    },
+  });
+  return {
+    statements,
+    db: {
+      ...record(db),
+      kind: db.kind,
+      transaction: (fn) => db.transaction((tx) => fn(record(tx))),
+      close: () => db.close(),
+    },
+  };
+}
+
+const readsConsents = (sql: string) => /\bFROM\s+consents\b/i.test(sql);
+
+let app: TestApp;
+let statements: string[];
+beforeAll(async () => {
+  const recorded = recording(await testBackends()[0]!.open({ migrate: false }));
+  statements = recorded.statements;
+  app = await startTestApp({ db: recorded.db });
+});
+afterAll(() => app?.close());
+afterEach(() => vi.restoreAllMocks());
+
+type Edge = { node: { id: string; provider: string } };
+const edgesOf = (data: unknown) => (data as { accounts: { edges: Edge[] } }).accounts.edges;
+
+describe('consent store reads per request', () => {
+  it('reads the consents at most twice and opens each partner credential once for a warm dashboard', async () => {
+    const warm = await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
+    expect(warm.body.errors).toBeUndefined();
+    const opened = vi.spyOn(SecretBox.prototype, 'open');
+    statements.length = 0;
+
+    const { body } = await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
+
+    expect(body.errors).toBeUndefined();
+    const providers = new Set(edgesOf(body.data).map((edge) => edge.node.provider));
+    expect([...providers].sort()).toEqual(['OPENBANKING', 'PLAID']);
+    expect(statements.filter(readsConsents).length).toBeLessThanOrEqual(2);
+    expect(opened.mock.calls.length).toBeLessThanOrEqual(providers.size);
+  });
+
+  it('honours a consent revoked between two requests: CONSENT_REQUIRED and no partner call', async () => {
+    const query = 'query($id: ID!) { account(id: $id) { id balance { current { amount } } } }';
+    const list = await app.graphql(DASHBOARD, {}, { subject: 'cust_bob' });
+    const accountId = edgesOf(list.body.data).find((edge) => edge.node.provider === 'OPENBANKING')!.node.id;
+    const before = await app.graphql(query, { id: accountId }, { subject: 'cust_bob' });
+    expect(before.body.data?.account).toMatchObject({ id: accountId });
+
+    const consents = app.server.services.consents;
+    const consent = await consents.findActive('cust_bob', 'openbanking');
+    await consents.revoke('cust_bob', consent!.id);
+    resetLedgers(app.sandboxes);
+
+    const after = await app.graphql(query, { id: accountId }, { subject: 'cust_bob' });
+    expect(after.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'CONSENT_REQUIRED',
+      provider: 'openbanking',
+    });
+    expect(after.body.data?.account ?? null).toBeNull();
+    const bankCalls = Object.keys(partnerRequests(app.sandboxes)).filter((route) =>
+      route.startsWith('openbanking'),
+    );
+    expect(bankCalls).toEqual([]);
+  });
+});
