@@ -92,6 +92,10 @@ export async function createServices(
     payments,
     fetchPayment: async (provider, partnerId, call) =>
       (await registry.payments(provider).getPayments(call, [partnerId])).get(partnerId) ?? null,
+    items: {
+      links: consents,
+      refreshLink: (provider, ctx, externalRef) => registry.refreshLink(provider, ctx, externalRef),
+    },
     plaid: config.partners.plaid ?? overrides.sandboxes?.plaid ?? null,
     observeDelivery: (partner, outcome) => metrics.webhookDelivery(partner, outcome),
     observeProcessing: (partner, outcome) => metrics.webhookProcessed(partner, outcome),

@@ -5,8 +5,12 @@
  * payload's `iat` must be at most 5 minutes old (and not in the future beyond the clock tolerance), and
  * its `request_body_sha256` must equal the SHA-256 of the raw body, compared in constant time.
  *
- * Plaid events carry no event id; Plaid's retries resend the same body, so the body's SHA-256 is the
- * event id that deduplicates them. Plaid here aggregates accounts; events name the Item they concern.
+ * Plaid events carry no event id, and every SYNC_UPDATES_AVAILABLE of one Item has the same body, so
+ * the body's SHA-256 alone would take each later notification for a duplicate of the first and drop it.
+ * The event id is the body's SHA-256 with the token's `iat`: copies signed in the same second (duplicate
+ * deliveries, a replayed token) are one event, a later notification is a new one. A retry Plaid signs
+ * later is stored again; Item events are idempotent syncs, so that costs one call. Plaid here aggregates
+ * accounts; events name the Item they concern.
  */
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import {
@@ -34,13 +38,13 @@ export interface PlaidVerificationKey extends JWK {
 /** Fetches one key by kid from Plaid; null when Plaid does not know it. */
 export type PlaidKeyFetcher = (kid: string) => Promise<PlaidVerificationKey | null>;
 
-/** Maps a verified Plaid webhook body to the canonical event. */
-export function normalisePlaidEvent(body: Buffer): CanonicalWebhookEvent | null {
+/** Maps a verified Plaid webhook body, signed at `iat` (epoch seconds), to the canonical event. */
+export function normalisePlaidEvent(body: Buffer, iat: number): CanonicalWebhookEvent | null {
   const event = parseObject(body);
   if (!event || typeof event.webhook_type !== 'string' || typeof event.webhook_code !== 'string') return null;
   const itemId = typeof event.item_id === 'string' && event.item_id ? event.item_id : null;
   return {
-    partnerEventId: sha256Hex(body),
+    partnerEventId: `${sha256Hex(body)}.${iat}`,
     type: `${event.webhook_type}.${event.webhook_code}`,
     resource: itemId ? { kind: 'item', partnerId: itemId } : null,
     occurredAt: null,
@@ -122,7 +126,7 @@ export function plaidWebhookVerifier(options: PlaidWebhookOptions): WebhookVerif
         return reject('body_mismatch', 'request_body_sha256 is missing');
       if (!safeEqual(Buffer.from(sha256Hex(delivery.body), 'hex'), Buffer.from(claimed, 'hex')))
         return reject('body_mismatch', 'the body does not match request_body_sha256');
-      const event = normalisePlaidEvent(delivery.body);
+      const event = normalisePlaidEvent(delivery.body, iat);
       if (!event) return reject('malformed_body', 'the signed body is not a Plaid webhook');
       return { ok: true, event, method: 'plaid-es256-jwt' };
     },

@@ -3,7 +3,8 @@
  *
  *   POST /__sandbox/plaid/transactions   change a customer's transactions, as the institution would:
  *        { customer, add?: NewTransaction[], modify?: TransactionPatch[], remove?: id[],
- *          post?: [{ transaction_id, amount? }] }   (post = a pending transaction settles)
+ *          post?: [{ transaction_id, amount? }] }   (post = a pending transaction settles); the customer's
+ *        Items are then sent SYNC_UPDATES_AVAILABLE (webhooks.ts)
  *   POST /__sandbox/plaid/sync-mutation  { customer?, times? }: the next `times` (default 1) paginated
  *        /transactions/sync continuations fail with TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION
  *   POST /__sandbox/plaid/item-error     { customer, error_code: "ITEM_LOGIN_REQUIRED" | null }
@@ -82,7 +83,11 @@ function control(fn: (body: unknown) => Reply): Handler {
 }
 
 /** Registers the control routes on the router. */
-export function registerControlRoutes(router: Router, state: PlaidSandboxState): void {
+export function registerControlRoutes(
+  router: Router,
+  state: PlaidSandboxState,
+  onTransactionsChanged: (customer: string) => void,
+): void {
   router.on(
     'POST',
     '/__sandbox/plaid/transactions',
@@ -91,14 +96,20 @@ export function registerControlRoutes(router: Router, state: PlaidSandboxState):
       const book = state.books.get(body.customer);
       if (!book) throw new Error(`no seeded customer ${body.customer}`);
       const now = state.now();
-      const added = body.add.map((input) => addTransaction(book, input, now).transaction_id);
-      const modified = body.modify.map((patch) => modifyTransaction(book, patch).transaction_id);
-      for (const id of body.remove) removeTransaction(book, id);
-      const posted = body.post.map(({ transaction_id, amount }) => ({
-        pending: transaction_id,
-        posted: postTransaction(book, transaction_id, now, amount).transaction_id,
-      }));
-      return json(200, { added, modified, removed: body.remove, posted });
+      const before = book.seq;
+      try {
+        const added = body.add.map((input) => addTransaction(book, input, now).transaction_id);
+        const modified = body.modify.map((patch) => modifyTransaction(book, patch).transaction_id);
+        for (const id of body.remove) removeTransaction(book, id);
+        const posted = body.post.map(({ transaction_id, amount }) => ({
+          pending: transaction_id,
+          posted: postTransaction(book, transaction_id, now, amount).transaction_id,
+        }));
+        return json(200, { added, modified, removed: body.remove, posted });
+      } finally {
+        // Changes made before a bad entry stay made (as before), so they are announced too.
+        if (book.seq !== before) onTransactionsChanged(body.customer);
+      }
     }),
   );
 

@@ -1,5 +1,5 @@
 /**
- * Plaid (API version 2020-09-14) sandbox: link, accounts, balances, transactions sync, items.
+ * Plaid (API version 2020-09-14) sandbox: link, accounts, balances, transactions sync, items, webhooks.
  */
 export {
   PLAID_SANDBOX_CLIENT_ID,
@@ -11,3 +11,4 @@ export { accountIdOf, SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
 export { INSTITUTIONS } from './seed-data.js';
 export type { CallRecord } from './state.js';
 export type { NewTransaction, TransactionPatch } from './transactions.js';
+export type { PlaidWebhookOptions, WireVerificationKey } from './webhooks.js';

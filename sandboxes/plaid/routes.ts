@@ -13,12 +13,12 @@ import type { Book, CallRecord, Item, PlaidSandboxState } from './state.js';
 import { syncPage } from './transactions.js';
 import { errorObject, fail, newRequestId, PlaidFailure, PLAID_VERSION, isoDateTime } from './wire.js';
 
-type Body = Record<string, unknown>;
+export type Body = Record<string, unknown>;
 
 const PRODUCTS = ['assets', 'auth', 'balance', 'identity', 'investments', 'liabilities', 'transactions'];
 
 /** Wraps a handler with Plaid's request checks and records the call for GET /__sandbox/plaid/calls. */
-function endpoint(
+export function endpoint(
   state: PlaidSandboxState,
   fields: readonly string[],
   fn: (body: Body, call: CallRecord) => Body,

@@ -1,6 +1,7 @@
 /**
  * Starts the Plaid sandbox: the kit's server with the Plaid endpoints Tributary uses, the Plaid-only
- * control routes, and faults that look like Plaid's own (its error object, its ways of breaking a payload).
+ * control routes, webhooks signed the way Plaid signs them, and faults that look like Plaid's own (its
+ * error object, its ways of breaking a payload).
  */
 import {
   BodyError,
@@ -14,6 +15,8 @@ import { registerControlRoutes } from './control.js';
 import { registerPlaidRoutes } from './routes.js';
 import { PlaidSandboxState } from './state.js';
 import { PlaidFailure, plaidError } from './wire.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
+import { PlaidWebhookSender, type PlaidWebhookOptions } from './webhooks.js';
 
 /** The dev client registered in every sandbox (the defaults of `npm start` and the tests). */
 export const PLAID_SANDBOX_CLIENT_ID = 'tributary-dev-client';
@@ -31,6 +34,8 @@ export interface PlaidSandboxOptions {
   publicTokenTtlSeconds?: number;
   /** The sandbox clock in epoch ms (token expiry, dates of posted and added transactions). */
   now?: () => number;
+  /** Webhook delivery behaviour (duplicates, reordering, retries); see webhooks.ts. */
+  webhooks?: PlaidWebhookOptions;
 }
 
 /** Starts a loopback Plaid sandbox. POST /__sandbox/reset also restores the seed and forgets every Item. */
@@ -41,10 +46,12 @@ export async function startPlaidSandbox(options: PlaidSandboxOptions = {}): Prom
     clients: { [PLAID_SANDBOX_CLIENT_ID]: PLAID_SANDBOX_SECRET, ...options.clients },
     extraAccounts: options.extraAccounts ?? {},
   });
+  const webhooks = await PlaidWebhookSender.create(state, options.webhooks);
   const router = new Router();
   registerPlaidRoutes(router, state);
-  registerControlRoutes(router, state);
-  return startSandbox({
+  registerControlRoutes(router, state, (customer) => webhooks.transactionsChanged(customer));
+  registerWebhookRoutes(router, state, webhooks);
+  const handle = await startSandbox({
     name: 'plaid',
     router,
     port: options.port ?? 0,
@@ -64,6 +71,13 @@ export async function startPlaidSandbox(options: PlaidSandboxOptions = {}): Prom
       return plaidError(500, 'API_ERROR', 'INTERNAL_SERVER_ERROR', 'an unexpected error occurred');
     },
   });
+  return {
+    ...handle,
+    async close() {
+      webhooks.close();
+      await handle.close();
+    },
+  };
 }
 
 /** Plaid's rate-limit codes are per product. */

@@ -202,6 +202,11 @@ export class PlaidSandboxState {
     return { item, book };
   }
 
+  /** The customer's live Items (the ones a change to the customer's book concerns). */
+  itemsOf(customer: string): Item[] {
+    return [...this.items.values()].filter((item) => item.customer === customer);
+  }
+
   removeItem(accessToken: string, item: Item): void {
     this.tokens.delete(accessToken);
     this.items.delete(item.itemId);

@@ -7,10 +7,11 @@
 import type { Logger } from 'pino';
 import type { Payment, PaymentStatus, ProviderName } from '../../datasources/canonical.js';
 import { encodeId } from '../../datasources/ids.js';
-import type { AuditLog } from '../../store/audit.js';
+import type { AuditEntry } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { paymentSubject, type WebhookEventRecord } from '../../store/webhooks.js';
 import type { StatusChange, StatusReport } from '../payments/ledger.js';
+import type { ItemEventHandler } from './items.js';
 
 /** The payments entry point the handler needs (PaymentService satisfies it). */
 export interface PaymentStatusSink {
@@ -28,6 +29,11 @@ export type PaymentFetcher = (
 export interface HandleResult {
   outcome: 'processed' | 'ignored';
   detail: string;
+  /**
+   * What to record for it. The worker appends it in the transaction that marks the event finished, so
+   * a retry after a crash between the effect and that mark never records the event twice.
+   */
+  audit?: AuditEntry;
 }
 
 export interface WebhookHandler {
@@ -41,11 +47,12 @@ export class RetryLater extends Error {
 
 export interface PaymentHandlerDeps {
   db: Db;
-  audit: AuditLog;
   payments: PaymentStatusSink;
   fetchPayment: PaymentFetcher;
   /** Attempts for an event about a payment our ledger does not hold, before it is ignored. Default 3. */
   unknownPaymentAttempts?: number;
+  /** What Item events do (items.ts); absent, they are acknowledged and ignored. */
+  items?: ItemEventHandler;
 }
 
 /** The handler for every partner: payments are pulled and applied; other resources are acknowledged. */
@@ -56,7 +63,8 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
       const resource = event.resource;
       if (!resource) return { outcome: 'ignored', detail: `no resource in ${event.type}` };
       if (resource.kind !== 'payment') {
-        // Plaid Item events: transactions are pulled on read with the persisted sync cursor.
+        // Plaid Item events: the Item's transactions are synced now (items.ts).
+        if (deps.items) return deps.items.handle(event, logger);
         return { outcome: 'ignored', detail: `${resource.kind} events need no action` };
       }
       const paymentId = encodeId('Payment', event.provider, resource.partnerId);
@@ -80,22 +88,22 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
           ...(payment.status === 'REQUIRES_ACTION' ? { nextAction: payment.nextAction } : {}),
         },
       });
-      await deps.audit.append({
-        actor: `webhook:${event.provider}`,
-        action: 'webhook.processed',
-        subject,
-        target: paymentId,
-        details: {
-          webhookEventId: event.id,
-          partnerEventId: event.partnerEventId,
-          type: event.type,
-          from: change?.from ?? null,
-          to: change?.to ?? null,
-        },
-      });
       return {
         outcome: 'processed',
         detail: change?.changed ? `${change.from} -> ${change.to}` : `unchanged (${change?.to ?? 'unknown'})`,
+        audit: {
+          actor: `webhook:${event.provider}`,
+          action: 'webhook.processed',
+          subject,
+          target: paymentId,
+          details: {
+            webhookEventId: event.id,
+            partnerEventId: event.partnerEventId,
+            type: event.type,
+            from: change?.from ?? null,
+            to: change?.to ?? null,
+          },
+        },
       };
     },
   };

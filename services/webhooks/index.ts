@@ -20,6 +20,7 @@ import type { AuditLog } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { WebhookRepository } from '../../store/webhooks.js';
 import { paymentWebhookHandler, type PaymentFetcher, type PaymentStatusSink } from './handler.js';
+import { itemEventHandler, type ItemHandlerDeps } from './items.js';
 import { WebhookIntake } from './intake.js';
 import { RejectionBudget, SourceAllowList } from './limits.js';
 import { WebhookOperations } from './operations.js';
@@ -35,6 +36,8 @@ export interface WebhookServiceDeps {
   logger: Logger;
   payments: PaymentStatusSink;
   fetchPayment: PaymentFetcher;
+  /** Where Item events find the Item's subjects and sync its transactions; absent, they are ignored. */
+  items?: ItemHandlerDeps;
   /** Plaid's endpoint (configured or sandbox), for verification keys; null: Plaid webhooks are refused. */
   plaid: PartnerEndpointConfig | null;
   /** Overrides Plaid's key fetch (tests). */
@@ -76,6 +79,7 @@ export function createVerifiers(
 export function createWebhookService(config: WebhookConfig, deps: WebhookServiceDeps): WebhookService {
   const logger = deps.logger.child({ component: 'webhooks' });
   const repository = new WebhookRepository(deps.db);
+  const { items, ...handlerDeps } = deps;
   let plaidClient: PlaidClient | null = null;
   let plaidKeys = deps.plaidKeys ?? null;
   if (!plaidKeys && deps.plaid) {
@@ -103,7 +107,10 @@ export function createWebhookService(config: WebhookConfig, deps: WebhookService
   const worker = new WebhookWorker(
     {
       repository,
-      handler: paymentWebhookHandler(deps),
+      handler: paymentWebhookHandler({
+        ...handlerDeps,
+        ...(items ? { items: itemEventHandler(items) } : {}),
+      }),
       audit: deps.audit,
       logger,
       ...(deps.observeProcessing ? { observe: deps.observeProcessing } : {}),

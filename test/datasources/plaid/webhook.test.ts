@@ -51,7 +51,7 @@ const verifier = () =>
   });
 
 describe('Plaid-Verification', () => {
-  it('accepts a valid token, fetches the key once, and uses the body hash as event id', async () => {
+  it('accepts a valid token, fetches the key once, and uses the body hash and iat as event id', async () => {
     const v = verifier();
     fetches = 0;
     const headers = { 'plaid-verification': await token(current, 'kid-current') };
@@ -60,7 +60,7 @@ describe('Plaid-Verification', () => {
       ok: true,
       method: 'plaid-es256-jwt',
       event: {
-        partnerEventId: sha(BODY),
+        partnerEventId: `${sha(BODY)}.${T}`,
         type: 'TRANSACTIONS.SYNC_UPDATES_AVAILABLE',
         resource: { kind: 'item', partnerId: 'item_7' },
         occurredAt: null,
@@ -68,6 +68,17 @@ describe('Plaid-Verification', () => {
     });
     await v.verify({ body: BODY, headers, receivedAt: NOW });
     expect(fetches).toBe(1);
+  });
+
+  it('tells a later notification with the same body from a copy signed in the same second', async () => {
+    const v = verifier();
+    const idOf = async (iat: number) => {
+      const headers = { 'plaid-verification': await token(current, 'kid-current', { iat }) };
+      const result = await v.verify({ body: BODY, headers, receivedAt: NOW });
+      return result.ok ? result.event.partnerEventId : result.reason;
+    };
+    expect(await idOf(T - 60)).toBe(await idOf(T - 60));
+    expect(await idOf(T - 60)).not.toBe(await idOf(T));
   });
 
   it('refuses a token signed by another key under a known kid', async () => {
