@@ -17,4 +17,5 @@ export {
 export type { PaymentStatusEvent } from './pis-state.js';
 export { PISP_BASE } from './pis-wire.js';
 export { SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
+export type { OpenBankingWebhookOptions } from './webhooks.js';
 export { AISP_BASE } from './wire.js';

@@ -59,7 +59,7 @@ export interface DomesticPayment {
   rejection: Rejection | null;
 }
 
-/** What a status listener hears (the future event notifications hook here). */
+/** What a status listener hears; the event notifications (webhooks.ts) are one such listener. */
 export interface PaymentStatusEvent {
   DomesticPaymentId: string;
   ConsentId: string;

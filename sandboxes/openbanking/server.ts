@@ -3,6 +3,7 @@
  * and Transaction API and the Payment Initiation API, x-fapi-interaction-id on every answer, and
  * OB-shaped faults. Given `tls`, it serves HTTPS and demands a client certificate issued by `tls.ca`
  * (mutual TLS, as banks do): a client without one, or with another CA's, fails the handshake.
+ * Payment status changes go out as event notifications to registered endpoints (webhooks.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
@@ -22,6 +23,11 @@ import { registerPaymentRoutes } from './pis.js';
 import { PisState, type PaymentStatusEvent } from './pis-state.js';
 import { buildBank } from './seed.js';
 import { SandboxState } from './state.js';
+import {
+  OpenBankingWebhookSender,
+  registerWebhookRoutes,
+  type OpenBankingWebhookOptions,
+} from './webhooks.js';
 import { ObFailure, obError } from './wire.js';
 
 /** The dev client registered in every sandbox (the defaults of `npm start` and the tests). */
@@ -53,8 +59,10 @@ export interface OpenBankingSandboxOptions {
    * Default 2; null: only POST /__sandbox/domestic-payments/{id}/status moves payments.
    */
   paymentSettlementSeconds?: number | null;
-  /** Hears every payment status change (the hook for event notifications). */
+  /** Hears every payment status change (besides the event notifications). */
   onPaymentStatus?: (event: PaymentStatusEvent) => void;
+  /** Event notification delivery (duplicates, reordering, retries, settlement timer); see webhooks.ts. */
+  webhooks?: OpenBankingWebhookOptions;
 }
 
 /** PEM material of a mutual-TLS sandbox. */
@@ -78,17 +86,23 @@ export async function startOpenBankingSandbox(
   });
   const ledger = new Ledger();
   const settlement = options.paymentSettlementSeconds === undefined ? 2 : options.paymentSettlementSeconds;
+  let origin = '';
+  const webhooks = new OpenBankingWebhookSender(state, () => origin, options.webhooks);
   state.pis = new PisState(state, ledger, {
     settlementMs: settlement === null ? null : settlement * 1000,
-    onStatus: options.onPaymentStatus,
+    onStatus: (event) => {
+      options.onPaymentStatus?.(event);
+      webhooks.notify(event);
+    },
   });
   const router = new Router();
   registerOAuthRoutes(router, state);
   registerConsentRoutes(router, state);
   registerAccountRoutes(router, state);
   registerPaymentRoutes(router, state, state.pis);
+  registerWebhookRoutes(router, state, webhooks, OB_SANDBOX_CLIENT_ID);
   const tls = options.tls;
-  return startSandbox({
+  const handle = await startSandbox({
     name: 'openbanking',
     router,
     ledger,
@@ -117,6 +131,14 @@ export async function startOpenBankingSandbox(
       return obError(500, 'UK.OBIE.UnexpectedError', 'Unexpected error.');
     },
   });
+  origin = handle.url;
+  return {
+    ...handle,
+    async close() {
+      webhooks.close();
+      await handle.close();
+    },
+  };
 }
 
 /** The spec: every response carries x-fapi-interaction-id, the caller's value or a fresh RFC 4122 id. */

@@ -18,11 +18,22 @@ export const SANDBOX_WEBHOOK_ROUTES: Record<ProviderName, string> = {
   plaid: '/__sandbox/plaid/webhook_endpoints',
 };
 
-/** The registration body: the URL, plus the signing secret where the partner signs with one. */
-function registration(partner: ProviderName, url: string, config: WebhookConfig): object | null {
+/**
+ * The registration body: the URL, plus the signing secret where the partner signs with one. The bank
+ * notifies each client about its own payments only, so its registration names our client id.
+ */
+function registration(
+  partner: ProviderName,
+  url: string,
+  endpoint: PartnerEndpointConfig,
+  config: WebhookConfig,
+): object | null {
   if (partner === 'plaid') return { url };
   const secret = config.secrets[partner][0];
-  return secret ? { url, secret } : null;
+  if (!secret) return null;
+  return partner === 'openbanking' && endpoint.clientId
+    ? { url, secret, clientId: endpoint.clientId }
+    : { url, secret };
 }
 
 async function dispatcherFor(endpoint: PartnerEndpointConfig): Promise<Agent> {
@@ -44,7 +55,7 @@ export async function registerSandboxWebhooks(
 ): Promise<void> {
   for (const [partner, endpoint] of Object.entries(sandboxes) as [ProviderName, PartnerEndpointConfig][]) {
     const url = `${subgraphUrl.replace(/\/$/, '')}/webhooks/${partner}`;
-    const body = registration(partner, url, config);
+    const body = registration(partner, url, endpoint, config);
     if (!body) {
       logger.warn({ partner }, 'No webhook secret configured: the sandbox is not told to send webhooks.');
       continue;
