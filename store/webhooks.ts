@@ -152,31 +152,58 @@ export class WebhookRepository {
     });
   }
 
-  /** Ends a claim: processed or ignored. False when the lease was lost (another worker took over). */
+  /**
+   * Ends a claim: processed or ignored. `record` runs in the same transaction once the row is known to
+   * be ours (the worker appends its audit entries there), so the mark and what it records commit
+   * together or not at all. False, with nothing written, when the lease was lost to another worker.
+   */
   async complete(
     id: string,
     owner: string,
     status: 'processed' | 'ignored',
     now: Date,
-    q: Queryable = this.db,
+    record?: (tx: Queryable) => Promise<void>,
   ): Promise<boolean> {
-    const rows = await q.query(
+    return this.finish(
       `UPDATE webhook_events SET status = $3, locked_by = NULL, locked_until = NULL, processed_at = $4, last_error = NULL
        WHERE id = $1 AND locked_by = $2 AND status = 'processing' RETURNING 1`,
       [id, owner, status, now],
+      record,
     );
-    return rows.length > 0;
   }
 
-  /** Ends a failed claim: back to pending at `retryAt`, or dead when `retryAt` is null. */
-  async fail(id: string, owner: string, error: string, retryAt: Date | null): Promise<boolean> {
-    const rows = await this.db.query(
+  /**
+   * Ends a failed claim: back to pending at `retryAt`, or dead when `retryAt` is null. `record` and the
+   * result are as for `complete`.
+   */
+  async fail(
+    id: string,
+    owner: string,
+    error: string,
+    retryAt: Date | null,
+    record?: (tx: Queryable) => Promise<void>,
+  ): Promise<boolean> {
+    return this.finish(
       `UPDATE webhook_events
        SET status = $3, locked_by = NULL, locked_until = NULL, last_error = $4, next_attempt_at = coalesce($5, next_attempt_at)
        WHERE id = $1 AND locked_by = $2 AND status = 'processing' RETURNING 1`,
       [id, owner, retryAt ? 'pending' : 'dead', error.slice(0, 1_000), retryAt],
+      record,
     );
-    return rows.length > 0;
+  }
+
+  /** Runs one lease-guarded update and, when it matched, `record`, in one transaction. */
+  private async finish(
+    sql: string,
+    params: readonly unknown[],
+    record: ((tx: Queryable) => Promise<void>) | undefined,
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx.query(sql, params);
+      if (rows.length === 0) return false;
+      await record?.(tx);
+      return true;
+    });
   }
 
   /**

@@ -4,11 +4,14 @@
  * and after the last attempt moves it to the dead-letter state. Safe with any number of workers and
  * replicas: a row is held by one lease at a time, and a worker that dies mid-event loses nothing, since
  * its lease lapses and the event is claimed again (the handler is idempotent, so the effect happens once).
+ * The audit entries for an event (the handler's, and `webhook.ignored` or `webhook.dead_lettered`) are
+ * appended in the transaction that marks it, so an event is recorded once however often it is retried.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProviderName } from '../../datasources/canonical.js';
-import type { AuditLog } from '../../store/audit.js';
+import type { AuditEntry, AuditLog } from '../../store/audit.js';
+import type { Queryable } from '../../store/db.js';
 import type { WebhookEventRecord, WebhookRepository } from '../../store/webhooks.js';
 import type { WebhookHandler } from './handler.js';
 
@@ -126,6 +129,11 @@ export class WebhookWorker {
     this.#timer.unref();
   }
 
+  /** Appends `entries` inside `tx`, the transaction that marks the event. */
+  private async record(entries: readonly AuditEntry[], tx: Queryable): Promise<void> {
+    for (const entry of entries) await this.deps.audit.append(entry, tx);
+  }
+
   private async process(event: WebhookEventRecord): Promise<void> {
     const log = this.deps.logger.child({
       partner: event.provider,
@@ -135,16 +143,23 @@ export class WebhookWorker {
     });
     try {
       const result = await this.deps.handler.handle(event, log);
-      const done = await this.deps.repository.complete(event.id, this.owner, result.outcome, this.now());
-      if (!done) return log.warn('Webhook lease lost before completion; another worker owns the event.');
+      const entries: AuditEntry[] = result.audit ? [result.audit] : [];
       if (result.outcome === 'ignored') {
-        await this.deps.audit.append({
+        entries.push({
           actor: `webhook:${event.provider}`,
           action: 'webhook.ignored',
           target: event.id,
           details: { partnerEventId: event.partnerEventId, type: event.type, reason: result.detail },
         });
       }
+      const done = await this.deps.repository.complete(
+        event.id,
+        this.owner,
+        result.outcome,
+        this.now(),
+        (tx) => this.record(entries, tx),
+      );
+      if (!done) return log.warn('Webhook lease lost before completion; another worker owns the event.');
       this.deps.observe?.(event.provider, result.outcome);
       log.info({ outcome: result.outcome, detail: result.detail }, 'Webhook event handled.');
     } catch (error) {
@@ -156,16 +171,16 @@ export class WebhookWorker {
             this.now().getTime() +
               backoffMs(event.attempts, this.options.retryBaseMs, this.options.retryMaxMs, this.deps.random),
           );
-      const recorded = await this.deps.repository.fail(event.id, this.owner, message, retryAt);
+      const deadLettered: AuditEntry = {
+        actor: `webhook:${event.provider}`,
+        action: 'webhook.dead_lettered',
+        target: event.id,
+        details: { partnerEventId: event.partnerEventId, type: event.type, error: message },
+      };
+      const recorded = await this.deps.repository.fail(event.id, this.owner, message, retryAt, (tx) =>
+        this.record(dead ? [deadLettered] : [], tx),
+      );
       if (!recorded) return;
-      if (dead) {
-        await this.deps.audit.append({
-          actor: `webhook:${event.provider}`,
-          action: 'webhook.dead_lettered',
-          target: event.id,
-          details: { partnerEventId: event.partnerEventId, type: event.type, error: message },
-        });
-      }
       this.deps.observe?.(event.provider, dead ? 'dead' : 'retry');
       log.warn(
         { err: error, retryAt: retryAt?.toISOString() ?? null },

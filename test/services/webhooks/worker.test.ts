@@ -80,7 +80,7 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
     return new WebhookWorker(
       {
         repository: repo,
-        handler: paymentWebhookHandler({ db, audit, payments, fetchPayment }),
+        handler: paymentWebhookHandler({ db, payments, fetchPayment }),
         audit,
         logger,
         now: () => clock,
