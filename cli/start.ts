@@ -1,6 +1,7 @@
 /**
  * `tributary start` (what `npm start` runs): partner sandboxes for every partner the configuration
- * leaves unset (development only), the subgraph, demo customers, and a ready token with a curl to paste.
+ * leaves unset (development only), the subgraph, demo customers (with cust_alice's demo payments at
+ * Stripe and Open Banking), and a ready token with a curl to paste.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import {
   type RunningSandboxes,
 } from '../sandboxes/index.js';
 import { ensureLocalTls } from '../sandboxes/certs.js';
-import { seedDemoCustomers } from '../services/demo.js';
+import { seedDemoCustomers, seedDemoPayments } from '../services/demo.js';
 import { openDatabase } from '../store/db.js';
 import { cliLogger, configOrExit } from './common.js';
 
@@ -47,7 +48,10 @@ export async function runStart(options: { seed: boolean }): Promise<void> {
   logger.info({ url: `${server.url}/graphql` }, 'Tributary is serving');
 
   if (config.production || !server.services.devKey) return;
-  if (options.seed) await seedDemoCustomers(server.services);
+  if (options.seed) {
+    await seedDemoCustomers(server.services);
+    await seedDemoPayments(server.services);
+  }
   const token = await signDevToken(server.services.devKey, {
     subject: 'cust_alice',
     scopes: CUSTOMER_SCOPES,
