@@ -150,8 +150,8 @@ describe('errors provoked by bad input', () => {
 describe('errors provoked from the database', () => {
   it('masks a connection failure that names the host and the SQL', async () => {
     const consents = prod.app.server.services.consents;
-    const original = consents.findActive.bind(consents);
-    consents.findActive = async () => {
+    const original = consents.listActive.bind(consents);
+    consents.listActive = async () => {
       throw new Error(
         'connect ECONNREFUSED 10.20.30.40:5432 while running SELECT * FROM consents WHERE subject = $1',
       );
@@ -161,7 +161,7 @@ describe('errors provoked from the database', () => {
       expect(body.errors?.[0]?.extensions?.code).toBe('INTERNAL_SERVER_ERROR');
       expect(body.errors?.[0]?.message).toBe('Internal server error.');
     } finally {
-      consents.findActive = original;
+      consents.listActive = original;
     }
   });
 
