@@ -47,6 +47,8 @@ export interface Loaders {
    * rejects with ConsentRequiredError otherwise. Answered from the request's consent snapshot.
    */
   requireConsent(provider: ProviderName, permission: DataPermission): Promise<void>;
+  /** The partners the subject holds an active consent with, from the request's consent snapshot. */
+  consentedProviders(): Promise<ProviderName[]>;
 }
 
 /** The canonical permissions a consent grants for reading partner data. */
@@ -210,7 +212,17 @@ export function createLoaders(
     });
   });
 
-  return { accountsByProvider, account, balance, transactions, transaction, requireConsent };
+  const consentedProviders = (): Promise<ProviderName[]> => subjectConsents().providers();
+
+  return {
+    accountsByProvider,
+    account,
+    balance,
+    transactions,
+    transaction,
+    requireConsent,
+    consentedProviders,
+  };
 }
 
 /** Runs `load` once per provider present among the keys; a provider's failure is kept as its value. */

@@ -33,6 +33,11 @@ export class ConsentSnapshot {
     return found?.consent ?? null;
   }
 
+  /** The providers the subject holds an active consent with, each once. */
+  async providers(): Promise<ProviderName[]> {
+    return [...new Set((await this.#load()).map(({ consent }) => consent.provider))];
+  }
+
   /** The CredentialStore of this request, for providers (reached through the registry). */
   readonly credentials: CredentialStore = {
     get: (subject, provider) =>

@@ -19,16 +19,9 @@ export async function accountsOf(
 ): Promise<Account[]> {
   const principal = context.principal;
   if (!principal) throw new UnauthenticatedError();
-  const consents = await context.services.consents.listBySubject(principal.subject);
-  const providers = [
-    ...new Set(
-      consents
-        .filter(
-          (consent) => consent.status === 'ACTIVE' && context.services.registry.hasAccounts(consent.provider),
-        )
-        .map((consent) => consent.provider),
-    ),
-  ].filter((name) => !provider || name === provider);
+  const providers = (await context.loaders.consentedProviders()).filter(
+    (name) => context.services.registry.hasAccounts(name) && (!provider || name === provider),
+  );
   const settled = await Promise.allSettled(
     providers.map((name) => context.loaders.accountsByProvider.load(name)),
   );
