@@ -10,6 +10,7 @@ import {
   startPlaidSandbox,
 } from '../../sandboxes/plaid/index.js';
 import type { SandboxHandle } from '../../sandboxes/kit.js';
+import { plaidError } from './plaid-sdk-errors.js';
 
 let now = Date.parse('2025-03-15T12:00:00Z');
 let sandbox: SandboxHandle;
@@ -19,19 +20,6 @@ let bare: PlaidApi;
 const headers = { 'PLAID-CLIENT-ID': PLAID_SANDBOX_CLIENT_ID, 'PLAID-SECRET': PLAID_SANDBOX_SECRET };
 const control = (path: string, body: unknown) =>
   fetch(`${sandbox.url}/__sandbox/plaid/${path}`, { method: 'POST', body: JSON.stringify(body) });
-
-/** The Plaid error object the SDK rejected with, and its HTTP status. */
-async function plaidError(
-  request: Promise<unknown>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const error = await request.then(
-    () => new Error('expected a Plaid error'),
-    (e: unknown) => e,
-  );
-  const response = (error as { response?: { status: number; data: Record<string, unknown> } }).response;
-  if (!response) throw error;
-  return { status: response.status, body: response.data };
-}
 
 async function link(customer: string): Promise<{ accessToken: string; itemId: string }> {
   const created = await api.sandboxPublicTokenCreate({

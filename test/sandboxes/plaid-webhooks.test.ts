@@ -25,6 +25,7 @@ import {
   startPlaidSandbox,
 } from '../../sandboxes/plaid/index.js';
 import { createLogger } from '../../server/logger.js';
+import { plaidError } from './plaid-sdk-errors.js';
 
 interface Received {
   path: string;
@@ -70,19 +71,6 @@ async function link(customer: string, webhook?: string): Promise<{ accessToken: 
   });
   const exchanged = await api.itemPublicTokenExchange({ public_token: created.data.public_token });
   return { accessToken: exchanged.data.access_token, itemId: exchanged.data.item_id };
-}
-
-/** The Plaid error the SDK rejected with. */
-async function plaidError(
-  request: Promise<unknown>,
-): Promise<{ status: number; body: Record<string, unknown> }> {
-  const error = await request.then(
-    () => new Error('expected a Plaid error'),
-    (e: unknown) => e,
-  );
-  const response = (error as { response?: { status: number; data: Record<string, unknown> } }).response;
-  if (!response) throw error;
-  return { status: response.status, body: response.data };
 }
 
 const verify = (delivery: Received, body = delivery.body) =>

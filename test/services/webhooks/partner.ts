@@ -111,3 +111,15 @@ export async function processedEntries(db: Db): Promise<string[]> {
     (row) => (JSON.parse(row.payload) as { details: { webhookEventId: string } }).details.webhookEventId,
   );
 }
+
+/** A deterministic Fisher-Yates shuffle (a seeded LCG), so a failing order can be replayed. */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed;
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}

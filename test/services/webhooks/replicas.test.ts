@@ -16,6 +16,7 @@ import {
   initiateAwaitingAction,
   moveAtPartner,
   processedEntries,
+  shuffled,
   webhookWorker,
   type PartnerMove,
 } from './partner.js';
@@ -40,17 +41,6 @@ function counting(calls: Map<string, number>) {
       return inner.handle(event, log);
     },
   });
-}
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
 }
 
 describe.skipIf(!pg)(

@@ -15,6 +15,7 @@ import { AuditLog } from '../../../store/audit.js';
 import type { Db } from '../../../store/db.js';
 import { WebhookRepository } from '../../../store/webhooks.js';
 import { testBackends } from '../../helpers/db.js';
+import { deliver as deliverEvent, shuffled } from './partner.js';
 
 const logger = pino({ level: 'silent' });
 const OPTIONS: WorkerOptions = {
@@ -27,17 +28,6 @@ const OPTIONS: WorkerOptions = {
 };
 /** One real history of a card payment, as the partner reports it over time. */
 const HISTORY: PaymentStatus[] = ['REQUIRES_ACTION', 'PROCESSING', 'AUTHORISED', 'SETTLED'];
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (backend) => {
   let db: Db;
@@ -91,19 +81,7 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
   }
 
   async function deliver(partnerId: string, eventId: string, status: PaymentStatus) {
-    const { id, inserted } = await repo.insert({
-      provider: 'stripe',
-      event: {
-        partnerEventId: eventId,
-        type: 'payment_intent.updated',
-        resource: { kind: 'payment', partnerId },
-        occurredAt: null,
-      },
-      body: Buffer.from(`{"id":"${eventId}"}`),
-      headers: {},
-      verification: 'stripe-signature-v1',
-      receivedAt: clock,
-    });
+    const { id, inserted } = await deliverEvent(repo, partnerId, eventId, clock);
     if (inserted) partnerStatus.set(`webhook-${id}`, status);
   }
 
