@@ -2,14 +2,14 @@
  * The type contract between the SDL in schema/ and the resolvers: `npm run codegen` writes
  * resolvers/__generated__/types.ts, which is committed; `npm run codegen:check` fails CI when it is stale.
  *
- * Parent types are the canonical model (datasources/canonical.ts), so resolvers return canonical objects
+ * Parent types are the canonical model (domain/model.ts), so resolvers return canonical objects
  * and TypeScript checks that every field the model lacks has a resolver of the right shape.
  */
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /** Paths are relative to the generated file, with the `.js` extension NodeNext resolution needs. */
-const canonical = '../../datasources/canonical.js';
-const money = '../../datasources/money.js';
+const canonical = '../../domain/model.js';
+const money = '../../domain/money.js';
 
 /** The generated file; scripts/codegen-check.mjs loads this config, regenerates in memory and compares. */
 const GENERATED_TYPES = 'resolvers/__generated__/types.ts';
@@ -29,7 +29,7 @@ const config: CodegenConfig = {
       config: {
         federation: true,
         useTypeImports: true,
-        contextType: '../../server/context.js#RequestContext',
+        contextType: '../context.js#RequestContext',
         strictScalars: true,
         enumsAsTypes: true,
         scalars: {

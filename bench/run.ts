@@ -18,7 +18,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { fromRoot } from '../server/paths.js';
+import { fromRoot } from '../store/paths.js';
 import { detectPinning, pinSelf, startChild, type Child } from './children.js';
 import { askOnce, measure, type Sample, type Target } from './measure.js';
 import { printReport, writeReport } from './report.js';

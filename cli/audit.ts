@@ -1,5 +1,5 @@
 import { AuditLog } from '../store/audit.js';
-import { openConfiguredDatabase } from '../server/services.js';
+import { openConfiguredDatabase } from '../server/wiring.js';
 import { configOrExit } from './common.js';
 
 export async function runAuditVerify(): Promise<void> {

@@ -1,4 +1,4 @@
-import { openConfiguredDatabase } from '../server/services.js';
+import { openConfiguredDatabase } from '../server/wiring.js';
 import { migrate } from '../store/migrate.js';
 import { configOrExit } from './common.js';
 

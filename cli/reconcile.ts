@@ -8,8 +8,8 @@
  * 2 usage or configuration error. Meant to run from cron; alert on 1.
  */
 import { userInfo } from 'node:os';
-import { isProviderName, type ProviderName } from '../datasources/canonical.js';
-import { closeServices, createServices } from '../server/services.js';
+import { isProviderName, type ProviderName } from '../domain/model.js';
+import { closeServices, createServices } from '../server/wiring.js';
 import type { Discrepancy } from '../services/payments/index.js';
 import { cliLogger, configOrExit } from './common.js';
 

@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { formatReport, renderSnapshot, runSchemaChecks } from '../schema/tooling/check.js';
 import { loadSchemaFiles, writePublished } from '../schema/tooling/inputs.js';
-import { PROJECT_ROOT } from '../server/paths.js';
+import { PROJECT_ROOT } from '../store/paths.js';
 
 const { values } = parseArgs({
   options: {

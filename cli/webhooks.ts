@@ -5,9 +5,9 @@
  * again, so replaying more than needed is harmless. Every replay is written to the audit log.
  */
 import { userInfo } from 'node:os';
-import { isProviderName, type ProviderName } from '../datasources/canonical.js';
+import { isProviderName, type ProviderName } from '../domain/model.js';
 import { WebhookOperations } from '../services/webhooks/operations.js';
-import { openConfiguredDatabase } from '../server/services.js';
+import { openConfiguredDatabase } from '../server/wiring.js';
 import { AuditLog } from '../store/audit.js';
 import type { Db } from '../store/db.js';
 import { WEBHOOK_STATUSES, WebhookRepository, type WebhookStatus } from '../store/webhooks.js';

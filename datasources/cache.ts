@@ -15,10 +15,10 @@
  * and whether a failure may fall back depends on the error, which fetchMethod's rejection path cannot tell.
  */
 import { LRUCache } from 'lru-cache';
-import { PartnerError } from '../server/errors.js';
-import type { Account, Balance, Freshness, ProviderName, Transaction } from './canonical.js';
-import { encodeId } from './ids.js';
-import type { AccountsProvider, CallContext } from './types.js';
+import { PartnerError } from '../domain/errors.js';
+import type { Account, Balance, Freshness, ProviderName, Transaction } from '../domain/model.js';
+import { encodeId } from '../domain/ids.js';
+import type { AccountsProvider, CallContext } from '../domain/providers.js';
 
 export interface CacheSettings {
   /** Upper bound of the cache's estimated size in bytes. */

@@ -12,8 +12,8 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
 import type { ZodType } from 'zod';
-import { isDomainError, PartnerError, type PartnerErrorCode } from '../server/errors.js';
-import type { ProviderName } from './canonical.js';
+import { isDomainError, PartnerError, type PartnerErrorCode } from '../domain/errors.js';
+import type { ProviderName } from '../domain/model.js';
 
 /** Methods partners are called with. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -18,13 +18,13 @@
  */
 import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
-import type { Principal } from '../server/context.js';
-import { ConsentRequiredError, UnauthenticatedError } from '../server/errors.js';
-import type { Services } from '../server/services.js';
+import type { Principal } from '../resolvers/context.js';
+import { ConsentRequiredError, UnauthenticatedError } from '../domain/errors.js';
+import type { Services } from '../server/wiring.js';
 import { ConsentSnapshot } from '../store/consent-snapshot.js';
-import type { Account, Balance, ProviderName, Transaction } from './canonical.js';
-import { decodeId, type DecodedId, type EntityKind } from './ids.js';
-import type { CallContext } from './types.js';
+import type { Account, Balance, ProviderName, Transaction } from '../domain/model.js';
+import { decodeId, type DecodedId, type EntityKind } from '../domain/ids.js';
+import type { CallContext } from '../domain/providers.js';
 
 export interface TransactionWindow {
   from?: Date;

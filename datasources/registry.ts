@@ -8,9 +8,9 @@
 import type { Logger } from 'pino';
 import type { Config, PartnerEndpointConfig } from '../server/config.js';
 import type { Metrics } from '../server/metrics.js';
-import { NotSupportedError } from '../server/errors.js';
+import { NotSupportedError } from '../domain/errors.js';
 import { FallbackCache, withFallback } from './cache.js';
-import type { ProviderName } from './canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import { openBankingFromSettings } from './openbanking/registration.js';
 import { plaidFromSettings } from './plaid/registration.js';
 import { stripeFromSettings } from './stripe/registration.js';
@@ -24,7 +24,7 @@ import type {
   PaymentsProvider,
   Provider,
   SandboxLink,
-} from './types.js';
+} from '../domain/providers.js';
 
 /** Everything a provider factory gets: where the partner is, how to call it, whose credentials. */
 export interface ProviderSettings {

@@ -6,7 +6,7 @@
  * that carries one (payments, webhooks, seeding).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { AccountsProvider, CallContext, CredentialStore } from './types.js';
+import type { AccountsProvider, CallContext, CredentialStore } from '../domain/providers.js';
 
 const current = new AsyncLocalStorage<CredentialStore>();
 

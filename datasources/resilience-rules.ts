@@ -3,7 +3,7 @@
  * what counts as the partner failing, and how an attempt is labelled for metrics.
  */
 import { CircuitState, type IBackoff, type IBackoffFactory, type IRetryBackoffContext } from 'cockatiel';
-import { PartnerError } from '../server/errors.js';
+import { PartnerError } from '../domain/errors.js';
 
 export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 

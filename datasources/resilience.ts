@@ -39,8 +39,8 @@ import {
 } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Config } from '../server/config.js';
-import { isDomainError, PartnerError } from '../server/errors.js';
-import type { ProviderName } from './canonical.js';
+import { isDomainError, PartnerError } from '../domain/errors.js';
+import type { ProviderName } from '../domain/model.js';
 import type { CallOptions, CallPolicy } from './http.js';
 import { HealthWindow, type HealthSnapshot } from './partner-health.js';
 import {

@@ -6,7 +6,7 @@
  * message, and its signature must fail.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { ProviderName } from './canonical.js';
+import type { ProviderName } from '../domain/model.js';
 
 /** The resource an event is about; the worker fetches its current state from the partner. */
 export interface WebhookResource {

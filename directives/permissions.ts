@@ -9,8 +9,8 @@
 import type { GraphQLSchema } from 'graphql';
 import { deny, rule, shield, type and } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
-import type { RequestContext } from '../server/context.js';
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../server/errors.js';
+import type { RequestContext } from '../resolvers/context.js';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { collectFieldScopes, satisfies, typeScopes, type ScopeRequirement } from './scopes.js';
 
 /** How to find the owner of each entity type's objects (the canonical model's owner field). */

@@ -1,4 +1,4 @@
-import { decodeId, encodeId } from '../datasources/ids.js';
+import { decodeId, encodeId } from '../domain/ids.js';
 import type { ConsentResolvers } from './__generated__/types.js';
 import { found } from './support/connection.js';
 

@@ -1,7 +1,7 @@
-import type { CallContext } from '../datasources/types.js';
-import type { RequestContext } from '../server/context.js';
-import { NotImplementedError, UnauthenticatedError } from '../server/errors.js';
-import { markReplayed } from '../server/idempotency-plugin.js';
+import type { CallContext } from '../domain/providers.js';
+import type { RequestContext } from './context.js';
+import { NotImplementedError, UnauthenticatedError } from '../domain/errors.js';
+import { markReplayed } from './support/idempotency.js';
 import type { PaymentResult } from '../services/payments/index.js';
 import type { MutationResolvers } from './__generated__/types.js';
 import { replayWebhookEventPayload } from './support/webhooks.js';

@@ -1,6 +1,6 @@
-import type { PaymentStatus } from '../datasources/canonical.js';
-import type { RequestContext } from '../server/context.js';
-import { InputError, UnauthenticatedError } from '../server/errors.js';
+import type { PaymentStatus } from '../domain/model.js';
+import type { RequestContext } from './context.js';
+import { InputError, UnauthenticatedError } from '../domain/errors.js';
 import { paymentPage, requestPaymentLoader } from '../services/payments/reads.js';
 import type { CreditorResolvers, PaymentResolvers } from './__generated__/types.js';
 import { cursorOf, found, pageSize } from './support/connection.js';

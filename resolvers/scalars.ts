@@ -1,6 +1,6 @@
 /** The custom scalars: exact decimals, ISO 4217 codes and RFC 3339 UTC timestamps. */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { isCurrencyCode } from '../datasources/money.js';
+import { isCurrencyCode } from '../domain/money.js';
 
 const DECIMAL = /^-?\d{1,30}(\.\d{1,18})?$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;

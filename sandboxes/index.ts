@@ -4,10 +4,10 @@
  * The Open Banking sandbox always runs with mutual TLS: `tls` is the local CA set (npm start passes the
  * one in the data directory; absent, the per-user shared set of sharedSandboxTls).
  */
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import type { PartnerEndpointConfig, PartnerTlsFiles } from '../server/config.js';
 import { sharedSandboxTls, type LocalTls } from './certs.js';
-import type { SandboxHandle } from './kit.js';
+import type { SandboxHandle } from './kit/sandbox.js';
 import {
   OB_SANDBOX_CLIENT_ID,
   OB_SANDBOX_CLIENT_SECRET,

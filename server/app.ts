@@ -17,15 +17,15 @@ import Fastify, {
 import { createLoaders } from '../datasources/loaders.js';
 import { checkReadiness } from '../store/health.js';
 import { assertProductionTrust, bearerToken, routerSecretMatches } from './auth.js';
-import type { Principal, RequestContext } from './context.js';
+import type { Principal, RequestContext } from '../resolvers/context.js';
 import { createErrorFormatter, requestScope, transportErrorHandler } from './graphql-errors.js';
-import { idempotencyPlugin } from './idempotency-plugin.js';
+import { idempotencyPlugin } from '../resolvers/support/idempotency.js';
 import { operationLimitsPlugin, shapeGuard, shapeLimitRule } from './limits.js';
-import { partialErrorsPlugin } from './partial-errors.js';
+import { partialErrorsPlugin } from '../resolvers/support/partial-errors.js';
 import { buildSchema } from './schema.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
-import type { Services } from './services.js';
-import { isDomainError } from './errors.js';
+import type { Services } from './wiring.js';
+import { isDomainError } from '../domain/errors.js';
 import { GraphQLError } from 'graphql';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;

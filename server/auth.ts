@@ -23,8 +23,8 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Config } from './config.js';
-import type { Principal } from './context.js';
-import { UnauthenticatedError } from './errors.js';
+import type { Principal } from '../resolvers/context.js';
+import { UnauthenticatedError } from '../domain/errors.js';
 
 /** Every scope a customer token can carry (DESIGN §5); ops scopes are for operators. */
 export const CUSTOMER_SCOPES = [

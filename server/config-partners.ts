@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
-import { PROVIDERS, type ProviderName } from '../datasources/canonical.js';
+import { PROVIDERS, type ProviderName } from '../domain/model.js';
 import { optionalText, optionalUrl } from './config-fields.js';
 
 export const PartnerEnvSchema = z.object({

@@ -3,7 +3,7 @@
  * allow-lists, tolerances and the inbox worker, read from the environment config.ts parsed.
  */
 import { z } from 'zod';
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import { cidrList, int, list, optionalUrl } from './config-fields.js';
 
 /** Development webhook secrets: the local sandboxes sign with these; production refuses them. */

@@ -4,7 +4,7 @@
  * development defaults (local signing key, sandbox partners, dev secrets key, no router secret).
  */
 import { z } from 'zod';
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import { int, list, optionalText, optionalUrl } from './config-fields.js';
 import {
   partnerProblems,

@@ -25,7 +25,7 @@ import {
   type SelectionSetNode,
   type ValueNode,
 } from 'graphql';
-import { InputError } from './errors.js';
+import { InputError } from '../domain/errors.js';
 
 /** `first` is 1..100 everywhere (DESIGN §5). */
 export const MAX_FIRST = 100;

@@ -8,7 +8,7 @@ import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
-import { ERROR_CODES, isDomainError, PartnerError, type ErrorCode } from './errors.js';
+import { ERROR_CODES, isDomainError, PartnerError, type ErrorCode } from '../domain/errors.js';
 import { isTokenLimitError, tokenLimitError } from './limits.js';
 
 /** The correlation id of the request being served, for code that has no context (formatError). */

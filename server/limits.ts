@@ -35,7 +35,7 @@ import {
 } from 'graphql';
 import type { Config } from './config.js';
 import { argumentValue, CostWalk, type Variables } from './cost.js';
-import { InputError, QueryTooComplexError, type DomainError } from './errors.js';
+import { InputError, QueryTooComplexError, type DomainError } from '../domain/errors.js';
 
 export type Limits = Config['limits'];
 

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { buildApp, type App } from './app.js';
 import type { Config } from './config.js';
-import { closeServices, createServices, type ServiceOverrides, type Services } from './services.js';
+import { closeServices, createServices, type ServiceOverrides, type Services } from './wiring.js';
 import { registerSandboxWebhooks } from '../services/webhooks/sandboxes.js';
 
 export interface RunningServer {

@@ -26,7 +26,7 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CacheObserver, FallbackCache } from '../datasources/cache.js';
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import type { BreakerState, PolicyObserver } from '../datasources/resilience.js';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 };

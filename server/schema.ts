@@ -8,7 +8,7 @@ import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { buildShield } from '../directives/permissions.js';
 import { resolvers } from '../resolvers/index.js';
-import { fromRoot } from './paths.js';
+import { fromRoot } from '../store/paths.js';
 
 /** The domain files of the contract, in a fixed order. */
 export const SCHEMA_FILES = ['common', 'accounts', 'transactions', 'payments', 'consents', 'ops'] as const;

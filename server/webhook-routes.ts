@@ -4,7 +4,7 @@
  * Buffer, scoped to this route (GraphQL keeps fastify's JSON parser), with the webhook body limit.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Services } from './services.js';
+import type { Services } from './wiring.js';
 
 export async function registerWebhookRoutes(fastify: FastifyInstance, services: Services): Promise<void> {
   const bodyLimit = services.config.limits.webhookBodyBytes;

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import type { Registry } from '../datasources/registry.js';
-import type { CallContext } from '../datasources/types.js';
+import type { CallContext } from '../domain/providers.js';
 import type { InitiatePaymentArgs, PaymentService } from './payments/index.js';
 import type { ConsentRepository } from '../store/consents.js';
 import type { AuditLog } from '../store/audit.js';

@@ -21,7 +21,7 @@
  * chain and never fork it; the primary key on seq backs that up.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../domain/canonical-json.js';
 import type { Db, Queryable } from './db.js';
 
 /** One event to record. */

@@ -9,8 +9,8 @@
  * store, and later reads in the same request get what was stored, never the token it replaced.
  * Another subject's credential is never answered from here: it goes to the store.
  */
-import type { Consent, ProviderName } from '../datasources/canonical.js';
-import type { CredentialStore, PartnerCredential } from '../datasources/types.js';
+import type { Consent, ProviderName } from '../domain/model.js';
+import type { CredentialStore, PartnerCredential } from '../domain/providers.js';
 import type { ActiveConsent, ConsentRepository } from './consents.js';
 
 export class ConsentSnapshot {

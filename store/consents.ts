@@ -7,10 +7,10 @@
  * not open, and they are dropped as soon as the consent is revoked (data minimisation).
  */
 import { randomUUID } from 'node:crypto';
-import { isProviderName } from '../datasources/canonical.js';
-import type { Consent, ConsentStatus, ProviderName } from '../datasources/canonical.js';
-import type { CredentialStore, PartnerCredential } from '../datasources/types.js';
-import { InputError, NotFoundError } from '../server/errors.js';
+import { isProviderName } from '../domain/model.js';
+import type { Consent, ConsentStatus, ProviderName } from '../domain/model.js';
+import type { CredentialStore, PartnerCredential } from '../domain/providers.js';
+import { InputError, NotFoundError } from '../domain/errors.js';
 import { openCredential, sealCredential } from './consent-credentials.js';
 import type { ConsentCredential, CredentialOwner } from './consent-credentials.js';
 import type { Db, Queryable } from './db.js';

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fromRoot } from '../server/paths.js';
+import { fromRoot } from './paths.js';
 import type { Db, Queryable } from './db.js';
 
 /** Where the shipped migrations live, from the sources and from a compiled dist/ alike. */

@@ -8,7 +8,7 @@ import type {
   PaymentStatus,
   ProviderName,
   Refund,
-} from '../datasources/canonical.js';
+} from '../domain/model.js';
 
 /** A payments row. */
 export interface PaymentRow {

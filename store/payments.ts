@@ -9,7 +9,7 @@
  * Data minimisation: a creditor's account number is stored as its last four digits and an IBAN as its
  * country code plus last four characters, which is all the graph ever shows.
  */
-import type { Payment, PaymentEvent, PaymentStatus, ProviderName, Refund } from '../datasources/canonical.js';
+import type { Payment, PaymentEvent, PaymentStatus, ProviderName, Refund } from '../domain/model.js';
 import type { Db, Queryable } from './db.js';
 import {
   minimalCreditor,

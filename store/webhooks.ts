@@ -5,7 +5,7 @@
  * process one row at the same time and a crashed worker's rows come back when its lease lapses.
  */
 import { randomUUID } from 'node:crypto';
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from '../domain/model.js';
 import type { CanonicalWebhookEvent } from '../datasources/webhook-verify.js';
 import type { Db, Queryable } from './db.js';
 

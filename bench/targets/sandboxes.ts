@@ -4,8 +4,8 @@
  * Control over IPC (the Open Banking sandbox speaks mutual TLS only): `{ id, op: 'faults', partner,
  * rules }` replaces a sandbox's fault rules, `{ id, op: 'ledger', partner }` returns its request counts.
  */
-import type { ProviderName } from '../../datasources/canonical.js';
-import type { FaultRule } from '../../sandboxes/kit.js';
+import type { ProviderName } from '../../domain/model.js';
+import type { FaultRule } from '../../sandboxes/kit/sandbox.js';
 import {
   sandboxEndpoints,
   startSandboxes,

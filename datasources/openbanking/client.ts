@@ -4,7 +4,7 @@
  * 401), lists followed through Links.Next. Token lifecycles live in tokens.ts.
  */
 import type { Logger } from 'pino';
-import { ConsentRequiredError } from '../../server/errors.js';
+import { ConsentRequiredError } from '../../domain/errors.js';
 import {
   PartnerHttp,
   type CallPolicy,
@@ -13,7 +13,7 @@ import {
   type PartnerTimeouts,
   type PartnerTls,
 } from '../http.js';
-import type { CredentialStore, PartnerCredential } from '../types.js';
+import type { CredentialStore, PartnerCredential } from '../../domain/providers.js';
 import {
   contractViolation,
   errorFromResponse,

@@ -9,7 +9,7 @@ import {
   NotFoundError,
   PartnerError,
   type PartnerErrorCode,
-} from '../../server/errors.js';
+} from '../../domain/errors.js';
 import type { ErrorFromResponse, ResponseHeaders } from '../http.js';
 import { errorResponseSchema, tokenErrorSchema } from './types.js';
 

@@ -7,15 +7,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { authoriseInSandbox } from '../../sandboxes/openbanking/authorise.js';
-import { ConsentRequiredError } from '../../server/errors.js';
-import type { Balance, Transaction } from '../canonical.js';
+import { ConsentRequiredError } from '../../domain/errors.js';
+import type { Balance, Transaction } from '../../domain/model.js';
 import type {
   AccountsProvider,
   CallContext,
   CredentialStore,
   PartnerCredential,
   Provider,
-} from '../types.js';
+} from '../../domain/providers.js';
 import { OpenBankingClient, type OpenBankingClientOptions } from './client.js';
 import { contractViolation, type CanonicalPermission } from './errors.js';
 import { MappingError, mapAccounts, mapBalances, mapTransactions, type MapContext } from './mapper.js';

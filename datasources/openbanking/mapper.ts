@@ -11,9 +11,9 @@ import type {
   Freshness,
   Transaction,
   TransactionStatus,
-} from '../canonical.js';
-import { encodeId } from '../ids.js';
-import { MoneyError, add, isCurrencyCode, parseDecimal, type Money } from '../money.js';
+} from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
+import { MoneyError, add, isCurrencyCode, parseDecimal, type Money } from '../../domain/money.js';
 import type {
   AccountSubType,
   BalanceType,

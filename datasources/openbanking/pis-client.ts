@@ -6,9 +6,9 @@
  * them: the bank answers a repeat with the resource it already created.
  */
 import type { Logger } from 'pino';
-import { NotFoundError, PartnerError } from '../../server/errors.js';
+import { NotFoundError, PartnerError } from '../../domain/errors.js';
 import { PartnerHttp, type ErrorFromResponse, type PartnerRequest, type PartnerResponse } from '../http.js';
-import type { CredentialStore } from '../types.js';
+import type { CredentialStore } from '../../domain/providers.js';
 import type { OpenBankingClientOptions } from './client.js';
 import { errorFromResponse, isUnauthorised } from './errors.js';
 import {

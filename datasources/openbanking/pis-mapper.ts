@@ -5,9 +5,9 @@
  * for. An answer about another amount, currency, debtor or creditor is a contract violation.
  */
 import { createHash } from 'node:crypto';
-import type { Creditor, Payment, PaymentEvent, PaymentStatus } from '../canonical.js';
-import { encodeId } from '../ids.js';
-import { formatDecimal, MoneyError, parseDecimal, type Money } from '../money.js';
+import type { Creditor, Payment, PaymentEvent, PaymentStatus } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
+import { formatDecimal, MoneyError, parseDecimal, type Money } from '../../domain/money.js';
 import { MappingError } from './mapper.js';
 import type {
   DomesticPaymentStatus,

@@ -4,8 +4,8 @@
  * carries a user-error code and the partner's record. The payments service recognises the error by
  * its shape (`userErrorCode`, `payment`, `field`), so the datasource need not import services.
  */
-import type { Payment } from '../canonical.js';
-import { DomainError } from '../../server/errors.js';
+import type { Payment } from '../../domain/model.js';
+import { DomainError } from '../../domain/errors.js';
 
 /** The business outcomes a bank payment can end in besides success. */
 export type BankPaymentRefusalCode =

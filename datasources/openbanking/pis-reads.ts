@@ -5,9 +5,9 @@
  * is compared with its consent (what we asked for). Consent facts never change, so they are kept in
  * a bounded map and a poll costs one call per payment after the first.
  */
-import { NotFoundError, PartnerError } from '../../server/errors.js';
-import type { Payment } from '../canonical.js';
-import type { CallContext } from '../types.js';
+import { NotFoundError, PartnerError } from '../../domain/errors.js';
+import type { Payment } from '../../domain/model.js';
+import type { CallContext } from '../../domain/providers.js';
 import { contractViolation } from './errors.js';
 import { MappingError } from './mapper.js';
 import type { PisClient } from './pis-client.js';

@@ -4,8 +4,8 @@
  * refusals. Pure helpers for pis.ts.
  */
 import { createHash } from 'node:crypto';
-import { InputError, NotSupportedError } from '../../server/errors.js';
-import type { CreatePaymentRequest } from '../types.js';
+import { InputError, NotSupportedError } from '../../domain/errors.js';
+import type { CreatePaymentRequest } from '../../domain/providers.js';
 import { MAX_IDEMPOTENCY_KEY } from './pis-client.js';
 import type { BankPaymentOutcome, BankPaymentRefusal } from './pis-outcomes.js';
 

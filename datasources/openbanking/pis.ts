@@ -16,9 +16,9 @@
  *   a difference is PARTNER_CONTRACT_VIOLATION.
  */
 import { SandboxAuthorisationError } from '../../sandboxes/openbanking/authorise.js';
-import { NotFoundError, NotSupportedError } from '../../server/errors.js';
-import type { Payment } from '../canonical.js';
-import type { CallContext, CreatePaymentRequest, PaymentsProvider } from '../types.js';
+import { NotFoundError, NotSupportedError } from '../../domain/errors.js';
+import type { Payment } from '../../domain/model.js';
+import type { CallContext, CreatePaymentRequest, PaymentsProvider } from '../../domain/providers.js';
 import { contractViolation } from './errors.js';
 import type { PisClient } from './pis-client.js';
 import {

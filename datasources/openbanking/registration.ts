@@ -6,7 +6,7 @@
  * wait for the customer at the bank (REQUIRES_ACTION).
  */
 import type { ProviderDeps, ProviderSettings } from '../registry.js';
-import type { Provider } from '../types.js';
+import type { Provider } from '../../domain/providers.js';
 import { createOpenBankingProvider, DEFAULT_PERMISSIONS } from './index.js';
 import { loadClientTls } from './tls.js';
 

@@ -6,9 +6,9 @@
  *   because the bank rotates refresh tokens and a second concurrent refresh would be refused, and
  *   persisted through CredentialStore.update so the rotated token survives the process.
  */
-import { ConsentRequiredError } from '../../server/errors.js';
+import { ConsentRequiredError } from '../../domain/errors.js';
 import type { PartnerHttp } from '../http.js';
-import type { CallContext, CredentialStore, PartnerCredential } from '../types.js';
+import type { CallContext, CredentialStore, PartnerCredential } from '../../domain/providers.js';
 import { tokenErrorFromResponse } from './errors.js';
 import { tokenResponseSchema, type TokenResponse } from './types.js';
 

@@ -11,7 +11,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
 import { Configuration, PlaidApi, Products } from 'plaid';
 import type { ZodType } from 'zod';
-import { isDomainError } from '../../server/errors.js';
+import { isDomainError } from '../../domain/errors.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TIMEOUTS,

@@ -4,7 +4,7 @@
  * Plaid's error object. Nothing from the partner's body reaches the client: the code is kept for logs.
  */
 import type { Logger } from 'pino';
-import { ConsentRequiredError, PartnerError, type PartnerErrorCode } from '../../server/errors.js';
+import { ConsentRequiredError, PartnerError, type PartnerErrorCode } from '../../domain/errors.js';
 import { plaidErrorSchema, type PlaidErrorBody, type PlaidErrorType } from './types.js';
 
 /** Plaid's answer when a paginated /transactions/sync update changed under the caller. */

@@ -10,8 +10,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PlaidSyncStore } from '../../store/plaid-sync.js';
-import { ConsentRequiredError } from '../../server/errors.js';
-import type { Freshness } from '../canonical.js';
+import { ConsentRequiredError } from '../../domain/errors.js';
+import type { Freshness } from '../../domain/model.js';
 import type {
   AccountsProvider,
   CallContext,
@@ -19,7 +19,7 @@ import type {
   PartnerCredential,
   Provider,
   SandboxLink,
-} from '../types.js';
+} from '../../domain/providers.js';
 import { PlaidClient, type PlaidCall, type PlaidClientOptions } from './client.js';
 import { contractViolation, mapReported, reportViolation } from './errors.js';
 import { toAccounts, toBalances, toTransaction } from './mapper.js';

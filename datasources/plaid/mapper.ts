@@ -10,9 +10,9 @@
  * - Balance `available`: what the customer can still spend or withdraw (for a credit card: limit minus
  *   owed), a positive amount for every account type, so it keeps Plaid's sign.
  */
-import type { Account, AccountType, Balance, Freshness, Transaction } from '../canonical.js';
-import { encodeId } from '../ids.js';
-import { fromJsonNumber, isCurrencyCode, MoneyError, negate, type Money, type Rounding } from '../money.js';
+import type { Account, AccountType, Balance, Freshness, Transaction } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
+import { fromJsonNumber, isCurrencyCode, MoneyError, negate, type Money, type Rounding } from '../../domain/money.js';
 import type { PlaidStoredTransaction } from '../../store/plaid-sync.js';
 import { contractViolation } from './errors.js';
 import type { PlaidAccount, PlaidAccountSubtype, PlaidAccountType, PlaidTransaction } from './types.js';

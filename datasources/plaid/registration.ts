@@ -1,7 +1,7 @@
 /** How the registry builds the Plaid provider from configuration. */
 import { PlaidSyncRepository } from '../../store/plaid-sync.js';
 import type { ProviderDeps, ProviderSettings } from '../registry.js';
-import type { Provider } from '../types.js';
+import type { Provider } from '../../domain/providers.js';
 import { createPlaidProvider } from './index.js';
 
 export function plaidFromSettings(settings: ProviderSettings, deps: ProviderDeps): Provider {

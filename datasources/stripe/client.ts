@@ -11,7 +11,7 @@ import https from 'node:https';
 import type { Logger } from 'pino';
 import Stripe from 'stripe';
 import type { ZodType } from 'zod';
-import { isDomainError, PartnerError } from '../../server/errors.js';
+import { isDomainError, PartnerError } from '../../domain/errors.js';
 import type { CallPolicy } from '../http.js';
 import { guardedNodeHttpClient } from './transport.js';
 import {

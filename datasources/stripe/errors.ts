@@ -22,7 +22,7 @@ import {
   NotFoundError,
   PartnerError,
   type PartnerErrorCode,
-} from '../../server/errors.js';
+} from '../../domain/errors.js';
 import { formatPath } from '../http.js';
 import { BODY_CUT, BODY_TOO_LARGE } from './transport.js';
 import { errorObjectSchema, type WireError, type WireLastPaymentError } from './types.js';

@@ -4,9 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { InputError } from '../../server/errors.js';
+import { InputError } from '../../domain/errors.js';
 import type { CallPolicy } from '../http.js';
-import type { CredentialStore, Provider, SandboxLink } from '../types.js';
+import type { CredentialStore, Provider, SandboxLink } from '../../domain/providers.js';
 import { StripeClient } from './client.js';
 import { SUBJECT_KEY } from './mapper.js';
 import { StripePayments } from './payments.js';

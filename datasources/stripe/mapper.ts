@@ -14,9 +14,9 @@
  * so the history shows the chargeback whatever its outcome.
  */
 import type { Logger } from 'pino';
-import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../canonical.js';
-import { encodeId } from '../ids.js';
-import { exponentOf, money, MoneyError, type Money } from '../money.js';
+import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
+import { exponentOf, money, MoneyError, type Money } from '../../domain/money.js';
 import { contractViolation, paymentDeclined } from './errors.js';
 import type {
   DisputeStatus,

@@ -4,15 +4,15 @@
  * metadata; both must match before anything about a payment is read further, changed or returned,
  * so one subject can never see or move another's payment (it looks absent, as if unknown).
  */
-import type { Payment } from '../canonical.js';
-import type { Money } from '../money.js';
-import type { CallContext, CreatePaymentRequest, CredentialStore, PaymentsProvider } from '../types.js';
-import { ConsentRequiredError, InputError, NotFoundError, NotSupportedError } from '../../server/errors.js';
+import type { Payment } from '../../domain/model.js';
+import type { Money } from '../../domain/money.js';
+import type { CallContext, CreatePaymentRequest, CredentialStore, PaymentsProvider } from '../../domain/providers.js';
+import { ConsentRequiredError, InputError, NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import type { StripeCall, StripeClient } from './client.js';
 import { contractViolation, decode, StripeDeclineError, type PaymentDeclined } from './errors.js';
 import { chargeOf, CREDITOR_KEY, mapPayment, ownerOf, SUBJECT_KEY, type PaymentBundle } from './mapper.js';
 import { idOf, paymentIntentSchema, type WirePaymentIntent } from './types.js';
-import { mismatches, stripeAmount } from './verify.js';
+import { mismatches, stripeAmount } from './checks.js';
 
 /** What creating a card payment ended in: a payment, or a payment the card issuer declined. */
 export type CardPaymentOutcome =

@@ -1,6 +1,6 @@
 /** How the registry builds the Stripe provider from configuration. */
 import type { ProviderDeps, ProviderSettings } from '../registry.js';
-import type { Provider } from '../types.js';
+import type { Provider } from '../../domain/providers.js';
 import { createStripeProvider } from './index.js';
 
 /**

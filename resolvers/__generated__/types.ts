@@ -10,9 +10,9 @@ import type {
   PaymentEvent as PaymentEventModel,
   Refund as RefundModel,
   Transaction as TransactionModel,
-} from '../../datasources/canonical.js';
-import type { Money as MoneyModel } from '../../datasources/money.js';
-import type { RequestContext } from '../../server/context.js';
+} from '../../domain/model.js';
+import type { Money as MoneyModel } from '../../domain/money.js';
+import type { RequestContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
 export type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };

@@ -3,14 +3,14 @@
  * are asked, each once per request (the loader batches), and the list has one stable order.
  *
  * Partial results: when some partners fail (and have nothing cached), the others' accounts are still
- * returned and each failure is reported as an error on the field's path (server/partial-errors.ts);
+ * returned and each failure is reported as an error on the field's path (support/partial-errors.ts);
  * the field fails only when every partner did.
  */
 import type { GraphQLResolveInfo } from 'graphql';
-import type { Account, ProviderName } from '../../datasources/canonical.js';
-import type { RequestContext } from '../../server/context.js';
-import { UnauthenticatedError } from '../../server/errors.js';
-import { reportPartialFailure } from '../../server/partial-errors.js';
+import type { Account, ProviderName } from '../../domain/model.js';
+import type { RequestContext } from '../context.js';
+import { UnauthenticatedError } from '../../domain/errors.js';
+import { reportPartialFailure } from './partial-errors.js';
 
 export async function accountsOf(
   context: RequestContext,

@@ -3,7 +3,7 @@
  * node id), so a page boundary survives items being added before it. `first` is 1..100 here as well
  * as in validation, so a resolver can never be asked for more.
  */
-import { InputError, NotFoundError } from '../../server/errors.js';
+import { InputError, NotFoundError } from '../../domain/errors.js';
 
 export const MAX_PAGE_SIZE = 100;
 

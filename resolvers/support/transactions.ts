@@ -1,6 +1,6 @@
 /** Transactions of one or more accounts as a connection, with the schema's filter applied. */
-import type { Transaction } from '../../datasources/canonical.js';
-import type { RequestContext } from '../../server/context.js';
+import type { Transaction } from '../../domain/model.js';
+import type { RequestContext } from '../context.js';
 import type { TransactionFilter } from '../__generated__/types.js';
 import { connectionFrom, pageSize, type ConnectionArgs } from './connection.js';
 

@@ -2,7 +2,7 @@
  * The inbox as the graph shows it: the stored status and attempt count become the schema's
  * WebhookEventStatus (a pending row that failed before is FAILED, one never tried is RECEIVED).
  */
-import type { RequestContext } from '../../server/context.js';
+import type { RequestContext } from '../context.js';
 import type { WebhookEventRecord, WebhookStatus } from '../../store/webhooks.js';
 import type {
   QueryWebhookEventsArgs,

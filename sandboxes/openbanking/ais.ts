@@ -3,7 +3,7 @@
  * and per account, in the Data/Links/Meta envelope with paging. What is returned follows the consent:
  * its accounts, its permissions (Basic vs Detail, Credits vs Debits, ReadPAN) and its transaction window.
  */
-import { json, type Reply, type Router, type SandboxRequest } from '../kit.js';
+import { json, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { requireAccount, requireConsent } from './guards.js';
 import type { BankAccount } from './seed.js';
 import type { Consent, SandboxState } from './state.js';

@@ -5,7 +5,7 @@
  * (payment consents included: pis.ts decides those).
  */
 import { z } from 'zod';
-import { json, readJson, empty, type Reply, type Router, type SandboxRequest } from '../kit.js';
+import { json, readJson, empty, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { requireToken } from './guards.js';
 import { approvePaymentConsent } from './pis.js';
 import type { Consent, SandboxState } from './state.js';

@@ -2,7 +2,7 @@
  * Access checks shared by the consent and account routes: which token may call what, and what an
  * account-access consent allows.
  */
-import type { SandboxRequest } from '../kit.js';
+import type { SandboxRequest } from '../kit/sandbox.js';
 import type { AccessToken, Consent, SandboxState } from './state.js';
 import { ObFailure, obError, type Permission } from './wire.js';
 

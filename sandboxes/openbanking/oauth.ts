@@ -3,7 +3,7 @@
  * by HTTP Basic (client_secret_basic) or in the body (client_secret_post), and the grants
  * client_credentials, authorization_code and refresh_token. Errors follow RFC 6749 section 5.2.
  */
-import { json, readForm, type Reply, type Router, type SandboxRequest } from '../kit.js';
+import { json, readForm, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import type { SandboxState } from './state.js';
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };

@@ -8,7 +8,7 @@
  * status Rejected (ISO 20022 reason AM04) and moves no money.
  */
 import { randomUUID } from 'node:crypto';
-import type { Ledger } from '../kit.js';
+import type { Ledger } from '../kit/sandbox.js';
 import type { BankAccount } from './seed.js';
 import type { SandboxState } from './state.js';
 import {

@@ -5,7 +5,7 @@
  * that answers OB errors (UK.OBIE.Field.Missing / Field.Invalid with the JSON path).
  */
 import { z } from 'zod';
-import { readJson, type SandboxRequest } from '../kit.js';
+import { readJson, type SandboxRequest } from '../kit/sandbox.js';
 import { ObFailure, obError } from './wire.js';
 
 /** Base path of the Payment Initiation API (the spec's `servers[0].url`). */

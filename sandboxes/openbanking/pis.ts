@@ -15,7 +15,7 @@
  * spec's code for a supplied value that is not acceptable (ConsentMismatch is kept for a payment
  * that does not match its consent). Failed requests create nothing and record no key.
  */
-import { json, readJson, type Reply, type Router, type SandboxRequest } from '../kit.js';
+import { json, readJson, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { requireToken } from './guards.js';
 import type { DomesticPayment, PaymentConsent, PisState } from './pis-state.js';
 import {

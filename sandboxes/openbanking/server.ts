@@ -15,7 +15,7 @@ import {
   type Reply,
   type SandboxHandle,
   type SandboxRequest,
-} from '../kit.js';
+} from '../kit/sandbox.js';
 import { registerAccountRoutes } from './ais.js';
 import { registerConsentRoutes } from './consents.js';
 import { registerOAuthRoutes } from './oauth.js';

@@ -22,7 +22,7 @@ import {
   type Router,
   type WebhookDeliveryOptions,
   type WebhookEndpoint,
-} from '../kit.js';
+} from '../kit/sandbox.js';
 import type { PaymentStatusEvent } from './pis-state.js';
 import { PISP_BASE } from './pis-wire.js';
 import type { SandboxState } from './state.js';

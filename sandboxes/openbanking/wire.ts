@@ -3,7 +3,7 @@
  * shared with the client, so the two sides check each other), error replies and small helpers.
  */
 import { randomUUID } from 'node:crypto';
-import { json, type Reply } from '../kit.js';
+import { json, type Reply } from '../kit/sandbox.js';
 
 /** Base path of the Account and Transaction API (the spec's `servers[0].url`). */
 export const AISP_BASE = '/open-banking/v3.1/aisp';

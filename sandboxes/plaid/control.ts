@@ -11,7 +11,7 @@
  *   GET  /__sandbox/plaid/calls          what each partner call asked (route, X-Request-Id, sync paging)
  */
 import { z } from 'zod';
-import { json, readJson, type Handler, type Reply, type Router } from '../kit.js';
+import { json, readJson, type Handler, type Reply, type Router } from '../kit/sandbox.js';
 import type { PlaidSandboxState } from './state.js';
 import { addTransaction, modifyTransaction, postTransaction, removeTransaction } from './transactions.js';
 

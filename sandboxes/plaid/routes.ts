@@ -7,7 +7,7 @@
  * `options.override_username` names the seeded customer who "logs in" (`cust_alice`, `cust_bob`, ...;
  * Plaid's default `user_good` is cust_alice). The public token is then exchanged for an access token.
  */
-import { json, readJson, type Handler, type Router, type SandboxRequest } from '../kit.js';
+import { json, readJson, type Handler, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { INSTITUTIONS } from './seed-data.js';
 import type { Book, CallRecord, Item, PlaidSandboxState } from './state.js';
 import { syncPage } from './transactions.js';

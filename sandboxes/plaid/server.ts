@@ -10,7 +10,7 @@ import {
   type Reply,
   type SandboxHandle,
   type SandboxRequest,
-} from '../kit.js';
+} from '../kit/sandbox.js';
 import { registerControlRoutes } from './control.js';
 import { registerPlaidRoutes } from './routes.js';
 import { PlaidSandboxState } from './state.js';

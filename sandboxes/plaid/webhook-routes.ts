@@ -9,7 +9,7 @@
  *   GET  /__sandbox/plaid/webhook_endpoints  waits for deliveries in flight, then { delivered }
  */
 import { z } from 'zod';
-import { json, readJson, type Router } from '../kit.js';
+import { json, readJson, type Router } from '../kit/sandbox.js';
 import { endpoint } from './routes.js';
 import type { PlaidSandboxState } from './state.js';
 import { fail } from './wire.js';

@@ -3,7 +3,7 @@
  * not shared with the client, so the two sides check each other; plus Plaid's error object.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { json, type Reply } from '../kit.js';
+import { json, type Reply } from '../kit/sandbox.js';
 
 /** The only API version the sandbox speaks (the `Plaid-Version` header the official SDK sends). */
 export const PLAID_VERSION = '2020-09-14';

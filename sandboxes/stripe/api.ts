@@ -4,7 +4,7 @@
  * idempotency on POST, and Stripe error replies.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { json, readForm, type Reply, type Router, type SandboxRequest } from '../kit.js';
+import { json, readForm, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { failureReply, invalidRequest, StripeFailure, unauthorised } from './errors.js';
 import { decodeForm, fingerprint, type FormParams } from './form.js';
 import { MAX_KEY_LENGTH, type IdempotencyStore } from './idempotency.js';

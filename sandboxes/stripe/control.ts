@@ -11,7 +11,7 @@
  *   GET  /__sandbox/stripe/requests                    what clients sent (keys, correlation ids)
  */
 import { z } from 'zod';
-import { empty, json, readJson, type Reply, type Router, type SandboxRequest } from '../kit.js';
+import { empty, json, readJson, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { testCard } from './cards.js';
 import { cancelIntent, decline, failAuthentication, settle } from './intents.js';
 import { disputeObject } from './reversals.js';

@@ -4,7 +4,7 @@
  * 409 idempotency_key_in_use, 429 rate_limit, 5xx api_error). Handlers throw StripeFailure; the
  * route wrapper turns it into a Reply so an idempotent request can store it.
  */
-import { json, type Reply } from '../kit.js';
+import { json, type Reply } from '../kit/sandbox.js';
 
 /** The `type` of Stripe's error object. */
 export type ErrorType = 'api_error' | 'card_error' | 'idempotency_error' | 'invalid_request_error';

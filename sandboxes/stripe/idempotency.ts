@@ -7,7 +7,7 @@
  * execution (400, 401, 404) are not saved, so they can be corrected and retried. Keys are pruned
  * after 24 hours of sandbox time.
  */
-import type { Reply } from '../kit.js';
+import type { Reply } from '../kit/sandbox.js';
 import { docUrl, StripeFailure } from './errors.js';
 
 const TTL_MS = 24 * 3_600_000;

@@ -3,7 +3,7 @@
  * Every PaymentIntent created is recorded in the ledger, declined ones included: Stripe creates the
  * object before the card is charged.
  */
-import type { Router } from '../kit.js';
+import type { Router } from '../kit/sandbox.js';
 import { route, type ApiContext } from './api.js';
 import { invalidRequest, resourceMissing } from './errors.js';
 import {

@@ -2,7 +2,7 @@
  * Customers (create, retrieve, search by metadata), refunds (create, retrieve, list) and disputes
  * (retrieve, list). Refunds check what is left to refund on the charge, as Stripe does.
  */
-import type { Router } from '../kit.js';
+import type { Router } from '../kit/sandbox.js';
 import { route, type ApiContext } from './api.js';
 import { invalidRequest, resourceMissing, unexpectedState } from './errors.js';
 import { allowOnly, metadataParam, optionalInteger, optionalString, type FormParams } from './form.js';

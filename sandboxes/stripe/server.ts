@@ -13,7 +13,7 @@ import {
   type Reply,
   type SandboxHandle,
   type SandboxRequest,
-} from '../kit.js';
+} from '../kit/sandbox.js';
 import { requestIdOf, type ApiContext } from './api.js';
 import { registerControlRoutes } from './control.js';
 import { failureReply, injectedFailure, invalidRequest, StripeFailure } from './errors.js';

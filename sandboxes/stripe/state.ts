@@ -4,7 +4,7 @@
  * Seeded objects have fixed ids; objects created at run time get random Stripe-like ids.
  */
 import { randomBytes } from 'node:crypto';
-import type { Ledger } from '../kit.js';
+import type { Ledger } from '../kit/sandbox.js';
 import type { CardBehaviour } from './cards.js';
 
 /** PaymentIntent statuses (API reference). */

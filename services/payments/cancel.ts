@@ -5,8 +5,8 @@
  * Resuming at `partner_requested`, the partner is first asked where the payment is: a payment it
  * already cancelled needs no second request; anything else gets the same partner key again.
  */
-import type { Payment } from '../../datasources/canonical.js';
-import type { CallContext, PaymentsProvider } from '../../datasources/types.js';
+import type { Payment } from '../../domain/model.js';
+import type { CallContext, PaymentsProvider } from '../../domain/providers.js';
 import { checkSamePayment } from './checks.js';
 import {
   assertPartnerStillDedupes,

@@ -3,10 +3,10 @@
  * different amount, currency, account or payment has broken its contract: that is never a success,
  * and the operation stays unfinished for an operator or reconciliation to resolve.
  */
-import type { Payment, ProviderName, Refund } from '../../datasources/canonical.js';
-import { encodeId } from '../../datasources/ids.js';
-import { formatDecimal, type Money } from '../../datasources/money.js';
-import { PartnerError } from '../../server/errors.js';
+import type { Payment, ProviderName, Refund } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
+import { formatDecimal, type Money } from '../../domain/money.js';
+import { PartnerError } from '../../domain/errors.js';
 import type { PaymentOrder } from './validation.js';
 
 function violation(partner: ProviderName, endpoint: string, issues: string[]): PartnerError {

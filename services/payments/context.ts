@@ -2,11 +2,11 @@
  * What the three money-moving flows share: their dependencies, the partner call context, the guard
  * against re-sending a partner key the partner may already have forgotten, and the audit entry.
  */
-import type { Payment, ProviderName } from '../../datasources/canonical.js';
-import { decodeId } from '../../datasources/ids.js';
-import { formatDecimal } from '../../datasources/money.js';
-import type { CallContext, PaymentsProvider } from '../../datasources/types.js';
-import { isDomainError, NotFoundError, PartnerError } from '../../server/errors.js';
+import type { Payment, ProviderName } from '../../domain/model.js';
+import { decodeId } from '../../domain/ids.js';
+import { formatDecimal } from '../../domain/money.js';
+import type { CallContext, PaymentsProvider } from '../../domain/providers.js';
+import { isDomainError, NotFoundError, PartnerError } from '../../domain/errors.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { Queryable } from '../../store/db.js';
 import type { IdempotentMutation } from './keys.js';

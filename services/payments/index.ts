@@ -1,10 +1,10 @@
 /**
  * Idempotent money movement (DESIGN §10): the PaymentService the resolvers, the webhook processor and
- * the CLI use. One instance per process, built at boot (server/services.ts).
+ * the CLI use. One instance per process, built at boot (server/wiring.ts).
  */
 import type { Logger } from 'pino';
-import type { Payment, PaymentStatus, ProviderName } from '../../datasources/canonical.js';
-import type { CallContext, PaymentsProvider } from '../../datasources/types.js';
+import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
+import type { CallContext, PaymentsProvider } from '../../domain/providers.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { IdempotencyStore } from '../../store/idempotency.js';

@@ -8,8 +8,8 @@
  * payment it created the first time or creates it now, exactly once. At `partner_confirmed` the answer
  * is already stored and the partner is not called again.
  */
-import type { Payment } from '../../datasources/canonical.js';
-import type { CallContext } from '../../datasources/types.js';
+import type { Payment } from '../../domain/model.js';
+import type { CallContext } from '../../domain/providers.js';
 import { minimalCreditor } from '../../store/payments.js';
 import { checkCreatedPayment } from './checks.js';
 import { assertPartnerStillDedupes, auditOutcome, callPartner, type FlowDeps } from './context.js';

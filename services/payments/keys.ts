@@ -2,8 +2,8 @@
  * Client idempotency keys, request fingerprints and the keys partners receive.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { IdempotencyError } from '../../server/errors.js';
-import { canonicalJson } from '../../store/canonical-json.js';
+import { IdempotencyError } from '../../domain/errors.js';
+import { canonicalJson } from '../../domain/canonical-json.js';
 
 /** DESIGN §10: 16 to 255 characters of [A-Za-z0-9_.:-]. */
 const KEY_FORMAT = /^[A-Za-z0-9_.:-]{16,255}$/;

@@ -4,7 +4,7 @@
  * the payment, asks the state machine, and appends history, so duplicate and out-of-order reports are
  * harmless and concurrent reporters serialise on the row.
  */
-import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../datasources/canonical.js';
+import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../domain/model.js';
 import type { Db, Queryable } from '../../store/db.js';
 import type { PaymentRepository, StatusPatch } from '../../store/payments.js';
 import { transitionPath } from './status.js';

@@ -3,8 +3,8 @@
  * cancellable, refund too large). They are final for the idempotency key, stored with it, and reach the
  * client as `userErrors`, unlike outages and bugs, which are errors and leave the key retryable.
  */
-import type { Payment } from '../../datasources/canonical.js';
-import { DomainError, InputError, NotSupportedError } from '../../server/errors.js';
+import type { Payment } from '../../domain/model.js';
+import { DomainError, InputError, NotSupportedError } from '../../domain/errors.js';
 
 /** The UserErrorCode values money movement produces (a subset of the SDL's enum). */
 export type PaymentUserErrorCode =

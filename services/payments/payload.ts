@@ -3,7 +3,7 @@
  * the payload as JSON (money as decimal strings of minor units, times as ISO strings), and a replay
  * returns exactly what the first attempt returned.
  */
-import type { Payment, PaymentEvent, Refund } from '../../datasources/canonical.js';
+import type { Payment, PaymentEvent, Refund } from '../../domain/model.js';
 import type { Json } from '../../store/idempotency.js';
 import type { PaymentUserError } from './outcomes.js';
 

@@ -4,7 +4,7 @@
  * Payments come from our ledger, which the API, webhooks and reconciliation keep current.
  */
 import DataLoader from 'dataloader';
-import type { Payment, PaymentStatus } from '../../datasources/canonical.js';
+import type { Payment, PaymentStatus } from '../../domain/model.js';
 import type { PaymentService } from './index.js';
 
 /** A subject's payments by global id; another subject's or an unknown id loads as null. */

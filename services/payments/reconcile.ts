@@ -19,8 +19,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { PaymentStatus, ProviderName } from '../../datasources/canonical.js';
-import type { PaymentsProvider } from '../../datasources/types.js';
+import type { PaymentStatus, ProviderName } from '../../domain/model.js';
+import type { PaymentsProvider } from '../../domain/providers.js';
 import type { IdempotencyStore } from '../../store/idempotency.js';
 import type { LedgerEntry, PaymentRepository } from '../../store/payments.js';
 import type { PaymentLedger } from './ledger.js';

@@ -3,10 +3,10 @@
  * outcomes, stored); the amount to refund is fixed at `started` and stored with the key, so an omitted
  * amount ("the rest") means the same amount on every retry, and the partner always gets an explicit one.
  */
-import type { Payment, PaymentStatus, Refund } from '../../datasources/canonical.js';
-import { formatDecimal, type Money } from '../../datasources/money.js';
-import type { CallContext } from '../../datasources/types.js';
-import { InputError } from '../../server/errors.js';
+import type { Payment, PaymentStatus, Refund } from '../../domain/model.js';
+import { formatDecimal, type Money } from '../../domain/money.js';
+import type { CallContext } from '../../domain/providers.js';
+import { InputError } from '../../domain/errors.js';
 import type { Json } from '../../store/idempotency.js';
 import { checkSamePayment, findNewRefund } from './checks.js';
 import {

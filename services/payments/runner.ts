@@ -8,7 +8,7 @@
  * reached, so the client's retry resumes there at once.
  */
 import type { Logger } from 'pino';
-import { IdempotencyError } from '../../server/errors.js';
+import { IdempotencyError } from '../../domain/errors.js';
 import type { Db, Queryable } from '../../store/db.js';
 import {
   LeaseLostError,

@@ -6,7 +6,7 @@
  * PARTIALLY_REFUNDED < REFUNDED, with FAILED and CANCELLED as terminal exits before settlement. For any
  * set of reports taken from one real history, applying them in any order gives the furthest status.
  */
-import type { PaymentStatus } from '../../datasources/canonical.js';
+import type { PaymentStatus } from '../../domain/model.js';
 
 /** The statuses a payment may move to from each status (directly; see `transitionPath`). */
 export const TRANSITIONS = {

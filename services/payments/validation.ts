@@ -4,10 +4,10 @@
  * same key. What comes out is normalised (exact minor units, canonical spellings), which is also what
  * the request fingerprint is computed from.
  */
-import type { ProviderName } from '../../datasources/canonical.js';
-import { decodeId } from '../../datasources/ids.js';
-import { MoneyError, parseDecimal, type Money } from '../../datasources/money.js';
-import { InputError } from '../../server/errors.js';
+import type { ProviderName } from '../../domain/model.js';
+import { decodeId } from '../../domain/ids.js';
+import { MoneyError, parseDecimal, type Money } from '../../domain/money.js';
+import { InputError } from '../../domain/errors.js';
 
 /** A decimal amount as the graph carries it. */
 export interface MoneyArgs {

@@ -5,8 +5,8 @@
  * all end in the state the partner holds now.
  */
 import type { Logger } from 'pino';
-import type { Payment, PaymentStatus, ProviderName } from '../../datasources/canonical.js';
-import { encodeId } from '../../datasources/ids.js';
+import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
 import type { AuditEntry } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { paymentSubject, type WebhookEventRecord } from '../../store/webhooks.js';

@@ -9,7 +9,7 @@
  * | openbanking | Standard Webhooks v1 HMAC-SHA256 (datasources/openbanking/webhook.ts) |
  */
 import type { Logger } from 'pino';
-import type { ProviderName } from '../../datasources/canonical.js';
+import type { ProviderName } from '../../domain/model.js';
 import { openBankingWebhookVerifier } from '../../datasources/openbanking/webhook.js';
 import { PlaidClient } from '../../datasources/plaid/client.js';
 import { plaidWebhookVerifier, type PlaidKeyFetcher } from '../../datasources/plaid/webhook.js';

@@ -5,7 +5,7 @@
  * ever be processed.
  */
 import type { Logger } from 'pino';
-import type { ProviderName } from '../../datasources/canonical.js';
+import type { ProviderName } from '../../domain/model.js';
 import type { RejectionReason, WebhookVerifier } from '../../datasources/webhook-verify.js';
 import type { WebhookRepository } from '../../store/webhooks.js';
 import type { RejectionBudget, SourceAllowList } from './limits.js';

@@ -7,8 +7,8 @@
  * sync throws, and the worker retries the event with backoff.
  */
 import type { Logger } from 'pino';
-import type { Consent, ProviderName } from '../../datasources/canonical.js';
-import type { CallContext } from '../../datasources/types.js';
+import type { Consent, ProviderName } from '../../domain/model.js';
+import type { CallContext } from '../../domain/providers.js';
 import type { WebhookEventRecord } from '../../store/webhooks.js';
 import type { HandleResult } from './handler.js';
 

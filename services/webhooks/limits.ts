@@ -3,7 +3,7 @@
  * per-partner source allow-list (a compensating control where a partner signs weakly).
  */
 import { BlockList } from 'node:net';
-import type { ProviderName } from '../../datasources/canonical.js';
+import type { ProviderName } from '../../domain/model.js';
 import { parseCidr } from '../../server/config.js';
 
 /**

@@ -4,8 +4,8 @@
  * A replay puts the event back to pending with fresh attempts; the worker then fetches the payment again
  * from the partner, so a replay is always safe. Every replay is appended to the audit log.
  */
-import type { ProviderName } from '../../datasources/canonical.js';
-import { InputError, NotFoundError } from '../../server/errors.js';
+import type { ProviderName } from '../../domain/model.js';
+import { InputError, NotFoundError } from '../../domain/errors.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { WebhookEventRecord, WebhookRepository, WebhookStatus } from '../../store/webhooks.js';
 

@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { Agent, request } from 'undici';
-import type { ProviderName } from '../../datasources/canonical.js';
+import type { ProviderName } from '../../domain/model.js';
 import type { PartnerEndpointConfig, WebhookConfig } from '../../server/config.js';
 
 /** The control route of each sandbox that takes a webhook endpoint. */

@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ProviderName } from '../../datasources/canonical.js';
+import type { ProviderName } from '../../domain/model.js';
 import type { AuditEntry, AuditLog } from '../../store/audit.js';
 import type { Queryable } from '../../store/db.js';
 import type { WebhookEventRecord, WebhookRepository } from '../../store/webhooks.js';

@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromRoot } from '../../server/paths.js';
+import { fromRoot } from '../../store/paths.js';
 
 interface Started {
   child: ChildProcess;

@@ -6,10 +6,10 @@ import {
   withFallback,
   type CacheObserver,
 } from '../../datasources/cache.js';
-import type { Account, Balance, Transaction } from '../../datasources/canonical.js';
-import { encodeId } from '../../datasources/ids.js';
-import type { AccountsProvider, CallContext } from '../../datasources/types.js';
-import { ConsentRequiredError, PartnerError } from '../../server/errors.js';
+import type { Account, Balance, Transaction } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
+import type { AccountsProvider, CallContext } from '../../domain/providers.js';
+import { ConsentRequiredError, PartnerError } from '../../domain/errors.js';
 
 const logger = pino({ level: 'silent' });
 const ctx = (subject: string): CallContext => ({ subject, correlationId: 'c-1', logger });

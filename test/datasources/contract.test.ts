@@ -7,10 +7,10 @@
  * the partner's body breaks its contract.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PROVIDERS, type Account, type Balance, type Transaction } from '../../datasources/canonical.js';
-import { formatDecimal } from '../../datasources/money.js';
-import type { AccountsProvider, PaymentsProvider } from '../../datasources/types.js';
-import { PartnerError } from '../../server/errors.js';
+import { PROVIDERS, type Account, type Balance, type Transaction } from '../../domain/model.js';
+import { formatDecimal } from '../../domain/money.js';
+import type { AccountsProvider, PaymentsProvider } from '../../domain/providers.js';
+import { PartnerError } from '../../domain/errors.js';
 import { startSandboxes, stopSandboxes, type RunningSandboxes } from '../../sandboxes/index.js';
 import type { Db } from '../../store/db.js';
 import { testBackends } from '../helpers/db.js';

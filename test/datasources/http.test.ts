@@ -9,7 +9,7 @@ import {
   type PartnerHttpOptions,
   type PartnerRequest,
 } from '../../datasources/http.js';
-import { PartnerError } from '../../server/errors.js';
+import { PartnerError } from '../../domain/errors.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 const cleanups: Array<() => Promise<void>> = [];

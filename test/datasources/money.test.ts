@@ -7,7 +7,7 @@ import {
   money,
   MoneyError,
   parseDecimal,
-} from '../../datasources/money.js';
+} from '../../domain/money.js';
 
 describe('money', () => {
   it('knows the minor-unit exponent of 0, 2 and 3 decimal currencies', () => {

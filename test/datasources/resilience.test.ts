@@ -5,7 +5,7 @@ import {
   type PolicyObserver,
   type PolicySettings,
 } from '../../datasources/resilience.js';
-import { ConsentRequiredError, PartnerError, type PartnerErrorCode } from '../../server/errors.js';
+import { ConsentRequiredError, PartnerError, type PartnerErrorCode } from '../../domain/errors.js';
 
 const SETTINGS: PolicySettings = {
   readDeadlineMs: 2_000,

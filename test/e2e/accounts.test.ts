@@ -2,7 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromRoot } from '../../server/paths.js';
+import { fromRoot } from '../../store/paths.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 const DASHBOARD = /* GraphQL */ `

@@ -3,7 +3,7 @@
  * one call per partner and resource kind (the partner sandboxes count what they were asked).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 const DASHBOARD = /* GraphQL */ `

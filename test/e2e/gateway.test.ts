@@ -23,7 +23,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, visit, type DocumentNode } from 'graphql';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { fromRoot } from '../../server/paths.js';
+import { fromRoot } from '../../store/paths.js';
 import { startTestApp, type GraphQLAnswer, type TestApp } from '../helpers/app.js';
 
 const ROUTER_SECRET = randomBytes(24).toString('hex');

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeId, encodeId, type EntityKind } from '../../datasources/ids.js';
+import { decodeId, encodeId, type EntityKind } from '../../domain/ids.js';
 import { CUSTOMER_SCOPES } from '../../server/auth.js';
 import { startTestApp, type GraphQLAnswer, type TestApp } from '../helpers/app.js';
 

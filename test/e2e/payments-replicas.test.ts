@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { startStripeSandbox } from '../../sandboxes/stripe/index.js';
 import { loadOrCreateDevKey } from '../../server/auth.js';
 import { openDatabase, type Db } from '../../store/db.js';

@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripeProvider, type StripeProvider } from '../../datasources/stripe/index.js';
-import type { PartnerCredential } from '../../datasources/types.js';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { PartnerCredential } from '../../domain/providers.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { startStripeSandbox, STRIPE_SANDBOX_SECRET_KEY } from '../../sandboxes/stripe/index.js';
 import { PaymentService } from '../../services/payments/index.js';
 import { startTestApp, type GraphQLAnswer, type TestApp } from '../helpers/app.js';
@@ -29,7 +29,7 @@ describe('payments over HTTP', () => {
   let app: TestApp;
   let sandbox: SandboxHandle;
   let stripe: StripeProvider;
-  /** Whether server/services.ts builds the payment service (and app.ts registers its plugin). */
+  /** Whether server/wiring.ts builds the payment service (and app.ts registers its plugin). */
 
   beforeAll(async () => {
     app = await startTestApp();

@@ -4,7 +4,7 @@
  * the read deadline plus a margin, after exactly the configured attempts; and the process keeps serving.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { FaultRule } from '../../sandboxes/kit.js';
+import type { FaultRule } from '../../sandboxes/kit/sandbox.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 const DEADLINE_MS = 4_000;

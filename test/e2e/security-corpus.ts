@@ -2,7 +2,7 @@
  * The attack corpus: hostile requests, each with the answer it must get. Every one must be refused
  * with a 4xx and its code before any resolver runs (so no partner is called), whatever the mode.
  */
-import { encodeId } from '../../datasources/ids.js';
+import { encodeId } from '../../domain/ids.js';
 
 export interface Attack {
   name: string;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeId } from '../../datasources/ids.js';
-import type { FaultRule } from '../../sandboxes/kit.js';
+import { encodeId } from '../../domain/ids.js';
+import type { FaultRule } from '../../sandboxes/kit/sandbox.js';
 import { leaksIn, startProductionApp, type ProductionApp } from './security-support.js';
 
 const DASHBOARD = `{ accounts { edges { node { id name balance { current { amount } }

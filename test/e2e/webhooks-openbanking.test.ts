@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeId } from '../../datasources/ids.js';
+import { decodeId } from '../../domain/ids.js';
 import { sharedSandboxTls } from '../../sandboxes/certs.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { INITIATE } from '../services/payments/replicas.js';

@@ -8,7 +8,7 @@ import { signStripePayload } from '../../datasources/stripe/webhook.js';
 import { buildApp, type App } from '../../server/app.js';
 import { generateDevKey, signDevToken, type DevSigningKey } from '../../server/auth.js';
 import { DEV_AUDIENCE, DEV_ISSUER, DEV_WEBHOOK_SECRETS, loadConfig } from '../../server/config.js';
-import { closeServices, createServices, type Services } from '../../server/services.js';
+import { closeServices, createServices, type Services } from '../../server/wiring.js';
 import { openDatabase } from '../../store/db.js';
 import { parseSince } from '../../cli/webhooks.js';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { json, Ledger, Router, startSandbox, type SandboxHandle } from '../../sandboxes/kit.js';
+import { json, Ledger, Router, startSandbox, type SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 
 let sandbox: SandboxHandle;
 const ledger = new Ledger();

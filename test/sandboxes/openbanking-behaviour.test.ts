@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   AISP_BASE,
   OB_SANDBOX_CLIENT_ID,

@@ -4,7 +4,7 @@
  */
 import { Agent, request } from 'undici';
 import { sharedSandboxTls } from '../../sandboxes/certs.js';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   authoriseInSandbox,
   OB_SANDBOX_CLIENT_ID,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PISP_BASE, SEED_BASE_DATE, type PaymentStatusEvent } from '../../sandboxes/openbanking/index.js';
-import { fromRoot } from '../../server/paths.js';
+import { fromRoot } from '../../store/paths.js';
 import { OpenApiSpec } from './openapi.js';
 import {
   consentBody,

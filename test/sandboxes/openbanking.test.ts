@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { AISP_BASE, startOpenBankingSandbox } from '../../sandboxes/openbanking/index.js';
-import { fromRoot } from '../../server/paths.js';
+import { fromRoot } from '../../store/paths.js';
 import { ALL, obWire, type Answer } from './ob-wire.js';
 import { OpenApiSpec } from './openapi.js';
 

@@ -9,7 +9,7 @@ import {
   SEEDED_ACCOUNTS,
   startPlaidSandbox,
 } from '../../sandboxes/plaid/index.js';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { plaidError } from './plaid-sdk-errors.js';
 
 let now = Date.parse('2025-03-15T12:00:00Z');

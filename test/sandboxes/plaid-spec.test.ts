@@ -6,8 +6,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCOUNT_SUBTYPES, ACCOUNT_TYPES, ERROR_TYPES } from '../../datasources/plaid/types.js';
-import { fromRoot } from '../../server/paths.js';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import { fromRoot } from '../../store/paths.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   PLAID_SANDBOX_CLIENT_ID,
   PLAID_SANDBOX_SECRET,

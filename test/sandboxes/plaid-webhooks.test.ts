@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlaidClient } from '../../datasources/plaid/client.js';
 import { plaidWebhookVerifier } from '../../datasources/plaid/webhook.js';
 import type { WebhookVerifier } from '../../datasources/webhook-verify.js';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   PLAID_SANDBOX_CLIENT_ID,
   PLAID_SANDBOX_SECRET,

@@ -9,7 +9,7 @@ import {
   paymentIntentSchema,
   refundSchema,
 } from '../../datasources/stripe/types.js';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   SEEDED_CUSTOMERS,
   startStripeSandbox,

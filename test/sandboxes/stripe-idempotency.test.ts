@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SandboxHandle } from '../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   SEEDED_CUSTOMERS,
   startStripeSandbox,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runSchemaChecks } from '../../schema/tooling/check.js';
 import { parseIntendedChanges } from '../../schema/tooling/inputs.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../store/paths.js';
 import { realFiles, removeMember } from './helpers.js';
 
 const roots: string[] = [];

@@ -15,7 +15,7 @@ import {
 import { renderSnapshot, runSchemaChecks, type SchemaCheckInput } from '../../schema/tooling/check.js';
 import { loadSchemaFiles, type SchemaFiles } from '../../schema/tooling/inputs.js';
 import type { Problem } from '../../schema/tooling/problems.js';
-import { PROJECT_ROOT } from '../../server/paths.js';
+import { PROJECT_ROOT } from '../../store/paths.js';
 
 let cached: SchemaFiles | undefined;
 

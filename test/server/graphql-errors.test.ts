@@ -2,7 +2,7 @@ import type { FastifyError } from 'fastify';
 import { GraphQLError } from 'graphql';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { ConsentRequiredError, NotFoundError, PartnerError } from '../../server/errors.js';
+import { ConsentRequiredError, NotFoundError, PartnerError } from '../../domain/errors.js';
 import { createErrorFormatter, requestScope, transportAnswer } from '../../server/graphql-errors.js';
 
 const logger = pino({ level: 'silent' });

@@ -9,8 +9,8 @@ import { runStart } from '../../cli/start.js';
 import { runToken } from '../../cli/token.js';
 import { buildApp } from '../../server/app.js';
 import { loadConfig, type Config } from '../../server/config.js';
-import { fromRoot } from '../../server/paths.js';
-import type { Services } from '../../server/services.js';
+import { fromRoot } from '../../store/paths.js';
+import type { Services } from '../../server/wiring.js';
 
 /** Every production setting, real-looking; no process is ever reached (config is checked first). */
 const PRODUCTION: Record<string, string> = {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AuditLog } from '../../store/audit.js';
 import type { AuditEntry } from '../../store/audit.js';
-import { canonicalJson } from '../../store/canonical-json.js';
+import { canonicalJson } from '../../domain/canonical-json.js';
 import type { Db } from '../../store/db.js';
 import { testBackends } from '../helpers/db.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../store/canonical-json.js';
+import { canonicalJson } from '../../domain/canonical-json.js';
 
 // Pure function, no database: this suite does not run per backend.
 describe('canonicalJson', () => {

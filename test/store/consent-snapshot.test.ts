@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { ProviderName } from '../../datasources/canonical.js';
+import type { ProviderName } from '../../domain/model.js';
 import { ConsentSnapshot } from '../../store/consent-snapshot.js';
 import { ConsentRepository } from '../../store/consents.js';
 import type { Db } from '../../store/db.js';

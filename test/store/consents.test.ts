@@ -4,7 +4,7 @@ import { ConsentRepository } from '../../store/consents.js';
 import type { GrantConsentInput } from '../../store/consents.js';
 import type { Db } from '../../store/db.js';
 import { SecretBox, SecretBoxError } from '../../store/secrets.js';
-import { InputError, NotFoundError } from '../../server/errors.js';
+import { InputError, NotFoundError } from '../../domain/errors.js';
 import { testBackends } from '../helpers/db.js';
 
 const k1 = randomBytes(32);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Payment } from '../../datasources/canonical.js';
-import { encodeId } from '../../datasources/ids.js';
+import type { Payment } from '../../domain/model.js';
+import { encodeId } from '../../domain/ids.js';
 import type { Db } from '../../store/db.js';
 import { minimalCreditor, PaymentRepository } from '../../store/payments.js';
 import { testBackends } from '../helpers/db.js';

@@ -12,15 +12,15 @@ import type {
   Payment,
   ProviderName,
   Transaction,
-} from '../../../datasources/canonical.js';
-import { decodeId, encodeId, type EntityKind } from '../../../datasources/ids.js';
+} from '../../../domain/model.js';
+import { decodeId, encodeId, type EntityKind } from '../../../domain/ids.js';
 import {
   exponentOf,
   formatDecimal,
   isCurrencyCode,
   parseDecimal,
   type Money,
-} from '../../../datasources/money.js';
+} from '../../../domain/money.js';
 import { typeDefs } from '../../../server/schema.js';
 
 /** The members of each enum of the subgraph schema. */

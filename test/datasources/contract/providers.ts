@@ -8,17 +8,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import type { ProviderName } from '../../../datasources/canonical.js';
-import { parseDecimal, type Money } from '../../../datasources/money.js';
+import type { ProviderName } from '../../../domain/model.js';
+import { parseDecimal, type Money } from '../../../domain/money.js';
 import { openBankingFromSettings } from '../../../datasources/openbanking/registration.js';
 import { plaidFromSettings } from '../../../datasources/plaid/registration.js';
 import type { ProviderDeps, ProviderSettings } from '../../../datasources/registry.js';
 import { PartnerPolicy, policySettings } from '../../../datasources/resilience.js';
 import { stripeFromSettings } from '../../../datasources/stripe/registration.js';
-import type { CallContext, CreatePaymentRequest, Provider } from '../../../datasources/types.js';
+import type { CallContext, CreatePaymentRequest, Provider } from '../../../domain/providers.js';
 import { loadConfig } from '../../../server/config.js';
 import { sandboxEndpoints, type RunningSandboxes } from '../../../sandboxes/index.js';
-import type { SandboxHandle } from '../../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import { AISP_BASE, PISP_BASE } from '../../../sandboxes/openbanking/index.js';
 import { buildBank } from '../../../sandboxes/openbanking/seed.js';
 import { buildSeed } from '../../../sandboxes/plaid/seed.js';

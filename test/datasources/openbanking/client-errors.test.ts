@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenBankingClient } from '../../../datasources/openbanking/client.js';
 import { createOpenBankingProvider } from '../../../datasources/openbanking/index.js';
-import { ConsentRequiredError, NotFoundError, PartnerError } from '../../../server/errors.js';
+import { ConsentRequiredError, NotFoundError, PartnerError } from '../../../domain/errors.js';
 import {
   ACCOUNTS,
   BALANCES,

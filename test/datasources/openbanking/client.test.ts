@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenBankingClient } from '../../../datasources/openbanking/client.js';
 import { createOpenBankingProvider } from '../../../datasources/openbanking/index.js';
 import { AISP_BASE, startOpenBankingSandbox } from '../../../sandboxes/openbanking/index.js';
-import { ConsentRequiredError } from '../../../server/errors.js';
+import { ConsentRequiredError } from '../../../domain/errors.js';
 import {
   ACCOUNTS,
   BALANCES,

@@ -10,9 +10,9 @@ import {
   type OpenBankingProvider,
   type OpenBankingProviderOptions,
 } from '../../../datasources/openbanking/index.js';
-import type { CallContext, CredentialStore, PartnerCredential } from '../../../datasources/types.js';
+import type { CallContext, CredentialStore, PartnerCredential } from '../../../domain/providers.js';
 import { sharedSandboxTls } from '../../../sandboxes/certs.js';
-import type { SandboxHandle } from '../../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import {
   AISP_BASE,
   OB_SANDBOX_CLIENT_ID,

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { encodeId } from '../../../datasources/ids.js';
+import { encodeId } from '../../../domain/ids.js';
 import {
   ACCOUNT_TYPES,
   mapAccounts,

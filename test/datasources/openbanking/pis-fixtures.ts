@@ -2,8 +2,8 @@
  * Payment requests for the Open Banking PIS suites.
  */
 import { randomBytes } from 'node:crypto';
-import { parseDecimal } from '../../../datasources/money.js';
-import type { CreatePaymentRequest } from '../../../datasources/types.js';
+import { parseDecimal } from '../../../domain/money.js';
+import type { CreatePaymentRequest } from '../../../domain/providers.js';
 import { PISP_BASE } from '../../../sandboxes/openbanking/index.js';
 
 export const CREATE_CONSENT = `POST ${PISP_BASE}/domestic-payment-consents`;

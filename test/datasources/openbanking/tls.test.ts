@@ -9,7 +9,7 @@ import { loadConfig } from '../../../server/config.js';
 import { ensureLocalTls, generateTlsMaterial, type LocalTls } from '../../../sandboxes/certs.js';
 import { sandboxEndpoints, startSandboxes, stopSandboxes } from '../../../sandboxes/index.js';
 import { startOpenBankingSandbox } from '../../../sandboxes/openbanking/index.js';
-import type { SandboxHandle } from '../../../sandboxes/kit.js';
+import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import { failure, logger, MemoryCredentials } from './harness.js';
 
 let dir: string;

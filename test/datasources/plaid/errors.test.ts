@@ -4,8 +4,8 @@ import {
   plaidErrorFromResponse,
   plaidTransportError,
 } from '../../../datasources/plaid/errors.js';
-import type { PartnerError } from '../../../server/errors.js';
-import { ConsentRequiredError } from '../../../server/errors.js';
+import type { PartnerError } from '../../../domain/errors.js';
+import { ConsentRequiredError } from '../../../domain/errors.js';
 import { FIXTURES, plaidFixture, type RecordedError } from './fixtures.js';
 
 const info = { endpoint: 'POST /accounts/get', permission: 'accounts:read' };

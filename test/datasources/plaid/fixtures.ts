@@ -2,7 +2,7 @@
  * Recorded Plaid payloads (test/fixtures/plaid, recorded from the sandbox by record.ts), parsed.
  */
 import { readFileSync } from 'node:fs';
-import { fromRoot } from '../../../server/paths.js';
+import { fromRoot } from '../../../store/paths.js';
 
 /** A recorded fixture, parsed fresh on every call so tests may change their copy. */
 export function plaidFixture<T = Record<string, unknown>>(name: string): T {

@@ -3,7 +3,7 @@
  * wires it, with an in-memory CredentialStore and a logger whose lines the tests can read.
  */
 import { pino } from 'pino';
-import type { ProviderName } from '../../../datasources/canonical.js';
+import type { ProviderName } from '../../../domain/model.js';
 import { createPlaidProvider, type PlaidOptions } from '../../../datasources/plaid/index.js';
 import type {
   AccountsProvider,
@@ -11,8 +11,8 @@ import type {
   CredentialStore,
   PartnerCredential,
   Provider,
-} from '../../../datasources/types.js';
-import type { SandboxHandle } from '../../../sandboxes/kit.js';
+} from '../../../domain/providers.js';
+import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import {
   PLAID_SANDBOX_CLIENT_ID,
   PLAID_SANDBOX_SECRET,

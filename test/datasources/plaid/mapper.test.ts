@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Freshness } from '../../../datasources/canonical.js';
-import { encodeId } from '../../../datasources/ids.js';
+import type { Freshness } from '../../../domain/model.js';
+import { encodeId } from '../../../domain/ids.js';
 import {
   accountTypeOf,
   toAccounts,
@@ -15,7 +15,7 @@ import {
   type PlaidAccount,
   type PlaidTransaction,
 } from '../../../datasources/plaid/types.js';
-import { PartnerError } from '../../../server/errors.js';
+import { PartnerError } from '../../../domain/errors.js';
 import { FIXTURES, plaidFixture } from './fixtures.js';
 
 const freshness: Freshness = { source: 'LIVE', asOf: new Date('2025-03-15T12:00:00Z'), provider: 'plaid' };

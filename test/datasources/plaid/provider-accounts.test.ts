@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConsentRequiredError, PartnerError } from '../../../server/errors.js';
+import { ConsentRequiredError, PartnerError } from '../../../domain/errors.js';
 import { SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
 import { startHarness, type Harness } from './harness.js';
 

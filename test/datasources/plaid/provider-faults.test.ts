@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallPolicy } from '../../../datasources/http.js';
-import { PartnerError } from '../../../server/errors.js';
-import type { FaultRule } from '../../../sandboxes/kit.js';
+import { PartnerError } from '../../../domain/errors.js';
+import type { FaultRule } from '../../../sandboxes/kit/sandbox.js';
 import { SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
 import { startHarness, type Harness } from './harness.js';
 

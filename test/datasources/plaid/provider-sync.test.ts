@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeId } from '../../../datasources/ids.js';
-import { PartnerError } from '../../../server/errors.js';
+import { encodeId } from '../../../domain/ids.js';
+import { PartnerError } from '../../../domain/errors.js';
 import { SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
 import { startHarness, type Harness } from './harness.js';
 

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { fromRoot } from '../../../server/paths.js';
+import { fromRoot } from '../../../store/paths.js';
 
 export interface SpecSchema {
   $ref?: string;

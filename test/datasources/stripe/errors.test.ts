@@ -6,7 +6,7 @@ import {
   retryAfter,
   StripeDeclineError,
 } from '../../../datasources/stripe/errors.js';
-import { IdempotencyError, InputError, NotFoundError, PartnerError } from '../../../server/errors.js';
+import { IdempotencyError, InputError, NotFoundError, PartnerError } from '../../../domain/errors.js';
 
 const create = { endpoint: 'POST /v1/payment_intents', resource: 'Payment', mayDecline: true };
 const read = { endpoint: 'GET /v1/payment_intents/{id}', resource: 'Payment', mayDecline: false };

@@ -5,16 +5,16 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import type { ProviderName } from '../../../datasources/canonical.js';
-import { money } from '../../../datasources/money.js';
+import type { ProviderName } from '../../../domain/model.js';
+import { money } from '../../../domain/money.js';
 import { createStripeProvider, type StripeProvider } from '../../../datasources/stripe/index.js';
 import type {
   CallContext,
   CreatePaymentRequest,
   CredentialStore,
   PartnerCredential,
-} from '../../../datasources/types.js';
-import type { SandboxHandle } from '../../../sandboxes/kit.js';
+} from '../../../domain/providers.js';
+import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import {
   SEEDED_CUSTOMERS,
   startStripeSandbox,

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { decodeId } from '../../../datasources/ids.js';
-import { formatDecimal, money } from '../../../datasources/money.js';
+import { decodeId } from '../../../domain/ids.js';
+import { formatDecimal, money } from '../../../domain/money.js';
 import { decode } from '../../../datasources/stripe/errors.js';
 import {
   DISPUTE_EFFECT,
@@ -21,7 +21,7 @@ import {
   paymentIntentSchema,
   refundSchema,
 } from '../../../datasources/stripe/types.js';
-import { PartnerError } from '../../../server/errors.js';
+import { PartnerError } from '../../../domain/errors.js';
 
 const ctx = {
   logger: pino({ level: 'silent' }),

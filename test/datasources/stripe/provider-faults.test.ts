@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createStripeProvider } from '../../../datasources/stripe/index.js';
-import type { FaultRule } from '../../../sandboxes/kit.js';
+import type { FaultRule } from '../../../sandboxes/kit/sandbox.js';
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
-import { PartnerError } from '../../../server/errors.js';
+import { PartnerError } from '../../../domain/errors.js';
 import { cardPayment, credentials, ctx, failure, logger, useStripeHarness } from './harness.js';
 
 const h = useStripeHarness();

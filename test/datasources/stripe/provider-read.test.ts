@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConsentRequiredError, NotFoundError } from '../../../server/errors.js';
+import { ConsentRequiredError, NotFoundError } from '../../../domain/errors.js';
 import { ctx, failure, key, useStripeHarness } from './harness.js';
 
 const h = useStripeHarness();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError, NotFoundError } from '../../../server/errors.js';
+import { InputError, NotFoundError } from '../../../domain/errors.js';
 import { SimulatedCrash, type CrashPoint } from '../../../services/payments/runner.js';
 import { testBackends } from '../../helpers/db.js';
 import { cardPayment, startPaymentsHarness, type PaymentsHarness } from './harness.js';

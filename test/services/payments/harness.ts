@@ -4,15 +4,15 @@
  * what the partner really did (the sandbox ledger) next to what we recorded (our ledger).
  */
 import pino from 'pino';
-import type { Payment, ProviderName } from '../../../datasources/canonical.js';
+import type { Payment, ProviderName } from '../../../domain/model.js';
 import { createStripeProvider, type StripeProvider } from '../../../datasources/stripe/index.js';
 import type {
   CallContext,
   CredentialStore,
   PartnerCredential,
   PaymentsProvider,
-} from '../../../datasources/types.js';
-import type { MoneyMovement, SandboxHandle } from '../../../sandboxes/kit.js';
+} from '../../../domain/providers.js';
+import type { MoneyMovement, SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import { startStripeSandbox, STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { PaymentService, type PaymentServiceOptions } from '../../../services/payments/index.js';
 import { AuditLog } from '../../../store/audit.js';

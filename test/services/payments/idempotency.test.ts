@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IdempotencyError, InputError } from '../../../server/errors.js';
+import { IdempotencyError, InputError } from '../../../domain/errors.js';
 import { SimulatedCrash } from '../../../services/payments/runner.js';
 import { testBackends } from '../../helpers/db.js';
 import { cardPayment, comparable, startPaymentsHarness, type PaymentsHarness } from './harness.js';

@@ -1,6 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { describe, expect, it } from 'vitest';
-import { idempotencyPlugin, markReplayed, wasReplayed } from '../../../server/idempotency-plugin.js';
+import { idempotencyPlugin, markReplayed, wasReplayed } from '../../../resolvers/support/idempotency.js';
 
 interface Ctx {
   replay: boolean;

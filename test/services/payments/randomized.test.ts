@@ -5,9 +5,9 @@
  * ledger must equal the partner's: no duplicate, no lost payment, one payload per key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentsProvider } from '../../../datasources/types.js';
-import type { FaultRule } from '../../../sandboxes/kit.js';
-import { IdempotencyError, PartnerError } from '../../../server/errors.js';
+import type { PaymentsProvider } from '../../../domain/providers.js';
+import type { FaultRule } from '../../../sandboxes/kit/sandbox.js';
+import { IdempotencyError, PartnerError } from '../../../domain/errors.js';
 import type { PaymentResult, PaymentService } from '../../../services/payments/index.js';
 import { derivePartnerKey } from '../../../services/payments/keys.js';
 import { SimulatedCrash, type CrashPoint } from '../../../services/payments/runner.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeId } from '../../../datasources/ids.js';
+import { decodeId } from '../../../domain/ids.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
 import { INITIATE } from './replicas.js';
 

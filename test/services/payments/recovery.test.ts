@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Payment } from '../../../datasources/canonical.js';
-import { PartnerError } from '../../../server/errors.js';
+import type { Payment } from '../../../domain/model.js';
+import { PartnerError } from '../../../domain/errors.js';
 import { SimulatedCrash, type CrashPoint } from '../../../services/payments/runner.js';
 import { testBackends } from '../../helpers/db.js';
 import { cardPayment, startPaymentsHarness, type PaymentsHarness } from './harness.js';

@@ -14,9 +14,9 @@
  * Prints `READY <url>` once it listens.
  */
 import { join } from 'node:path';
-import type { ProviderName } from '../../../datasources/canonical.js';
+import type { ProviderName } from '../../../domain/model.js';
 import { createStripeProvider } from '../../../datasources/stripe/index.js';
-import type { CredentialStore, PartnerCredential } from '../../../datasources/types.js';
+import type { CredentialStore, PartnerCredential } from '../../../domain/providers.js';
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { loadConfig } from '../../../server/config.js';
 import { createLogger } from '../../../server/logger.js';
@@ -80,7 +80,7 @@ const payments = new PaymentService(
     ...(env.TEST_CRASH_AT ? { checkpoint: crashSwitch(env.TEST_CRASH_AT, config.production) } : {}),
   },
 );
-// The replica's payment service, whatever server/services.ts builds: this one calls the test's sandbox.
+// The replica's payment service, whatever server/wiring.ts builds: this one calls the test's sandbox.
 Object.assign(server.services, { payments });
 
 process.once('SIGTERM', () => {

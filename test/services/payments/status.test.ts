@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PaymentStatus } from '../../../datasources/canonical.js';
-import { encodeId } from '../../../datasources/ids.js';
+import type { PaymentStatus } from '../../../domain/model.js';
+import { encodeId } from '../../../domain/ids.js';
 import { PaymentLedger } from '../../../services/payments/ledger.js';
 import {
   isCancellable,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { encodeId } from '../../../datasources/ids.js';
-import { IdempotencyError, InputError } from '../../../server/errors.js';
+import { encodeId } from '../../../domain/ids.js';
+import { IdempotencyError, InputError } from '../../../domain/errors.js';
 import { parseCrashSwitch } from '../../../services/payments/crash.js';
 import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from '../../../services/payments/keys.js';
 import { declineOf, refusalOf } from '../../../services/payments/outcomes.js';

@@ -10,7 +10,7 @@ import { signStripePayload } from '../../../datasources/stripe/webhook.js';
 import { buildApp, type App } from '../../../server/app.js';
 import { generateDevKey } from '../../../server/auth.js';
 import { DEV_WEBHOOK_SECRETS, loadConfig } from '../../../server/config.js';
-import { closeServices, createServices, type Services } from '../../../server/services.js';
+import { closeServices, createServices, type Services } from '../../../server/wiring.js';
 import { openDatabase } from '../../../store/db.js';
 
 let services: Services | undefined;

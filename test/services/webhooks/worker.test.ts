@@ -5,8 +5,8 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { Payment, PaymentStatus } from '../../../datasources/canonical.js';
-import { encodeId } from '../../../datasources/ids.js';
+import type { Payment, PaymentStatus } from '../../../domain/model.js';
+import { encodeId } from '../../../domain/ids.js';
 import { PaymentService } from '../../../services/payments/index.js';
 import { paymentWebhookHandler, type PaymentFetcher } from '../../../services/webhooks/handler.js';
 import { WebhookOperations } from '../../../services/webhooks/operations.js';

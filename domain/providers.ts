@@ -6,7 +6,7 @@
  * see one customer's data per call, and the correlation id passed on to the partner.
  */
 import type { Logger } from 'pino';
-import type { Account, Balance, Payment, ProviderName, Transaction } from './canonical.js';
+import type { Account, Balance, Payment, ProviderName, Transaction } from './model.js';
 import type { Money } from './money.js';
 
 export interface CallContext {

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Loaders } from '../datasources/loaders.js';
-import type { Services } from './services.js';
+import type { Services } from '../server/wiring.js';
 
 /** The authenticated caller, from a verified bearer token. */
 export interface Principal {

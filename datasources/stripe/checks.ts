@@ -3,8 +3,8 @@
  * money into Stripe's terms. A well-formed answer about another amount, currency, customer or
  * subject is not a success: it is a contract violation.
  */
-import { InputError } from '../../server/errors.js';
-import { MoneyError, type Money } from '../money.js';
+import { InputError } from '../../domain/errors.js';
+import { MoneyError, type Money } from '../../domain/money.js';
 import { ownerOf, SUBJECT_KEY, toStripeAmount } from './mapper.js';
 import { idOf, type WirePaymentIntent } from './types.js';
 

@@ -3,7 +3,7 @@
  * id, so any entity can be routed to its partner without a lookup table and loader keys never collide.
  * Wire form: base64url("<Kind>:<provider>:<partner id>").
  */
-import { isProviderName, type ProviderName } from './canonical.js';
+import { isProviderName, type ProviderName } from './model.js';
 
 export type EntityKind = 'Account' | 'Transaction' | 'Payment' | 'Consent';
 

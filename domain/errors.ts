@@ -2,7 +2,7 @@
  * Domain errors. Code throws these; only formatError (server/graphql.ts) turns them into GraphQL
  * error codes, masks them in production and stamps the correlation id.
  */
-import type { ProviderName } from '../datasources/canonical.js';
+import type { ProviderName } from './model.js';
 
 export const ERROR_CODES = [
   'UNAUTHENTICATED',

@@ -19,8 +19,8 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { faultRulesSchema, Faults, type FaultRule } from './kit/faults.js';
-import { Ledger, type LedgerSnapshot } from './kit/ledger.js';
+import { faultRulesSchema, Faults, type FaultRule } from './faults.js';
+import { Ledger, type LedgerSnapshot } from './ledger.js';
 import {
   BodyError,
   json,
@@ -29,12 +29,12 @@ import {
   type Reply,
   type Router,
   type SandboxRequest,
-} from './kit/router.js';
+} from './router.js';
 
-export * from './kit/faults.js';
-export * from './kit/ledger.js';
-export * from './kit/router.js';
-export * from './kit/webhooks.js';
+export * from './faults.js';
+export * from './ledger.js';
+export * from './router.js';
+export * from './webhooks.js';
 
 /** What a partner sandbox plugs into the kit. */
 export interface SandboxOptions {
