@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createStripeProvider, type StripeProvider } from '../../datasources/stripe/index.js';
+import { createStripeProvider, type StripeProvider } from '../../datasources/stripe/provider.js';
 import type { PartnerCredential } from '../../domain/providers.js';
 import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { startStripeSandbox, STRIPE_SANDBOX_SECRET_KEY } from '../../sandboxes/stripe/index.js';

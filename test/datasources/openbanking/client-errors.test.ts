@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { OpenBankingClient } from '../../../datasources/openbanking/client.js';
-import { createOpenBankingProvider } from '../../../datasources/openbanking/index.js';
+import { createOpenBankingProvider } from '../../../datasources/openbanking/provider.js';
 import { ConsentRequiredError, NotFoundError, PartnerError } from '../../../domain/errors.js';
 import {
   ACCOUNTS,

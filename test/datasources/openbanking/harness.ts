@@ -9,7 +9,7 @@ import {
   type ConnectOptions,
   type OpenBankingProvider,
   type OpenBankingProviderOptions,
-} from '../../../datasources/openbanking/index.js';
+} from '../../../datasources/openbanking/provider.js';
 import type { CallContext, CredentialStore, PartnerCredential } from '../../../domain/providers.js';
 import { sharedSandboxTls } from '../../../sandboxes/certs.js';
 import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';

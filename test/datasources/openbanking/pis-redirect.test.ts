@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOpenBankingProvider, OpenBankingPayments } from '../../../datasources/openbanking/index.js';
+import { createOpenBankingProvider, OpenBankingPayments } from '../../../datasources/openbanking/provider.js';
 import { PisClient } from '../../../datasources/openbanking/pis-client.js';
 import { authoriseInSandbox } from '../../../sandboxes/openbanking/index.js';
 import { ctx, failure, logger, startHarness, type Harness } from './harness.js';

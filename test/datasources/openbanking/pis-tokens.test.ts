@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createOpenBankingProvider,
   type OpenBankingProvider,
-} from '../../../datasources/openbanking/index.js';
+} from '../../../datasources/openbanking/provider.js';
 import { ctx, logger, startHarness, TOKEN, type Harness } from './harness.js';
 import { paymentRequest } from './pis-fixtures.js';
 

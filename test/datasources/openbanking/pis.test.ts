@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeId } from '../../../domain/ids.js';
-import { PaymentRefusedError } from '../../../datasources/openbanking/index.js';
+import { PaymentRefusedError } from '../../../datasources/openbanking/provider.js';
 import { NotFoundError, NotSupportedError, PartnerError } from '../../../domain/errors.js';
 import { ctx, failure, startHarness, type Harness } from './harness.js';
 import { CREATE_PAYMENT, GET_PAYMENT, paymentRequest } from './pis-fixtures.js';

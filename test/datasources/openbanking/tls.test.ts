@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClientTls } from '../../../datasources/openbanking/index.js';
-import { openBankingFromSettings } from '../../../datasources/openbanking/registration.js';
+import { loadClientTls } from '../../../datasources/openbanking/provider.js';
+import { openBankingFromSettings } from '../../../datasources/openbanking/index.js';
 import { loadConfig } from '../../../server/config.js';
 import { ensureLocalTls, generateTlsMaterial, type LocalTls } from '../../../sandboxes/certs.js';
 import { sandboxEndpoints, startSandboxes, stopSandboxes } from '../../../sandboxes/index.js';
@@ -193,7 +193,7 @@ describe('client certificate configuration', () => {
   });
 
   it('reports a refused handshake from the datasource as the partner being unavailable', async () => {
-    const { createOpenBankingProvider } = await import('../../../datasources/openbanking/index.js');
+    const { createOpenBankingProvider } = await import('../../../datasources/openbanking/provider.js');
     const bare = createOpenBankingProvider(
       { baseUrl: sandbox.url, clientId: 'tributary-dev', clientSecret: 'x', tls: { ca: tls.ca } },
       { credentials: new MemoryCredentials(), logger },

@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import type { ProviderName } from '../../../domain/model.js';
-import { createPlaidProvider, type PlaidOptions } from '../../../datasources/plaid/index.js';
+import { createPlaidProvider, type PlaidOptions } from '../../../datasources/plaid/provider.js';
 import type {
   AccountsProvider,
   CallContext,

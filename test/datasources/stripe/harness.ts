@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ProviderName } from '../../../domain/model.js';
 import { money } from '../../../domain/money.js';
-import { createStripeProvider, type StripeProvider } from '../../../datasources/stripe/index.js';
+import { createStripeProvider, type StripeProvider } from '../../../datasources/stripe/provider.js';
 import type {
   CallContext,
   CreatePaymentRequest,

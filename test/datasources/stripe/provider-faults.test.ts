@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createStripeProvider } from '../../../datasources/stripe/index.js';
+import { createStripeProvider } from '../../../datasources/stripe/provider.js';
 import type { FaultRule } from '../../../sandboxes/kit/sandbox.js';
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { PartnerError } from '../../../domain/errors.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { money } from '../../../domain/money.js';
-import { createStripeProvider } from '../../../datasources/stripe/index.js';
+import { createStripeProvider } from '../../../datasources/stripe/provider.js';
 import { SEEDED_CUSTOMERS, STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { IdempotencyError, InputError, NotSupportedError } from '../../../domain/errors.js';
 import { cardPayment, credentials, ctx, failure, key, logger, useStripeHarness } from './harness.js';

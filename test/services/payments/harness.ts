@@ -5,7 +5,7 @@
  */
 import pino from 'pino';
 import type { Payment, ProviderName } from '../../../domain/model.js';
-import { createStripeProvider, type StripeProvider } from '../../../datasources/stripe/index.js';
+import { createStripeProvider, type StripeProvider } from '../../../datasources/stripe/provider.js';
 import type {
   CallContext,
   CredentialStore,

@@ -15,7 +15,7 @@
  */
 import { join } from 'node:path';
 import type { ProviderName } from '../../../domain/model.js';
-import { createStripeProvider } from '../../../datasources/stripe/index.js';
+import { createStripeProvider } from '../../../datasources/stripe/provider.js';
 import type { CredentialStore, PartnerCredential } from '../../../domain/providers.js';
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { loadConfig } from '../../../server/config.js';

@@ -1,0 +1,177 @@
+/**
+ * The Plaid provider: accounts, balances and transactions of a subject's linked Item.
+ *
+ * The Item's access token comes from the CredentialStore (sealed at rest in consents); nothing here
+ * stores a token. Accounts and balances are one partner call each, whatever the number of accounts.
+ * Transactions are served from a local copy that /transactions/sync keeps current from a persisted
+ * cursor (sync.ts), so each read asks Plaid only for what changed since the last one; Plaid's
+ * SYNC_UPDATES_AVAILABLE webhook brings the copy up to date without a read (`refreshLink`).
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { PlaidSyncStore } from '../../store/plaid-sync.js';
+import { ConsentRequiredError } from '../../domain/errors.js';
+import type { Freshness } from '../../domain/model.js';
+import type {
+  AccountsProvider,
+  CallContext,
+  CredentialStore,
+  PartnerCredential,
+  Provider,
+  SandboxLink,
+} from '../../domain/providers.js';
+import { PlaidClient, type PlaidCall, type PlaidClientOptions } from './client.js';
+import { contractViolation, mapReported, reportViolation } from './errors.js';
+import { toAccounts, toBalances, toTransaction } from './mapper.js';
+import { syncItem, type SyncSettings, type SyncTarget } from './sync.js';
+import type { AccountsGetResponse } from './types.js';
+
+export { PlaidClient, type PlaidClientOptions } from './client.js';
+
+/** Configuration of the Plaid provider (the client's, plus how transactions are synced). */
+export interface PlaidOptions extends PlaidClientOptions {
+  /** Updates per /transactions/sync page, 1..500. Default 500 (Plaid's maximum). */
+  syncPageSize?: number;
+  /** Restarts after TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION before failing. Default 3. */
+  maxSyncRestarts?: number;
+  /** Pages one sync may take before it is treated as a runaway. Default 1000. */
+  maxSyncPages?: number;
+  /** Clock for freshness stamps; exists for tests. */
+  now?: () => Date;
+}
+
+/** What the provider is built with. */
+export interface PlaidDeps {
+  credentials: CredentialStore;
+  sync: PlaidSyncStore;
+  /** Root logger; used for calls made outside a request (sandbox links). */
+  logger: Logger;
+}
+
+/** What a Plaid Item grants, in canonical permissions. */
+export const PLAID_PERMISSIONS = ['accounts:read', 'balances:read', 'transactions:read'] as const;
+
+/** Builds the Plaid registry entry. */
+export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Provider {
+  const client = new PlaidClient(options);
+  const now = options.now ?? (() => new Date());
+  const settings: SyncSettings = {
+    pageSize: Math.min(500, Math.max(1, options.syncPageSize ?? 500)),
+    maxRestarts: options.maxSyncRestarts ?? 3,
+    maxPages: options.maxSyncPages ?? 1000,
+  };
+  const live = (): Freshness => ({ source: 'LIVE', asOf: now(), provider: 'plaid' });
+
+  // One request may ask for several windows at once; they share one sync of the Item, not one each.
+  const inflight = new Map<string, Promise<void>>();
+  const keyOf = (target: SyncTarget) => `${target.subject}\u0000${target.itemId}`;
+  const syncOnce = (ctx: CallContext, target: SyncTarget): Promise<void> => {
+    const key = keyOf(target);
+    let running = inflight.get(key);
+    if (!running) {
+      running = syncItem(client, deps.sync, settings, ctx, target).finally(() => inflight.delete(key));
+      inflight.set(key, running);
+    }
+    return running;
+  };
+
+  const linkOf = async (ctx: CallContext, permission: string): Promise<PartnerCredential> => {
+    const credential = await deps.credentials.get(ctx.subject, 'plaid');
+    if (!credential) throw new ConsentRequiredError('plaid', permission);
+    return credential;
+  };
+
+  /** The token must open the Item the subject linked; anything else would mix customers. */
+  const checkItem = (
+    ctx: CallContext,
+    response: AccountsGetResponse,
+    credential: PartnerCredential,
+    endpoint: string,
+  ) => {
+    if (response.item.item_id !== credential.externalRef) {
+      throw reportViolation(
+        ctx,
+        contractViolation(endpoint, ['item.item_id: not the Item linked for this subject']),
+      );
+    }
+  };
+
+  const accounts: AccountsProvider = {
+    name: 'plaid',
+
+    async listAccounts(ctx) {
+      const credential = await linkOf(ctx, 'accounts:read');
+      const endpoint = 'POST /accounts/get';
+      const response = await client.getAccounts(ctx, credential.accessToken);
+      checkItem(ctx, response, credential, endpoint);
+      return mapReported(ctx, () => toAccounts(response.accounts, ctx.subject, live(), endpoint));
+    },
+
+    async getBalances(ctx, partnerAccountIds) {
+      if (partnerAccountIds.length === 0) return new Map();
+      const credential = await linkOf(ctx, 'balances:read');
+      const endpoint = 'POST /accounts/balance/get';
+      // No account filter: Plaid fails the whole call for an id not on the Item, and one call
+      // returns every account anyway; accounts not asked for are dropped here.
+      const response = await client.getBalances(ctx, credential.accessToken);
+      checkItem(ctx, response, credential, endpoint);
+      return mapReported(ctx, () =>
+        toBalances(response.accounts, new Set(partnerAccountIds), live(), endpoint),
+      );
+    },
+
+    async listTransactions(ctx, partnerAccountIds, query) {
+      if (partnerAccountIds.length === 0) return [];
+      const credential = await linkOf(ctx, 'transactions:read');
+      const target = {
+        subject: ctx.subject,
+        itemId: credential.externalRef,
+        accessToken: credential.accessToken,
+      };
+      await syncOnce(ctx, target);
+      const stored = await deps.sync.listTransactions(
+        ctx.subject,
+        credential.externalRef,
+        partnerAccountIds,
+        query,
+      );
+      return stored.map((transaction) => toTransaction(transaction, ctx.subject));
+    },
+  };
+
+  return {
+    name: 'plaid',
+    accounts,
+
+    async connectSandboxCustomer(customerId: string): Promise<SandboxLink> {
+      const call: PlaidCall = {
+        correlationId: randomUUID(),
+        logger: deps.logger.child({ partner: 'plaid' }),
+      };
+      const publicToken = await client.linkSandboxItem(call, customerId);
+      const { accessToken, itemId } = await client.exchangePublicToken(call, publicToken);
+      // Plaid access tokens do not expire; the Item lives until it is removed.
+      return {
+        externalRef: itemId,
+        accessToken,
+        refreshToken: null,
+        tokenExpiresAt: null,
+        permissions: [...PLAID_PERMISSIONS],
+        expiresAt: null,
+      };
+    },
+
+    async refreshLink(ctx, itemId) {
+      const credential = await deps.credentials.get(ctx.subject, 'plaid');
+      if (!credential || credential.externalRef !== itemId) return false;
+      const target = { subject: ctx.subject, itemId, accessToken: credential.accessToken };
+      // A sync already running may have read Plaid before the change being announced: let it finish,
+      // then sync again (callers arriving from here on share that second sync).
+      await inflight.get(keyOf(target))?.catch(() => undefined);
+      await syncOnce(ctx, target);
+      return true;
+    },
+
+    close: () => client.close(),
+  };
+}
