@@ -5,11 +5,27 @@
  * Parent types are the canonical model (domain/model.ts), so resolvers return canonical objects
  * and TypeScript checks that every field the model lacks has a resolver of the right shape.
  */
+import { readFileSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /** Paths are relative to the generated file, with the `.js` extension NodeNext resolution needs. */
 const canonical = '../../domain/model.js';
 const money = '../../domain/money.js';
+
+/**
+ * The SDL's `Provider` values mapped to the module list's lower-case names (`OPENBANKING` ->
+ * `openbanking`), read from the SDL so that adding a partner edits the enum alone.
+ */
+function providerEnumValues(): Record<string, string> {
+  const sdl = readFileSync('schema/common.graphql', 'utf8');
+  const body = /enum Provider\b[^{]*\{([^}]*)\}/.exec(sdl)?.[1];
+  if (!body) throw new Error('schema/common.graphql declares no enum Provider');
+  const values = body
+    .replace(/"""[\s\S]*?"""|"[^"\n]*"/g, '')
+    .split(/\s+/)
+    .filter((word) => /^[A-Z][A-Z0-9_]*$/.test(word));
+  return Object.fromEntries(values.map((value) => [value, value.toLowerCase()]));
+}
 
 /** The generated file; scripts/codegen-check.mjs loads this config, regenerates in memory and compares. */
 const GENERATED_TYPES = 'resolvers/__generated__/types.ts';
@@ -39,12 +55,10 @@ const config: CodegenConfig = {
           // Declared by codegen's own federation spec for @key(fields:); never reaches a resolver.
           _FieldSet: 'string',
         },
-        // The graph spells providers in upper case, the canonical model in lower case. Apollo maps the
-        // values at the edge (the resolver map carries `Provider: { OPENBANKING: 'openbanking', ... }`),
-        // so resolvers pass canonical provider names through unchanged.
-        enumValues: {
-          Provider: { OPENBANKING: 'openbanking', PLAID: 'plaid', STRIPE: 'stripe' },
-        },
+        // The graph spells providers in upper case, the canonical model in lower case (the module
+        // list's names). Apollo maps the values at the edge (resolvers/index.ts builds the `Provider`
+        // map from the module list), so resolvers pass canonical provider names through unchanged.
+        enumValues: { Provider: providerEnumValues() },
         // Imported as AccountModel, PaymentModel, ...: the generated graph types keep the plain names.
         mapperTypeSuffix: 'Model',
         mappers: {
@@ -53,6 +67,7 @@ const config: CodegenConfig = {
           Consent: `${canonical}#Consent`,
           Creditor: `${canonical}#Creditor`,
           Freshness: `${canonical}#Freshness`,
+          PartnerHealth: '../../datasources/resilience.js#PartnerHealth',
           Money: `${money}#Money`,
           Payment: `${canonical}#Payment`,
           PaymentEvent: `${canonical}#PaymentEvent`,

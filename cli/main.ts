@@ -4,6 +4,7 @@
  */
 import { Command, Option } from 'commander';
 import { ALL_SCOPES, CUSTOMER_SCOPES } from '../server/auth.js';
+import { PARTNER_NAMES, paymentPartners } from '../datasources/modules.js';
 import { runAuditVerify } from './audit.js';
 import { runMigrate } from './migrate.js';
 import { runReconcile, type ReconcileCliOptions } from './reconcile.js';
@@ -27,8 +28,8 @@ program
 program
   .command('sandboxes')
   .description('run the partner sandboxes alone')
-  .option('--openbanking-port <port>', 'port of the Open Banking sandbox', '4101')
-  .action((options: { openbankingPort: string }) => runSandboxes(options));
+  .option('--port <partner=port...>', 'fixed ports, e.g. --port openbanking=4101 (default: free ports)')
+  .action((options: { port?: string[] }) => runSandboxes(options));
 
 program
   .command('migrate')
@@ -54,7 +55,7 @@ webhooks
   .command('list')
   .description('list received webhook events, newest first')
   .option('--status <status>', 'pending | processing | processed | ignored | dead')
-  .option('--provider <provider>', 'openbanking | plaid | stripe')
+  .option('--provider <provider>', PARTNER_NAMES.join(' | '))
   .option('--since <time>', 'ISO time, or 30m / 6h / 2d back from now')
   .option('--limit <n>', 'how many (1..100)', '50')
   .option('--json', 'print JSON')
@@ -69,7 +70,7 @@ webhooks
 program
   .command('reconcile')
   .description('compare the payments ledger with the partners; exits 1 while discrepancies remain (audited)')
-  .option('--provider <provider>', 'stripe | openbanking (default: both)')
+  .option('--provider <provider>', `${paymentPartners().join(' | ')} (default: all)`)
   .option('--apply', 'move payments behind their partner forward through the state machine')
   .option('--json', 'print the report as JSON')
   .action((options: ReconcileCliOptions) => runReconcile(options));

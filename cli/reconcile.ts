@@ -8,7 +8,8 @@
  * 2 usage or configuration error. Meant to run from cron; alert on 1.
  */
 import { userInfo } from 'node:os';
-import { isProviderName, type ProviderName } from '../domain/model.js';
+import type { ProviderName } from '../domain/model.js';
+import { paymentPartners } from '../datasources/modules.js';
 import { closeServices, createServices } from '../server/wiring.js';
 import type { Discrepancy } from '../services/payments/index.js';
 import { cliLogger, configOrExit } from './common.js';
@@ -19,7 +20,7 @@ export interface ReconcileCliOptions {
   json?: boolean;
 }
 
-const PAYMENT_PARTNERS: readonly ProviderName[] = ['stripe', 'openbanking'];
+const PAYMENT_PARTNERS: readonly ProviderName[] = paymentPartners();
 
 export async function runReconcile(options: ReconcileCliOptions): Promise<void> {
   if (options.provider !== undefined && !PAYMENT_PARTNERS.includes(options.provider as ProviderName)) {
@@ -31,7 +32,7 @@ export async function runReconcile(options: ReconcileCliOptions): Promise<void> 
   try {
     const wanted = options.provider ? [options.provider as ProviderName] : PAYMENT_PARTNERS;
     const configured = services.registry.names();
-    const providers = wanted.filter((name) => isProviderName(name) && configured.includes(name));
+    const providers = wanted.filter((name) => configured.includes(name));
     for (const name of wanted.filter((partner) => !providers.includes(partner)))
       process.stderr.write(`${name} is not configured: its payments are not reconciled\n`);
     const report = await services.payments.reconcile({ providers, apply: options.apply === true });

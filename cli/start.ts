@@ -6,15 +6,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { signDevToken, CUSTOMER_SCOPES } from '../server/auth.js';
-import { closeOnSignals, startServer } from '../server/main.js';
-import {
-  sandboxEndpoints,
-  startSandboxes,
-  stopSandboxes,
-  type RunningSandboxes,
-} from '../sandboxes/index.js';
+import { closeOnSignals } from '../server/main.js';
+import { startSandboxes, stopSandboxes, type RunningSandboxes } from '../sandboxes/index.js';
 import { ensureLocalTls } from '../sandboxes/certs.js';
-import { seedDemoCustomers, seedDemoPayments } from '../services/demo.js';
+import { seedDemoCustomers, seedDemoPayments } from './dev/demo.js';
+import { startDevServer } from './dev/server.js';
+import { startServer } from '../server/main.js';
 import { openDatabase } from '../store/db.js';
 import { cliLogger, configOrExit } from './common.js';
 
@@ -32,15 +29,16 @@ export async function runStart(options: { seed: boolean }): Promise<void> {
     logger.info({ dir: tls.dir }, 'local mutual-TLS certificates ready');
     sandboxes = await startSandboxes({ tls });
     for (const [name, sandbox] of Object.entries(sandboxes))
-      logger.info({ partner: name, url: sandbox.handle.url }, 'sandbox started');
+      logger.info({ partner: name, url: sandbox?.handle.url }, 'sandbox started');
   }
-  const server = await startServer(config, logger, { sandboxes: sandboxEndpoints(sandboxes) }).catch(
-    async (error: unknown) => {
-      logger.fatal({ err: error }, 'Tributary could not start');
-      await stopSandboxes(sandboxes);
-      process.exit(1);
-    },
-  );
+  const starting = config.production
+    ? startServer(config, logger)
+    : startDevServer(config, logger, sandboxes);
+  const server = await starting.catch(async (error: unknown) => {
+    logger.fatal({ err: error }, 'Tributary could not start');
+    await stopSandboxes(sandboxes);
+    process.exit(1);
+  });
   closeOnSignals(logger, config.shutdownGraceMs, async () => {
     await server.close();
     await stopSandboxes(sandboxes);

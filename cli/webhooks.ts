@@ -5,7 +5,8 @@
  * again, so replaying more than needed is harmless. Every replay is written to the audit log.
  */
 import { userInfo } from 'node:os';
-import { isProviderName, type ProviderName } from '../domain/model.js';
+import type { ProviderName } from '../domain/model.js';
+import { isPartnerName, PARTNER_NAMES } from '../datasources/modules.js';
 import { WebhookOperations } from '../services/webhooks/operations.js';
 import { openConfiguredDatabase } from '../server/wiring.js';
 import { AuditLog } from '../store/audit.js';
@@ -33,7 +34,7 @@ function fail(message: string): never {
 
 function provider(value: string | undefined): ProviderName | null {
   if (value === undefined) return null;
-  if (!isProviderName(value)) fail(`unknown provider "${value}" (openbanking, plaid, stripe)`);
+  if (!isPartnerName(value)) fail(`unknown provider "${value}" (${PARTNER_NAMES.join(', ')})`);
   return value;
 }
 

@@ -1,75 +1,67 @@
 /**
- * The registry: one line per partner. Adding a partner is a folder under datasources/ and a line in
- * FACTORIES; nothing else in the process names a partner.
+ * The registry: the providers of every partner in the module list (modules.ts) that this process can
+ * reach, each behind its own resilience policy, with partner reads behind the cached fallback.
  *
- * A partner is reached at its configured URL, or — in development, when unconfigured — at the local
- * sandbox the start command launched. A partner with neither is simply absent.
+ * A partner is reached at its configured URL, or, in development when unconfigured, at the local
+ * sandbox the development layer started (and handed in with its hooks). A partner with neither is
+ * simply absent.
  */
-import type { Logger } from 'pino';
-import type { Config, PartnerEndpointConfig } from '../server/config.js';
-import type { Metrics } from '../server/metrics.js';
 import { NotSupportedError } from '../domain/errors.js';
-import { FallbackCache, withFallback } from './cache.js';
 import type { ProviderName } from '../domain/model.js';
-import { openBankingFromSettings } from './openbanking/index.js';
-import { plaidFromSettings } from './plaid/index.js';
-import { stripeFromSettings } from './stripe/index.js';
-import type { Db } from '../store/db.js';
-import { routedCredentials, withRequestCredentials } from './request-credentials.js';
-import { PartnerPolicy, policySettings, type PartnerHealth } from './resilience.js';
 import type {
   AccountsProvider,
   CallContext,
-  CredentialStore,
   PaymentsProvider,
   Provider,
   SandboxLink,
 } from '../domain/providers.js';
+import { FallbackCache, withFallback, type CacheObserver, type CacheSettings } from './cache.js';
+import type {
+  PartnerEndpoint,
+  PartnerModule,
+  PartnerSettings,
+  ProviderDeps,
+  SandboxHooks,
+} from './module.js';
+import { PartnerPolicy, policySettings, type PartnerHealth, type PolicyObserver } from './resilience.js';
 
-/** Everything a provider factory gets: where the partner is, how to call it, whose credentials. */
-export interface ProviderSettings {
-  endpoint: PartnerEndpointConfig;
-  http: Config['http'];
-  /** True when talking to the local sandbox (enables sandbox-only flows). */
-  sandbox: boolean;
-  /** Where customers return after authorising a payment at the partner. */
-  returnUrl?: string | null;
-  /**
-   * The partner's resilience policy: pass it to PartnerHttp (`policy`), or run each SDK attempt
-   * through `policy.execute(fn, { kind, endpoint })`. One per partner, shared by all its clients.
-   * The registry always sets it; absent (tests building a provider alone) means one plain attempt.
-   */
-  policy?: PartnerPolicy;
+/** A local sandbox standing in for an unconfigured partner (development and tests only). */
+export interface SandboxEndpoint {
+  endpoint: PartnerEndpoint;
+  hooks: SandboxHooks;
 }
 
-export interface ProviderDeps {
-  credentials: CredentialStore;
-  /** For providers that keep partner state in the store (Plaid's sync cursor); SQL stays in store/. */
-  db: Db;
-  logger: Logger;
+export type SandboxEndpoints = Partial<Record<ProviderName, SandboxEndpoint>>;
+
+/** Where policies and the fallback cache report (server/metrics.ts implements it). */
+export interface RegistryObservers {
+  partnerObserver(partner: ProviderName): PolicyObserver;
+  cacheObserver(): CacheObserver;
+  watchCache(cache: FallbackCache): void;
 }
 
-/** What the registry itself needs besides the providers' deps. */
+/** What the registry is built from: the modules, what the environment says of each, and the process. */
+export interface RegistrySettings {
+  modules: readonly PartnerModule[];
+  partners: Readonly<Record<ProviderName, PartnerSettings>>;
+  cache: CacheSettings;
+  /** Where customers return after authorising a payment at a partner. */
+  returnUrl: string | null;
+  /** Development: the sandboxes standing in for unconfigured partners. */
+  sandboxes?: SandboxEndpoints;
+}
+
 export interface RegistryDeps extends ProviderDeps {
-  /** Where policies and the fallback cache report; absent in unit tests. */
-  metrics?: Metrics;
+  /** Absent in unit tests. */
+  observers?: RegistryObservers;
 }
-
-type ProviderFactory = (settings: ProviderSettings, deps: ProviderDeps) => Provider;
-
-const FACTORIES: Partial<Record<ProviderName, ProviderFactory>> = {
-  openbanking: openBankingFromSettings,
-  plaid: plaidFromSettings,
-  stripe: stripeFromSettings,
-};
-
-export type SandboxEndpoints = Partial<Record<ProviderName, PartnerEndpointConfig>>;
 
 export interface Registry {
   /** Names of the partners this process can reach. */
   names(): ProviderName[];
+  /** Whether the partner is reachable here and has the accounts capability. */
   hasAccounts(name: ProviderName): boolean;
-  /** The accounts capability of a partner; NotSupportedError when it has none. */
+  /** The accounts capability of a partner (behind the cached fallback); NotSupportedError when it has none. */
   accounts(name: ProviderName): AccountsProvider;
   payments(name: ProviderName): PaymentsProvider;
   /** Partners whose sandbox can link a demo customer. */
@@ -77,85 +69,109 @@ export interface Registry {
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
   /** Provider.refreshLink of a partner; NotSupportedError when it keeps nothing to refresh. */
   refreshLink(name: ProviderName, ctx: CallContext, externalRef: string): Promise<boolean>;
+  /** The partner's resilience policy (also used by clients built outside the provider, e.g. key fetches). */
+  policy(name: ProviderName): PartnerPolicy | null;
+  /** The endpoint the partner is reached at here (configured or sandbox); null when absent. */
+  endpoint(name: ProviderName): PartnerEndpoint | null;
   /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
   health(): PartnerHealth[];
+  /** The fallback cache of partner reads (one per process). */
+  readonly cache: FallbackCache;
   close(): Promise<void>;
 }
 
-export function createRegistry(config: Config, deps: RegistryDeps, sandboxes: SandboxEndpoints): Registry {
-  const { metrics, ...rest } = deps;
-  // A call carrying the request's credential store (CallContext.credentials) is answered from it.
-  const providerDeps = { ...rest, credentials: routedCredentials(rest.credentials) };
-  const providers = new Map<
-    ProviderName,
-    { provider: Provider; sandbox: boolean; policy: PartnerPolicy; accounts?: AccountsProvider }
-  >();
+interface Entry {
+  provider: Provider;
+  endpoint: PartnerEndpoint;
+  sandbox: boolean;
+  policy: PartnerPolicy;
+  accounts?: AccountsProvider;
+}
+
+export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): Registry {
+  const { observers, ...providerDeps } = deps;
+  const entries = new Map<ProviderName, Entry>();
   // Every read goes through the fallback: remembered when it succeeds, served CACHED when the partner fails.
-  const cache = new FallbackCache(config.cache, metrics?.cacheObserver());
-  metrics?.watchCache(cache);
-  const settings = policySettings(config);
-  for (const [name, factory] of Object.entries(FACTORIES) as [ProviderName, ProviderFactory][]) {
-    const configured = config.partners[name as keyof Config['partners']] ?? null;
-    const endpoint = configured ?? sandboxes[name];
+  const cache = new FallbackCache(settings.cache, observers?.cacheObserver());
+  observers?.watchCache(cache);
+  for (const module of settings.modules) {
+    const partner = settings.partners[module.name];
+    if (!partner) throw new Error(`No settings for partner ${module.name}.`);
+    const sandbox = partner.endpoint ? null : (settings.sandboxes?.[module.name] ?? null);
+    const endpoint = partner.endpoint ?? sandbox?.endpoint;
     if (!endpoint) {
-      deps.logger.warn({ partner: name }, 'partner not configured and no sandbox running; it is disabled');
+      deps.logger.warn(
+        { partner: module.name },
+        'partner not configured and no sandbox running; it is disabled',
+      );
       continue;
     }
-    const sandbox = configured === null;
-    const observer = metrics?.partnerObserver(name);
-    const policy = new PartnerPolicy(name, settings, {
+    const observer = observers?.partnerObserver(module.name);
+    const policy = new PartnerPolicy(module.name, policySettings(partner.calls), {
       logger: deps.logger,
       ...(observer ? { observer } : {}),
     });
-    const provider = factory(
-      { endpoint, http: config.http, sandbox, policy, returnUrl: config.paymentReturnUrl },
+    const provider = module.createProvider(
+      {
+        endpoint,
+        calls: partner.calls,
+        returnUrl: settings.returnUrl,
+        policy,
+        sandbox: sandbox?.hooks ?? null,
+      },
       providerDeps,
     );
-    const accounts = provider.accounts
-      ? withRequestCredentials(withFallback(provider.accounts, cache))
-      : undefined;
-    providers.set(name, { provider, sandbox, policy, ...(accounts ? { accounts } : {}) });
+    const accounts = provider.accounts ? withFallback(provider.accounts, cache) : undefined;
+    entries.set(module.name, {
+      provider,
+      endpoint,
+      sandbox: sandbox !== null,
+      policy,
+      ...(accounts ? { accounts } : {}),
+    });
   }
 
-  const entryOf = (name: ProviderName) => {
-    const entry = providers.get(name);
+  const entryOf = (name: ProviderName): Entry => {
+    const entry = entries.get(name);
     if (!entry) throw new NotSupportedError(name, 'anything in this deployment (it is not configured)');
     return entry;
   };
-  const get = (name: ProviderName): Provider => entryOf(name).provider;
 
   return {
-    names: () => [...providers.keys()],
-    hasAccounts: (name) => providers.get(name)?.provider.accounts !== undefined,
+    cache,
+    names: () => [...entries.keys()],
+    hasAccounts: (name) => entries.get(name)?.accounts !== undefined,
     accounts(name) {
       const capability = entryOf(name).accounts;
       if (!capability) throw new NotSupportedError(name, 'accounts');
       return capability;
     },
     payments(name) {
-      const capability = get(name).payments;
+      const capability = entryOf(name).provider.payments;
       if (!capability) throw new NotSupportedError(name, 'payments');
       return capability;
     },
     sandboxLinkable: () =>
-      [...providers]
+      [...entries]
         .filter(([, entry]) => entry.sandbox && entry.provider.connectSandboxCustomer)
         .map(([name]) => name),
     async connectSandboxCustomer(name, customerId) {
-      const entry = providers.get(name);
+      const entry = entries.get(name);
       if (!entry?.sandbox || !entry.provider.connectSandboxCustomer) {
         throw new NotSupportedError(name, 'linking customers without the customer (sandbox only)');
       }
       return entry.provider.connectSandboxCustomer(customerId);
     },
     refreshLink(name, ctx, externalRef) {
-      const provider = get(name);
+      const provider = entryOf(name).provider;
       if (!provider.refreshLink) throw new NotSupportedError(name, 'refreshing a link from a webhook');
       return provider.refreshLink(ctx, externalRef);
     },
-    health: () => [...providers.values()].map((entry) => entry.policy.health()),
+    policy: (name) => entries.get(name)?.policy ?? null,
+    endpoint: (name) => entries.get(name)?.endpoint ?? null,
+    health: () => [...entries.values()].map((entry) => entry.policy.health()),
     async close() {
-      await Promise.all([...providers.values()].map((entry) => entry.provider.close()));
+      await Promise.all([...entries.values()].map((entry) => entry.provider.close()));
     },
   };
 }

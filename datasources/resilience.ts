@@ -38,7 +38,7 @@ import {
   type TimeoutPolicy,
 } from 'cockatiel';
 import type { Logger } from 'pino';
-import type { Config } from '../server/config.js';
+import type { PartnerCallSettings } from './module.js';
 import { isDomainError, PartnerError } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { CallOptions, CallPolicy } from './http.js';
@@ -110,9 +110,21 @@ const SILENT: PolicyObserver = {
   breakerChanged: () => undefined,
 };
 
-/** The settings every partner gets from the configuration. */
-export function policySettings(config: Pick<Config, 'http' | 'resilience'>): PolicySettings {
-  return { ...config.resilience, bulkheadLimit: config.http.maxConnections };
+/** A partner's policy settings from its call settings (defaults with the partner's overrides). */
+export function policySettings(calls: PartnerCallSettings): PolicySettings {
+  return {
+    readDeadlineMs: calls.deadlineMs.read,
+    writeDeadlineMs: calls.deadlineMs.write,
+    retryAttempts: calls.retryAttempts,
+    retryBaseMs: calls.retryBaseMs,
+    retryMaxDelayMs: calls.retryMaxDelayMs,
+    breakerFailureRatio: calls.breakerFailureRatio,
+    breakerWindowMs: calls.breakerWindowMs,
+    breakerMinRequests: calls.breakerMinRequests,
+    breakerHalfOpenMs: calls.breakerHalfOpenMs,
+    bulkheadLimit: calls.maxConnections,
+    bulkheadQueue: calls.bulkheadQueue,
+  };
 }
 
 export class PartnerPolicy implements CallPolicy {

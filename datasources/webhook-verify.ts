@@ -8,23 +8,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ProviderName } from '../domain/model.js';
 
-/** The resource an event is about; the worker fetches its current state from the partner. */
-export interface WebhookResource {
-  kind: 'payment' | 'item';
-  /** The partner's own id of the resource. */
-  partnerId: string;
-}
-
-/** A partner event after verification, in canonical form. Thin: it never carries a status to trust. */
-export interface CanonicalWebhookEvent {
-  partnerEventId: string;
-  /** The partner's event type, e.g. `payment_intent.succeeded`. */
-  type: string;
-  /** Null for event types Tributary does not act on (stored and marked ignored). */
-  resource: WebhookResource | null;
-  /** When the partner says the event happened, if it says. */
-  occurredAt: Date | null;
-}
+export type { CanonicalWebhookEvent, WebhookResource } from '../domain/webhooks.js';
+import type { CanonicalWebhookEvent } from '../domain/webhooks.js';
 
 /** Why a delivery was refused. Bounded set: it is a metric label. */
 export type RejectionReason =

@@ -9,7 +9,12 @@
 import type { GraphQLSchema } from 'graphql';
 import { deny, rule, shield, type and } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
-import type { RequestContext } from '../resolvers/context.js';
+import type { Principal } from '../domain/principal.js';
+
+/** What the rules read of the request context: only who is asking. */
+interface AuthContext {
+  principal: Principal | null;
+}
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import { collectFieldScopes, satisfies, typeScopes, type ScopeRequirement } from './scopes.js';
 
@@ -44,7 +49,7 @@ function authorised(requirements: readonly ScopeRequirement[], ownerType: string
   const ownerOf = ownerType ? OWNER_OF[ownerType] : undefined;
   const name = `authorised(${describe(requirements)})${ownerType ? `owner(${ownerType})` : ''}`;
   return rule(name, { cache: ownerOf ? 'no_cache' : 'contextual' })(
-    (parent: Record<string, unknown>, _args, context: RequestContext) => {
+    (parent: Record<string, unknown>, _args, context: AuthContext) => {
       const principal = context.principal;
       if (!principal) return new UnauthenticatedError();
       for (const requirement of requirements) {
@@ -72,7 +77,7 @@ function entitiesAuthorised(schema: GraphQLSchema): ShieldRule {
     if (requirement) scopesOf.set(type.name, requirement);
   }
   return rule('entities', { cache: 'no_cache' })(
-    (_parent, args: { representations?: unknown }, context: RequestContext) => {
+    (_parent, args: { representations?: unknown }, context: AuthContext) => {
       const principal = context.principal;
       if (!principal) return new UnauthenticatedError();
       const representations = Array.isArray(args.representations) ? args.representations : [];

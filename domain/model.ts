@@ -8,12 +8,15 @@ import type { Money } from './money.js';
 
 export type { Money } from './money.js';
 
-/** The partners Tributary speaks to. One line per partner in registry.ts. */
-export const PROVIDERS = ['openbanking', 'plaid', 'stripe'] as const;
-export type ProviderName = (typeof PROVIDERS)[number];
+/**
+ * A partner's name: lower case letters and digits (`openbanking`). The partners themselves are the
+ * module list's business (datasources/modules.ts); the domain knows only the shape of a name.
+ */
+export type ProviderName = string;
 
+/** Whether `value` has the shape of a provider name (not whether such a partner exists). */
 export function isProviderName(value: string): value is ProviderName {
-  return (PROVIDERS as readonly string[]).includes(value);
+  return /^[a-z][a-z0-9]{0,31}$/.test(value);
 }
 
 /** Where a served value came from: the partner just now, or the last good copy. */

@@ -24,6 +24,18 @@ export interface CallContext {
   credentials?: CredentialStore;
 }
 
+/**
+ * The credential store a provider call reads a subject's credential from and saves refreshed tokens
+ * through: the call's own (`ctx.credentials`), else `fallback`, the process-wide store the provider
+ * was built with.
+ */
+export function credentialsFor(
+  ctx: Pick<CallContext, 'credentials'>,
+  fallback: CredentialStore,
+): CredentialStore {
+  return ctx.credentials ?? fallback;
+}
+
 /** A subject's credentials at a partner, decrypted for the duration of a call. */
 export interface PartnerCredential {
   subject: string;

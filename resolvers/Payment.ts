@@ -1,7 +1,7 @@
 import type { PaymentStatus } from '../domain/model.js';
 import type { RequestContext } from './context.js';
 import { InputError, UnauthenticatedError } from '../domain/errors.js';
-import { paymentPage, requestPaymentLoader } from '../services/payments/reads.js';
+import { paymentPage } from '../services/payments/reads.js';
 import type { CreditorResolvers, PaymentResolvers } from './__generated__/types.js';
 import { cursorOf, found, pageSize } from './support/connection.js';
 
@@ -12,7 +12,8 @@ function subjectOf(context: RequestContext): string {
 
 /** The request's payment loader, bound to the caller: another subject's payment loads as null. */
 export function paymentLoader(context: RequestContext) {
-  return requestPaymentLoader(context, context.services.payments, subjectOf(context));
+  subjectOf(context);
+  return context.loaders.payment;
 }
 
 /** The caller's payments as a Relay connection, newest first (Query.payments, Customer.payments). */

@@ -26,6 +26,6 @@ export const Query: QueryResolvers = {
   consents: (_root, _args, context) => context.services.consents.listBySubject(context.principal!.subject),
   payment: (_root, args, context) => paymentLoader(context).load(args.id),
   payments: (_root, args, context) => paymentsConnection(context, args),
-  partnerHealth: (_root, _args, context) => context.services.registry.health(),
+  partnerHealth: (_root, _args, context) => context.services.partners.health(),
   webhookEvents: (_root, args, context) => webhookEventsConnection(context, args),
 };

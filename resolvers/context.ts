@@ -1,18 +1,40 @@
 /**
- * The per-request context: who is asking, the correlation id, a child logger, and one fresh set of
+ * The per-request context: who is asking, the correlation id, a child logger, one fresh set of
  * DataLoaders (with the request's consent snapshot: the subject's consents and partner credentials,
- * read once for the request), so nothing loaded for one request (or one subject) is ever seen by
- * another, and no consent read in one request answers the next.
+ * read once for the request), and the services resolvers may call. Nothing loaded for one request (or
+ * one subject) is ever seen by another, and no consent read in one request answers the next.
+ *
+ * Resolvers see services through GraphServices: what the graph does, never the database, the
+ * configuration or the signing key.
  */
 import type { Logger } from 'pino';
-import type { Loaders } from '../datasources/loaders.js';
-import type { Services } from '../server/wiring.js';
+import type { Consent, ProviderName } from '../domain/model.js';
+import type { Principal } from '../domain/principal.js';
+import type { PartnerHealth } from '../datasources/resilience.js';
+import type { PaymentService } from '../services/payments/index.js';
+import type { WebhookOperations } from '../services/webhooks/index.js';
+import type { Loaders } from './loaders.js';
 
-/** The authenticated caller, from a verified bearer token. */
-export interface Principal {
-  /** The customer id (JWT `sub`). */
-  subject: string;
-  scopes: ReadonlySet<string>;
+export type { Principal } from '../domain/principal.js';
+
+/** The services the graph calls. */
+export interface GraphServices {
+  payments: PaymentService;
+  consents: {
+    listBySubject(subject: string): Promise<Consent[]>;
+    get(subject: string, id: string): Promise<Consent | null>;
+  };
+  partners: {
+    /** Whether the partner is reachable here and has the accounts capability. */
+    hasAccounts(name: ProviderName): boolean;
+    /** Breaker state and recent calls per partner (`partnerHealth`). */
+    health(): PartnerHealth[];
+  };
+  webhooks: {
+    operations: WebhookOperations;
+    /** Asks the inbox worker to look for work now (after a replay). */
+    wake(): void;
+  };
 }
 
 export interface RequestContext {
@@ -21,5 +43,5 @@ export interface RequestContext {
   principal: Principal | null;
   logger: Logger;
   loaders: Loaders;
-  services: Services;
+  services: GraphServices;
 }

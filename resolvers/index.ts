@@ -1,5 +1,6 @@
 /** The resolver map: one file per GraphQL type, merged here. */
-import type { Resolvers } from './__generated__/types.js';
+import { PARTNER_NAMES } from '../datasources/modules.js';
+import type { ProviderResolvers, Resolvers } from './__generated__/types.js';
 import { Account } from './Account.js';
 import { Consent } from './Consent.js';
 import { Customer } from './Customer.js';
@@ -21,8 +22,15 @@ export const resolvers: Resolvers = {
   Money,
   Mutation,
   Payment,
-  // Canonical provider names are lower case; the enum's values are upper case.
-  Provider: { OPENBANKING: 'openbanking', PLAID: 'plaid', STRIPE: 'stripe' },
+  Provider: providerEnum(),
   Query,
   Transaction,
 };
+
+/**
+ * The `Provider` enum's internal values: each module's lower-case name under its upper-case SDL value.
+ * test/resolvers/provider-enum.test.ts holds the SDL enum and the module list equal.
+ */
+function providerEnum(): ProviderResolvers {
+  return Object.fromEntries(PARTNER_NAMES.map((name) => [name.toUpperCase(), name])) as ProviderResolvers;
+}

@@ -1,95 +1,115 @@
 /**
- * Every partner sandbox, started together for `npm start`, `tributary sandboxes` and end-to-end tests.
- * Each entry also says which credentials the sandbox accepts, so callers can point a provider at it.
- * The Open Banking sandbox always runs with mutual TLS: `tls` is the local CA set (npm start passes the
- * one in the data directory; absent, the per-user shared set of sharedSandboxTls).
+ * Every partner sandbox, started together for `npm start`, `tributary sandboxes` and end-to-end tests:
+ * one for each partner of the module list, found by name (`sandboxes/<name>/index.ts` exports its
+ * `sandbox` binding), so adding a partner's sandbox is adding its folder. Each entry says which
+ * credentials the sandbox accepts, so callers can point a provider at it. Mutual-TLS sandboxes serve
+ * with the local CA set `tls` (npm start passes the one in the data directory; absent, the per-user
+ * shared set of sharedSandboxTls).
  */
+import { PARTNER_NAMES } from '../datasources/modules.js';
+import type { PartnerEndpoint, PartnerTlsFiles } from '../datasources/module.js';
+import type { SandboxEndpoints } from '../datasources/registry.js';
 import type { ProviderName } from '../domain/model.js';
-import type { PartnerEndpointConfig, PartnerTlsFiles } from '../server/config.js';
 import { sharedSandboxTls, type LocalTls } from './certs.js';
-import type { SandboxHandle } from './kit/sandbox.js';
-import {
-  OB_SANDBOX_CLIENT_ID,
-  OB_SANDBOX_CLIENT_SECRET,
-  startOpenBankingSandbox,
-  type OpenBankingSandboxOptions,
-} from './openbanking/index.js';
-import {
-  PLAID_SANDBOX_CLIENT_ID,
-  PLAID_SANDBOX_SECRET,
-  startPlaidSandbox,
-  type PlaidSandboxOptions,
-} from './plaid/index.js';
-import { STRIPE_SANDBOX_SECRET_KEY, startStripeSandbox, type StripeSandboxOptions } from './stripe/index.js';
+import type { RunningSandbox, SandboxBinding } from './kit/binding.js';
 
-export interface RunningSandbox {
-  handle: SandboxHandle;
-  clientId: string | null;
-  clientSecret: string;
-  /** The client certificate files a caller presents (mutual-TLS sandboxes only). */
-  tls?: PartnerTlsFiles;
-}
+export type { RunningSandbox } from './kit/binding.js';
 
 export interface SandboxesOptions {
   host?: string;
   /** Port per partner; 0 or absent picks a free one. */
   ports?: Partial<Record<ProviderName, number>>;
-  openbanking?: OpenBankingSandboxOptions;
-  plaid?: PlaidSandboxOptions;
-  stripe?: StripeSandboxOptions;
   /** The certificate set of the mutual-TLS sandboxes. Default sharedSandboxTls(). */
   tls?: LocalTls;
+  /** Which partners to start; default every partner of the module list. */
+  only?: readonly ProviderName[];
+  /** Per partner, its sandbox's own options (see sandboxes/<name>/server.ts). */
+  [partner: string]: unknown;
 }
 
-export type RunningSandboxes = Partial<Record<ProviderName, RunningSandbox>>;
+export type RunningSandboxes = Record<ProviderName, RunningSandbox>;
+
+/** The binding of a partner's sandbox folder. */
+async function bindingOf(name: ProviderName): Promise<SandboxBinding> {
+  // The folder is found by the partner's name; the specifier is built at run time on purpose.
+  const folder = (await import(/* @vite-ignore */ `./${name}/index.js`)) as { sandbox?: SandboxBinding };
+  if (!folder.sandbox) throw new Error(`sandboxes/${name}/index.ts exports no sandbox binding`);
+  return folder.sandbox;
+}
 
 export async function startSandboxes(options: SandboxesOptions = {}): Promise<RunningSandboxes> {
   const host = options.host ?? '127.0.0.1';
   const tls = options.tls ?? (await sharedSandboxTls());
-  const openbanking = await startOpenBankingSandbox({
-    tls: { ca: tls.ca, ...tls.server },
-    ...options.openbanking,
-    host,
-    port: options.ports?.openbanking ?? 0,
-  });
-  const plaid = await startPlaidSandbox({ ...options.plaid, host, port: options.ports?.plaid ?? 0 });
-  const stripe = await startStripeSandbox({ ...options.stripe, host, port: options.ports?.stripe ?? 0 });
-  return {
-    stripe: { handle: stripe, clientId: null, clientSecret: STRIPE_SANDBOX_SECRET_KEY },
-    plaid: { handle: plaid, clientId: PLAID_SANDBOX_CLIENT_ID, clientSecret: PLAID_SANDBOX_SECRET },
-    openbanking: {
-      handle: openbanking,
-      clientId: OB_SANDBOX_CLIENT_ID,
-      clientSecret: OB_SANDBOX_CLIENT_SECRET,
-      tls: { certFile: tls.files.clientCert, keyFile: tls.files.clientKey, caFile: tls.files.ca },
-    },
-  };
+  const running: RunningSandboxes = {};
+  try {
+    for (const name of options.only ?? PARTNER_NAMES) {
+      running[name] = await (
+        await bindingOf(name)
+      ).start({ host, port: options.ports?.[name] ?? 0, tls, options: options[name] });
+    }
+  } catch (error) {
+    await stopSandboxes(running);
+    throw error;
+  }
+  return running;
 }
 
 export async function stopSandboxes(sandboxes: RunningSandboxes): Promise<void> {
-  await Promise.all(Object.values(sandboxes).map((sandbox) => sandbox.handle.close()));
+  await Promise.all(Object.values(sandboxes).map((sandbox) => sandbox?.handle.close()));
 }
 
-/** The endpoints the registry should use for partners the configuration leaves unset. */
-export function sandboxEndpoints(sandboxes: RunningSandboxes) {
+/** Where a client reaches a running sandbox, with the credentials it accepts. */
+export function sandboxEndpoint(sandbox: RunningSandbox): PartnerEndpoint {
+  return {
+    baseUrl: sandbox.handle.url,
+    clientId: sandbox.clientId,
+    clientSecret: sandbox.clientSecret,
+    ...(sandbox.tls ? { tls: sandbox.tls } : {}),
+  };
+}
+
+/** What the registry uses for partners the configuration leaves unset: each endpoint and its hooks. */
+export function sandboxEndpoints(sandboxes: RunningSandboxes): SandboxEndpoints {
+  const endpoints: SandboxEndpoints = {};
+  for (const [name, sandbox] of Object.entries(sandboxes)) {
+    if (sandbox) endpoints[name] = { endpoint: sandboxEndpoint(sandbox), hooks: sandbox.hooks };
+  }
+  return endpoints;
+}
+
+/**
+ * What the registry uses for sandboxes running in another process (benchmarks, a second replica on
+ * shared sandboxes): each endpoint with the hooks its partner's binding derives from it.
+ */
+export async function remoteSandboxEndpoints(
+  endpoints: Partial<Record<ProviderName, PartnerEndpoint>>,
+): Promise<SandboxEndpoints> {
+  const attached: SandboxEndpoints = {};
+  for (const [name, endpoint] of Object.entries(endpoints)) {
+    if (endpoint) attached[name] = { endpoint, hooks: (await bindingOf(name)).hooksFor(endpoint) };
+  }
+  return attached;
+}
+
+/** The plain endpoints of running sandboxes (JSON-safe, for another process). */
+export function plainEndpoints(sandboxes: RunningSandboxes): Partial<Record<ProviderName, PartnerEndpoint>> {
   return Object.fromEntries(
-    Object.entries(sandboxes).map(([name, sandbox]) => [
-      name,
-      {
-        baseUrl: sandbox.handle.url,
-        clientId: sandbox.clientId,
-        clientSecret: sandbox.clientSecret,
-        ...(sandbox.tls ? { tls: sandbox.tls } : {}),
-      },
-    ]),
-  ) as Partial<Record<ProviderName, PartnerEndpointConfig>>;
+    Object.entries(sandboxes).flatMap(([name, sandbox]) =>
+      sandbox ? [[name, sandboxEndpoint(sandbox)]] : [],
+    ),
+  );
 }
 
-/** The environment that points a configured (production-mode) Open Banking client at the sandboxes' CA set. */
+/** The environment that points a configured (production-mode) partner client at the sandboxes' CA set. */
 export function sandboxTlsEnv(tls: LocalTls): Record<string, string> {
   return {
     OPENBANKING_TLS_CERT: tls.files.clientCert,
     OPENBANKING_TLS_KEY: tls.files.clientKey,
     OPENBANKING_TLS_CA: tls.files.ca,
   };
+}
+
+/** The client certificate files of the local CA set. */
+export function clientTlsFiles(tls: LocalTls): PartnerTlsFiles {
+  return { certFile: tls.files.clientCert, keyFile: tls.files.clientKey, caFile: tls.files.ca };
 }

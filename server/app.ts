@@ -14,10 +14,11 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import { createLoaders } from '../datasources/loaders.js';
+import { isPartnerName, migrationDirs } from '../datasources/modules.js';
+import { createLoaders, type LoaderPorts } from '../resolvers/loaders.js';
 import { checkReadiness } from '../store/health.js';
 import { assertProductionTrust, bearerToken, routerSecretMatches } from './auth.js';
-import type { Principal, RequestContext } from '../resolvers/context.js';
+import type { GraphServices, Principal, RequestContext } from '../resolvers/context.js';
 import { createErrorFormatter, requestScope, transportErrorHandler } from './graphql-errors.js';
 import { idempotencyPlugin } from '../resolvers/support/idempotency.js';
 import { operationLimitsPlugin, shapeGuard, shapeLimitRule } from './limits.js';
@@ -96,7 +97,7 @@ export async function buildApp(services: Services): Promise<App> {
     return reply.type(contentType).send(body);
   });
   fastify.get('/readyz', async (_request, reply) => {
-    const readiness = await checkReadiness(services.db);
+    const readiness = await checkReadiness(services.db, { dirs: migrationDirs() });
     return reply.code(readiness.ok ? 200 : 503).send(readiness);
   });
 
@@ -130,6 +131,25 @@ export async function buildApp(services: Services): Promise<App> {
   return { fastify, apollo };
 }
 
+/** What resolvers may call: narrow views of the process's services, never db, config or keys. */
+function graphServices(services: Services): GraphServices {
+  return {
+    payments: services.payments,
+    consents: services.consents,
+    partners: services.registry,
+    webhooks: { operations: services.webhooks.operations, wake: () => services.webhooks.worker.wake() },
+  };
+}
+
+/** What the request's loaders read: consents, the partners' accounts capabilities, the payments ledger. */
+function loaderPorts(services: Services): LoaderPorts {
+  return {
+    consents: services.consents,
+    partners: { accounts: (name) => services.registry.accounts(name), isPartner: isPartnerName },
+    payments: services.payments,
+  };
+}
+
 async function contextFor(services: Services, request: FastifyRequest): Promise<RequestContext> {
   const correlationId = request.id;
   let principal: Principal | null = null;
@@ -148,8 +168,8 @@ async function contextFor(services: Services, request: FastifyRequest): Promise<
     correlationId,
     principal,
     logger,
-    services,
-    loaders: createLoaders({ principal, correlationId, logger }, services),
+    services: graphServices(services),
+    loaders: createLoaders({ principal, correlationId, logger }, loaderPorts(services)),
   };
 }
 

@@ -5,18 +5,13 @@
  */
 import { z } from 'zod';
 import type { ProviderName } from '../domain/model.js';
+import type { PartnerCallSettings, PartnerSettings } from '../datasources/module.js';
+import { PARTNER_MODULES } from '../datasources/modules.js';
+import type { WebhookSettings } from '../services/webhooks/index.js';
 import { int, list, optionalText, optionalUrl } from './config-fields.js';
-import {
-  partnerProblems,
-  partnersFrom,
-  PartnerEnvSchema,
-  type PartnerEndpointConfig,
-} from './config-partners.js';
-import { webhookProblems, webhooksFrom, WebhookEnvSchema, type WebhookConfig } from './config-webhooks.js';
+import { webhooksFrom, WebhookEnvSchema } from './config-webhooks.js';
 
 export { parseCidr } from './config-fields.js';
-export type { PartnerEndpointConfig, PartnerTlsFiles } from './config-partners.js';
-export { DEV_WEBHOOK_SECRETS, type WebhookConfig } from './config-webhooks.js';
 
 const NODE_ENVS = ['development', 'test', 'production'] as const;
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -72,7 +67,7 @@ const EnvSchema = z
     IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
     TRIBUTARY_CRASH_AT: optionalText,
   })
-  .extend(PartnerEnvSchema.shape)
+  .extend({ PAYMENT_RETURN_URL: optionalUrl })
   .extend(WebhookEnvSchema.shape);
 
 export interface Config {
@@ -95,8 +90,11 @@ export interface Config {
       }
     | { mode: 'dev'; issuer: string; audience: string; algorithms: string[]; clockToleranceSeconds: number };
   secretsKey: string;
-  /** null: the partner is not configured; development starts and uses its local sandbox. */
-  partners: Record<ProviderName, PartnerEndpointConfig | null>;
+  /**
+   * Every partner of the module list, from its env section; `endpoint` null: not configured
+   * (development starts and uses its local sandbox).
+   */
+  partners: Record<ProviderName, PartnerSettings>;
   /** Where a customer lands after authorising a payment at a partner (3-D Secure, bank redirect). */
   paymentReturnUrl: string | null;
   http: {
@@ -106,7 +104,7 @@ export interface Config {
     maxConnections: number;
     maxResponseBytes: number;
   };
-  /** Per-partner policy (datasources/resilience.ts); the bulkhead limit is http.maxConnections. */
+  /** Defaults of every partner's policy (datasources/resilience.ts); the bulkhead limit is http.maxConnections. */
   resilience: {
     readDeadlineMs: number;
     writeDeadlineMs: number;
@@ -134,8 +132,8 @@ export interface Config {
     fields: number;
   };
   shutdownGraceMs: number;
-  /** Partner webhooks (DESIGN §11). */
-  webhooks: WebhookConfig;
+  /** Partner webhooks (DESIGN §11); each partner's secrets are in `partners`. */
+  webhooks: WebhookSettings;
   payments: {
     /** How long finished idempotency keys are kept (>= 24 h). */
     retentionHours: number;
@@ -161,17 +159,43 @@ const DEFAULT_ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 /** Reads and validates the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
-  const problems = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  // Each partner's variables are its module's env section, validated beside the rest.
+  const partnerParsed = PARTNER_MODULES.map((module) => module.env.schema.safeParse(env));
+  const problems = [parsed, ...partnerParsed].flatMap((result) =>
+    result.success ? [] : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+  );
   problems.push(...crossFieldProblems(env));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const partnerValues: Record<string, unknown> = Object.assign(
+    {},
+    ...partnerParsed.map((result) => (result.success ? result.data : {})),
+  );
   const e = parsed.data;
   const production = e.NODE_ENV === 'production';
   const jwksConfigured = e.AUTH_JWKS_URL !== undefined;
 
   const algorithms = e.AUTH_ALGORITHMS.length > 0 ? e.AUTH_ALGORITHMS : DEFAULT_ALGORITHMS;
   const clockToleranceSeconds = e.AUTH_CLOCK_TOLERANCE_SECONDS;
+  const http = {
+    connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
+    readTimeoutMs: e.PARTNER_READ_TIMEOUT_MS,
+    paymentTimeoutMs: e.PARTNER_PAYMENT_TIMEOUT_MS,
+    maxConnections: e.PARTNER_MAX_CONNECTIONS,
+    maxResponseBytes: e.PARTNER_MAX_RESPONSE_BYTES,
+  };
+  const resilience = {
+    readDeadlineMs: e.PARTNER_READ_DEADLINE_MS,
+    writeDeadlineMs: e.PARTNER_PAYMENT_DEADLINE_MS,
+    retryAttempts: e.PARTNER_RETRY_ATTEMPTS,
+    retryBaseMs: e.PARTNER_RETRY_BASE_MS,
+    retryMaxDelayMs: e.PARTNER_RETRY_MAX_DELAY_MS,
+    breakerFailureRatio: e.PARTNER_BREAKER_FAILURE_RATIO,
+    breakerWindowMs: e.PARTNER_BREAKER_WINDOW_MS,
+    breakerMinRequests: e.PARTNER_BREAKER_MIN_REQUESTS,
+    breakerHalfOpenMs: e.PARTNER_BREAKER_HALF_OPEN_MS,
+    bulkheadQueue: e.PARTNER_BULKHEAD_QUEUE,
+  };
+  const callDefaults = defaultCallSettings(http, resilience);
   return {
     env: e.NODE_ENV,
     production,
@@ -198,27 +222,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           clockToleranceSeconds,
         },
     secretsKey: e.SECRETS_KEY ?? DEV_SECRETS_KEY,
-    partners: partnersFrom(e),
+    partners: Object.fromEntries(
+      PARTNER_MODULES.map((module) => [
+        module.name,
+        module.env.read(partnerValues, callDefaults, production),
+      ]),
+    ),
     paymentReturnUrl: e.PAYMENT_RETURN_URL ?? null,
-    http: {
-      connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
-      readTimeoutMs: e.PARTNER_READ_TIMEOUT_MS,
-      paymentTimeoutMs: e.PARTNER_PAYMENT_TIMEOUT_MS,
-      maxConnections: e.PARTNER_MAX_CONNECTIONS,
-      maxResponseBytes: e.PARTNER_MAX_RESPONSE_BYTES,
-    },
-    resilience: {
-      readDeadlineMs: e.PARTNER_READ_DEADLINE_MS,
-      writeDeadlineMs: e.PARTNER_PAYMENT_DEADLINE_MS,
-      retryAttempts: e.PARTNER_RETRY_ATTEMPTS,
-      retryBaseMs: e.PARTNER_RETRY_BASE_MS,
-      retryMaxDelayMs: e.PARTNER_RETRY_MAX_DELAY_MS,
-      breakerFailureRatio: e.PARTNER_BREAKER_FAILURE_RATIO,
-      breakerWindowMs: e.PARTNER_BREAKER_WINDOW_MS,
-      breakerMinRequests: e.PARTNER_BREAKER_MIN_REQUESTS,
-      breakerHalfOpenMs: e.PARTNER_BREAKER_HALF_OPEN_MS,
-      bulkheadQueue: e.PARTNER_BULKHEAD_QUEUE,
-    },
+    http,
+    resilience,
     cache: { maxBytes: e.CACHE_MAX_BYTES, maxStalenessSeconds: e.CACHE_MAX_STALENESS_SECONDS },
     limits: {
       bodyBytes: e.LIMIT_BODY_BYTES,
@@ -237,7 +249,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: e.IDEMPOTENCY_LEASE_MS,
       crashAt: e.TRIBUTARY_CRASH_AT ?? null,
     },
-    webhooks: webhooksFrom(e, production),
+    webhooks: webhooksFrom(e),
   };
 }
 
@@ -248,7 +260,8 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   if (has('AUTH_JWKS_URL') && (!has('AUTH_ISSUER') || !has('AUTH_AUDIENCE'))) {
     problems.push('AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL');
   }
-  problems.push(...partnerProblems(env, has));
+  for (const module of PARTNER_MODULES)
+    problems.push(...module.env.problems(env, env.NODE_ENV === 'production'));
   if (env.NODE_ENV === 'production') {
     if (has('TRIBUTARY_CRASH_AT'))
       problems.push('TRIBUTARY_CRASH_AT: the crash switch is for tests and refused in production');
@@ -260,7 +273,30 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
     }
     if (!has('DATABASE_URL'))
       problems.push('DATABASE_URL: production requires PostgreSQL, not the embedded database');
+    const urls = PARTNER_MODULES.map((module) => `${module.name.toUpperCase()}_BASE_URL`);
+    if (!urls.some(has))
+      problems.push(
+        `${urls.join(' / ')}: production refuses the local sandboxes; configure at least one partner`,
+      );
   }
-  problems.push(...webhookProblems(env));
   return problems;
+}
+
+/** Every partner's call settings before its own overrides: the `PARTNER_*` variables. */
+function defaultCallSettings(http: Config['http'], resilience: Config['resilience']): PartnerCallSettings {
+  return {
+    connectTimeoutMs: http.connectTimeoutMs,
+    timeoutMs: { read: http.readTimeoutMs, write: http.paymentTimeoutMs },
+    deadlineMs: { read: resilience.readDeadlineMs, write: resilience.writeDeadlineMs },
+    maxConnections: http.maxConnections,
+    maxResponseBytes: http.maxResponseBytes,
+    retryAttempts: resilience.retryAttempts,
+    retryBaseMs: resilience.retryBaseMs,
+    retryMaxDelayMs: resilience.retryMaxDelayMs,
+    breakerFailureRatio: resilience.breakerFailureRatio,
+    breakerWindowMs: resilience.breakerWindowMs,
+    breakerMinRequests: resilience.breakerMinRequests,
+    breakerHalfOpenMs: resilience.breakerHalfOpenMs,
+    bulkheadQueue: resilience.bulkheadQueue,
+  };
 }

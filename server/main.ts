@@ -6,7 +6,6 @@ import type { Logger } from 'pino';
 import { buildApp, type App } from './app.js';
 import type { Config } from './config.js';
 import { closeServices, createServices, type ServiceOverrides, type Services } from './wiring.js';
-import { registerSandboxWebhooks } from '../services/webhooks/sandboxes.js';
 
 export interface RunningServer {
   url: string;
@@ -27,14 +26,6 @@ export async function startServer(
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   services.webhooks.worker.start();
-  if (overrides.sandboxes && !config.production) {
-    await registerSandboxWebhooks(
-      overrides.sandboxes,
-      config.webhooks.publicUrl ?? url,
-      config.webhooks,
-      logger,
-    );
-  }
   let closing: Promise<void> | undefined;
   return {
     url,

@@ -1,9 +1,13 @@
 /**
- * The process-wide parts, built once at boot and shared by every request: database, repositories,
- * partner registry, authenticator. Requests get their own loaders on top of these (context.ts).
+ * The composition root's wiring: the process-wide parts, built once at boot in dependency order and
+ * shared by every request (database, repositories, partner registry, payments, webhooks,
+ * authenticator). Requests get their own loaders on top of these (app.ts). Nothing below server/
+ * imports this file: each part receives the narrow pieces it needs as arguments.
  */
 import type { Logger } from 'pino';
+import { migrationDirs, PARTNER_MODULES, partnersWith } from '../datasources/modules.js';
 import { createRegistry, type Registry, type SandboxEndpoints } from '../datasources/registry.js';
+import type { ProviderName } from '../domain/model.js';
 import { AuditLog } from '../store/audit.js';
 import { ConsentRepository } from '../store/consents.js';
 import { openDatabase, type Db } from '../store/db.js';
@@ -12,8 +16,11 @@ import { parseKeyRing, SecretBox } from '../store/secrets.js';
 import { createAuthenticator, loadOrCreateDevKey, type Authenticator, type DevSigningKey } from './auth.js';
 import type { Config } from './config.js';
 import { Metrics } from './metrics.js';
-import { createWebhookService, type WebhookService } from '../services/webhooks/index.js';
-import type { PaymentStatusSink } from '../services/webhooks/handler.js';
+import {
+  createWebhookService,
+  type ClosableVerifier,
+  type WebhookService,
+} from '../services/webhooks/index.js';
 import {
   crashSwitch,
   partnerKeySecretFrom,
@@ -56,14 +63,14 @@ export function openConfiguredDatabase(config: Config): Promise<Db> {
   );
 }
 
-/** Opens the database, applies migrations and wires every process-wide part. */
+/** Opens the database, applies migrations (core and every partner's) and wires every process-wide part. */
 export async function createServices(
   config: Config,
   logger: Logger,
   overrides: ServiceOverrides = {},
 ): Promise<Services> {
   const db = overrides.db ?? (await openConfiguredDatabase(config));
-  const { applied } = await migrate(db);
+  const { applied } = await migrate(db, { dirs: migrationDirs() });
   if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
   const secrets = new SecretBox(parseKeyRing(config.secretsKey));
   const consents = new ConsentRepository(db, secrets);
@@ -71,49 +78,49 @@ export async function createServices(
     config.auth.mode === 'dev' ? (overrides.devKey ?? (await loadOrCreateDevKey(config.dataDir))) : null;
   const metrics = new Metrics();
   const registry = createRegistry(
-    config,
-    { credentials: consents.credentials, db, logger, metrics },
-    overrides.sandboxes ?? {},
+    {
+      modules: PARTNER_MODULES,
+      partners: config.partners,
+      cache: config.cache,
+      returnUrl: config.paymentReturnUrl,
+      ...(overrides.sandboxes ? { sandboxes: overrides.sandboxes } : {}),
+    },
+    { credentials: consents.credentials, db, logger, observers: metrics },
   );
   const audit = new AuditLog(db);
-  // Status changes go through the payments service (PaymentService.applyStatus), looked up when an
-  // event is handled so the webhook service does not depend on the order services are built in.
-  const payments: PaymentStatusSink = {
-    applyStatus: (id, status, report) => {
-      const service = (services as { payments?: PaymentStatusSink }).payments;
-      if (!service) throw new Error('The payments service is not available.');
-      return service.applyStatus(id, status, report);
+  const payments = new PaymentService(
+    { db, audit, providers: (name) => registry.payments(name), logger },
+    {
+      partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
+      retentionMs: config.payments.retentionHours * 3_600_000,
+      leaseMs: config.payments.leaseMs,
+      ...cardProviderOf(registry),
+      ...(config.payments.crashAt
+        ? { checkpoint: crashSwitch(config.payments.crashAt, config.production) }
+        : {}),
     },
-  };
+  );
   const webhooks = createWebhookService(config.webhooks, {
     db,
     audit,
     logger,
     payments,
+    verifiers: webhookVerifiers(config, registry, logger),
+    allowCidrs: Object.fromEntries(
+      PARTNER_MODULES.map((module) => [module.name, config.partners[module.name]?.webhookAllowCidrs ?? []]),
+    ),
     fetchPayment: async (provider, partnerId, call) =>
       (await registry.payments(provider).getPayments(call, [partnerId])).get(partnerId) ?? null,
     items: {
       links: consents,
       refreshLink: (provider, ctx, externalRef) => registry.refreshLink(provider, ctx, externalRef),
     },
-    plaid: config.partners.plaid ?? overrides.sandboxes?.plaid ?? null,
     observeDelivery: (partner, outcome) => metrics.webhookDelivery(partner, outcome),
     observeProcessing: (partner, outcome) => metrics.webhookProcessed(partner, outcome),
   });
-  const paymentService = new PaymentService(
-    { db, audit, providers: (name) => registry.payments(name), logger },
-    {
-      partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
-      retentionMs: config.payments.retentionHours * 3_600_000,
-      leaseMs: config.payments.leaseMs,
-      ...(config.payments.crashAt
-        ? { checkpoint: crashSwitch(config.payments.crashAt, config.production) }
-        : {}),
-    },
-  );
-  const services: Services = {
-    payments: paymentService,
-    keyReaper: startKeyReaper(paymentService.keys, logger),
+  return {
+    payments,
+    keyReaper: startKeyReaper(payments.keys, logger),
     config,
     logger,
     db,
@@ -125,7 +132,42 @@ export async function createServices(
     metrics,
     webhooks,
   };
-  return services;
+}
+
+/** One verifier per partner module, over that partner's secrets and (for key fetches) its endpoint. */
+function webhookVerifiers(
+  config: Config,
+  registry: Registry,
+  logger: Logger,
+): Map<ProviderName, ClosableVerifier> {
+  const verifiers = new Map<ProviderName, ClosableVerifier>();
+  for (const module of PARTNER_MODULES) {
+    const settings = config.partners[module.name];
+    if (!settings) continue;
+    if (module.webhooks.usesSharedSecrets && settings.webhookSecrets.length === 0)
+      logger.warn(
+        { partner: module.name },
+        'No webhook secret configured: every delivery from this partner is refused.',
+      );
+    verifiers.set(
+      module.name,
+      module.webhooks.createVerifier({
+        settings,
+        toleranceSeconds: config.webhooks.toleranceSeconds,
+        endpoint: registry.endpoint(module.name),
+        policy: null,
+        logger: logger.child({ component: 'webhooks', partner: module.name }),
+      }),
+    );
+  }
+  return verifiers;
+}
+
+/** Card payments go to the first card processor of the module list that this process reaches. */
+function cardProviderOf(registry: Registry): { cardProvider?: ProviderName } {
+  const reachable = registry.names();
+  const name = partnersWith('card-payments').find((partner) => reachable.includes(partner));
+  return name ? { cardProvider: name } : {};
 }
 
 export async function closeServices(services: Services): Promise<void> {

@@ -1,6 +1,8 @@
 /**
- * Forward-only SQL migrations from `store/migrations/NNN_name.sql`, applied in version order, each in
- * its own transaction, and recorded with a SHA-256 checksum in `schema_migrations`.
+ * Forward-only SQL migrations from `store/migrations/NNN_name.sql` and from the folders partner modules
+ * name for their own tables (`datasources/<partner>/migrations/`), applied together in version order,
+ * each in its own transaction, and recorded with a SHA-256 checksum in `schema_migrations`. Versions are
+ * one sequence across every folder; two files with one version stop everything.
  *
  * Several replicas may start at once against one PostgreSQL: every step takes a transaction-scoped
  * advisory lock keyed by the schema, re-reads what is applied under that lock, and skips what another
@@ -37,9 +39,29 @@ export class MigrationChecksumError extends Error {
   }
 }
 
-/** Options shared by the functions below; `dir` exists for tests. */
+/** Options shared by the functions below. */
 export interface MigrationOptions {
+  /** The folders to read, in addition to nothing else. Default: `[MIGRATIONS_DIR]`. */
+  dirs?: readonly string[];
+  /** One folder alone (tests). */
   dir?: string;
+}
+
+function dirsOf(options: MigrationOptions): readonly string[] {
+  return options.dirs ?? [options.dir ?? MIGRATIONS_DIR];
+}
+
+/** Reads every folder's migrations as one sequence in version order; a shared version is an error. */
+export async function loadAllMigrations(dirs: readonly string[]): Promise<Migration[]> {
+  const all = (await Promise.all(dirs.map((dir) => loadMigrations(dir)))).flat();
+  const byVersion = new Map<number, string>();
+  for (const migration of all) {
+    const clash = byVersion.get(migration.version);
+    if (clash)
+      throw new Error(`Migrations ${clash} and ${migration.file} share version ${migration.version}.`);
+    byVersion.set(migration.version, migration.file);
+  }
+  return all.sort((a, b) => a.version - b.version);
 }
 
 const FILE_NAME = /^(\d{3})_([a-z0-9_]+)\.sql$/;
@@ -102,7 +124,7 @@ function checkUnchanged(migrations: readonly Migration[], applied: Map<number, s
  * Throws MigrationChecksumError before applying anything if an applied file changed.
  */
 export async function migrate(db: Db, options: MigrationOptions = {}): Promise<{ applied: string[] }> {
-  const migrations = await loadMigrations(options.dir);
+  const migrations = await loadAllMigrations(dirsOf(options));
   await db.transaction(async (tx) => {
     await tx.query(LOCK);
     await tx.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -156,7 +178,7 @@ export async function migrationStatus(
   db: Queryable,
   options: MigrationOptions = {},
 ): Promise<MigrationStatus> {
-  const migrations = await loadMigrations(options.dir);
+  const migrations = await loadAllMigrations(dirsOf(options));
   const applied = (await appliedMigrations(db)) ?? new Map<number, string>();
   const status: MigrationStatus = { pending: [], changed: [] };
   for (const migration of migrations) {

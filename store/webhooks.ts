@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { ProviderName } from '../domain/model.js';
-import type { CanonicalWebhookEvent } from '../datasources/webhook-verify.js';
+import type { CanonicalWebhookEvent } from '../domain/webhooks.js';
 import type { Db, Queryable } from './db.js';
 
 export const WEBHOOK_STATUSES = ['pending', 'processing', 'processed', 'ignored', 'dead'] as const;

@@ -7,7 +7,7 @@
 import type { ProviderName } from '../../domain/model.js';
 import type { FaultRule } from '../../sandboxes/kit/sandbox.js';
 import {
-  sandboxEndpoints,
+  plainEndpoints,
   startSandboxes,
   stopSandboxes,
   type SandboxesOptions,
@@ -25,7 +25,7 @@ process.on('message', (message) => {
   if (op === 'faults') handle.setFaults(rules ?? []);
   process.send?.({ id, reply: op === 'ledger' ? handle.ledger().requests : true });
 });
-process.send?.({ endpoints: sandboxEndpoints(sandboxes) });
+process.send?.({ endpoints: plainEndpoints(sandboxes) });
 
 const stop = () => void stopSandboxes(sandboxes).finally(() => process.exit(0));
 process.once('SIGTERM', stop);

@@ -10,16 +10,17 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SandboxEndpoints } from '../../datasources/registry.js';
+import type { PartnerEndpoint } from '../../datasources/module.js';
+import { remoteSandboxEndpoints } from '../../sandboxes/index.js';
 import { ALL_SCOPES, CUSTOMER_SCOPES, signDevToken } from '../../server/auth.js';
 import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer } from '../../server/main.js';
-import { seedDemoCustomers } from '../../services/demo.js';
+import { seedDemoCustomers } from '../../cli/dev/demo.js';
 import { openDatabase } from '../../store/db.js';
 
 interface Argument {
-  endpoints: SandboxEndpoints;
+  endpoints: Record<string, PartnerEndpoint>;
   env: Record<string, string>;
   customers: string[];
 }
@@ -35,7 +36,10 @@ const config = loadConfig({
 const logger = createLogger({ level: config.logLevel });
 // PostgreSQL when the run names one (DATABASE_URL); otherwise the embedded database, in memory.
 const db = config.database.url ? undefined : await openDatabase({ dataDir: 'memory://' });
-const server = await startServer(config, logger, { sandboxes: argument.endpoints, ...(db ? { db } : {}) });
+const server = await startServer(config, logger, {
+  sandboxes: await remoteSandboxEndpoints(argument.endpoints),
+  ...(db ? { db } : {}),
+});
 await seedDemoCustomers(server.services, argument.customers);
 
 const key = server.services.devKey!;

@@ -1,27 +1,16 @@
 /**
- * Open Banking wire calls as domain verbs, on top of PartnerHttp: consents with the client-credentials
- * token, account data with the customer's token (refreshed shortly before expiry, or once after a
- * 401), lists followed through Links.Next. Token lifecycles live in tokens.ts.
+ * Open Banking wire calls as domain verbs, on the provider's shared HTTP stack (transport.ts):
+ * consents with the client-credentials token, account data with the customer's token (refreshed
+ * shortly before expiry, or once after a 401), lists followed through Links.Next. Token lifecycles
+ * live in tokens.ts.
  */
-import type { Logger } from 'pino';
 import { ConsentRequiredError } from '../../domain/errors.js';
-import {
-  PartnerHttp,
-  type CallPolicy,
-  type PartnerRequest,
-  type PartnerResponse,
-  type PartnerTimeouts,
-  type PartnerTls,
-} from '../http.js';
-import type { CredentialStore, PartnerCredential } from '../../domain/providers.js';
-import {
-  contractViolation,
-  errorFromResponse,
-  isInvalidGrant,
-  isUnauthorised,
-  PERMISSION_FOR_ENDPOINT,
-} from './errors.js';
-import { callFields, OpenBankingTokens, type Call, type PsuTokens } from './tokens.js';
+import type { PartnerHttp, PartnerRequest, PartnerResponse } from '../http.js';
+import type { PartnerCredential } from '../../domain/providers.js';
+import { contractViolation } from '../contract.js';
+import { isInvalidGrant, isUnauthorised, PERMISSION_FOR_ENDPOINT } from './errors.js';
+import { callFields, type Call, type OpenBankingTokens, type PsuCall, type PsuTokens } from './tokens.js';
+import type { OpenBankingHttpOptions, OpenBankingTransport } from './transport.js';
 import {
   readAccountSchema,
   readBalanceSchema,
@@ -37,30 +26,16 @@ import {
 
 export type { PsuTokens } from './tokens.js';
 
-/** Where the bank is, who we are to it, and the HTTP limits of the calls. */
-export interface OpenBankingClientOptions {
-  /** Resource server origin, e.g. the sandbox URL. */
-  baseUrl: string;
+/** Where the bank's Account and Transaction API is, and how far lists are followed. */
+export interface AccountApiOptions {
   /** Account and Transaction API base path. Default "/open-banking/v3.1/aisp". */
   aisPath?: string;
-  /** Token endpoint (may be another host). Default `${baseUrl}/token`. */
-  tokenUrl?: string;
-  clientId: string;
-  clientSecret: string;
-  /** Default client_secret_basic. */
-  clientAuth?: 'client_secret_basic' | 'client_secret_post';
-  connections?: number;
-  timeouts?: Partial<PartnerTimeouts>;
-  maxResponseBytes?: number;
-  tls?: PartnerTls;
-  policy?: CallPolicy;
-  /** Tokens are renewed this long before they expire. Default 30 s. */
-  tokenRefreshSkewSeconds?: number;
   /** Safety stop when following Links.Next. Default 100. */
   maxPages?: number;
-  /** Clock in epoch ms (tests). Default Date.now. */
-  now?: () => number;
 }
+
+/** The bank, our client, the HTTP limits, and the Account and Transaction API. */
+export type OpenBankingClientOptions = OpenBankingHttpOptions & AccountApiOptions;
 
 /** What an account-access consent asks the customer to grant. */
 export interface ConsentRequest {
@@ -73,48 +48,19 @@ export interface ConsentRequest {
 type Holder = { credential: PartnerCredential };
 type Req<T> = Omit<PartnerRequest<T>, 'correlationId' | 'logger' | 'signal' | 'auth'>;
 
-/** The bank's API as domain verbs; returns wire types, which index.ts maps. */
+/** The bank's API as domain verbs; returns wire types, which provider.ts maps. */
 export class OpenBankingClient {
   private readonly http: PartnerHttp;
-  private readonly authHttp: PartnerHttp;
   private readonly tokens: OpenBankingTokens;
+  private readonly base: string;
 
   constructor(
-    private readonly options: OpenBankingClientOptions,
-    deps: { credentials: CredentialStore; logger: Logger },
+    transport: OpenBankingTransport,
+    private readonly options: AccountApiOptions = {},
   ) {
-    const base = new URL(options.baseUrl);
-    const tokenUrl = options.tokenUrl ?? new URL('/token', base).toString();
-    const shared = {
-      partner: 'openbanking' as const,
-      logger: deps.logger,
-      errorFromResponse,
-      correlationHeader: 'x-fapi-interaction-id',
-      ...(options.connections ? { connections: options.connections } : {}),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
-      ...(options.tls ? { tls: options.tls } : {}),
-      ...(options.policy ? { policy: options.policy } : {}),
-    };
-    this.http = new PartnerHttp({
-      ...shared,
-      baseUrl: new URL(options.aisPath ?? '/open-banking/v3.1/aisp', base).toString(),
-    });
-    const tokenOrigin = new URL(tokenUrl).origin;
-    this.authHttp =
-      tokenOrigin === base.origin ? this.http : new PartnerHttp({ ...shared, baseUrl: tokenOrigin });
-    this.tokens = new OpenBankingTokens(
-      this.authHttp,
-      {
-        tokenUrl,
-        clientId: options.clientId,
-        clientSecret: options.clientSecret,
-        clientAuth: options.clientAuth ?? 'client_secret_basic',
-        now: options.now ?? Date.now,
-        skewMs: (options.tokenRefreshSkewSeconds ?? 30) * 1000,
-      },
-      deps.credentials,
-    );
+    this.http = transport.http;
+    this.tokens = transport.tokens;
+    this.base = (options.aisPath ?? '/open-banking/v3.1/aisp').replace(/\/$/, '');
   }
 
   /** Creates an account-access consent (status AwaitingAuthorisation) for the customer to approve. */
@@ -127,7 +73,7 @@ export class OpenBankingClient {
       Data.TransactionToDateTime = request.transactionToDateTime.toISOString();
     const res = await this.tppCall(ctx, {
       method: 'POST',
-      path: '/account-access-consents',
+      path: `${this.base}/account-access-consents`,
       endpoint: 'POST /account-access-consents',
       json: { Data, Risk: {} },
       schema: readConsentResponseSchema,
@@ -138,7 +84,7 @@ export class OpenBankingClient {
   async getConsent(ctx: Call, consentId: string): Promise<ReadConsentResponse['Data']> {
     const res = await this.tppCall(ctx, {
       method: 'GET',
-      path: `/account-access-consents/${encodeURIComponent(consentId)}`,
+      path: `${this.base}/account-access-consents/${encodeURIComponent(consentId)}`,
       endpoint: 'GET /account-access-consents/{ConsentId}',
       schema: readConsentResponseSchema,
     });
@@ -151,23 +97,27 @@ export class OpenBankingClient {
   }
 
   /** Refreshes a customer's tokens and saves them; concurrent callers share one refresh. */
-  async refreshPsuToken(ctx: Call, credential: PartnerCredential): Promise<PartnerCredential> {
+  async refreshPsuToken(ctx: PsuCall, credential: PartnerCredential): Promise<PartnerCredential> {
     return this.tokens.refresh(ctx, credential);
   }
 
   /** Every account the consent covers (follows Links.Next). */
-  async listAccounts(ctx: Call, credential: PartnerCredential): Promise<WireAccount[]> {
+  async listAccounts(ctx: PsuCall, credential: PartnerCredential): Promise<WireAccount[]> {
     return this.pages(ctx, credential, 'GET /accounts', readAccountSchema, (d) => d.Data.Account ?? []);
   }
 
   /** One account; NotFoundError when the customer does not hold it. */
-  async getAccount(ctx: Call, credential: PartnerCredential, accountId: string): Promise<WireAccount | null> {
+  async getAccount(
+    ctx: PsuCall,
+    credential: PartnerCredential,
+    accountId: string,
+  ): Promise<WireAccount | null> {
     const res = await this.psuCall(
       ctx,
       { credential },
       {
         method: 'GET',
-        path: `/accounts/${encodeURIComponent(accountId)}`,
+        path: `${this.base}/accounts/${encodeURIComponent(accountId)}`,
         endpoint: 'GET /accounts/{AccountId}',
         schema: readAccountSchema,
       },
@@ -176,13 +126,13 @@ export class OpenBankingClient {
   }
 
   /** Balances of every account the consent covers, in one bulk call (plus pages). */
-  async listBalances(ctx: Call, credential: PartnerCredential): Promise<WireBalance[]> {
+  async listBalances(ctx: PsuCall, credential: PartnerCredential): Promise<WireBalance[]> {
     return this.pages(ctx, credential, 'GET /balances', readBalanceSchema, (d) => d.Data.Balance);
   }
 
   /** Transactions of every account the consent covers, in one bulk call (plus pages). */
   async listTransactions(
-    ctx: Call,
+    ctx: PsuCall,
     credential: PartnerCredential,
     range: { from?: Date; to?: Date },
   ): Promise<WireTransaction[]> {
@@ -196,14 +146,9 @@ export class OpenBankingClient {
     return this.pages(ctx, credential, 'GET /transactions', readTransactionSchema, pick, query);
   }
 
-  async close(): Promise<void> {
-    await this.http.close();
-    if (this.authHttp !== this.http) await this.authHttp.close();
-  }
-
   /** Follows Links.Next from the first page; the first request carries the query, links carry their own. */
   private async pages<P extends { Links?: { Next?: string | undefined } | undefined }, T>(
-    ctx: Call,
+    ctx: PsuCall,
     credential: PartnerCredential,
     endpoint: string,
     schema: Req<P>['schema'],
@@ -214,11 +159,16 @@ export class OpenBankingClient {
     const maxPages = this.options.maxPages ?? 100;
     const seen = new Set<string>();
     const out: T[] = [];
-    let next: string | undefined = endpoint.slice(endpoint.indexOf(' ') + 1);
+    let next: string | undefined = this.base + endpoint.slice(endpoint.indexOf(' ') + 1);
     for (let page = 0; next !== undefined; page++) {
       if (page >= maxPages || seen.has(next)) {
         const reason = page >= maxPages ? `more than ${maxPages} pages` : 'Links.Next repeats a page';
-        throw contractViolation(ctx.logger, ctx.correlationId, endpoint, [`Links.Next: ${reason}`]);
+        throw contractViolation({
+          partner: 'openbanking',
+          endpoint,
+          issues: [`Links.Next: ${reason}`],
+          call: ctx,
+        });
       }
       seen.add(next);
       const res: PartnerResponse<P> = await this.psuCall(ctx, holder, {
@@ -235,7 +185,7 @@ export class OpenBankingClient {
   }
 
   /** A PSU call: refresh first if the token is about to expire, and once more after a 401. */
-  private async psuCall<T>(ctx: Call, holder: Holder, req: Req<T>): Promise<PartnerResponse<T>> {
+  private async psuCall<T>(ctx: PsuCall, holder: Holder, req: Req<T>): Promise<PartnerResponse<T>> {
     const permission = PERMISSION_FOR_ENDPOINT[req.endpoint] ?? 'accounts:read';
     const refresh = async () => {
       try {
@@ -267,13 +217,13 @@ export class OpenBankingClient {
 
   /** A TPP call with the client-credentials token, fetched again once if the bank rejects it. */
   private async tppCall<T>(ctx: Call, req: Req<T>): Promise<PartnerResponse<T>> {
-    let token = await this.tokens.clientCredentials(ctx);
+    let token = await this.tokens.clientCredentials(ctx, 'accounts');
     try {
       return await this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
     } catch (error) {
       if (!isUnauthorised(error)) throw error;
     }
-    token = await this.tokens.clientCredentials(ctx, token);
+    token = await this.tokens.clientCredentials(ctx, 'accounts', token);
     return this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
   }
 }

@@ -3,7 +3,6 @@
  * spec gives 401 and 404 no body), the token endpoint answers RFC 6749 errors. The partner's codes
  * and messages go to PartnerError.partnerCode and the logs, never to clients.
  */
-import type { Logger } from 'pino';
 import {
   ConsentRequiredError,
   NotFoundError,
@@ -141,21 +140,4 @@ export function isInvalidGrant(error: unknown): boolean {
 /** The resource server refused the access token. */
 export function isUnauthorised(error: unknown): boolean {
   return error instanceof PartnerError && error.status === 401;
-}
-
-/** A payload that passed validation but cannot be mapped (mapper issues), logged like any violation. */
-export function contractViolation(
-  logger: Logger,
-  correlationId: string,
-  endpoint: string,
-  issues: string[],
-): PartnerError {
-  logger.warn({ partner: PARTNER, endpoint, correlationId, issues }, 'Partner response breaks its contract.');
-  return new PartnerError({
-    partner: PARTNER,
-    code: 'PARTNER_CONTRACT_VIOLATION',
-    endpoint,
-    issues,
-    retryable: false,
-  });
 }

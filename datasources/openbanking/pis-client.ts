@@ -1,15 +1,13 @@
 /**
- * Payment Initiation wire calls as domain verbs, on PartnerHttp like the account client: consents
- * and payment reads with the client-credentials token of the `payments` scope (cached, one fetch
- * however many calls need it at once), the payment itself with the customer's token for its consent.
- * Both POSTs carry an x-idempotency-key and run as keyed writes, so the resilience policy may repeat
- * them: the bank answers a repeat with the resource it already created.
+ * Payment Initiation wire calls as domain verbs, on the provider's shared HTTP stack (transport.ts)
+ * like the account client, under the payment timeouts (PAYMENT_ENDPOINTS): consents and payment
+ * reads with the client-credentials token of the `payments` scope (cached, one fetch however many
+ * calls need it at once), the payment itself with the customer's token for its consent. Both POSTs
+ * carry an x-idempotency-key and run as keyed writes, so the resilience policy may repeat them: the
+ * bank answers a repeat with the resource it already created.
  */
-import type { Logger } from 'pino';
 import { NotFoundError, PartnerError } from '../../domain/errors.js';
-import { PartnerHttp, type ErrorFromResponse, type PartnerRequest, type PartnerResponse } from '../http.js';
-import type { CredentialStore } from '../../domain/providers.js';
-import type { OpenBankingClientOptions } from './client.js';
+import type { ErrorFromResponse, PartnerHttp, PartnerRequest, PartnerResponse } from '../http.js';
 import { errorFromResponse, isUnauthorised } from './errors.js';
 import {
   consentResponseSchema,
@@ -21,10 +19,20 @@ import {
   type WirePaymentDetails,
   type WirePaymentRequest,
 } from './pis-types.js';
-import { callFields, OpenBankingTokens, type Call, type PsuTokens } from './tokens.js';
+import { callFields, type Call, type OpenBankingTokens, type PsuTokens } from './tokens.js';
+import type { OpenBankingTransport } from './transport.js';
 
 /** The spec's limit on x-idempotency-key. */
 export const MAX_IDEMPOTENCY_KEY = 40;
+
+/** The endpoint labels of Payment Initiation calls: they run under the payment timeouts. */
+export const PAYMENT_ENDPOINTS: ReadonlySet<string> = new Set([
+  'POST /domestic-payment-consents',
+  'GET /domestic-payment-consents/{ConsentId}',
+  'POST /domestic-payments',
+  'GET /domestic-payments/{DomesticPaymentId}',
+  'GET /domestic-payments/{DomesticPaymentId}/payment-details',
+]);
 
 type Req<T> = Omit<PartnerRequest<T>, 'correlationId' | 'logger' | 'signal' | 'auth'>;
 
@@ -44,53 +52,21 @@ const pisErrorFromResponse: ErrorFromResponse = (status, headers, bodyText, info
 /** The bank's Payment Initiation API. Returns wire types; pis.ts checks and maps them. */
 export class PisClient {
   private readonly http: PartnerHttp;
-  private readonly authHttp: PartnerHttp;
   private readonly tokens: OpenBankingTokens;
+  private readonly base: string;
 
-  constructor(
-    options: OpenBankingClientOptions & { pisPath?: string },
-    deps: { credentials: CredentialStore; logger: Logger },
-  ) {
-    const base = new URL(options.baseUrl);
-    const tokenUrl = options.tokenUrl ?? new URL('/token', base).toString();
-    const shared = {
-      partner: 'openbanking' as const,
-      logger: deps.logger,
-      errorFromResponse: pisErrorFromResponse,
-      correlationHeader: 'x-fapi-interaction-id',
-      ...(options.connections ? { connections: options.connections } : {}),
-      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
-      ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
-      ...(options.tls ? { tls: options.tls } : {}),
-      ...(options.policy ? { policy: options.policy } : {}),
-    };
-    this.http = new PartnerHttp({
-      ...shared,
-      baseUrl: new URL(options.pisPath ?? '/open-banking/v3.1/pisp', base).toString(),
-    });
-    const tokenOrigin = new URL(tokenUrl).origin;
-    this.authHttp =
-      tokenOrigin === base.origin ? this.http : new PartnerHttp({ ...shared, baseUrl: tokenOrigin });
-    this.tokens = new OpenBankingTokens(
-      this.authHttp,
-      {
-        tokenUrl,
-        clientId: options.clientId,
-        clientSecret: options.clientSecret,
-        clientAuth: options.clientAuth ?? 'client_secret_basic',
-        now: options.now ?? Date.now,
-        skewMs: (options.tokenRefreshSkewSeconds ?? 30) * 1000,
-        clientScope: 'payments',
-      },
-      deps.credentials,
-    );
+  /** `pisPath`: the Payment Initiation API base path. Default "/open-banking/v3.1/pisp". */
+  constructor(transport: OpenBankingTransport, options: { pisPath?: string } = {}) {
+    this.http = transport.http;
+    this.tokens = transport.tokens;
+    this.base = (options.pisPath ?? '/open-banking/v3.1/pisp').replace(/\/$/, '');
   }
 
   /** POST /domestic-payment-consents: a consent the customer must approve (AwaitingAuthorisation). */
   async createConsent(ctx: Call, body: WireConsentRequest, idempotencyKey: string): Promise<WireConsent> {
     const res = await this.tppCall(ctx, {
       method: 'POST',
-      path: '/domestic-payment-consents',
+      path: `${this.base}/domestic-payment-consents`,
       endpoint: 'POST /domestic-payment-consents',
       kind: 'keyed-write',
       headers: { 'x-idempotency-key': checkKey(idempotencyKey) },
@@ -103,7 +79,7 @@ export class PisClient {
   async getConsent(ctx: Call, consentId: string): Promise<WireConsent> {
     const res = await this.tppCall(ctx, {
       method: 'GET',
-      path: `/domestic-payment-consents/${encodeURIComponent(consentId)}`,
+      path: `${this.base}/domestic-payment-consents/${encodeURIComponent(consentId)}`,
       endpoint: 'GET /domestic-payment-consents/{ConsentId}',
       schema: consentResponseSchema,
     });
@@ -124,13 +100,14 @@ export class PisClient {
   ): Promise<WirePayment> {
     const res = await this.http.request({
       method: 'POST',
-      path: '/domestic-payments',
+      path: `${this.base}/domestic-payments`,
       endpoint: 'POST /domestic-payments',
       kind: 'keyed-write',
       headers: { 'x-idempotency-key': checkKey(idempotencyKey) },
       json: body,
       schema: paymentResponseSchema,
       auth: () => ({ authorization: `Bearer ${psuToken}` }),
+      errorFromResponse: pisErrorFromResponse,
       ...callFields(ctx),
     });
     return res.data.Data;
@@ -140,7 +117,7 @@ export class PisClient {
   async getPayment(ctx: Call, paymentId: string): Promise<WirePayment> {
     const res = await this.tppCall(ctx, {
       method: 'GET',
-      path: `/domestic-payments/${encodeURIComponent(paymentId)}`,
+      path: `${this.base}/domestic-payments/${encodeURIComponent(paymentId)}`,
       endpoint: 'GET /domestic-payments/{DomesticPaymentId}',
       schema: paymentResponseSchema,
     });
@@ -151,28 +128,24 @@ export class PisClient {
   async getPaymentDetails(ctx: Call, paymentId: string): Promise<WirePaymentDetails> {
     const res = await this.tppCall(ctx, {
       method: 'GET',
-      path: `/domestic-payments/${encodeURIComponent(paymentId)}/payment-details`,
+      path: `${this.base}/domestic-payments/${encodeURIComponent(paymentId)}/payment-details`,
       endpoint: 'GET /domestic-payments/{DomesticPaymentId}/payment-details',
       schema: paymentDetailsSchema,
     });
     return res.data.Data;
   }
 
-  async close(): Promise<void> {
-    await this.http.close();
-    if (this.authHttp !== this.http) await this.authHttp.close();
-  }
-
   /** A TPP call with the payments client-credentials token, fetched again once if the bank refuses it. */
   private async tppCall<T>(ctx: Call, req: Req<T>): Promise<PartnerResponse<T>> {
-    let token = await this.tokens.clientCredentials(ctx);
+    const pisReq = { ...req, ...callFields(ctx), errorFromResponse: pisErrorFromResponse };
+    let token = await this.tokens.clientCredentials(ctx, 'payments');
     try {
-      return await this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
+      return await this.http.request({ ...pisReq, auth: () => bearer(token) });
     } catch (error) {
       if (!isUnauthorised(error)) throw error;
     }
-    token = await this.tokens.clientCredentials(ctx, token);
-    return this.http.request({ ...req, ...callFields(ctx), auth: () => bearer(token) });
+    token = await this.tokens.clientCredentials(ctx, 'payments', token);
+    return this.http.request({ ...pisReq, auth: () => bearer(token) });
   }
 }
 

@@ -8,7 +8,7 @@
 import { NotFoundError, PartnerError } from '../../domain/errors.js';
 import type { Payment } from '../../domain/model.js';
 import type { CallContext } from '../../domain/providers.js';
-import { contractViolation } from './errors.js';
+import { contractViolation } from '../contract.js';
 import { MappingError } from './mapper.js';
 import type { PisClient } from './pis-client.js';
 import {
@@ -59,7 +59,7 @@ export class PaymentReads {
       ...debtorIssues(facts.initiation, wire),
     ];
     if (wire.DomesticPaymentId !== id) issues.push(`Data.DomesticPaymentId: not ${id}`);
-    if (issues.length > 0) throw contractViolation(ctx.logger, ctx.correlationId, endpoint, issues);
+    if (issues.length > 0) throw violation(ctx, endpoint, issues);
     const reason = wire.Status === 'Rejected' ? await this.rejectionReason(ctx, id) : null;
     const paymentFacts = {
       ownerId: ctx.subject,
@@ -103,7 +103,7 @@ export class PaymentReads {
     if (!this.mine(ctx, `${CONSENT_PREFIX}${consentId}`, facts, binding)) throw new NotFoundError('Payment');
     const issues = initiationIssues(facts.initiation, consent.Initiation);
     const endpoint = 'GET /domestic-payment-consents/{ConsentId}';
-    if (issues.length > 0) throw contractViolation(ctx.logger, ctx.correlationId, endpoint, issues);
+    if (issues.length > 0) throw violation(ctx, endpoint, issues);
     const paymentFacts = {
       ownerId: ctx.subject,
       debtorAccountId: facts.debtorAccountId,
@@ -130,9 +130,7 @@ export class PaymentReads {
       // A payment whose consent the bank does not know is not one we can vouch for.
       if (!(error instanceof NotFoundError)) throw error;
       const endpoint = 'GET /domestic-payment-consents/{ConsentId}';
-      throw contractViolation(ctx.logger, ctx.correlationId, endpoint, [
-        'Data.ConsentId: unknown to the bank',
-      ]);
+      throw violation(ctx, endpoint, ['Data.ConsentId: unknown to the bank']);
     });
     return this.remember(consentId, {
       binding: consent.Risk.MerchantCustomerIdentification ?? null,
@@ -147,8 +145,12 @@ export function mapped(ctx: CallContext, endpoint: string, map: () => Payment): 
   try {
     return map();
   } catch (error) {
-    if (error instanceof MappingError)
-      throw contractViolation(ctx.logger, ctx.correlationId, endpoint, error.issues);
+    if (error instanceof MappingError) throw violation(ctx, endpoint, error.issues);
     throw error;
   }
+}
+
+/** A payment answer that is not the one asked for: logged as an error, since money is in doubt. */
+export function violation(ctx: CallContext, endpoint: string, issues: readonly string[]) {
+  return contractViolation({ partner: 'openbanking', endpoint, issues, call: ctx, level: 'error' });
 }

@@ -2,10 +2,11 @@
  * Open Banking domestic payments as a PaymentsProvider: a payment consent naming the debtor account,
  * the customer's approval at the bank, then the payment under the consent's token.
  *
- * - Approval. In sandbox mode the sandbox stands in for the customer and the payment is submitted at
- *   once. In redirect mode (production) createPayment stops at the consent and answers REQUIRES_ACTION
- *   with nextAction REDIRECT_TO_BANK and the bank's authorisation URL; its partner id is
- *   "consent:<ConsentId>" (completing it after the customer returns is not built yet).
+ * - Approval. When something stands in for the customer (`approveConsent`: the sandbox's hook), the
+ *   consent is approved at once and the payment submitted; a "no" is the DECLINED refusal. Otherwise
+ *   (a real bank) createPayment stops at the consent and answers REQUIRES_ACTION with nextAction
+ *   REDIRECT_TO_BANK and the bank's authorisation URL; its partner id is "consent:<ConsentId>"
+ *   (completing it after the customer returns is not built yet).
  * - Exactly once. POST /domestic-payments carries request.partnerIdempotencyKey as x-idempotency-key,
  *   the consent a key derived from it. The bodies are built only from the request and the key, so a
  *   retry sends the same bodies and the bank answers with what it created the first time.
@@ -15,11 +16,10 @@
  * - Every answer is compared with what was asked (amount, currency, debtor, creditor, identifications);
  *   a difference is PARTNER_CONTRACT_VIOLATION.
  */
-import { SandboxAuthorisationError } from '../../sandboxes/openbanking/authorise.js';
 import { NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import type { Payment } from '../../domain/model.js';
 import type { CallContext, CreatePaymentRequest, PaymentsProvider } from '../../domain/providers.js';
-import { contractViolation } from './errors.js';
+import type { ConsentDecision } from '../module.js';
 import type { PisClient } from './pis-client.js';
 import {
   accountId,
@@ -38,7 +38,7 @@ import {
   type BankCancelOutcome,
   type BankPaymentOutcome,
 } from './pis-outcomes.js';
-import { mapped, PaymentReads } from './pis-reads.js';
+import { mapped, PaymentReads, violation } from './pis-reads.js';
 import {
   authorisationUrl,
   checkPartnerKey,
@@ -52,16 +52,20 @@ import {
 } from './pis-request.js';
 import type { WireAccount } from './types.js';
 
+/** The customer's answer to a consent, as the bank's journey gives it (or a stand-in for it). */
+export type ConsentApproval = (consentId: string, customerId: string) => Promise<ConsentDecision>;
+
 /** How customers approve payments, and who we are to the bank. */
 export interface OpenBankingPaymentsOptions {
   clientId: string;
-  /** 'sandbox': the sandbox approves for the customer; 'redirect': REQUIRES_ACTION with the bank's URL. */
-  authorisation: 'sandbox' | 'redirect';
-  /** Sandbox mode: the customer's approval of a consent, returning the authorisation code. */
-  authorise: (consentId: string, psuId: string) => Promise<string>;
-  /** Redirect mode: the bank's authorisation endpoint. */
+  /**
+   * A stand-in for the customer's approval at the bank (the sandbox's), answering for the subject at
+   * once. Absent: payments wait for the customer at the bank (REQUIRES_ACTION with the bank's URL).
+   */
+  approveConsent?: ConsentApproval | null;
+  /** Where customers approve at the bank (when nothing stands in for them). */
   authorisationEndpoint: string;
-  /** Redirect mode: where the bank sends the customer back. */
+  /** Where the bank sends the customer back after approving. */
   returnUrl: string | null;
 }
 
@@ -81,7 +85,7 @@ export class OpenBankingPayments implements PaymentsProvider {
     private readonly options: OpenBankingPaymentsOptions,
   ) {
     this.reads = new PaymentReads(client, options.clientId, (consentId) =>
-      options.authorisation === 'redirect' ? this.urlFor(consentId) : null,
+      options.approveConsent ? null : this.urlFor(consentId),
     );
   }
 
@@ -130,9 +134,7 @@ export class OpenBankingPayments implements PaymentsProvider {
     if (consent.Risk.MerchantCustomerIdentification !== risk.MerchantCustomerIdentification) {
       issues.push('Risk.MerchantCustomerIdentification: not the one sent');
     }
-    if (issues.length > 0) {
-      throw contractViolation(ctx.logger, ctx.correlationId, 'POST /domestic-payment-consents', issues);
-    }
+    if (issues.length > 0) throw violation(ctx, 'POST /domestic-payment-consents', issues);
     const facts: PaymentFacts = {
       ownerId: ctx.subject,
       debtorAccountId: accountId(debtorId),
@@ -141,23 +143,17 @@ export class OpenBankingPayments implements PaymentsProvider {
     const binding = risk.MerchantCustomerIdentification ?? null;
     this.reads.remember(consent.ConsentId, { binding, initiation, debtorAccountId: facts.debtorAccountId });
     if (consent.Status === 'Rejected') return { ok: false, payment: null, refusal: DECLINED_AT_BANK };
-    if (this.options.authorisation === 'redirect') {
+    const approve = this.options.approveConsent;
+    if (!approve) {
       const url = this.urlFor(consent.ConsentId);
       const payment = mapped(ctx, 'POST /domestic-payment-consents', () =>
         mapConsentPayment(consent, facts, { authorisationUrl: url }),
       );
       return { ok: true, payment };
     }
-    let code: string;
-    try {
-      code = await this.options.authorise(consent.ConsentId, ctx.subject);
-    } catch (error) {
-      if (error instanceof SandboxAuthorisationError && error.denied) {
-        return { ok: false, payment: null, refusal: DECLINED_AT_BANK };
-      }
-      throw error;
-    }
-    const { accessToken } = await this.client.exchangeCode(ctx, code);
+    const decision = await approve(consent.ConsentId, ctx.subject);
+    if (!decision.approved) return { ok: false, payment: null, refusal: DECLINED_AT_BANK };
+    const { accessToken } = await this.client.exchangeCode(ctx, decision.code);
     const body = { Data: { ConsentId: consent.ConsentId, Initiation: initiation }, Risk: risk };
     const wire = await this.client.createPayment(ctx, accessToken, body, key);
     const paymentIssues = [
@@ -166,9 +162,7 @@ export class OpenBankingPayments implements PaymentsProvider {
     ];
     if (wire.ConsentId !== consent.ConsentId)
       paymentIssues.push('Data.ConsentId: not the consent of the payment');
-    if (paymentIssues.length > 0) {
-      throw contractViolation(ctx.logger, ctx.correlationId, 'POST /domestic-payments', paymentIssues);
-    }
+    if (paymentIssues.length > 0) throw violation(ctx, 'POST /domestic-payments', paymentIssues);
     const rejected = wire.Status === 'Rejected';
     const reason = rejected ? await this.reads.rejectionReason(ctx, wire.DomesticPaymentId) : null;
     const payment = mapped(ctx, 'POST /domestic-payments', () =>

@@ -2,29 +2,33 @@
  * The Open Banking provider: accounts, balances and transactions of one subject through the bank's
  * bulk endpoints (one /accounts, one /balances, one /transactions call per request, plus pages,
  * whatever the number of accounts), domestic payments (pis.ts), and the onboarding helper that
- * connects a customer. With `tls`, every call presents the client certificate (mutual TLS).
+ * connects a customer. With `tls`, every call presents the client certificate (mutual TLS). Account
+ * and payment calls share one HTTP stack (transport.ts), closed once by `close`.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { authoriseInSandbox } from '../../sandboxes/openbanking/authorise.js';
 import { ConsentRequiredError } from '../../domain/errors.js';
 import type { Balance, Transaction } from '../../domain/model.js';
-import type {
-  AccountsProvider,
-  CallContext,
-  CredentialStore,
-  PartnerCredential,
-  Provider,
+import {
+  credentialsFor,
+  type AccountsProvider,
+  type CallContext,
+  type CredentialStore,
+  type PartnerCredential,
+  type Provider,
 } from '../../domain/providers.js';
+import { contractViolation } from '../contract.js';
+import type { SandboxHooks } from '../module.js';
 import { OpenBankingClient, type OpenBankingClientOptions } from './client.js';
-import { contractViolation, type CanonicalPermission } from './errors.js';
+import type { CanonicalPermission } from './errors.js';
 import { MappingError, mapAccounts, mapBalances, mapTransactions, type MapContext } from './mapper.js';
-import { PisClient } from './pis-client.js';
-import { OpenBankingPayments } from './pis.js';
+import { PAYMENT_ENDPOINTS, PisClient } from './pis-client.js';
+import { OpenBankingPayments, type ConsentApproval } from './pis.js';
+import { OpenBankingTransport } from './transport.js';
 import type { Permission } from './types.js';
 
 export type { Permission as OpenBankingPermission } from './types.js';
-export { OpenBankingPayments, type OpenBankingPaymentsOptions } from './pis.js';
+export { OpenBankingPayments, type ConsentApproval, type OpenBankingPaymentsOptions } from './pis.js';
 export {
   PaymentRefusedError,
   type BankCancelOutcome,
@@ -44,21 +48,22 @@ export const DEFAULT_PERMISSIONS: readonly Permission[] = [
   'ReadTransactionsDebits',
 ];
 
-/** Client options plus what connectCustomer asks for. */
+/** Client options plus how customers approve consents and what connectCustomer asks for. */
 export type OpenBankingProviderOptions = OpenBankingClientOptions & {
   /** Permissions connectCustomer requests. Default DEFAULT_PERMISSIONS. */
   permissions?: readonly Permission[];
   /**
-   * How customers approve payments: 'sandbox' (the sandbox stands in, the payment is made at once) or
-   * 'redirect' (createPayment answers REQUIRES_ACTION with the bank's authorisation URL). Default redirect.
+   * Set only against the local sandbox: its stand-in for the customer approves consents, so payments
+   * are made at once and connectCustomer needs no `authorise`. Absent (a real bank): createPayment
+   * answers REQUIRES_ACTION with the bank's authorisation URL.
    */
-  paymentAuthorisation?: 'sandbox' | 'redirect';
-  /** The bank's authorisation endpoint (redirect mode). Default `${baseUrl}/authorize`. */
+  sandbox?: SandboxHooks | null;
+  /** The bank's authorisation endpoint, where customers approve. Default `${baseUrl}/authorize`. */
   authorisationEndpoint?: string;
-  /** Where the bank sends the customer back after approving a payment (redirect mode). */
+  /** Where the bank sends the customer back after approving a payment. */
   returnUrl?: string | null;
-  /** Timeouts of Payment Initiation calls (a payment may wait on the scheme). Default `timeouts`. */
-  paymentTimeouts?: OpenBankingClientOptions['timeouts'];
+  /** Payment Initiation API base path. Default "/open-banking/v3.1/pisp". */
+  pisPath?: string;
 };
 
 /** Options of one onboarding run. */
@@ -66,8 +71,8 @@ export interface ConnectOptions {
   permissions?: readonly Permission[];
   /** Consent lifetime; absent = open-ended. */
   expiresAt?: Date;
-  /** How the customer approves the consent. Default: the sandbox's stand-in for the bank's journey. */
-  authorise?: (consentId: string, psuId: string) => Promise<string>;
+  /** How the customer approves the consent. Default: the sandbox's stand-in (`sandbox.approveConsent`). */
+  authorise?: ConsentApproval;
   correlationId?: string;
 }
 
@@ -88,16 +93,16 @@ export function createOpenBankingProvider(
   options: OpenBankingProviderOptions,
   deps: { credentials: CredentialStore; logger: Logger },
 ): OpenBankingProvider {
-  const client = new OpenBankingClient(options, deps);
+  const transport = new OpenBankingTransport(options, deps, PAYMENT_ENDPOINTS);
+  const client = new OpenBankingClient(transport, options);
   const now = options.now ?? Date.now;
-  const sandboxApproval = (consentId: string, psuId: string) =>
-    authoriseInSandbox(options.baseUrl, consentId, psuId, { tls: options.tls });
+  const approveConsent = options.sandbox?.approveConsent?.bind(options.sandbox) ?? null;
 
   async function credentialFor(
     ctx: CallContext,
     permission: CanonicalPermission,
   ): Promise<PartnerCredential> {
-    const credential = await deps.credentials.get(ctx.subject, 'openbanking');
+    const credential = await credentialsFor(ctx, deps.credentials).get(ctx.subject, 'openbanking');
     if (!credential) throw new ConsentRequiredError('openbanking', permission);
     return credential;
   }
@@ -107,7 +112,7 @@ export function createOpenBankingProvider(
       return map({ ownerId: ctx.subject, asOf: new Date(now()) });
     } catch (error) {
       if (error instanceof MappingError)
-        throw contractViolation(ctx.logger, ctx.correlationId, endpoint, error.issues);
+        throw contractViolation({ partner: 'openbanking', endpoint, issues: error.issues, call: ctx });
       throw error;
     }
   }
@@ -152,17 +157,12 @@ export function createOpenBankingProvider(
     },
   };
 
-  const pis = new PisClient(
-    options.paymentTimeouts ? { ...options, timeouts: options.paymentTimeouts } : options,
-    deps,
-  );
   const payments = new OpenBankingPayments(
-    pis,
+    new PisClient(transport, options),
     async (ctx, accountId) => client.getAccount(ctx, await credentialFor(ctx, 'accounts:read'), accountId),
     {
       clientId: options.clientId,
-      authorisation: options.paymentAuthorisation ?? 'redirect',
-      authorise: sandboxApproval,
+      approveConsent,
       authorisationEndpoint:
         options.authorisationEndpoint ?? new URL('/authorize', options.baseUrl).toString(),
       returnUrl: options.returnUrl ?? null,
@@ -174,6 +174,12 @@ export function createOpenBankingProvider(
     accounts,
     payments,
     async connectCustomer(psuId, connect = {}) {
+      const authorise = connect.authorise ?? approveConsent;
+      if (!authorise) {
+        throw new Error(
+          "connecting a customer needs the customer's approval at the bank: pass `authorise`, or run against the sandbox",
+        );
+      }
       const ctx = {
         correlationId: connect.correlationId ?? randomUUID(),
         logger: deps.logger.child({ partner: 'openbanking' }),
@@ -182,14 +188,14 @@ export function createOpenBankingProvider(
         permissions: connect.permissions ?? options.permissions ?? DEFAULT_PERMISSIONS,
         ...(connect.expiresAt ? { expirationDateTime: connect.expiresAt } : {}),
       });
-      const authorise = connect.authorise ?? sandboxApproval;
-      const code = await authorise(consent.ConsentId, psuId);
-      const tokens = await client.exchangeCode(ctx, code);
+      const decision = await authorise(consent.ConsentId, psuId);
+      if (!decision.approved) {
+        throw new Error(`the customer did not approve the Open Banking consent: ${decision.reason}`);
+      }
+      const tokens = await client.exchangeCode(ctx, decision.code);
       return { provider: 'openbanking', externalRef: consent.ConsentId, ...tokens };
     },
-    async close() {
-      await Promise.all([client.close(), pis.close()]);
-    },
+    close: () => transport.close(),
   };
 }
 

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import type { PartnerTlsFiles } from '../../server/config.js';
+import type { PartnerTlsFiles } from '../module.js';
 import type { PartnerTls } from '../http.js';
 
 /** Reads and checks the files; throws an Error naming the file that is wrong. */

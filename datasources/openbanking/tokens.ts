@@ -1,19 +1,33 @@
 /**
- * The two kinds of Open Banking token and their lifecycles:
- * - the TPP's client-credentials token (consent endpoints): cached until shortly before it expires
- *   and fetched by a single call however many requests need it at once;
+ * The two kinds of Open Banking token and their lifecycles, one OpenBankingTokens per provider (the
+ * account and payment clients share it):
+ * - the TPP's client-credentials tokens, one per scope ("accounts" for account-access consents,
+ *   "payments" for payment consents and reads): cached until shortly before they expire and fetched
+ *   by a single call however many requests need one at once;
  * - the customer's (PSU) tokens (account data): refreshed with one call per refresh token in flight,
  *   because the bank rotates refresh tokens and a second concurrent refresh would be refused, and
- *   persisted through CredentialStore.update so the rotated token survives the process.
+ *   saved through the call's credential store (the request's own, else the process-wide one) so the
+ *   rotated token survives the process.
  */
 import { ConsentRequiredError } from '../../domain/errors.js';
 import type { PartnerHttp } from '../http.js';
-import type { CallContext, CredentialStore, PartnerCredential } from '../../domain/providers.js';
+import {
+  credentialsFor,
+  type CallContext,
+  type CredentialStore,
+  type PartnerCredential,
+} from '../../domain/providers.js';
 import { tokenErrorFromResponse } from './errors.js';
 import { tokenResponseSchema, type TokenResponse } from './types.js';
 
 /** The parts of a CallContext a wire call needs. */
 export type Call = Pick<CallContext, 'correlationId' | 'logger' | 'signal'>;
+
+/** A call that may save a customer's refreshed tokens: through its own credential store, when it has one. */
+export type PsuCall = Call & Pick<CallContext, 'credentials'>;
+
+/** The scopes of client-credentials tokens: account-access consents, payment initiation. */
+export type ClientScope = 'accounts' | 'payments';
 
 /** Tokens issued for a customer after they authorised a consent. */
 export interface PsuTokens {
@@ -31,8 +45,6 @@ export interface TokenOptions {
   now: () => number;
   /** Tokens are renewed this long before they expire. */
   skewMs: number;
-  /** The scope of the client-credentials token: "accounts" (default) or "payments". */
-  clientScope?: string;
 }
 
 /** How long a finished refresh is reused by calls that still hold the refresh token it consumed. */
@@ -47,36 +59,43 @@ export function callFields(ctx: Call) {
   };
 }
 
-/** Token cache and refresh coordination for one OpenBankingClient. */
+type ClientToken = { value: string; expiresAt: number };
+
+/** Token caches and refresh coordination of one Open Banking provider. */
 export class OpenBankingTokens {
-  private clientToken: { value: string; expiresAt: number } | null = null;
-  private clientTokenInFlight: Promise<string> | null = null;
+  private readonly clientTokens = new Map<ClientScope, ClientToken>();
+  private readonly clientTokensInFlight = new Map<ClientScope, Promise<string>>();
   private readonly refreshes = new Map<string, { promise: Promise<PartnerCredential>; at: number }>();
 
+  /** `credentials`: where refreshed tokens are saved when the call carries no store of its own. */
   constructor(
     private readonly http: PartnerHttp,
     private readonly options: TokenOptions,
     private readonly credentials: CredentialStore,
   ) {}
 
-  /** The client-credentials token; `rejected` drops a cached token the bank has just refused. */
-  async clientCredentials(ctx: Call, rejected?: string): Promise<string> {
-    if (rejected !== undefined && this.clientToken?.value === rejected) this.clientToken = null;
-    const cached = this.clientToken;
+  /** The client-credentials token of `scope`; `rejected` drops a cached token the bank has just refused. */
+  async clientCredentials(ctx: Call, scope: ClientScope, rejected?: string): Promise<string> {
+    if (rejected !== undefined && this.clientTokens.get(scope)?.value === rejected)
+      this.clientTokens.delete(scope);
+    const cached = this.clientTokens.get(scope);
     if (cached && cached.expiresAt - this.options.skewMs > this.options.now()) return cached.value;
-    this.clientTokenInFlight ??= (async () => {
-      try {
-        const scope = this.options.clientScope ?? 'accounts';
-        const token = await this.grant(ctx, { grant_type: 'client_credentials', scope });
-        // No expires_in: assume five minutes rather than forever.
-        const expiresAt = this.options.now() + (token.expires_in ?? 300) * 1000;
-        this.clientToken = { value: token.access_token, expiresAt };
-        return token.access_token;
-      } finally {
-        this.clientTokenInFlight = null;
-      }
-    })();
-    return this.clientTokenInFlight;
+    let inFlight = this.clientTokensInFlight.get(scope);
+    if (!inFlight) {
+      inFlight = (async () => {
+        try {
+          const token = await this.grant(ctx, { grant_type: 'client_credentials', scope });
+          // No expires_in: assume five minutes rather than forever.
+          const expiresAt = this.options.now() + (token.expires_in ?? 300) * 1000;
+          this.clientTokens.set(scope, { value: token.access_token, expiresAt });
+          return token.access_token;
+        } finally {
+          this.clientTokensInFlight.delete(scope);
+        }
+      })();
+      this.clientTokensInFlight.set(scope, inFlight);
+    }
+    return inFlight;
   }
 
   /** Exchanges an authorisation code for PSU tokens. */
@@ -90,8 +109,11 @@ export class OpenBankingTokens {
     return expiresAt !== undefined && expiresAt - this.options.skewMs <= this.options.now();
   }
 
-  /** Refreshes and saves a customer's tokens; concurrent callers with one refresh token share a call. */
-  async refresh(ctx: Call, credential: PartnerCredential): Promise<PartnerCredential> {
+  /**
+   * Refreshes a customer's tokens and saves them through the call's credential store; concurrent
+   * callers with one refresh token share one call (and one save).
+   */
+  async refresh(ctx: PsuCall, credential: PartnerCredential): Promise<PartnerCredential> {
     const refreshToken = credential.refreshToken;
     if (!refreshToken) throw new ConsentRequiredError('openbanking', 'accounts:read');
     const now = this.options.now();
@@ -102,7 +124,7 @@ export class OpenBankingTokens {
       const promise = (async () => {
         const token = await this.grant(ctx, { grant_type: 'refresh_token', refresh_token: refreshToken });
         const next = { ...credential, ...this.psuTokens(token, refreshToken) };
-        await this.credentials.update(next);
+        await credentialsFor(ctx, this.credentials).update(next);
         return next;
       })();
       entry = { promise, at: now };

@@ -24,6 +24,9 @@ import {
   type WebhookVerifier,
 } from '../webhook-verify.js';
 
+/** The development secret: the local sandbox signs with it; production refuses it (env section). */
+export const OPENBANKING_DEV_WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 11).toString('base64')}`;
+
 export const RESOURCE_UPDATE = 'urn:uk:org:openbanking:events:resource-update';
 const RID = 'http://openbanking.org.uk/rid';
 const RTY = 'http://openbanking.org.uk/rty';

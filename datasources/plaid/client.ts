@@ -12,20 +12,14 @@ import type { Logger } from 'pino';
 import { Configuration, PlaidApi, Products } from 'plaid';
 import type { ZodType } from 'zod';
 import { isDomainError } from '../../domain/errors.js';
+import { contractViolation, zodIssues } from '../contract.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
   DEFAULT_TIMEOUTS,
-  formatPath,
   type CallPolicy,
   type PartnerTimeouts,
 } from '../http.js';
-import {
-  contractViolation,
-  plaidErrorFromResponse,
-  plaidTransportError,
-  reportViolation,
-  type PlaidCallInfo,
-} from './errors.js';
+import { plaidErrorFromResponse, plaidTransportError, type PlaidCallInfo } from './errors.js';
 import {
   accountsGetResponseSchema,
   itemPublicTokenExchangeResponseSchema,
@@ -211,8 +205,7 @@ export class PlaidClient {
     });
     const result = schema.safeParse(response.data);
     if (result.success) return result.data;
-    const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-    throw this.violation(call, info, issues, response.status);
+    throw this.violation(call, info, zodIssues(result.error), response.status);
   }
 
   private async attempt(
@@ -264,7 +257,13 @@ export class PlaidClient {
   }
 
   private violation(call: PlaidCall, info: PlaidCallInfo, issues: string[], status?: number) {
-    return reportViolation(call, contractViolation(info.endpoint, issues, status));
+    return contractViolation({
+      partner: 'plaid',
+      endpoint: info.endpoint,
+      issues,
+      ...(status === undefined ? {} : { status }),
+      call,
+    });
   }
 }
 

@@ -3,8 +3,8 @@
  * "use these in preference to HTTP status codes"); the status only decides when the body is not
  * Plaid's error object. Nothing from the partner's body reaches the client: the code is kept for logs.
  */
-import type { Logger } from 'pino';
 import { ConsentRequiredError, PartnerError, type PartnerErrorCode } from '../../domain/errors.js';
+import { reportViolation, type ViolationCall } from '../contract.js';
 import { plaidErrorSchema, type PlaidErrorBody, type PlaidErrorType } from './types.js';
 
 /** Plaid's answer when a paginated /transactions/sync update changed under the caller. */
@@ -162,41 +162,16 @@ export function plaidTransportError(error: unknown, info: PlaidCallInfo, timedOu
   return new PartnerError({ ...base, code: 'PARTNER_UNAVAILABLE', retryable: false });
 }
 
-/** A payload that breaks Plaid's contract (schema or mapping), with the failing paths. */
-export function contractViolation(endpoint: string, issues: string[], status?: number): PartnerError {
-  return new PartnerError({
-    partner: 'plaid',
-    code: 'PARTNER_CONTRACT_VIOLATION',
-    endpoint,
-    retryable: false,
-    issues,
-    ...(status === undefined ? {} : { status }),
-  });
-}
-
 /**
- * Logs a contract violation with partner, endpoint and the failing paths (never the payload), and
- * returns it for throwing. Called once, where the violation is found.
+ * Runs a mapping step (the mapper is pure: its violations carry no logger), logging the contract
+ * violation it finds where the call is known.
  */
-export function reportViolation(
-  call: { logger: Logger; correlationId: string },
-  error: PartnerError,
-): PartnerError {
-  const { partner, endpoint, status, issues } = error;
-  call.logger.warn(
-    { partner, endpoint, status, issues, correlationId: call.correlationId },
-    'Partner response breaks its contract.',
-  );
-  return error;
-}
-
-/** Runs a mapping step, reporting the contract violation it finds. */
-export function mapReported<T>(call: { logger: Logger; correlationId: string }, fn: () => T): T {
+export function mapReported<T>(call: ViolationCall, fn: () => T): T {
   try {
     return fn();
   } catch (error) {
     if (error instanceof PartnerError && error.code === 'PARTNER_CONTRACT_VIOLATION')
-      throw reportViolation(call, error);
+      throw reportViolation(error, call);
     throw error;
   }
 }

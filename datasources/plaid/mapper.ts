@@ -12,9 +12,16 @@
  */
 import type { Account, AccountType, Balance, Freshness, Transaction } from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
-import { fromJsonNumber, isCurrencyCode, MoneyError, negate, type Money, type Rounding } from '../../domain/money.js';
-import type { PlaidStoredTransaction } from '../../store/plaid-sync.js';
-import { contractViolation } from './errors.js';
+import {
+  fromJsonNumber,
+  isCurrencyCode,
+  MoneyError,
+  negate,
+  type Money,
+  type Rounding,
+} from '../../domain/money.js';
+import type { PlaidStoredTransaction } from './store.js';
+import { contractViolation } from '../contract.js';
 import type { PlaidAccount, PlaidAccountSubtype, PlaidAccountType, PlaidTransaction } from './types.js';
 
 /** Where a payload came from, for the contract-violation issues. */
@@ -89,7 +96,12 @@ function amountOf(
 }
 
 function violation(source: MapSource, field: string, message: string) {
-  return contractViolation(source.endpoint, [`${source.path}.${field}: ${message}`]);
+  // No call here: the caller reports it (mapReported), where the call is known.
+  return contractViolation({
+    partner: 'plaid',
+    endpoint: source.endpoint,
+    issues: [`${source.path}.${field}: ${message}`],
+  });
 }
 
 /** Only the last four characters ever leave the process (DESIGN §5). */

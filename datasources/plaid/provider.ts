@@ -9,19 +9,21 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { PlaidSyncStore } from '../../store/plaid-sync.js';
+import type { PlaidSyncStore } from './store.js';
 import { ConsentRequiredError } from '../../domain/errors.js';
 import type { Freshness } from '../../domain/model.js';
-import type {
-  AccountsProvider,
-  CallContext,
-  CredentialStore,
-  PartnerCredential,
-  Provider,
-  SandboxLink,
+import {
+  credentialsFor,
+  type AccountsProvider,
+  type CallContext,
+  type CredentialStore,
+  type PartnerCredential,
+  type Provider,
+  type SandboxLink,
 } from '../../domain/providers.js';
+import { contractViolation } from '../contract.js';
 import { PlaidClient, type PlaidCall, type PlaidClientOptions } from './client.js';
-import { contractViolation, mapReported, reportViolation } from './errors.js';
+import { mapReported } from './errors.js';
 import { toAccounts, toBalances, toTransaction } from './mapper.js';
 import { syncItem, type SyncSettings, type SyncTarget } from './sync.js';
 import type { AccountsGetResponse } from './types.js';
@@ -76,7 +78,7 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
   };
 
   const linkOf = async (ctx: CallContext, permission: string): Promise<PartnerCredential> => {
-    const credential = await deps.credentials.get(ctx.subject, 'plaid');
+    const credential = await credentialsFor(ctx, deps.credentials).get(ctx.subject, 'plaid');
     if (!credential) throw new ConsentRequiredError('plaid', permission);
     return credential;
   };
@@ -89,10 +91,13 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
     endpoint: string,
   ) => {
     if (response.item.item_id !== credential.externalRef) {
-      throw reportViolation(
-        ctx,
-        contractViolation(endpoint, ['item.item_id: not the Item linked for this subject']),
-      );
+      throw contractViolation({
+        partner: 'plaid',
+        endpoint,
+        issues: ['item.item_id: not the Item linked for this subject'],
+        call: ctx,
+        level: 'error',
+      });
     }
   };
 
@@ -162,7 +167,7 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
     },
 
     async refreshLink(ctx, itemId) {
-      const credential = await deps.credentials.get(ctx.subject, 'plaid');
+      const credential = await credentialsFor(ctx, deps.credentials).get(ctx.subject, 'plaid');
       if (!credential || credential.externalRef !== itemId) return false;
       const target = { subject: ctx.subject, itemId, accessToken: credential.accessToken };
       // A sync already running may have read Plaid before the change being announced: let it finish,

@@ -6,9 +6,10 @@
  * with (never from scratch, never only the failed page). Nothing is written until every page is in and
  * mapped, so a failure part-way leaves the copy and cursor as they were.
  */
-import type { PlaidStoredTransaction, PlaidSyncChanges, PlaidSyncStore } from '../../store/plaid-sync.js';
+import type { PlaidStoredTransaction, PlaidSyncChanges, PlaidSyncStore } from './store.js';
 import type { PlaidCall, PlaidClient } from './client.js';
-import { contractViolation, isMutationDuringPagination, mapReported, reportViolation } from './errors.js';
+import { contractViolation } from '../contract.js';
+import { isMutationDuringPagination, mapReported } from './errors.js';
 import { toStoredTransaction } from './mapper.js';
 import type { PlaidTransaction } from './types.js';
 
@@ -78,17 +79,11 @@ async function pullUpdates(
   let cursor = start;
   for (let page = 0; ; page++) {
     if (page >= settings.maxPages) {
-      throw reportViolation(
-        call,
-        contractViolation(ENDPOINT, [`has_more: still true after ${settings.maxPages} pages`]),
-      );
+      throw violation(call, `has_more: still true after ${settings.maxPages} pages`);
     }
     const response = await client.syncTransactions(call, accessToken, cursor, settings.pageSize);
     if (response.has_more && response.next_cursor === (cursor ?? '')) {
-      throw reportViolation(
-        call,
-        contractViolation(ENDPOINT, ['next_cursor: has_more without advancing the cursor']),
-      );
+      throw violation(call, 'next_cursor: has_more without advancing the cursor');
     }
     const keep = (list: readonly PlaidTransaction[], name: string) =>
       list.forEach((wire, index) => {
@@ -113,4 +108,8 @@ async function pullUpdates(
     else removed.push(id);
   }
   return { changes: { upserted, removed }, cursor };
+}
+
+function violation(call: PlaidCall, issue: string) {
+  return contractViolation({ partner: 'plaid', endpoint: ENDPOINT, issues: [issue], call });
 }

@@ -14,13 +14,8 @@ import type { ZodType } from 'zod';
 import { isDomainError, PartnerError } from '../../domain/errors.js';
 import type { CallPolicy } from '../http.js';
 import { guardedNodeHttpClient } from './transport.js';
-import {
-  contractViolation,
-  decode,
-  fromStripeError,
-  StripeDeclineError,
-  type ErrorContext,
-} from './errors.js';
+import { contractViolation } from '../contract.js';
+import { decode, fromStripeError, StripeDeclineError, type ErrorContext } from './errors.js';
 import {
   customerSchema,
   disputeSchema,
@@ -209,9 +204,12 @@ export class StripeClient {
       if (!last?.id) break;
       after = last.id;
     }
-    throw contractViolation(call.logger, call.correlationId, context.endpoint, [
-      `more than ${MAX_PAGES} pages`,
-    ]);
+    throw contractViolation({
+      partner: 'stripe',
+      endpoint: context.endpoint,
+      issues: [`more than ${MAX_PAGES} pages`],
+      call,
+    });
   }
 
   /** One call under the policy: headers, deadline, error mapping, a log line, then validation. */

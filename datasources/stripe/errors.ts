@@ -23,7 +23,7 @@ import {
   PartnerError,
   type PartnerErrorCode,
 } from '../../domain/errors.js';
-import { formatPath } from '../http.js';
+import { contractViolation, zodIssues } from '../contract.js';
 import { BODY_CUT, BODY_TOO_LARGE } from './transport.js';
 import { errorObjectSchema, type WireError, type WireLastPaymentError } from './types.js';
 
@@ -226,23 +226,6 @@ export function retryAfter(headers: unknown, now: number = Date.now()): number |
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
-/** A contract violation, logged with partner, endpoint and the failing paths. */
-export function contractViolation(
-  logger: Logger,
-  correlationId: string,
-  endpoint: string,
-  issues: string[],
-): PartnerError {
-  logger.warn({ partner: PARTNER, endpoint, correlationId, issues }, 'Partner response breaks its contract.');
-  return new PartnerError({
-    partner: PARTNER,
-    code: 'PARTNER_CONTRACT_VIOLATION',
-    endpoint,
-    issues,
-    retryable: false,
-  });
-}
-
 /** Validates a payload; a mismatch is a logged PARTNER_CONTRACT_VIOLATION naming the failing paths. */
 export function decode<T>(
   schema: ZodType<T>,
@@ -251,6 +234,6 @@ export function decode<T>(
 ): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const issues = result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`);
-  throw contractViolation(where.logger, where.correlationId, where.endpoint, issues);
+  const { endpoint } = where;
+  throw contractViolation({ partner: PARTNER, endpoint, issues: zodIssues(result.error), call: where });
 }

@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
 import { exponentOf, money, MoneyError, type Money } from '../../domain/money.js';
-import { contractViolation, paymentDeclined } from './errors.js';
+import { contractViolation } from '../contract.js';
+import { paymentDeclined } from './errors.js';
 import type {
   DisputeStatus,
   PaymentIntentStatus,
@@ -139,8 +140,7 @@ export function mapPayment(bundle: PaymentBundle, ctx: MapContext): Payment {
   const issues = consistencyIssues(bundle);
   const owner = ownerOf(intent);
   if (owner === null) issues.push(`metadata.${SUBJECT_KEY}: missing`);
-  if (owner === null || issues.length > 0)
-    throw contractViolation(ctx.logger, ctx.correlationId, ctx.endpoint, issues);
+  if (owner === null || issues.length > 0) throw violation(ctx, issues);
   const amount = amountOf(intent.amount, intent.currency, ctx, 'amount');
   const base = baseStatus(intent);
   const events = history(bundle, base);
@@ -236,16 +236,11 @@ function history(bundle: PaymentBundle, base: PaymentStatus): PaymentEvent[] {
 function nextAction(intent: WirePaymentIntent, ctx: MapContext): Payment['nextAction'] {
   if (intent.status !== 'requires_action') return null;
   const action = intent.next_action;
-  if (!action)
-    throw contractViolation(ctx.logger, ctx.correlationId, ctx.endpoint, [
-      'next_action: missing on requires_action',
-    ]);
+  if (!action) throw violation(ctx, ['next_action: missing on requires_action']);
   if (action.type === 'redirect_to_url') {
     const url = action.redirect_to_url?.url ?? null;
     if (url === null || !/^https?:\/\//.test(url)) {
-      throw contractViolation(ctx.logger, ctx.correlationId, ctx.endpoint, [
-        'next_action.redirect_to_url.url: not an http(s) URL',
-      ]);
+      throw violation(ctx, ['next_action.redirect_to_url.url: not an http(s) URL']);
     }
     return { type: 'redirect_to_url', url };
   }
@@ -276,8 +271,12 @@ function amountOf(amount: number, currency: string, ctx: MapContext, path: strin
     return fromStripeAmount(amount, currency);
   } catch (error) {
     if (!(error instanceof MoneyError)) throw error;
-    throw contractViolation(ctx.logger, ctx.correlationId, ctx.endpoint, [`${path}: ${error.message}`]);
+    throw violation(ctx, [`${path}: ${error.message}`]);
   }
+}
+
+function violation(ctx: MapContext, issues: string[]) {
+  return contractViolation({ partner: 'stripe', endpoint: ctx.endpoint, issues, call: ctx });
 }
 
 function fromUnix(seconds: number): Date {

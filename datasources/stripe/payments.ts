@@ -6,10 +6,17 @@
  */
 import type { Payment } from '../../domain/model.js';
 import type { Money } from '../../domain/money.js';
-import type { CallContext, CreatePaymentRequest, CredentialStore, PaymentsProvider } from '../../domain/providers.js';
+import {
+  credentialsFor,
+  type CallContext,
+  type CreatePaymentRequest,
+  type CredentialStore,
+  type PaymentsProvider,
+} from '../../domain/providers.js';
 import { ConsentRequiredError, InputError, NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import type { StripeCall, StripeClient } from './client.js';
-import { contractViolation, decode, StripeDeclineError, type PaymentDeclined } from './errors.js';
+import { contractViolation } from '../contract.js';
+import { decode, StripeDeclineError, type PaymentDeclined } from './errors.js';
 import { chargeOf, CREDITOR_KEY, mapPayment, ownerOf, SUBJECT_KEY, type PaymentBundle } from './mapper.js';
 import { idOf, paymentIntentSchema, type WirePaymentIntent } from './types.js';
 import { mismatches, stripeAmount } from './checks.js';
@@ -90,7 +97,7 @@ export class StripePayments implements PaymentsProvider {
     }
     // Stripe answering for another amount, currency, customer or subject is not a success.
     const issues = mismatches(intent, { amount, currency, customer, subject: ctx.subject });
-    if (issues.length > 0) throw contractViolation(call.logger, call.correlationId, endpoint, issues);
+    if (issues.length > 0) throw violation(call, endpoint, issues);
     const payment = mapPayment({ intent, refunds: [], disputes: [] }, { ...call, endpoint });
     return declined ? { ok: false, payment, declined } : { ok: true, payment };
   }
@@ -132,14 +139,7 @@ export class StripePayments implements PaymentsProvider {
     });
     if (canceled.id !== partnerPaymentId) issues.push(`id: not ${partnerPaymentId}`);
     if (canceled.status !== 'canceled') issues.push(`status: ${canceled.status} after cancel`);
-    const call = this.call(ctx);
-    if (issues.length > 0)
-      throw contractViolation(
-        call.logger,
-        call.correlationId,
-        'POST /v1/payment_intents/{id}/cancel',
-        issues,
-      );
+    if (issues.length > 0) throw violation(ctx, 'POST /v1/payment_intents/{id}/cancel', issues);
     return this.load(ctx, canceled);
   }
 
@@ -171,8 +171,7 @@ export class StripePayments implements PaymentsProvider {
     if (refund.currency !== intent.currency) issues.push(`currency: not ${intent.currency}`);
     if (minor !== undefined && refund.amount !== minor)
       issues.push(`amount: ${refund.amount}, asked for ${minor}`);
-    if (issues.length > 0)
-      throw contractViolation(call.logger, call.correlationId, 'POST /v1/refunds', issues);
+    if (issues.length > 0) throw violation(call, 'POST /v1/refunds', issues);
     return this.load(ctx, await this.ownedIntent(ctx, customer, partnerPaymentId));
   }
 
@@ -204,7 +203,7 @@ export class StripePayments implements PaymentsProvider {
 
   /** The Stripe customer linked to the subject; no link means no consent to act at Stripe. */
   private async customerFor(ctx: CallContext, permission: string): Promise<string> {
-    const credential = await this.credentials.get(ctx.subject, 'stripe');
+    const credential = await credentialsFor(ctx, this.credentials).get(ctx.subject, 'stripe');
     if (!credential) throw new ConsentRequiredError('stripe', permission);
     return credential.externalRef;
   }
@@ -249,6 +248,11 @@ export class StripePayments implements PaymentsProvider {
       ...(ctx.signal ? { signal: ctx.signal } : {}),
     };
   }
+}
+
+/** An answer about other money than was asked for: logged as an error, since money is in doubt. */
+function violation(call: StripeCall, endpoint: string, issues: string[]) {
+  return contractViolation({ partner: 'stripe', endpoint, issues, call, level: 'error' });
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

@@ -19,6 +19,9 @@ import {
   type WebhookVerifier,
 } from '../webhook-verify.js';
 
+/** The development secret: the local sandbox signs with it; production refuses it (env section). */
+export const STRIPE_DEV_WEBHOOK_SECRET = 'whsec_dev_tributary_stripe_sandbox';
+
 export const STRIPE_SIGNATURE_HEADER = 'stripe-signature';
 
 /** Builds a `Stripe-Signature` value (sandbox and tests): one v1 per secret. */

@@ -11,6 +11,7 @@ import type {
   Refund as RefundModel,
   Transaction as TransactionModel,
 } from '../../domain/model.js';
+import type { PartnerHealth as PartnerHealthModel } from '../../datasources/resilience.js';
 import type { Money as MoneyModel } from '../../domain/money.js';
 import type { RequestContext } from '../context.js';
 export type Maybe<T> = T | null;
@@ -950,7 +951,7 @@ export type ResolversTypes = {
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  PartnerHealth: ResolverTypeWrapper<PartnerHealth>;
+  PartnerHealth: ResolverTypeWrapper<PartnerHealthModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Payment: ResolverTypeWrapper<PaymentModel>;
   PaymentConnection: ResolverTypeWrapper<
@@ -1030,7 +1031,7 @@ export type ResolversParentTypes = {
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
-  PartnerHealth: PartnerHealth;
+  PartnerHealth: PartnerHealthModel;
   Float: Scalars['Float']['output'];
   Payment: PaymentModel;
   PaymentConnection: Omit<PaymentConnection, 'edges'> & { edges: Array<ResolversParentTypes['PaymentEdge']> };

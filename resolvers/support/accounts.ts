@@ -20,7 +20,7 @@ export async function accountsOf(
   const principal = context.principal;
   if (!principal) throw new UnauthenticatedError();
   const providers = (await context.loaders.consentedProviders()).filter(
-    (name) => context.services.registry.hasAccounts(name) && (!provider || name === provider),
+    (name) => context.services.partners.hasAccounts(name) && (!provider || name === provider),
   );
   const settled = await Promise.allSettled(
     providers.map((name) => context.loaders.accountsByProvider.load(name)),

@@ -47,7 +47,8 @@ export function filterOf(status: WebhookEventStatus): { statuses: WebhookStatus[
 export function toWebhookEvent(event: WebhookEventRecord): WebhookEvent {
   return {
     id: event.id,
-    provider: event.provider,
+    // Stored only for partners of the module list (the intake refuses others), whose names the SDL enum lists.
+    provider: event.provider as WebhookEvent['provider'],
     partnerEventId: event.partnerEventId,
     type: event.type,
     status: statusOf(event),
@@ -88,7 +89,7 @@ export async function replayWebhookEventPayload(context: RequestContext, id: str
   const actor = `operator:${context.principal?.subject ?? 'unknown'}`;
   const result = await context.services.webhooks.operations.replay(id, actor);
   if (result.ok) {
-    context.services.webhooks.worker.wake();
+    context.services.webhooks.wake();
     return { webhookEvent: toWebhookEvent(result.event), userErrors: [] };
   }
   return {

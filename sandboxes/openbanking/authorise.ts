@@ -6,6 +6,7 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, request } from 'undici';
+import type { ConsentDecision } from '../../datasources/module.js';
 
 /** PEM material for calling a mutual-TLS sandbox. */
 export type SandboxClientTls = Pick<ConnectionOptions, 'ca' | 'cert' | 'key'>;
@@ -59,4 +60,28 @@ export class SandboxAuthorisationError extends Error {
   get denied(): boolean {
     return this.error === 'access_denied';
   }
+}
+
+/**
+ * The sandbox's stand-in for the customer, as a provider's `SandboxHooks.approveConsent`: approves
+ * (or, with `decision` 'reject', declines) each consent as the customer would in the bank's journey.
+ * A "no" from the sandbox (access_denied: declined, or an account the customer does not hold) is the
+ * declined decision; any other failure rejects.
+ */
+export function sandboxConsentApprover(
+  baseUrl: string,
+  tls?: SandboxClientTls,
+  decision: AuthoriseOptions['decision'] = 'approve',
+): (consentId: string, customerId: string) => Promise<ConsentDecision> {
+  return async (consentId, customerId) => {
+    try {
+      const code = await authoriseInSandbox(baseUrl, consentId, customerId, { tls, decision });
+      return { approved: true, code };
+    } catch (error) {
+      if (error instanceof SandboxAuthorisationError && error.denied) {
+        return { approved: false, reason: 'access_denied' };
+      }
+      throw error;
+    }
+  };
 }

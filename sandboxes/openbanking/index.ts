@@ -11,6 +11,7 @@ export {
 export {
   authoriseInSandbox,
   SandboxAuthorisationError,
+  sandboxConsentApprover,
   type AuthoriseOptions,
   type SandboxClientTls,
 } from './authorise.js';
@@ -19,3 +20,4 @@ export { PISP_BASE } from './pis-wire.js';
 export { SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
 export type { OpenBankingWebhookOptions } from './webhooks.js';
 export { AISP_BASE } from './wire.js';
+export { sandbox } from './binding.js';

@@ -12,3 +12,4 @@ export { INSTITUTIONS } from './seed-data.js';
 export type { CallRecord } from './state.js';
 export type { NewTransaction, TransactionPatch } from './transactions.js';
 export type { PlaidWebhookOptions, WireVerificationKey } from './webhooks.js';
+export { sandbox } from './binding.js';

@@ -11,3 +11,4 @@ export {
 export { SEED_BASE_DATE, SEED_PAYMENTS, SEEDED_CUSTOMERS } from './seed.js';
 export { TEST_PAYMENT_METHODS } from './cards.js';
 export type { SeenRequest } from './state.js';
+export { sandbox } from './binding.js';

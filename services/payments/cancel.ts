@@ -8,18 +8,11 @@
 import type { Payment } from '../../domain/model.js';
 import type { CallContext, PaymentsProvider } from '../../domain/providers.js';
 import { checkSamePayment } from './checks.js';
-import {
-  assertPartnerStillDedupes,
-  auditOutcome,
-  ownedPayment,
-  callPartner,
-  withPartnerState,
-  type FlowDeps,
-} from './context.js';
-import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from './keys.js';
-import { refusalOf, rejectionOf, userError, type PaymentUserError } from './outcomes.js';
-import { loadPayment, storePayment, type PaymentPayload, type PaymentResult } from './payload.js';
-import type { Attempt } from './runner.js';
+import { ownedPayment, callPartner, withPartnerState, type FlowDeps } from './context.js';
+import { checkIdempotencyKey } from './keys.js';
+import { moveMoney } from './movement.js';
+import { rejectionOf, userError } from './outcomes.js';
+import { loadPayment, storePayment, type PaymentResult } from './payload.js';
 import { isCancellable } from './status.js';
 
 const MUTATION = 'cancelPayment';
@@ -34,54 +27,59 @@ export async function cancelPayment(
   const key = checkIdempotencyKey(idempotencyKey);
   const current = await ownedPayment(deps, call.subject, id);
   const provider = deps.providers(current.provider);
-  const op = {
-    subject: call.subject,
+  const { partnerId } = current;
+
+  return moveMoney<Payment>(deps, call, {
     mutation: MUTATION,
     key,
-    fingerprint: fingerprintOf(MUTATION, { id }),
-    partnerKey: derivePartnerKey(deps.partnerKeySecret, call.subject, MUTATION, key),
-  } as const;
-
-  return deps.runner.run(op, async (attempt) => {
-    let answer: Payment;
-    if (attempt.point === 'partner_confirmed') {
-      answer = loadPayment(attempt.record.recovery);
-    } else {
-      if (attempt.point === 'started') {
-        const latest = (await deps.ledger.get(call.subject, id)) ?? current;
-        if (latest.status === 'CANCELLED') return finish(deps, attempt, call, key, null, latest, []);
-        if (!isCancellable(latest.status)) {
-          const reason = userError(
-            'NOT_CANCELLABLE',
-            `A ${latest.status.toLowerCase()} payment cannot be cancelled.`,
-          );
-          return finish(deps, attempt, call, key, null, latest, [reason]);
-        }
-        await attempt.advance('partner_requested', { paymentId: id });
-      }
-      await attempt.checkpoint('partner_requested');
-      try {
-        answer = await askOrCancel(deps, provider, call, current, attempt);
-      } catch (error) {
-        const refusal = refusalOf(error, { code: 'NOT_CANCELLABLE', path: [] });
-        if (!refusal) throw error;
-        const latest = rejectionOf(error)?.payment ?? (await partnerView(deps, provider, call, current));
-        if (latest) checkSamePayment(current, latest, 'cancelPayment');
-        return finish(deps, attempt, call, key, latest, current, [refusal]);
-      }
-      await attempt.checkpoint('partner_called');
-      checkSamePayment(current, answer, 'cancelPayment');
-      await attempt.advance('partner_confirmed', { recovery: storePayment(answer) });
-      await attempt.checkpoint('partner_confirmed');
-    }
-    return finish(deps, attempt, call, key, answer, current, []);
+    args: { id },
+    partner: current.provider,
+    paymentId: id,
+    refusals: { code: 'NOT_CANCELLABLE', path: [] },
+    begin: async () => {
+      const latest = (await deps.ledger.get(call.subject, id)) ?? current;
+      if (latest.status === 'CANCELLED') return { finish: [] };
+      if (isCancellable(latest.status)) return {};
+      const message = `A ${latest.status.toLowerCase()} payment cannot be cancelled.`;
+      return { finish: [userError('NOT_CANCELLABLE', message)] };
+    },
+    ask: {
+      endpoint: 'getPayments',
+      request: async (ctx) => {
+        const known = (await provider.getPayments(ctx, [partnerId])).get(partnerId);
+        return known?.status === 'CANCELLED' ? known : null;
+      },
+    },
+    send: {
+      endpoint: 'cancelPayment',
+      request: (ctx, partnerKey) => provider.cancelPayment(ctx, partnerId, partnerKey),
+    },
+    // A refusal usually means the payment moved on: record where the partner says it is.
+    refused: async (error) => {
+      const latest = rejectionOf(error)?.payment ?? (await partnerView(deps, provider, call, current));
+      if (latest) checkSamePayment(current, latest, MUTATION);
+      return latest;
+    },
+    confirm: (answer) => {
+      checkSamePayment(current, answer, MUTATION);
+      return { result: answer, recovery: storePayment(answer) };
+    },
+    resume: loadPayment,
+    record: async (tx, answer) => {
+      if (answer)
+        await deps.ledger.record(tx, withPartnerState(current, answer), { source: 'API', detail: MUTATION });
+      return deps.ledger.get(call.subject, current.id, tx);
+    },
+    // The SDL: the payment after cancellation, or null when a user error stopped the cancellation.
+    payload: (payment, _answer, userErrors) => ({
+      payment: userErrors.length > 0 ? null : payment,
+      refund: null,
+      userErrors,
+    }),
   });
 }
 
-/**
- * Where the partner says the payment is, so a refusal still moves our ledger forward (the refusal
- * usually means the payment progressed); null when the partner cannot say right now.
- */
+/** Where the partner says the payment is; null when the partner cannot say right now. */
 async function partnerView(
   deps: FlowDeps,
   provider: PaymentsProvider,
@@ -100,45 +98,4 @@ async function partnerView(
     );
     return null;
   }
-}
-
-async function askOrCancel(
-  deps: FlowDeps,
-  provider: PaymentsProvider,
-  call: CallContext,
-  current: Payment,
-  attempt: Attempt,
-): Promise<Payment> {
-  const { partnerId } = current;
-  if (attempt.point === 'partner_requested') {
-    const known = await callPartner(call, deps, current.provider, 'getPayments', (ctx) =>
-      provider.getPayments(ctx, [partnerId]),
-    );
-    const status = known.get(partnerId)?.status;
-    if (status === 'CANCELLED') return known.get(partnerId)!;
-    assertPartnerStillDedupes(attempt, current.provider, deps);
-  }
-  return callPartner(call, deps, current.provider, 'cancelPayment', (ctx) =>
-    provider.cancelPayment(ctx, partnerId, attempt.partnerKey),
-  );
-}
-
-async function finish(
-  deps: FlowDeps,
-  attempt: Attempt,
-  call: CallContext,
-  key: string,
-  answer: Payment | null,
-  current: Payment,
-  userErrors: PaymentUserError[],
-): Promise<PaymentPayload> {
-  return attempt.finish(async (tx) => {
-    if (answer)
-      await deps.ledger.record(tx, withPartnerState(current, answer), { source: 'API', detail: MUTATION });
-    const payment = await deps.ledger.get(call.subject, current.id, tx);
-    await auditOutcome(deps, tx, { mutation: MUTATION, subject: call.subject, key, payment, userErrors });
-    // The SDL: the payment after cancellation, or null when a user error stopped the cancellation.
-    const shown = userErrors.length > 0 ? null : payment;
-    return { payload: { payment: shown, refund: null, userErrors }, paymentId: current.id };
-  });
 }

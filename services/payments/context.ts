@@ -28,7 +28,7 @@ export interface FlowDeps {
   /** Upper bound of one partner call, below the lease so no other attempt can take over meanwhile. */
   partnerCallTimeoutMs: number;
   /** The provider of card payments (paymentMethodId). */
-  cardProvider: ProviderName;
+  cardProvider: ProviderName | null;
   now: () => Date;
 }
 

@@ -27,7 +27,6 @@ export { crashSwitch } from './crash.js';
 export { partnerKeySecretFrom } from './keys.js';
 export { startKeyReaper, type KeyReaper } from './reaper.js';
 export type { Discrepancy, DiscrepancyKind, ReconcileOptions, ReconcileReport } from './reconcile.js';
-export { createPaymentLoader } from './reads.js';
 
 const HOUR = 3_600_000;
 /** Keys are kept at least this long (DESIGN §10), whatever the configuration says. */
@@ -45,7 +44,7 @@ export interface PaymentServiceOptions {
   partnerCallTimeoutMs?: number;
   /** How long partners keep idempotency keys, less a margin. Default 23 h (Stripe, Open Banking: 24 h). */
   partnerKeyWindowMs?: number;
-  /** The provider of card payments. Default stripe. */
+  /** The provider of card payments; without one, card payments are refused as not supported. */
   cardProvider?: ProviderName;
   /** Crash hook, for tests and the non-production crash switch (crash.ts). */
   checkpoint?: Checkpoint;
@@ -97,7 +96,7 @@ export class PaymentService {
       partnerKeySecret: options.partnerKeySecret,
       partnerKeyWindowMs: options.partnerKeyWindowMs ?? 23 * HOUR,
       partnerCallTimeoutMs: options.partnerCallTimeoutMs ?? Math.max(leaseMs - 10_000, leaseMs / 2),
-      cardProvider: options.cardProvider ?? 'stripe',
+      cardProvider: options.cardProvider ?? null,
       now,
     };
   }

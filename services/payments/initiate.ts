@@ -1,22 +1,20 @@
 /**
- * initiatePayment: validate, claim the key, commit `partner_requested`, call the partner with the
- * derived partner key, check its answer, commit `partner_confirmed` with the answer, then record the
- * payment, audit and finish the key in one transaction.
+ * initiatePayment: validate, then ask the partner to create the payment with the derived partner key,
+ * check its answer against the order, and record the payment (moveMoney runs the recovery points).
  *
- * Resuming after a crash or timeout: at `partner_requested` the partner may or may not hold the payment,
- * and only the partner knows; the same partner key is sent again, so the partner answers with the
- * payment it created the first time or creates it now, exactly once. At `partner_confirmed` the answer
- * is already stored and the partner is not called again.
+ * Resuming at `partner_requested`, the partner may or may not hold the payment, and only the partner
+ * knows; the same partner key is sent again, so the partner answers with the payment it created the
+ * first time or creates it now, exactly once.
  */
 import type { Payment } from '../../domain/model.js';
 import type { CallContext } from '../../domain/providers.js';
 import { minimalCreditor } from '../../store/payments.js';
 import { checkCreatedPayment } from './checks.js';
-import { assertPartnerStillDedupes, auditOutcome, callPartner, type FlowDeps } from './context.js';
-import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from './keys.js';
-import { declineOf, refusalOf, rejectionOf, type PaymentUserError, type RefusalCodes } from './outcomes.js';
-import { loadPayment, storePayment, type PaymentPayload, type PaymentResult } from './payload.js';
-import type { Attempt } from './runner.js';
+import type { FlowDeps } from './context.js';
+import { checkIdempotencyKey } from './keys.js';
+import { moveMoney } from './movement.js';
+import { declineOf, rejectionOf, type RefusalCodes } from './outcomes.js';
+import { loadPayment, storePayment, type PaymentResult } from './payload.js';
 import { validateInitiate, type InitiatePaymentArgs, type PaymentOrder } from './validation.js';
 
 const MUTATION = 'initiatePayment';
@@ -41,57 +39,55 @@ export async function initiatePayment(
   const key = checkIdempotencyKey(idempotencyKey);
   const order = validateInitiate(input, deps.cardProvider);
   const provider = deps.providers(order.provider);
-  const fingerprint = fingerprintOf(MUTATION, {
-    provider: order.provider,
-    debtorAccountId: order.debtorAccountId,
-    paymentMethodId: order.paymentMethodId,
-    amount: { minor: order.amount.minor.toString(), currency: order.amount.currency },
-    creditor: order.creditor,
-    reference: order.reference,
-  });
-  const op = {
-    subject: call.subject,
+
+  return moveMoney<Payment>(deps, call, {
     mutation: MUTATION,
     key,
-    fingerprint,
-    partnerKey: derivePartnerKey(deps.partnerKeySecret, call.subject, MUTATION, key),
-  } as const;
-
-  return deps.runner.run(op, async (attempt) => {
-    let answer: Payment;
-    if (attempt.point === 'partner_confirmed') {
-      answer = loadPayment(attempt.record.recovery);
-    } else {
-      assertPartnerStillDedupes(attempt, order.provider, deps);
-      if (attempt.point === 'started') await attempt.advance('partner_requested');
-      await attempt.checkpoint('partner_requested');
-      try {
-        answer = await callPartner(call, deps, order.provider, 'createPayment', (ctx) =>
-          provider.createPayment(ctx, {
-            amount: order.amount,
-            reference: order.reference,
-            debtorPartnerAccountId: order.debtorPartnerAccountId,
-            paymentMethodId: order.paymentMethodId,
-            creditor: order.creditor,
-            partnerIdempotencyKey: attempt.partnerKey,
-          }),
-        );
-      } catch (error) {
-        const refusal = refusalOf(error, REFUSALS);
-        if (!refusal) throw error;
-        const declined = rejectionOf(error)?.payment;
-        const created = declined ? ours(call, order, declined) : null;
-        if (created) checkCreatedPayment(order, created);
-        return finish(deps, attempt, call, key, created, [refusal]);
-      }
-      await attempt.checkpoint('partner_called');
+    args: {
+      provider: order.provider,
+      debtorAccountId: order.debtorAccountId,
+      paymentMethodId: order.paymentMethodId,
+      amount: { minor: order.amount.minor.toString(), currency: order.amount.currency },
+      creditor: order.creditor,
+      reference: order.reference,
+    },
+    partner: order.provider,
+    refusals: REFUSALS,
+    send: {
+      endpoint: 'createPayment',
+      request: (ctx, partnerKey) =>
+        provider.createPayment(ctx, {
+          amount: order.amount,
+          reference: order.reference,
+          debtorPartnerAccountId: order.debtorPartnerAccountId,
+          paymentMethodId: order.paymentMethodId,
+          creditor: order.creditor,
+          partnerIdempotencyKey: partnerKey,
+        }),
+    },
+    // A declined card can still leave a (failed) payment at the partner: the ledger keeps it too.
+    refused: async (error) => {
+      const declined = rejectionOf(error)?.payment;
+      const created = declined ? ours(call, order, declined) : null;
+      if (created) checkCreatedPayment(order, created);
+      return created;
+    },
+    confirm: (answer) => {
       checkCreatedPayment(order, answer);
-      answer = ours(call, order, answer);
-      await attempt.advance('partner_confirmed', { recovery: storePayment(answer), paymentId: answer.id });
-      await attempt.checkpoint('partner_confirmed');
-    }
-    const declined = declineOf(answer);
-    return finish(deps, attempt, call, key, answer, declined ? [declined] : []);
+      const payment = ours(call, order, answer);
+      return { result: payment, recovery: storePayment(payment), paymentId: payment.id };
+    },
+    resume: loadPayment,
+    outcome: (payment) => {
+      const declined = declineOf(payment);
+      return declined ? [declined] : [];
+    },
+    record: async (tx, payment) => {
+      if (!payment) return null;
+      await deps.ledger.record(tx, payment, { source: 'API', detail: MUTATION });
+      return deps.ledger.get(call.subject, payment.id, tx);
+    },
+    payload: (payment, _result, userErrors) => ({ payment, refund: null, userErrors }),
   });
 }
 
@@ -104,29 +100,4 @@ function ours(call: CallContext, order: PaymentOrder, answer: Payment): Payment 
     creditor: minimalCreditor(order.creditor),
     reference: order.reference,
   };
-}
-
-async function finish(
-  deps: FlowDeps,
-  attempt: Attempt,
-  call: CallContext,
-  key: string,
-  payment: Payment | null,
-  userErrors: PaymentUserError[],
-): Promise<PaymentPayload> {
-  return attempt.finish(async (tx) => {
-    let recorded: Payment | null = null;
-    if (payment) {
-      await deps.ledger.record(tx, payment, { source: 'API', detail: 'initiatePayment' });
-      recorded = await deps.ledger.get(call.subject, payment.id, tx);
-    }
-    await auditOutcome(deps, tx, {
-      mutation: MUTATION,
-      subject: call.subject,
-      key,
-      payment: recorded,
-      userErrors,
-    });
-    return { payload: { payment: recorded, refund: null, userErrors }, paymentId: recorded?.id ?? null };
-  });
 }

@@ -3,24 +3,17 @@
  * outcomes, stored); the amount to refund is fixed at `started` and stored with the key, so an omitted
  * amount ("the rest") means the same amount on every retry, and the partner always gets an explicit one.
  */
-import type { Payment, PaymentStatus, Refund } from '../../domain/model.js';
+import type { Payment, PaymentStatus } from '../../domain/model.js';
 import { formatDecimal, type Money } from '../../domain/money.js';
 import type { CallContext } from '../../domain/providers.js';
 import { InputError } from '../../domain/errors.js';
 import type { Json } from '../../store/idempotency.js';
 import { checkSamePayment, findNewRefund } from './checks.js';
-import {
-  assertPartnerStillDedupes,
-  auditOutcome,
-  ownedPayment,
-  callPartner,
-  withPartnerState,
-  type FlowDeps,
-} from './context.js';
-import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from './keys.js';
-import { refusalOf, userError, type PaymentUserError, type RefusalCodes } from './outcomes.js';
-import { loadPayment, storePayment, type PaymentPayload, type PaymentResult } from './payload.js';
-import type { Attempt } from './runner.js';
+import { ownedPayment, withPartnerState, type FlowDeps } from './context.js';
+import { checkIdempotencyKey } from './keys.js';
+import { moveMoney } from './movement.js';
+import { userError, type PaymentUserError, type RefusalCodes } from './outcomes.js';
+import { loadPayment, storePayment, type PaymentResult } from './payload.js';
 import { isRefundable } from './status.js';
 import { parseAmount, type MoneyArgs } from './validation.js';
 
@@ -31,12 +24,18 @@ const REFUSALS: RefusalCodes = {
   path: [],
 };
 
-/** What `started` decided, kept for every later attempt. */
+/** What `started` decided, kept for every later attempt; `partner_confirmed` adds the answer. */
 interface RefundPlan {
   amountMinor: string;
   knownRefundIds: string[];
   payment?: Json;
   refundId?: string;
+}
+
+/** The partner's answer and the refund it created. */
+interface Refunded {
+  answer: Payment;
+  refundId: string;
 }
 
 /** Refunds (part of) a payment exactly once per (subject, idempotency key). */
@@ -57,50 +56,66 @@ export async function refundPayment(
     );
   }
   const provider = deps.providers(current.provider);
-  const op = {
-    subject: call.subject,
+  const amountOf = (plan: RefundPlan): Money => ({
+    minor: BigInt(plan.amountMinor),
+    currency: current.amount.currency,
+  });
+
+  return moveMoney<Refunded, RefundPlan>(deps, call, {
     mutation: MUTATION,
     key,
-    fingerprint: fingerprintOf(MUTATION, { id, amount: requested ? requested.minor.toString() : null }),
-    partnerKey: derivePartnerKey(deps.partnerKeySecret, call.subject, MUTATION, key),
-  } as const;
-
-  return deps.runner.run(op, async (attempt) => {
-    let plan = attempt.record.recovery as unknown as RefundPlan | null;
-    if (attempt.point === 'started' || !plan) {
+    args: { id, amount: requested ? requested.minor.toString() : null },
+    partner: current.provider,
+    paymentId: id,
+    refusals: REFUSALS,
+    begin: async () => {
       const latest = (await deps.ledger.get(call.subject, id)) ?? current;
       const refused = refusal(latest, requested);
-      if (refused) return finish(deps, attempt, call, key, current, null, [refused]);
-      plan = {
-        amountMinor: (requested?.minor ?? remainingOf(latest)).toString(),
-        knownRefundIds: latest.refunds.map((refund) => refund.id),
+      if (refused) return { finish: [refused] };
+      return {
+        plan: {
+          amountMinor: (requested?.minor ?? remainingOf(latest)).toString(),
+          knownRefundIds: latest.refunds.map((refund) => refund.id),
+        },
       };
-      await attempt.advance('partner_requested', { recovery: plan as unknown as Json, paymentId: id });
-    }
-    const amount: Money = { minor: BigInt(plan.amountMinor), currency: current.amount.currency };
-    if (attempt.point !== 'partner_confirmed' || !plan.payment || !plan.refundId) {
-      assertPartnerStillDedupes(attempt, current.provider, deps);
-      await attempt.checkpoint('partner_requested');
-      let answer: Payment;
-      try {
-        answer = await callPartner(call, deps, current.provider, 'refundPayment', (ctx) =>
-          provider.refundPayment(ctx, current.partnerId, amount, attempt.partnerKey),
-        );
-      } catch (error) {
-        const refusal = refusalOf(error, REFUSALS);
-        if (!refusal) throw error;
-        return finish(deps, attempt, call, key, current, null, [refusal]);
+    },
+    send: {
+      endpoint: 'refundPayment',
+      request: (ctx, partnerKey, plan) =>
+        provider.refundPayment(ctx, current.partnerId, amountOf(plan), partnerKey),
+    },
+    confirm: (answer, plan) => {
+      checkSamePayment(current, answer, MUTATION);
+      const refund = findNewRefund(current, answer, amountOf(plan), new Set(plan.knownRefundIds));
+      const stored: RefundPlan = { ...plan, payment: storePayment(answer), refundId: refund.id };
+      // Recorded as stored, so this attempt records what a resumed one would.
+      const result = { answer: loadPayment(stored.payment!), refundId: refund.id };
+      return { result, recovery: stored as unknown as Json };
+    },
+    resume: (recovery) => resume(recovery as unknown as RefundPlan),
+    record: async (tx, refunded) => {
+      if (refunded) {
+        const merged = withPartnerState(current, refunded.answer);
+        await deps.ledger.record(tx, merged, { source: 'API', detail: MUTATION });
+        const implied = refundStatus(merged);
+        if (implied)
+          await deps.ledger.applyStatus(current.id, implied, { source: 'API', detail: MUTATION }, tx);
       }
-      await attempt.checkpoint('partner_called');
-      checkSamePayment(current, answer, 'refundPayment');
-      const refund = findNewRefund(current, answer, amount, new Set(plan.knownRefundIds));
-      plan = { ...plan, payment: storePayment(answer), refundId: refund.id };
-      await attempt.advance('partner_confirmed', { recovery: plan as unknown as Json });
-      await attempt.checkpoint('partner_confirmed');
-    }
-    const answer = loadPayment(plan.payment!);
-    return finish(deps, attempt, call, key, current, { answer, refundId: plan.refundId! }, []);
+      return deps.ledger.get(call.subject, current.id, tx);
+    },
+    // The SDL: refund and payment are null when a user error stopped the refund.
+    payload: (payment, refunded, userErrors) => ({
+      payment: userErrors.length > 0 ? null : payment,
+      refund: refunded ? (payment?.refunds.find((refund) => refund.id === refunded.refundId) ?? null) : null,
+      userErrors,
+    }),
   });
+}
+
+/** The stored answer, read back as every later attempt reads it. */
+function resume(plan: RefundPlan): Refunded | null {
+  if (!plan.payment || !plan.refundId) return null;
+  return { answer: loadPayment(plan.payment), refundId: plan.refundId };
 }
 
 function remainingOf(payment: Payment): bigint {
@@ -134,38 +149,4 @@ function refundStatus(payment: Payment): PaymentStatus | null {
     .reduce((sum, refund) => sum + refund.amount.minor, 0n);
   if (refunded === 0n) return null;
   return refunded >= payment.amount.minor ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
-}
-
-async function finish(
-  deps: FlowDeps,
-  attempt: Attempt,
-  call: CallContext,
-  key: string,
-  current: Payment,
-  result: { answer: Payment; refundId: string } | null,
-  userErrors: PaymentUserError[],
-): Promise<PaymentPayload> {
-  return attempt.finish(async (tx) => {
-    let refund: Refund | null = null;
-    if (result) {
-      const merged = withPartnerState(current, result.answer);
-      await deps.ledger.record(tx, merged, { source: 'API', detail: MUTATION });
-      const implied = refundStatus(merged);
-      if (implied)
-        await deps.ledger.applyStatus(current.id, implied, { source: 'API', detail: MUTATION }, tx);
-    }
-    const payment = await deps.ledger.get(call.subject, current.id, tx);
-    if (result) refund = payment?.refunds.find((candidate) => candidate.id === result.refundId) ?? null;
-    await auditOutcome(deps, tx, {
-      mutation: MUTATION,
-      subject: call.subject,
-      key,
-      payment,
-      userErrors,
-      detail: refund ? { refundId: refund.id, refundAmount: formatDecimal(refund.amount) } : {},
-    });
-    // The SDL: refund and payment are null when a user error stopped the refund.
-    const shown = userErrors.length > 0 ? null : payment;
-    return { payload: { payment: shown, refund, userErrors }, paymentId: current.id };
-  });
 }

@@ -5,6 +5,7 @@
  * the request fingerprint is computed from.
  */
 import type { ProviderName } from '../../domain/model.js';
+import { NotSupportedError } from '../../domain/errors.js';
 import { decodeId } from '../../domain/ids.js';
 import { MoneyError, parseDecimal, type Money } from '../../domain/money.js';
 import { InputError } from '../../domain/errors.js';
@@ -74,7 +75,10 @@ export function parseAmount(args: MoneyArgs, field: string): Money {
 }
 
 /** Validates and normalises initiatePayment's input; `cardProvider` handles payment-method payments. */
-export function validateInitiate(input: InitiatePaymentArgs, cardProvider: ProviderName): PaymentOrder {
+export function validateInitiate(
+  input: InitiatePaymentArgs,
+  cardProvider: ProviderName | null,
+): PaymentOrder {
   const hasAccount = input.debtorAccountId != null;
   const hasMethod = input.paymentMethodId != null;
   if (hasAccount === hasMethod) {
@@ -94,6 +98,8 @@ export function validateInitiate(input: InitiatePaymentArgs, cardProvider: Provi
     if (input.creditor) {
       throw new InputError('A card payment takes no creditor.', 'input.creditor');
     }
+    if (!cardProvider)
+      throw new NotSupportedError('this deployment', 'card payments (no card processor is configured)');
     return {
       provider: cardProvider,
       debtorAccountId: null,

@@ -7,11 +7,13 @@
 import type { Logger } from 'pino';
 import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
-import type { AuditEntry } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { paymentSubject, type WebhookEventRecord } from '../../store/webhooks.js';
 import type { StatusChange, StatusReport } from '../payments/ledger.js';
 import type { ItemEventHandler } from './items.js';
+import type { HandleResult } from './result.js';
+
+export type { HandleResult } from './result.js';
 
 /** The payments entry point the handler needs (PaymentService satisfies it). */
 export interface PaymentStatusSink {
@@ -26,15 +28,6 @@ export type PaymentFetcher = (
 ) => Promise<Payment | null>;
 
 /** A handled event: done (`processed`), or nothing to do (`ignored`). Throwing means retry. */
-export interface HandleResult {
-  outcome: 'processed' | 'ignored';
-  detail: string;
-  /**
-   * What to record for it. The worker appends it in the transaction that marks the event finished, so
-   * a retry after a crash between the effect and that mark never records the event twice.
-   */
-  audit?: AuditEntry;
-}
 
 export interface WebhookHandler {
   handle(event: WebhookEventRecord, logger: Logger): Promise<HandleResult>;

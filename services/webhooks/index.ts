@@ -1,21 +1,12 @@
 /**
- * Partner webhooks (DESIGN §11), wired from configuration: the verifier of each partner, the intake the
- * HTTP route calls, the inbox worker, and the operator actions (list, replay).
- *
- * | partner | scheme |
- * |---|---|
- * | stripe | `Stripe-Signature` t= and v1= HMAC-SHA256 (datasources/stripe/webhook.ts) |
- * | plaid | `Plaid-Verification` ES256 JWT, key by kid from Plaid (datasources/plaid/webhook.ts) |
- * | openbanking | Standard Webhooks v1 HMAC-SHA256 (datasources/openbanking/webhook.ts) |
+ * Partner webhooks (DESIGN §11): the intake the HTTP route calls (verify, store, answer), the inbox
+ * worker, and the operator actions (list, replay). Which partners send webhooks and how each is
+ * verified is the partner modules' business: the composition root builds one verifier per module
+ * and hands them in.
  */
 import type { Logger } from 'pino';
 import type { ProviderName } from '../../domain/model.js';
-import { openBankingWebhookVerifier } from '../../datasources/openbanking/webhook.js';
-import { PlaidClient } from '../../datasources/plaid/client.js';
-import { plaidWebhookVerifier, type PlaidKeyFetcher } from '../../datasources/plaid/webhook.js';
-import { stripeWebhookVerifier } from '../../datasources/stripe/webhook.js';
 import type { WebhookVerifier } from '../../datasources/webhook-verify.js';
-import type { PartnerEndpointConfig, WebhookConfig } from '../../server/config.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { WebhookRepository } from '../../store/webhooks.js';
@@ -30,6 +21,25 @@ export { WebhookIntake } from './intake.js';
 export { WebhookWorker } from './worker.js';
 export { WebhookOperations } from './operations.js';
 
+/** How deliveries are accepted and the inbox is worked (server/config.ts reads them). */
+export interface WebhookSettings {
+  /** Timestamps further than this from now, in the past or the future, are refused. */
+  toleranceSeconds: number;
+  /** Refused deliveries answered per partner per minute before answering 429. */
+  rejectionsPerMinute: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  pollMs: number;
+  batch: number;
+  leaseMs: number;
+  /** Our public base URL as partners should call it; null: the server's own address. */
+  publicUrl: string | null;
+}
+
+/** A partner's verifier, with whatever it holds open (a key-fetching client). */
+export type ClosableVerifier = WebhookVerifier & { close?(): Promise<void> };
+
 export interface WebhookServiceDeps {
   db: Db;
   audit: AuditLog;
@@ -38,10 +48,10 @@ export interface WebhookServiceDeps {
   fetchPayment: PaymentFetcher;
   /** Where Item events find the Item's subjects and sync its transactions; absent, they are ignored. */
   items?: ItemHandlerDeps;
-  /** Plaid's endpoint (configured or sandbox), for verification keys; null: Plaid webhooks are refused. */
-  plaid: PartnerEndpointConfig | null;
-  /** Overrides Plaid's key fetch (tests). */
-  plaidKeys?: PlaidKeyFetcher;
+  /** One verifier per partner that sends webhooks; a partner without one is answered 404. */
+  verifiers: ReadonlyMap<ProviderName, ClosableVerifier>;
+  /** Optional source allow-lists per partner (CIDR); absent or empty: any source. */
+  allowCidrs: Partial<Record<ProviderName, readonly string[]>>;
   observeDelivery?: (partner: ProviderName, outcome: string) => void;
   observeProcessing?: (partner: ProviderName, outcome: 'processed' | 'ignored' | 'retry' | 'dead') => void;
   now?: () => Date;
@@ -55,55 +65,10 @@ export interface WebhookService {
   close(): Promise<void>;
 }
 
-/** Builds the verifiers for what is configured. */
-export function createVerifiers(
-  config: WebhookConfig,
-  plaidKeys: PlaidKeyFetcher | null,
-): Map<ProviderName, WebhookVerifier> {
-  const verifiers = new Map<ProviderName, WebhookVerifier>();
-  const tolerance = config.toleranceSeconds;
-  verifiers.set(
-    'stripe',
-    stripeWebhookVerifier({ secrets: config.secrets.stripe, toleranceSeconds: tolerance }),
-  );
-  verifiers.set(
-    'openbanking',
-    openBankingWebhookVerifier({ secrets: config.secrets.openbanking, toleranceSeconds: tolerance }),
-  );
-  // Without a Plaid endpoint no key can be fetched, so every Plaid delivery is refused (unknown_key).
-  const fetchKey: PlaidKeyFetcher = plaidKeys ?? (async () => null);
-  verifiers.set('plaid', plaidWebhookVerifier({ fetchKey, clockToleranceSeconds: 30 }));
-  return verifiers;
-}
-
-export function createWebhookService(config: WebhookConfig, deps: WebhookServiceDeps): WebhookService {
+export function createWebhookService(config: WebhookSettings, deps: WebhookServiceDeps): WebhookService {
   const logger = deps.logger.child({ component: 'webhooks' });
   const repository = new WebhookRepository(deps.db);
-  const { items, ...handlerDeps } = deps;
-  let plaidClient: PlaidClient | null = null;
-  let plaidKeys = deps.plaidKeys ?? null;
-  if (!plaidKeys && deps.plaid) {
-    const client = new PlaidClient({
-      baseUrl: deps.plaid.baseUrl,
-      clientId: deps.plaid.clientId ?? '',
-      secret: deps.plaid.clientSecret,
-      connections: 2,
-    });
-    plaidClient = client;
-    plaidKeys = async (kid) => {
-      try {
-        return await client.getWebhookVerificationKey({ correlationId: `plaid-key-${kid}`, logger }, kid);
-      } catch (error) {
-        // Plaid answers 400 for a kid it does not know: a forgery, not an outage.
-        if ((error as { status?: number }).status === 400) return null;
-        throw error;
-      }
-    };
-  }
-  for (const partner of ['stripe', 'openbanking'] as const) {
-    if (config.secrets[partner].length === 0)
-      logger.warn({ partner }, 'No webhook secret configured: every delivery from this partner is refused.');
-  }
+  const { items, verifiers, allowCidrs, ...handlerDeps } = deps;
   const worker = new WebhookWorker(
     {
       repository,
@@ -119,10 +84,10 @@ export function createWebhookService(config: WebhookConfig, deps: WebhookService
     config,
   );
   const intake = new WebhookIntake({
-    verifiers: createVerifiers(config, plaidKeys),
+    verifiers,
     repository,
     budget: new RejectionBudget(config.rejectionsPerMinute),
-    allowList: new SourceAllowList(config.allowCidrs),
+    allowList: new SourceAllowList(allowCidrs),
     logger,
     onStored: () => worker.wake(),
     ...(deps.observeDelivery ? { observe: deps.observeDelivery } : {}),
@@ -135,7 +100,7 @@ export function createWebhookService(config: WebhookConfig, deps: WebhookService
     operations: new WebhookOperations(repository, deps.audit, deps.now),
     async close() {
       await worker.stop();
-      await plaidClient?.close();
+      await Promise.all([...verifiers.values()].map((verifier) => verifier.close?.()));
     },
   };
 }

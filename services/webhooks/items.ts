@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Consent, ProviderName } from '../../domain/model.js';
 import type { CallContext } from '../../domain/providers.js';
 import type { WebhookEventRecord } from '../../store/webhooks.js';
-import type { HandleResult } from './handler.js';
+import type { HandleResult } from './result.js';
 
 /** Event types after which an Item's transactions are synced. */
 export const ITEM_SYNC_EVENTS: ReadonlySet<string> = new Set([

@@ -4,7 +4,7 @@
  */
 import { BlockList } from 'node:net';
 import type { ProviderName } from '../../domain/model.js';
-import { parseCidr } from '../../server/config.js';
+import { parseCidr } from '../../domain/cidr.js';
 
 /**
  * Refusals allowed per partner: `perMinute` tokens, refilled continuously. Verified deliveries never

@@ -60,7 +60,7 @@ describe('payments over HTTP', () => {
     const services = app.server.services;
     const payments = new PaymentService(
       { db: services.db, audit: services.audit, logger, providers: () => stripe.payments },
-      { partnerKeySecret: 'http-e2e' },
+      { partnerKeySecret: 'http-e2e', cardProvider: 'stripe' },
     );
     // This suite's own Stripe provider carries a 3-D Secure return URL; swap it in for the server's.
     Object.assign(services, { payments });

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLoaders } from '../../datasources/loaders.js';
+import { createLoaders } from '../../resolvers/loaders.js';
 import type { Registry } from '../../datasources/registry.js';
 import type { ConsentRepository } from '../../store/consents.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
@@ -180,7 +180,11 @@ describe('consent-aware reads', () => {
         correlationId: 'test-consent',
         logger: pino({ level: 'silent' }),
       },
-      { registry: untouchable, consents },
+      {
+        partners: { accounts: (name) => untouchable.accounts(name), isPartner: () => true },
+        consents,
+        payments: { paymentsById: async () => new Map() },
+      },
     );
     await expect(loaders.accountsByProvider.load('openbanking')).rejects.toMatchObject({
       code: 'CONSENT_REQUIRED',

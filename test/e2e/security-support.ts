@@ -3,6 +3,7 @@
  * (JWKS identity provider that can rotate keys, router secret, a "configured" Open Banking bank with
  * the demo customers linked), and the attack corpus.
  */
+import { PARTNER_MODULES } from '../../datasources/modules.js';
 import { randomBytes } from 'node:crypto';
 import { createRegistry } from '../../datasources/registry.js';
 import { generateDevKey, signDevToken, type DevSigningKey } from '../../server/auth.js';
@@ -12,8 +13,7 @@ import {
   stopSandboxes,
   type RunningSandboxes,
 } from '../../sandboxes/index.js';
-import type { Config } from '../../server/config.js';
-import { seedDemoCustomers } from '../../services/demo.js';
+import { seedDemoCustomers } from '../../cli/dev/demo.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 import { startRotatingJwks } from '../server/rotating-jwks.js';
 
@@ -155,16 +155,26 @@ async function linkCustomers(
   customers: string[],
 ): Promise<string[]> {
   const { services } = app.server;
-  const unconfigured = Object.fromEntries(Object.keys(app.config.partners).map((name) => [name, null]));
+  // Linking is set-up, not the subject of a test: generous timeouts whatever the app was given.
+  const unconfigured = Object.fromEntries(
+    Object.entries(app.config.partners).map(([name, settings]) => [
+      name,
+      {
+        ...settings,
+        endpoint: null,
+        calls: { ...settings.calls, connectTimeoutMs: 10_000, timeoutMs: { read: 10_000, write: 10_000 } },
+      },
+    ]),
+  );
   const linker = createRegistry(
     {
-      ...app.config,
-      partners: unconfigured as Config['partners'],
-      // Linking is set-up, not the subject of a test: generous timeouts whatever the app was given.
-      http: { ...app.config.http, connectTimeoutMs: 10_000, readTimeoutMs: 10_000 },
+      modules: PARTNER_MODULES,
+      partners: unconfigured,
+      cache: app.config.cache,
+      returnUrl: null,
+      sandboxes: { openbanking: sandboxEndpoints(partners).openbanking! },
     },
     { credentials: services.consents.credentials, db: services.db, logger: services.logger },
-    { openbanking: sandboxEndpoints(partners).openbanking! },
   );
   try {
     await seedDemoCustomers({ ...services, registry: linker }, customers);

@@ -3,11 +3,12 @@
  * cursors, replayWebhookEvent queues an event again and is audited; customers see neither.
  */
 import pino from 'pino';
+import { DEV_WEBHOOK_SECRETS } from '../helpers/webhook-secrets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signStripePayload } from '../../datasources/stripe/webhook.js';
 import { buildApp, type App } from '../../server/app.js';
 import { generateDevKey, signDevToken, type DevSigningKey } from '../../server/auth.js';
-import { DEV_AUDIENCE, DEV_ISSUER, DEV_WEBHOOK_SECRETS, loadConfig } from '../../server/config.js';
+import { DEV_AUDIENCE, DEV_ISSUER, loadConfig } from '../../server/config.js';
 import { closeServices, createServices, type Services } from '../../server/wiring.js';
 import { openDatabase } from '../../store/db.js';
 import { parseSince } from '../../cli/webhooks.js';

@@ -15,7 +15,7 @@ import {
   PLAID_SANDBOX_SECRET,
   SEEDED_ACCOUNTS,
 } from '../../sandboxes/plaid/index.js';
-import { PlaidSyncRepository } from '../../store/plaid-sync.js';
+import { PlaidSyncRepository } from '../../datasources/plaid/store.js';
 import type { WebhookEventRecord } from '../../store/webhooks.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 

@@ -9,17 +9,17 @@ import { join } from 'node:path';
 import { generateDevKey, signDevToken, CUSTOMER_SCOPES, type DevSigningKey } from '../../server/auth.js';
 import { loadConfig, type Config } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
-import { startServer, type RunningServer } from '../../server/main.js';
+import type { RunningServer } from '../../server/main.js';
 import { sharedSandboxTls } from '../../sandboxes/certs.js';
 import {
-  sandboxEndpoints,
   sandboxTlsEnv,
   startSandboxes,
   stopSandboxes,
   type RunningSandboxes,
   type SandboxesOptions,
 } from '../../sandboxes/index.js';
-import { seedDemoCustomers } from '../../services/demo.js';
+import { seedDemoCustomers } from '../../cli/dev/demo.js';
+import { startDevServer } from '../../cli/dev/server.js';
 import type { Db } from '../../store/db.js';
 import { testBackends } from './db.js';
 
@@ -79,7 +79,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const sandboxes = await startSandboxes(options.sandboxes);
   const devKey = await generateDevKey();
   const db = options.db ?? (await testBackends()[0]!.open({ migrate: false }));
-  const server = await startServer(config, logger, { db, devKey, sandboxes: sandboxEndpoints(sandboxes) });
+  const server = await startDevServer(config, logger, sandboxes, { db, devKey });
   if (options.seed ?? true) await seedDemoCustomers(server.services, options.customers);
 
   const token: TestApp['token'] = (subject, scopes = CUSTOMER_SCOPES, tokenOptions = {}) =>

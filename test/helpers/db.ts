@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../../store/db.js';
 import type { Db } from '../../store/db.js';
 import { migrate } from '../../store/migrate.js';
+import { migrationDirs } from '../../datasources/modules.js';
 
 /** One backend to run a suite on. */
 export interface TestBackend {
@@ -37,7 +38,7 @@ const pgliteBackend: TestBackend = {
   kind: 'pglite',
   async open(options = {}) {
     const db = await openDatabase({ dataDir: 'memory://' });
-    if (options.migrate ?? true) await migrate(db);
+    if (options.migrate ?? true) await migrate(db, { dirs: migrationDirs() });
     return db;
   },
 };
@@ -56,7 +57,7 @@ function pgBackend(url: string): TestBackend {
         }
       });
       schemas.set(db, schema);
-      if (options.migrate ?? true) await migrate(db);
+      if (options.migrate ?? true) await migrate(db, { dirs: migrationDirs() });
       return db;
     },
     async openPeer(db) {

@@ -23,7 +23,7 @@ describe('config', () => {
     expect(config.host).toBe('127.0.0.1');
     expect(config.database).toEqual({ url: null, dataDir: './.data' });
     expect(config.auth.mode).toBe('dev');
-    expect(config.partners.openbanking).toBeNull();
+    expect(config.partners.openbanking?.endpoint).toBeNull();
     expect(config.limits).toMatchObject({
       bodyBytes: 1024 * 1024,
       tokens: 10_000,
@@ -83,7 +83,7 @@ describe('config', () => {
     });
     expect(config.production).toBe(true);
     expect(config.auth).toMatchObject({ mode: 'jwks', issuer: 'https://id.example/', audience: 'tributary' });
-    expect(config.partners.openbanking?.baseUrl).toBe('https://bank.example');
+    expect(config.partners.openbanking?.endpoint?.baseUrl).toBe('https://bank.example');
   });
 
   it('refuses a short router secret', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_WEBHOOK_SECRETS, loadConfig } from '../../server/config.js';
+import { ConfigError, loadConfig } from '../../server/config.js';
+import { DEV_WEBHOOK_SECRETS } from '../helpers/webhook-secrets.js';
 
 const problemsOf = (env: Record<string, string>): string[] => {
   try {
@@ -13,20 +14,18 @@ const problemsOf = (env: Record<string, string>): string[] => {
 
 describe('webhook configuration', () => {
   it('uses the development secrets outside production and reads rotation lists', () => {
-    expect(loadConfig({}).webhooks.secrets).toEqual({
-      stripe: [DEV_WEBHOOK_SECRETS.stripe],
-      openbanking: [DEV_WEBHOOK_SECRETS.openbanking],
-    });
+    const dev = loadConfig({}).partners;
+    expect(dev.stripe?.webhookSecrets).toEqual([DEV_WEBHOOK_SECRETS.stripe]);
+    expect(dev.openbanking?.webhookSecrets).toEqual([DEV_WEBHOOK_SECRETS.openbanking]);
     const config = loadConfig({
       STRIPE_WEBHOOK_SECRETS: 'whsec_new, whsec_old',
       PLAID_WEBHOOK_ALLOW_CIDRS: '52.21.26.131/32,2001:db8::/32',
       WEBHOOK_TOLERANCE_SECONDS: '120',
     });
-    expect(config.webhooks).toMatchObject({
-      secrets: { stripe: ['whsec_new', 'whsec_old'] },
-      allowCidrs: { plaid: ['52.21.26.131/32', '2001:db8::/32'], stripe: [] },
-      toleranceSeconds: 120,
-    });
+    expect(config.partners.stripe?.webhookSecrets).toEqual(['whsec_new', 'whsec_old']);
+    expect(config.partners.plaid?.webhookAllowCidrs).toEqual(['52.21.26.131/32', '2001:db8::/32']);
+    expect(config.partners.stripe?.webhookAllowCidrs).toEqual([]);
+    expect(config.webhooks).toMatchObject({ toleranceSeconds: 120 });
   });
 
   it('refuses malformed CIDR blocks and, in production, the development secrets', () => {
@@ -55,6 +54,8 @@ describe('webhook configuration', () => {
       PLAID_CLIENT_ID: 'client',
       PLAID_SECRET: 'secret',
     };
-    expect(loadConfig(env).webhooks.secrets).toEqual({ stripe: [], openbanking: [] });
+    const partners = loadConfig(env).partners;
+    expect(partners.stripe?.webhookSecrets).toEqual([]);
+    expect(partners.openbanking?.webhookSecrets).toEqual([]);
   });
 });

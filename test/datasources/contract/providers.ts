@@ -1,6 +1,6 @@
 /**
  * The providers under the contract suite, each built exactly as the registry builds it (its
- * registration factory, the sandbox endpoint `npm start` hands it, the partner's resilience policy,
+ * module's factory from the module list, the sandbox endpoint and hooks `npm start` hands it, the partner's resilience policy,
  * the development configuration) and talking to its real sandbox over loopback. Besides the provider,
  * each entry says what the partner really sent, straight from the sandbox's own seed (the wire oracle:
  * which accounts are whose, each transaction's direction and exact amount, each payment's amount), and
@@ -10,14 +10,11 @@ import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import type { ProviderName } from '../../../domain/model.js';
 import { parseDecimal, type Money } from '../../../domain/money.js';
-import { openBankingFromSettings } from '../../../datasources/openbanking/index.js';
-import { plaidFromSettings } from '../../../datasources/plaid/index.js';
-import type { ProviderDeps, ProviderSettings } from '../../../datasources/registry.js';
+import { partnerModule } from '../../../datasources/modules.js';
 import { PartnerPolicy, policySettings } from '../../../datasources/resilience.js';
-import { stripeFromSettings } from '../../../datasources/stripe/index.js';
 import type { CallContext, CreatePaymentRequest, Provider } from '../../../domain/providers.js';
 import { loadConfig } from '../../../server/config.js';
-import { sandboxEndpoints, type RunningSandboxes } from '../../../sandboxes/index.js';
+import { sandboxEndpoint, type RunningSandboxes } from '../../../sandboxes/index.js';
 import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import { AISP_BASE, PISP_BASE } from '../../../sandboxes/openbanking/index.js';
 import { buildBank } from '../../../sandboxes/openbanking/seed.js';
@@ -55,13 +52,6 @@ export interface ContractProvider {
   close(): Promise<void>;
 }
 
-type Factory = (settings: ProviderSettings, deps: ProviderDeps) => Provider;
-const FACTORIES: Record<ProviderName, Factory> = {
-  openbanking: openBankingFromSettings,
-  plaid: plaidFromSettings,
-  stripe: stripeFromSettings,
-};
-
 let seq = 0;
 export const ctx = (subject: string): CallContext => ({
   subject,
@@ -77,16 +67,16 @@ async function build(
   subjects: readonly string[],
 ): Promise<{ provider: Provider; sandbox: SandboxHandle }> {
   const running = sandboxes[name];
-  const endpoint = sandboxEndpoints(sandboxes)[name];
-  if (!running || !endpoint) throw new Error(`no ${name} sandbox`);
+  if (!running) throw new Error(`no ${name} sandbox`);
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent' });
+  const calls = config.partners[name]!.calls;
   const credentials = new MemoryCredentials();
-  const provider = FACTORIES[name](
+  const provider = partnerModule(name).createProvider(
     {
-      endpoint,
-      http: config.http,
-      sandbox: true,
-      policy: new PartnerPolicy(name, policySettings(config), { logger }),
+      endpoint: sandboxEndpoint(running),
+      calls,
+      sandbox: running.hooks,
+      policy: new PartnerPolicy(name, policySettings(calls), { logger }),
       returnUrl: config.paymentReturnUrl,
     },
     { credentials, db, logger },

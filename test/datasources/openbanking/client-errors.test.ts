@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OpenBankingClient } from '../../../datasources/openbanking/client.js';
 import { createOpenBankingProvider } from '../../../datasources/openbanking/provider.js';
 import { ConsentRequiredError, NotFoundError, PartnerError } from '../../../domain/errors.js';
 import {
+  accountClient,
   ACCOUNTS,
   BALANCES,
   ctx,
@@ -35,7 +35,7 @@ describe('Open Banking errors', () => {
   });
 
   it('maps 404 for an account the customer does not hold to NOT_FOUND', async () => {
-    const client = new OpenBankingClient(h.options, { credentials: h.credentials, logger });
+    const client = accountClient(h.options, h.credentials);
     const alice = h.credentials.byKey.get('cust_alice')!;
     expect((await client.getAccount(ctx('cust_alice'), alice, 'alice-savings-01'))?.AccountId).toBe(
       'alice-savings-01',

@@ -1,9 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { OpenBankingClient } from '../../../datasources/openbanking/client.js';
 import { createOpenBankingProvider } from '../../../datasources/openbanking/provider.js';
-import { AISP_BASE, startOpenBankingSandbox } from '../../../sandboxes/openbanking/index.js';
+import {
+  AISP_BASE,
+  sandboxConsentApprover,
+  startOpenBankingSandbox,
+} from '../../../sandboxes/openbanking/index.js';
 import { ConsentRequiredError } from '../../../domain/errors.js';
 import {
+  accountClient,
   ACCOUNTS,
   BALANCES,
   ctx,
@@ -105,7 +109,7 @@ describe('Open Banking provider against the sandbox', () => {
 
 describe('Open Banking tokens', () => {
   it('caches the client-credentials token: one token call for 20 concurrent consents, one more after expiry', async () => {
-    const client = new OpenBankingClient(h.options, { credentials: h.credentials, logger });
+    const client = accountClient(h.options, h.credentials);
     const create = () => client.createConsent(ctx('tpp'), { permissions: ['ReadAccountsBasic'] });
     await Promise.all(Array.from({ length: 20 }, create));
     expect(h.requests(TOKEN)).toBe(1);
@@ -132,6 +136,26 @@ describe('Open Banking tokens', () => {
     const after = h.credentials.byKey.get('bob-refresh')!;
     expect(after.refreshToken).not.toBe(before.refreshToken);
     expect(after.expiresAt!.getTime()).toBeGreaterThan(h.clock.now());
+  });
+
+  it("reads and saves the customer's tokens through the call's own credential store", async () => {
+    const connected = await h.connect('carol-own-store', 'cust_bob');
+    h.credentials.byKey.delete('carol-own-store');
+    const own = new MemoryCredentials();
+    own.byKey.set('carol-own-store', { ...connected, expiresAt: new Date(h.clock.now() - 1) });
+    const updates = h.credentials.updates;
+    const call = { ...ctx('carol-own-store'), credentials: own };
+    const accounts = await h.provider.accounts.listAccounts(call);
+    expect(accounts.map((a) => a.partnerId)).toEqual(['bob-current-01', 'bob-savings-01']);
+    // The rotated tokens went to the call's store, not the process-wide one.
+    expect(own.updates).toBe(1);
+    expect(own.byKey.get('carol-own-store')!.refreshToken).not.toBe(connected.refreshToken);
+    expect(h.credentials.updates).toBe(updates);
+    expect(h.credentials.byKey.has('carol-own-store')).toBe(false);
+    // Without a store of its own, the call reads the process-wide one: no credential there.
+    expect(await failure(h.provider.accounts.listAccounts(ctx('carol-own-store')))).toBeInstanceOf(
+      ConsentRequiredError,
+    );
   });
 
   it('refreshes and retries once when the bank refuses the access token', async () => {
@@ -167,20 +191,14 @@ describe('Open Banking tokens', () => {
   });
 
   it('authenticates the client with client_secret_post as well as HTTP Basic', async () => {
-    const client = new OpenBankingClient(
-      { ...h.options, clientAuth: 'client_secret_post' },
-      { credentials: h.credentials, logger },
-    );
+    const client = accountClient({ ...h.options, clientAuth: 'client_secret_post' }, h.credentials);
     const consent = await client.createConsent(ctx('tpp'), { permissions: ['ReadBalances'] });
     expect(consent.Status).toBe('AwaitingAuthorisation');
     await client.close();
   });
 
   it('rejects wrong client credentials as a non-retryable PARTNER_UNAVAILABLE', async () => {
-    const client = new OpenBankingClient(
-      { ...h.options, clientSecret: 'wrong' },
-      { credentials: h.credentials, logger },
-    );
+    const client = accountClient({ ...h.options, clientSecret: 'wrong' }, h.credentials);
     const error = await failure(client.createConsent(ctx('tpp'), { permissions: ['ReadBalances'] }));
     expect(error).toMatchObject({
       code: 'PARTNER_UNAVAILABLE',
@@ -197,7 +215,7 @@ describe('Open Banking paging', () => {
     const small = await startOpenBankingSandbox({ pageSize: 2, now: h.clock.now });
     const store = new MemoryCredentials();
     const paged = createOpenBankingProvider(
-      { ...h.options, baseUrl: small.url },
+      { ...h.options, baseUrl: small.url, sandbox: { approveConsent: sandboxConsentApprover(small.url) } },
       { credentials: store, logger },
     );
     store.byKey.set('cust_alice', { subject: 'cust_alice', ...(await paged.connectCustomer('cust_alice')) });

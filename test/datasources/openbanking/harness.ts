@@ -4,12 +4,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
+import { OpenBankingClient, type OpenBankingClientOptions } from '../../../datasources/openbanking/client.js';
+import { PAYMENT_ENDPOINTS, PisClient } from '../../../datasources/openbanking/pis-client.js';
 import {
   createOpenBankingProvider,
   type ConnectOptions,
   type OpenBankingProvider,
   type OpenBankingProviderOptions,
 } from '../../../datasources/openbanking/provider.js';
+import { OpenBankingTransport } from '../../../datasources/openbanking/transport.js';
 import type { CallContext, CredentialStore, PartnerCredential } from '../../../domain/providers.js';
 import { sharedSandboxTls } from '../../../sandboxes/certs.js';
 import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
@@ -18,6 +21,7 @@ import {
   OB_SANDBOX_CLIENT_ID,
   OB_SANDBOX_CLIENT_SECRET,
   SEED_BASE_DATE,
+  sandboxConsentApprover,
   startOpenBankingSandbox,
   type OpenBankingSandboxOptions,
 } from '../../../sandboxes/openbanking/index.js';
@@ -44,6 +48,26 @@ export class MemoryCredentials implements CredentialStore {
 
 export function ctx(subject: string): CallContext {
   return { subject, correlationId: randomUUID(), logger };
+}
+
+/** A client on an HTTP stack of its own, as a provider builds one; `close` ends the stack. */
+function onOwnStack<C extends object>(
+  options: OpenBankingClientOptions,
+  credentials: CredentialStore,
+  build: (transport: OpenBankingTransport) => C,
+): C & { close(): Promise<void> } {
+  const transport = new OpenBankingTransport(options, { credentials, logger }, PAYMENT_ENDPOINTS);
+  return Object.assign(build(transport), { close: () => transport.close() });
+}
+
+/** The account client alone (wire verbs without mapping). */
+export function accountClient(options: OpenBankingClientOptions, credentials: CredentialStore) {
+  return onOwnStack(options, credentials, (transport) => new OpenBankingClient(transport, options));
+}
+
+/** The payment client alone. */
+export function paymentClient(options: OpenBankingClientOptions, credentials: CredentialStore) {
+  return onOwnStack(options, credentials, (transport) => new PisClient(transport));
 }
 
 /** The error a promise rejects with; fails when it resolves. */
@@ -75,13 +99,15 @@ export async function startHarness(sandboxOptions: OpenBankingSandboxOptions = {
     ...sandboxOptions,
     now,
   });
+  const clientTls = { ca: tls.ca, ...tls.client };
   const options: OpenBankingProviderOptions = {
     baseUrl: sandbox.url,
     clientId: OB_SANDBOX_CLIENT_ID,
     clientSecret: OB_SANDBOX_CLIENT_SECRET,
     now,
-    tls: { ca: tls.ca, ...tls.client },
-    paymentAuthorisation: 'sandbox',
+    tls: clientTls,
+    // The sandbox stands in for the customer: payments are approved at once.
+    sandbox: { approveConsent: sandboxConsentApprover(sandbox.url, clientTls) },
   };
   const credentials = new MemoryCredentials();
   const provider = createOpenBankingProvider(options, { credentials, logger });

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOpenBankingProvider, OpenBankingPayments } from '../../../datasources/openbanking/provider.js';
-import { PisClient } from '../../../datasources/openbanking/pis-client.js';
-import { authoriseInSandbox } from '../../../sandboxes/openbanking/index.js';
-import { ctx, failure, logger, startHarness, type Harness } from './harness.js';
+import { sandboxConsentApprover } from '../../../sandboxes/openbanking/index.js';
+import { ctx, failure, logger, paymentClient, startHarness, type Harness } from './harness.js';
 import { CREATE_PAYMENT, paymentRequest } from './pis-fixtures.js';
 
 let h: Harness;
@@ -20,7 +19,8 @@ describe('Open Banking payments waiting for the customer at the bank (redirect m
     const bank = createOpenBankingProvider(
       {
         ...h.options,
-        paymentAuthorisation: 'redirect',
+        // A real bank: nothing stands in for the customer.
+        sandbox: null,
         authorisationEndpoint: 'https://bank.example/authorize',
         returnUrl: 'https://app.example/payments/return',
       },
@@ -55,11 +55,30 @@ describe('Open Banking payments waiting for the customer at the bank (redirect m
       await bank.close();
     }
   });
+
+  it('cannot connect a customer without their approval at the bank, and asks the bank for nothing', async () => {
+    const bank = createOpenBankingProvider(
+      { ...h.options, sandbox: null },
+      { credentials: h.credentials, logger },
+    );
+    try {
+      h.sandbox.resetLedger();
+      const error = await failure(bank.connectCustomer('cust_alice'));
+      expect(String(error)).toMatch(/needs the customer's approval at the bank: pass `authorise`/);
+      expect(h.sandbox.ledger().requests).toEqual({});
+      const approved = await bank.connectCustomer('cust_alice', {
+        authorise: sandboxConsentApprover(h.sandbox.url, h.options.tls),
+      });
+      expect(approved.externalRef).toMatch(/^aac-/);
+    } finally {
+      await bank.close();
+    }
+  });
 });
 
 describe('Open Banking payments the customer declines', () => {
   it('is a DECLINED refusal with no payment, and nothing reaches the payment endpoint', async () => {
-    const client = new PisClient(h.options, { credentials: h.credentials, logger });
+    const client = paymentClient(h.options, h.credentials);
     const declining = new OpenBankingPayments(
       client,
       async () => ({
@@ -71,9 +90,7 @@ describe('Open Banking payments the customer declines', () => {
       }),
       {
         clientId: h.options.clientId,
-        authorisation: 'sandbox',
-        authorise: (consentId, psuId) =>
-          authoriseInSandbox(h.sandbox.url, consentId, psuId, { tls: h.options.tls, decision: 'reject' }),
+        approveConsent: sandboxConsentApprover(h.sandbox.url, h.options.tls, 'reject'),
         authorisationEndpoint: 'https://bank.example/authorize',
         returnUrl: null,
       },

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClientTls } from '../../../datasources/openbanking/provider.js';
-import { openBankingFromSettings } from '../../../datasources/openbanking/index.js';
+import { openBanking } from '../../../datasources/openbanking/index.js';
+import { PartnerPolicy, policySettings } from '../../../datasources/resilience.js';
 import { loadConfig } from '../../../server/config.js';
 import { ensureLocalTls, generateTlsMaterial, type LocalTls } from '../../../sandboxes/certs.js';
 import { sandboxEndpoints, startSandboxes, stopSandboxes } from '../../../sandboxes/index.js';
-import { startOpenBankingSandbox } from '../../../sandboxes/openbanking/index.js';
+import { sandboxConsentApprover, startOpenBankingSandbox } from '../../../sandboxes/openbanking/index.js';
 import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import { failure, logger, MemoryCredentials } from './harness.js';
 
@@ -109,17 +110,20 @@ describe('mutual TLS with the Open Banking sandbox', () => {
 
   it('is what startSandboxes serves, and the datasource built from its endpoint works over it', async () => {
     const sandboxes = await startSandboxes({ tls });
-    const provider = openBankingFromSettings(
+    const calls = loadConfig({ NODE_ENV: 'test' }).partners.openbanking!.calls;
+    const provider = openBanking.createProvider(
       {
-        endpoint: sandboxEndpoints(sandboxes).openbanking!,
-        http: loadConfig({ NODE_ENV: 'test' }).http,
-        sandbox: true,
+        endpoint: sandboxEndpoints(sandboxes).openbanking!.endpoint,
+        calls,
+        policy: new PartnerPolicy('openbanking', policySettings(calls)),
+        returnUrl: null,
+        sandbox: sandboxes.openbanking!.hooks,
       },
       { credentials: new MemoryCredentials(), logger } as never,
     );
     try {
       expect(sandboxes.openbanking!.handle.url).toMatch(/^https:/);
-      expect(sandboxEndpoints(sandboxes).openbanking!.tls).toEqual({
+      expect(sandboxEndpoints(sandboxes).openbanking!.endpoint.tls).toEqual({
         certFile: tls.files.clientCert,
         keyFile: tls.files.clientKey,
         caFile: tls.files.ca,
@@ -160,7 +164,7 @@ describe('client certificate configuration', () => {
       OPENBANKING_TLS_CA: tls.files.ca,
     };
     const config = loadConfig({ ...production, ...files });
-    expect(config.partners.openbanking?.tls).toEqual({
+    expect(config.partners.openbanking?.endpoint?.tls).toEqual({
       certFile: tls.files.clientCert,
       keyFile: tls.files.clientKey,
       caFile: tls.files.ca,
@@ -195,7 +199,13 @@ describe('client certificate configuration', () => {
   it('reports a refused handshake from the datasource as the partner being unavailable', async () => {
     const { createOpenBankingProvider } = await import('../../../datasources/openbanking/provider.js');
     const bare = createOpenBankingProvider(
-      { baseUrl: sandbox.url, clientId: 'tributary-dev', clientSecret: 'x', tls: { ca: tls.ca } },
+      {
+        baseUrl: sandbox.url,
+        clientId: 'tributary-dev',
+        clientSecret: 'x',
+        tls: { ca: tls.ca },
+        sandbox: { approveConsent: sandboxConsentApprover(sandbox.url, { ca: tls.ca }) },
+      },
       { credentials: new MemoryCredentials(), logger },
     );
     try {

@@ -21,7 +21,7 @@ import {
   type PlaidSandboxOptions,
 } from '../../../sandboxes/plaid/index.js';
 import type { Db } from '../../../store/db.js';
-import { PlaidSyncRepository } from '../../../store/plaid-sync.js';
+import { PlaidSyncRepository } from '../../../datasources/plaid/store.js';
 import { testBackends } from '../../helpers/db.js';
 
 /** Credentials by subject, as the consents store would hand them out. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConsentRequiredError, PartnerError } from '../../../domain/errors.js';
 import { SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
-import { startHarness, type Harness } from './harness.js';
+import { MemoryCredentials, startHarness, type Harness } from './harness.js';
 
 describe('plaid provider: accounts and balances', () => {
   let h: Harness;
@@ -82,6 +82,16 @@ describe('plaid provider: accounts and balances', () => {
       correlationId: 'corr-accounts-1',
       credentials: 'headers',
     });
+  });
+
+  it("reads the subject's Item link from the call's own credential store", async () => {
+    const own = new MemoryCredentials();
+    own.bySubject.set('cust_erin', { ...h.credentials.bySubject.get('cust_bob')!, subject: 'cust_erin' });
+    const accounts = await h.accounts.listAccounts({ ...h.ctx('cust_erin'), credentials: own });
+    expect(accounts.map((account) => account.ownerId)).toEqual(accounts.map(() => 'cust_erin'));
+    expect(accounts.length).toBeGreaterThan(0);
+    // The process-wide store has no link for that subject.
+    await expect(h.accounts.listAccounts(h.ctx('cust_erin'))).rejects.toBeInstanceOf(ConsentRequiredError);
   });
 
   it('asks for consent when the subject has no Plaid credential', async () => {

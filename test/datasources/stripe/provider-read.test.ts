@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConsentRequiredError, NotFoundError } from '../../../domain/errors.js';
-import { ctx, failure, key, useStripeHarness } from './harness.js';
+import type { CredentialStore } from '../../../domain/providers.js';
+import { credentials, ctx, failure, key, useStripeHarness } from './harness.js';
 
 const h = useStripeHarness();
 
@@ -88,5 +89,21 @@ describe('Stripe provider: reading payments', () => {
     expect(
       await failure(h.provider.payments.getPayments(ctx('cust_nobody'), ['pi_SeedAliceSucceeded0001'])),
     ).toBeInstanceOf(ConsentRequiredError);
+  });
+
+  it("finds the subject's link in the call's own credential store", async () => {
+    const own: CredentialStore = {
+      get: async (subject, provider) =>
+        subject === 'cust_alice' ? ((await credentials.get('cust_alice', provider)) ?? null) : null,
+      update: async () => undefined,
+    };
+    const alice = { ...ctx('cust_alice'), credentials: own };
+    const found = await h.provider.payments.getPayments(alice, ['pi_SeedAliceSucceeded0001']);
+    expect(found.get('pi_SeedAliceSucceeded0001')?.status).toBe('SETTLED');
+    // The call's store decides: bob has no link in it, whatever the process-wide store holds.
+    const bob = { ...ctx('cust_bob'), credentials: own };
+    expect(await failure(h.provider.payments.getPayments(bob, ['pi_SeedAliceSucceeded0001']))).toBeInstanceOf(
+      ConsentRequiredError,
+    );
   });
 });

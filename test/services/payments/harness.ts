@@ -109,7 +109,7 @@ export async function startPaymentsHarness(
           logger,
           providers: () => wrap(provider.payments),
         },
-        { partnerKeySecret: PARTNER_KEY_SECRET, ...defaults, ...options },
+        { partnerKeySecret: PARTNER_KEY_SECRET, cardProvider: 'stripe', ...defaults, ...options },
       ),
     call: (subject = 'cust_alice', signal) => ({
       subject,

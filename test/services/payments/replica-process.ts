@@ -20,7 +20,8 @@ import type { CredentialStore, PartnerCredential } from '../../../domain/provide
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { loadConfig } from '../../../server/config.js';
 import { createLogger } from '../../../server/logger.js';
-import { startServer } from '../../../server/main.js';
+import { buildApp } from '../../../server/app.js';
+import { closeServices, createServices } from '../../../server/wiring.js';
 import { crashSwitch } from '../../../services/payments/crash.js';
 import { PaymentService } from '../../../services/payments/index.js';
 import { openDatabase } from '../../../store/db.js';
@@ -71,17 +72,29 @@ for (const subject of ['cust_alice', 'cust_bob']) {
 await linker.close();
 const stripe = stripeAt(Number(env.TEST_STRIPE_TIMEOUT_MS ?? 5_000));
 
-const server = await startServer(config, logger, { db });
+// The replica's payment service, whatever server/wiring.ts builds: this one calls the test's sandbox.
+// It is put in place before the app is built, as the composition root would (no late binding).
+const services = await createServices(config, logger, { db });
 const payments = new PaymentService(
-  { db, audit: server.services.audit, logger, providers: () => stripe.payments },
+  { db, audit: services.audit, logger, providers: () => stripe.payments },
   {
     partnerKeySecret: 'e2e-partner-key-secret',
     leaseMs: Number(env.TEST_LEASE_MS ?? 60_000),
+    cardProvider: 'stripe',
     ...(env.TEST_CRASH_AT ? { checkpoint: crashSwitch(env.TEST_CRASH_AT, config.production) } : {}),
   },
 );
-// The replica's payment service, whatever server/wiring.ts builds: this one calls the test's sandbox.
-Object.assign(server.services, { payments });
+Object.assign(services, { payments });
+const app = await buildApp(services);
+await app.fastify.listen({ port: 0, host: '127.0.0.1' });
+const address = app.fastify.server.address();
+const server = {
+  url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+  close: async () => {
+    await app.fastify.close();
+    await closeServices(services);
+  },
+};
 
 process.once('SIGTERM', () => {
   void Promise.allSettled([server.close(), stripe.close()]).finally(() => process.exit(0));

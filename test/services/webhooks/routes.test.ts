@@ -4,12 +4,13 @@
  * body limit and the source allow-list.
  */
 import pino from 'pino';
+import { DEV_WEBHOOK_SECRETS } from '../../helpers/webhook-secrets.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { signStandardWebhook } from '../../../datasources/openbanking/webhook.js';
 import { signStripePayload } from '../../../datasources/stripe/webhook.js';
 import { buildApp, type App } from '../../../server/app.js';
 import { generateDevKey } from '../../../server/auth.js';
-import { DEV_WEBHOOK_SECRETS, loadConfig } from '../../../server/config.js';
+import { loadConfig } from '../../../server/config.js';
 import { closeServices, createServices, type Services } from '../../../server/wiring.js';
 import { openDatabase } from '../../../store/db.js';
 

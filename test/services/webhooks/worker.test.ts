@@ -108,7 +108,7 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
         },
         logger,
       },
-      { partnerKeySecret: 'test' },
+      { partnerKeySecret: 'test', cardProvider: 'stripe' },
     );
   });
   beforeEach(() => {

@@ -7,8 +7,8 @@
  * lost that race changes nothing, so the copy never moves backwards or applies one update twice.
  * Every read and write names the subject; an Item belongs to exactly one subject.
  */
-import type { Money } from '../domain/money.js';
-import type { Db, Queryable } from './db.js';
+import type { Money } from '../../domain/money.js';
+import type { Db, Queryable } from '../../store/db.js';
 
 /** One transaction as kept locally, already in canonical terms (signed minor units, status). */
 export interface PlaidStoredTransaction {

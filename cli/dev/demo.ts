@@ -7,12 +7,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { ProviderName } from '../domain/model.js';
-import type { Registry } from '../datasources/registry.js';
-import type { CallContext } from '../domain/providers.js';
-import type { InitiatePaymentArgs, PaymentService } from './payments/index.js';
-import type { ConsentRepository } from '../store/consents.js';
-import type { AuditLog } from '../store/audit.js';
+import type { ProviderName } from '../../domain/model.js';
+import type { Registry } from '../../datasources/registry.js';
+import type { CallContext } from '../../domain/providers.js';
+import type { InitiatePaymentArgs, PaymentService } from '../../services/payments/index.js';
+import type { ConsentRepository } from '../../store/consents.js';
+import type { AuditLog } from '../../store/audit.js';
 
 export const DEMO_CUSTOMERS = ['cust_alice', 'cust_bob'] as const;
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../store/db.js';
-import { PlaidSyncRepository, type PlaidStoredTransaction } from '../../store/plaid-sync.js';
-import { testBackends } from '../helpers/db.js';
+import type { Db } from '../../../store/db.js';
+import { PlaidSyncRepository, type PlaidStoredTransaction } from '../../../datasources/plaid/store.js';
+import { testBackends } from '../../helpers/db.js';
 
 const newSubject = () => `cust_${randomUUID().slice(0, 8)}`;
 const newItem = () => `item_${randomUUID()}`;

@@ -15,16 +15,18 @@
  * consent). The subject's consents are read once per request, into a ConsentSnapshot that answers
  * every permission check, and that is also the credential store the request's partner calls read
  * their tokens from (CallContext.credentials): one read per request, one decryption per partner.
+ *
+ * The loaders are built from narrow ports (LoaderPorts), not from the process's services: what they
+ * read is exactly what they are given.
  */
 import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
-import type { Principal } from '../resolvers/context.js';
 import { ConsentRequiredError, UnauthenticatedError } from '../domain/errors.js';
-import type { Services } from '../server/wiring.js';
 import { ConsentSnapshot } from '../store/consent-snapshot.js';
-import type { Account, Balance, ProviderName, Transaction } from '../domain/model.js';
+import type { Account, Balance, Payment, ProviderName, Transaction } from '../domain/model.js';
+import type { Principal } from '../domain/principal.js';
 import { decodeId, type DecodedId, type EntityKind } from '../domain/ids.js';
-import type { CallContext } from '../domain/providers.js';
+import type { AccountsProvider, CallContext } from '../domain/providers.js';
 
 export interface TransactionWindow {
   from?: Date;
@@ -49,6 +51,24 @@ export interface Loaders {
   requireConsent(provider: ProviderName, permission: DataPermission): Promise<void>;
   /** The partners the subject holds an active consent with, from the request's consent snapshot. */
   consentedProviders(): Promise<ProviderName[]>;
+  /** The subject's payments by global id (from our ledger); another subject's or an unknown id is null. */
+  payment: DataLoader<string, Payment | null>;
+}
+
+/** What the loaders read, and nothing more. */
+export interface LoaderPorts {
+  /** Where the request's consent snapshot reads the subject's consents and credentials. */
+  consents: ConstructorParameters<typeof ConsentSnapshot>[1];
+  partners: {
+    /** The accounts capability of a partner (behind the cached fallback). */
+    accounts(name: ProviderName): AccountsProvider;
+    /** Whether a name belongs to a partner of the module list (ids naming others are not found). */
+    isPartner(name: ProviderName): boolean;
+  };
+  payments: {
+    /** The subject's payments among `ids`; the rest are absent. */
+    paymentsById(subject: string, ids: readonly string[]): Promise<Map<string, Payment>>;
+  };
 }
 
 /** The canonical permissions a consent grants for reading partner data. */
@@ -60,11 +80,13 @@ interface LoaderScope {
   logger: Logger;
 }
 
-export function createLoaders(
-  scope: LoaderScope,
-  services: Pick<Services, 'registry' | 'consents'>,
-): Loaders {
-  const { registry, consents } = services;
+export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
+  const { partners: registry, consents } = ports;
+  /** A global id of a partner this process knows; anything else is simply not found. */
+  const decode = (id: string, kind: EntityKind): DecodedId | null => {
+    const decoded = decodeId(id, kind);
+    return decoded && registry.isPartner(decoded.provider) ? decoded : null;
+  };
   // Read on first use; nothing is read for a request that never reaches a partner.
   const snapshot = scope.principal ? new ConsentSnapshot(scope.principal.subject, consents) : null;
   const subjectConsents = (): ConsentSnapshot => {
@@ -115,7 +137,7 @@ export function createLoaders(
   };
 
   const account = new DataLoader<string, Account | null>(async (ids) => {
-    const decoded = ids.map((id) => decodeId(id, 'Account'));
+    const decoded = ids.map((id) => decode(id, 'Account'));
     const byProvider = await loadPerProvider(decoded, (name) => accountsByProvider.load(name));
     return decoded.map((key) => {
       if (!key) return null;
@@ -126,7 +148,7 @@ export function createLoaders(
   });
 
   const balance = new DataLoader<string, Balance | null>(async (ids) => {
-    const decoded = ids.map((id) => decodeId(id, 'Account'));
+    const decoded = ids.map((id) => decode(id, 'Account'));
     const byProvider = await loadPerProvider(decoded, async (name, keys) => {
       await requireConsent(name, 'balances:read');
       const owned = await ownedAccountIds(name, keys);
@@ -153,7 +175,7 @@ export function createLoaders(
         string,
         { provider: ProviderName; window: TransactionWindow; keys: DecodedId[] }
       >();
-      const decoded = keys.map((key) => decodeId(key.accountId, 'Account'));
+      const decoded = keys.map((key) => decode(key.accountId, 'Account'));
       keys.forEach((key, index) => {
         const id = decoded[index];
         if (!id) return;
@@ -193,7 +215,7 @@ export function createLoaders(
   );
 
   const transaction = new DataLoader<string, Transaction | null>(async (ids) => {
-    const decoded = ids.map((id) => decodeId(id, 'Transaction'));
+    const decoded = ids.map((id) => decode(id, 'Transaction'));
     const byProvider = await loadPerProvider(decoded, async (name) => {
       await requireConsent(name, 'transactions:read');
       const accounts = await accountsByProvider.load(name);
@@ -214,6 +236,12 @@ export function createLoaders(
 
   const consentedProviders = (): Promise<ProviderName[]> => subjectConsents().providers();
 
+  // Payments come from our ledger, not a partner: one query per request for every id asked.
+  const payment = new DataLoader<string, Payment | null>(async (ids) => {
+    const found = await ports.payments.paymentsById(subjectConsents().subject, ids);
+    return ids.map((id) => found.get(id) ?? null);
+  });
+
   return {
     accountsByProvider,
     account,
@@ -222,6 +250,7 @@ export function createLoaders(
     transaction,
     requireConsent,
     consentedProviders,
+    payment,
   };
 }
 

@@ -1,0 +1,183 @@
+/**
+ * The recovery-point skeleton every money-moving operation follows (DESIGN §10), written once:
+ *
+ *   started            `begin` may end the operation with a stored business outcome; otherwise
+ *                      `partner_requested` is committed (with the operation's plan) before the partner
+ *                      can have seen the derived partner key.
+ *   partner_requested  the partner may or may not have acted, and only it knows: `ask` it when the
+ *                      operation can, else `send` again with the same partner key; never a fresh key.
+ *   partner_confirmed  `confirm` checked the answer and it is stored, so a retry does not call the
+ *                      partner again but `resume`s from the stored answer.
+ *   finished           `record` writes the ledger, the audit entry is appended and the key finished,
+ *                      in one transaction; `payload` is what this and every replay return.
+ *
+ * A partner's refusal is a business outcome too (a user error, stored); any other failure leaves the
+ * key retryable at the point reached (runner.ts).
+ */
+import type { Payment, ProviderName, Refund } from '../../domain/model.js';
+import { formatDecimal } from '../../domain/money.js';
+import type { CallContext } from '../../domain/providers.js';
+import type { Queryable } from '../../store/db.js';
+import type { Json } from '../../store/idempotency.js';
+import { assertPartnerStillDedupes, auditOutcome, callPartner, type FlowDeps } from './context.js';
+import { derivePartnerKey, fingerprintOf, type IdempotentMutation } from './keys.js';
+import { refusalOf, type PaymentUserError, type RefusalCodes } from './outcomes.js';
+import type { PaymentPayload, PaymentResult } from './payload.js';
+import type { Attempt } from './runner.js';
+
+/** One partner request, run under the partner-call deadline (callPartner). */
+export interface PartnerRequest<A extends unknown[], T> {
+  /** Names the request in errors and logs, e.g. 'createPayment'. */
+  endpoint: string;
+  request: (ctx: CallContext, ...args: A) => Promise<T>;
+}
+
+/** What `begin` decided: finish now with these user errors (none: nothing left to do), or go on. */
+export type Verdict<P> = { finish: PaymentUserError[] } | { finish?: never; plan?: P };
+
+/** The answer `confirm` accepted, and what `partner_confirmed` stores so a retry can resume it. */
+export interface Confirmed<R> {
+  result: R;
+  recovery: Json;
+  /** The payment the key leads to, when only the partner's answer names it. */
+  paymentId?: string;
+}
+
+/**
+ * The steps of one money-moving operation. `R` is the partner's confirmed result that the ledger
+ * records; `P` is the plan `begin` fixes once and every later attempt reuses.
+ * Validation is the caller's, before moveMoney: its failures are errors and are never stored.
+ */
+export interface MoneyMovement<R, P = undefined> {
+  mutation: IdempotentMutation;
+  /** The client's idempotency key, already checked. */
+  key: string;
+  /** The normalised arguments; two requests with one key are the same operation when these are equal. */
+  args: unknown;
+  partner: ProviderName;
+  /** The payment acted on, when it exists before the operation: stored with `partner_requested`. */
+  paymentId?: string;
+  /** How the partner's refusals read as user errors. */
+  refusals: RefusalCodes;
+  /** At `started`, the ledger's verdict: a business "no" ends the operation before the partner is asked. */
+  begin?: () => Promise<Verdict<P>>;
+  /** Resuming at `partner_requested`: the partner's record when it already did what was asked, else null. */
+  ask?: PartnerRequest<[], Payment | null>;
+  /** The request itself, with the partner key derived from the client's key. */
+  send: PartnerRequest<[partnerKey: string, plan: P], Payment>;
+  /** After a refusal: the partner's record of the payment, to keep in the ledger, if it has one. */
+  refused?: (error: unknown) => Promise<R | null>;
+  /** Checks the partner's answer against what was asked (throws when it broke its contract). */
+  confirm: (answer: Payment, plan: P) => Confirmed<R>;
+  /** The result stored at `partner_confirmed`, or null when the stored data is incomplete. */
+  resume: (recovery: Json) => R | null;
+  /** The business outcome of a confirmed result (a declined payment). */
+  outcome?: (result: R) => PaymentUserError[];
+  /** Writes the result (null: nothing to record) to the ledger and returns the ledger's payment after. */
+  record: (tx: Queryable, result: R | null) => Promise<Payment | null>;
+  /** The mutation's payload from the ledger's payment. */
+  payload: (payment: Payment | null, result: R | null, userErrors: PaymentUserError[]) => PaymentPayload;
+}
+
+/** Runs `movement` exactly once per (subject, mutation, key), resuming at the key's recovery point. */
+export function moveMoney<R, P = undefined>(
+  deps: FlowDeps,
+  call: CallContext,
+  movement: MoneyMovement<R, P>,
+): Promise<PaymentResult> {
+  const { mutation, key } = movement;
+  const op = {
+    subject: call.subject,
+    mutation,
+    key,
+    fingerprint: fingerprintOf(mutation, movement.args),
+    partnerKey: derivePartnerKey(deps.partnerKeySecret, call.subject, mutation, key),
+  };
+  return deps.runner.run(op, async (attempt) => {
+    const finish = (result: R | null, userErrors: PaymentUserError[]) =>
+      finishMovement(deps, call, movement, attempt, result, userErrors);
+    const done = (result: R) => finish(result, movement.outcome?.(result) ?? []);
+
+    const stored = attempt.point === 'partner_confirmed' ? movement.resume(attempt.record.recovery) : null;
+    if (stored !== null) return done(stored);
+
+    let plan = attempt.record.recovery as unknown as P;
+    if (attempt.point === 'started') {
+      const verdict: Verdict<P> = movement.begin ? await movement.begin() : {};
+      if (verdict.finish) return finish(null, verdict.finish);
+      plan = verdict.plan as P;
+      await attempt.advance('partner_requested', {
+        recovery: verdict.plan as Json | undefined,
+        paymentId: movement.paymentId,
+      });
+    }
+
+    // Without a way to ask, resending is the only way to learn the outcome: refuse that up front.
+    if (!movement.ask) assertPartnerStillDedupes(attempt, movement.partner, deps);
+    await attempt.checkpoint('partner_requested');
+    let answer: Payment;
+    try {
+      answer = await askOrSend(deps, call, movement, attempt, plan);
+    } catch (error) {
+      const refusal = refusalOf(error, movement.refusals);
+      if (!refusal) throw error;
+      return finish((await movement.refused?.(error)) ?? null, [refusal]);
+    }
+    await attempt.checkpoint('partner_called');
+
+    const confirmed = movement.confirm(answer, plan);
+    await attempt.advance('partner_confirmed', {
+      recovery: confirmed.recovery,
+      paymentId: confirmed.paymentId,
+    });
+    await attempt.checkpoint('partner_confirmed');
+    return done(confirmed.result);
+  });
+}
+
+/** Resuming at `partner_requested`, asks before resending; a fresh attempt sends at once. */
+async function askOrSend<R, P>(
+  deps: FlowDeps,
+  call: CallContext,
+  movement: MoneyMovement<R, P>,
+  attempt: Attempt,
+  plan: P,
+): Promise<Payment> {
+  const { partner, ask, send } = movement;
+  if (ask && attempt.point === 'partner_requested') {
+    const known = await callPartner(call, deps, partner, ask.endpoint, (ctx) => ask.request(ctx));
+    if (known) return known;
+    assertPartnerStillDedupes(attempt, partner, deps);
+  }
+  return callPartner(call, deps, partner, send.endpoint, (ctx) =>
+    send.request(ctx, attempt.partnerKey, plan),
+  );
+}
+
+/** Records the outcome, audits it and finishes the key, all in one transaction. */
+function finishMovement<R, P>(
+  deps: FlowDeps,
+  call: CallContext,
+  movement: MoneyMovement<R, P>,
+  attempt: Attempt,
+  result: R | null,
+  userErrors: PaymentUserError[],
+): Promise<PaymentPayload> {
+  return attempt.finish(async (tx) => {
+    const payment = await movement.record(tx, result);
+    const payload = movement.payload(payment, result, userErrors);
+    await auditOutcome(deps, tx, {
+      mutation: movement.mutation,
+      subject: call.subject,
+      key: movement.key,
+      payment,
+      userErrors,
+      detail: refundDetail(payload.refund),
+    });
+    return { payload, paymentId: movement.paymentId ?? payment?.id ?? null };
+  });
+}
+
+function refundDetail(refund: Refund | null): Record<string, unknown> {
+  return refund ? { refundId: refund.id, refundAmount: formatDecimal(refund.amount) } : {};
+}
