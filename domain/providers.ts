@@ -18,8 +18,8 @@ export interface CallContext {
   signal?: AbortSignal;
   /**
    * The request's own view of the credential store (a ConsentSnapshot's: one read per provider per
-   * request). The registry makes providers' CredentialStore answer from it during the call; absent,
-   * they read the process-wide store.
+   * request). Providers read and save credentials through `credentialsFor(ctx, fallback)`: this store
+   * when the call carries one, the process-wide store otherwise (payments, webhooks, seeding).
    */
   credentials?: CredentialStore;
 }

@@ -38,6 +38,8 @@ export interface StripeClientOptions {
   logger: Logger;
   /** Bound on one attempt, end to end (the SDK's own timeout is per socket inactivity). */
   timeoutMs: number;
+  /** Bound on one read attempt (GET); reads need not wait as long as a payment confirmation. */
+  readTimeoutMs?: number;
   /** Socket cap of the keep-alive agent. */
   connections: number;
   /** Response body cap in bytes. */
@@ -223,9 +225,12 @@ export class StripeClient {
     // additionalHeaders replaces the SDK's per-request header set, so the key goes in it as well.
     const headers: Record<string, string> = { 'X-Request-Id': call.correlationId };
     if (idempotencyKey) headers['Idempotency-Key'] = idempotencyKey;
+    const kind = idempotencyKey ? 'keyed-write' : context.endpoint.startsWith('GET ') ? 'read' : 'write';
+    const timeoutMs =
+      kind === 'read' ? (this.options.readTimeoutMs ?? this.options.timeoutMs) : this.options.timeoutMs;
     const options: SdkOptions = {
       maxNetworkRetries: 0,
-      timeout: this.options.timeoutMs,
+      timeout: timeoutMs,
       additionalHeaders: headers,
       ...(idempotencyKey ? { idempotencyKey } : {}),
     };
@@ -241,8 +246,7 @@ export class StripeClient {
     const policy = this.options.policy ?? noPolicy;
     let answer: unknown;
     try {
-      const kind = idempotencyKey ? 'keyed-write' : context.endpoint.startsWith('GET ') ? 'read' : 'write';
-      answer = await policy.execute((signal) => this.attempt(call, context, invoke(options), signal), {
+      answer = await policy.execute((signal) => this.attempt(call, context, invoke(options), signal, timeoutMs), {
         kind,
         endpoint: context.endpoint,
       });
@@ -266,6 +270,7 @@ export class StripeClient {
     context: ErrorContext,
     pending: Promise<unknown>,
     signal: AbortSignal,
+    timeoutMs: number,
   ): Promise<unknown> {
     // The loser of the race must not surface as an unhandled rejection.
     pending.catch(() => undefined);
@@ -277,7 +282,7 @@ export class StripeClient {
           endpoint: context.endpoint,
           retryable: true,
         });
-      const timer = setTimeout(() => reject(timeout()), this.options.timeoutMs + 100);
+      const timer = setTimeout(() => reject(timeout()), timeoutMs + 100);
       const onAbort = () => reject(call.signal?.aborted ? call.signal.reason : timeout());
       signal.addEventListener('abort', onAbort, { once: true });
       call.signal?.addEventListener('abort', onAbort, { once: true });

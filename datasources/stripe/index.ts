@@ -18,6 +18,7 @@ function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provide
       secretKey: endpoint.clientSecret,
       ...(settings.returnUrl ? { returnUrl: settings.returnUrl } : {}),
       timeoutMs: calls.timeoutMs.write,
+      readTimeoutMs: calls.timeoutMs.read,
       connections: calls.maxConnections,
       maxResponseBytes: calls.maxResponseBytes,
       policy: settings.policy,

@@ -30,6 +30,8 @@ export interface StripeOptions {
   returnUrl?: string;
   /** Bound on one call, end to end. Default 15 s (a payment confirmation waits on the card network). */
   timeoutMs?: number;
+  /** Bound on one read (GET). Default `timeoutMs`. */
+  readTimeoutMs?: number;
   /** Connection cap of the keep-alive agent. Default 10. */
   connections?: number;
   /** Response body cap in bytes. Default 5 MiB. */
@@ -61,6 +63,7 @@ export function createStripeProvider(options: StripeOptions, deps: StripeProvide
     secretKey: options.secretKey,
     logger,
     timeoutMs: options.timeoutMs ?? 15_000,
+    ...(options.readTimeoutMs ? { readTimeoutMs: options.readTimeoutMs } : {}),
     connections: options.connections ?? 10,
     maxResponseBytes: options.maxResponseBytes ?? 5 * 1024 * 1024,
     ...(options.policy ? { policy: options.policy } : {}),

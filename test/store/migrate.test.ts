@@ -71,6 +71,26 @@ describe.each(testBackends())('migrations on $kind', (backend) => {
     ]);
   });
 
+  it("applies a partner module's folder with the core migrations as one version sequence", async () => {
+    const db = await open();
+    const partner = await mkdtemp(join(scratch, 'partner-'));
+    await writeFile(join(partner, '905_partner_table.sql'), 'CREATE TABLE partner_things (id int);');
+    const dirs = [MIGRATIONS_DIR, partner];
+    expect(await pendingMigrations(db, { dirs })).toEqual([...shipped, '905_partner_table.sql']);
+    expect(await migrate(db, { dirs })).toEqual({ applied: [...shipped, '905_partner_table.sql'] });
+    expect(await db.query('SELECT count(*)::int AS n FROM partner_things')).toEqual([{ n: 0 }]);
+    expect(await migrate(db, { dirs })).toEqual({ applied: [] });
+  });
+
+  it('refuses two folders that give one version twice, before applying anything', async () => {
+    const db = await open();
+    const partner = await mkdtemp(join(scratch, 'clash-'));
+    const [first] = shipped;
+    await writeFile(join(partner, first!.replace(/_.*$/, '_clash.sql')), 'CREATE TABLE clash (id int);');
+    await expect(migrate(db, { dirs: [MIGRATIONS_DIR, partner] })).rejects.toThrow(/share version/);
+    expect(await pendingMigrations(db)).toEqual(shipped);
+  });
+
   it('lists a new file as pending and applies only that file', async () => {
     const db = await open();
     await migrate(db);
