@@ -246,10 +246,13 @@ export class StripeClient {
     const policy = this.options.policy ?? noPolicy;
     let answer: unknown;
     try {
-      answer = await policy.execute((signal) => this.attempt(call, context, invoke(options), signal, timeoutMs), {
-        kind,
-        endpoint: context.endpoint,
-      });
+      answer = await policy.execute(
+        (signal) => this.attempt(call, context, invoke(options), signal, timeoutMs),
+        {
+          kind,
+          endpoint: context.endpoint,
+        },
+      );
     } catch (error) {
       const raw = error as { statusCode?: unknown; requestId?: unknown; code?: unknown };
       call.logger.warn({ ...fields(raw.statusCode, raw.requestId), code: raw.code }, 'Partner call failed.');
