@@ -16,7 +16,7 @@
  * The call variables override the process-wide `PARTNER_*` defaults for this partner only.
  */
 import { z } from 'zod';
-import { parseCidr } from '../domain/cidr.js';
+import { cidrList, list, optionalInt, optionalRatio, optionalText, optionalUrl } from './env-fields.js';
 import type {
   EnvValues,
   PartnerCallSettings,
@@ -24,31 +24,6 @@ import type {
   PartnerEnvSection,
   PartnerSettings,
 } from './module.js';
-
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value === undefined || value === '' ? undefined : value));
-const optionalUrl = optionalText.pipe(z.url().optional());
-const list = optionalText.transform((value) =>
-  value === undefined
-    ? []
-    : value
-        .split(',')
-        .map((item) => item.trim())
-        .filter(Boolean),
-);
-const optionalNumber = optionalText.transform((value) => (value === undefined ? undefined : Number(value)));
-const optionalInt = (min: number, max: number) =>
-  optionalNumber.pipe(z.number().int().min(min).max(max).optional());
-const cidrList = list.pipe(
-  z.array(
-    z
-      .string()
-      .refine((value) => parseCidr(value) !== null, { message: 'not a CIDR block (e.g. 10.0.0.0/8)' }),
-  ),
-);
 
 /** How a module names its endpoint and credentials. */
 export interface PartnerEnvSpec {
@@ -82,7 +57,7 @@ const CALL_OVERRIDES = {
   RETRY_ATTEMPTS: optionalInt(0, 10),
   MAX_CONNECTIONS: optionalInt(1, 1_024),
   BULKHEAD_QUEUE: optionalInt(0, 100_000),
-  BREAKER_FAILURE_RATIO: optionalNumber.pipe(z.number().gt(0).lt(1).optional()),
+  BREAKER_FAILURE_RATIO: optionalRatio,
   BREAKER_HALF_OPEN_MS: optionalInt(10, 3_600_000),
 } satisfies Record<string, z.ZodType>;
 

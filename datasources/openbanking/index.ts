@@ -8,9 +8,9 @@
  * bank (REQUIRES_ACTION with the authorisation URL).
  */
 import { existsSync } from 'node:fs';
-import { z } from 'zod';
 import type { Provider } from '../../domain/providers.js';
 import { partnerEnvSection } from '../env.js';
+import { optionalText } from '../env-fields.js';
 import type { PartnerModule, ProviderDeps, ProviderSettings } from '../module.js';
 import { createOpenBankingProvider, DEFAULT_PERMISSIONS } from './provider.js';
 import { loadClientTls } from './tls.js';
@@ -22,12 +22,6 @@ const CANONICAL_PERMISSIONS = {
   ReadBalances: 'balances:read',
   ReadTransactionsDetail: 'transactions:read',
 } as const;
-
-const optionalFile = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value === undefined || value === '' ? undefined : value));
 
 function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provider {
   const { endpoint, calls } = settings;
@@ -83,7 +77,7 @@ export const openBanking: PartnerModule = {
     clientId: 'CLIENT_ID',
     secret: 'CLIENT_SECRET',
     webhooks: { scheme: 'shared-secret', devSecret: OPENBANKING_DEV_WEBHOOK_SECRET },
-    extra: { TLS_CERT: optionalFile, TLS_KEY: optionalFile, TLS_CA: optionalFile },
+    extra: { TLS_CERT: optionalText, TLS_KEY: optionalText, TLS_CA: optionalText },
     endpoint(endpoint, parsed) {
       const cert = parsed.OPENBANKING_TLS_CERT as string | undefined;
       const key = parsed.OPENBANKING_TLS_KEY as string | undefined;

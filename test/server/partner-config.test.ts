@@ -1,15 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.js';
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-};
+import { loadConfig } from '../../server/config.js';
+import { problemsOf } from '../helpers/config.js';
 
 describe('per-partner call settings', () => {
   it('gives every partner the PARTNER_* defaults: reads the read timeout, writes the payment timeout', () => {

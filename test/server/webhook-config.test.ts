@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../server/config.js';
+import { loadConfig } from '../../server/config.js';
+import { problemsOf } from '../helpers/config.js';
 import { DEV_WEBHOOK_SECRETS } from '../helpers/webhook-secrets.js';
-
-const problemsOf = (env: Record<string, string>): string[] => {
-  try {
-    loadConfig(env);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-};
 
 describe('webhook configuration', () => {
   it('uses the development secrets outside production and reads rotation lists', () => {
