@@ -33,6 +33,8 @@ export interface Target {
 export interface BenchReport {
   date: string;
   machine: { node: string; cpus: number; pinned: boolean };
+  /** The database the subgraph ran on. */
+  database?: 'pglite' | 'postgresql';
   settings: { warmupSeconds: number; seconds: number; rounds: number; connections: number };
   lines: Line[];
   ratios: Record<string, Spread>;
@@ -61,6 +63,7 @@ export function printReport(report: BenchReport): void {
     Math.max(title.length, ...rows.map((row) => row[column]!.length)),
   );
   const render = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  if (report.database) console.log(`Database: ${report.database}\n`);
   console.log(render(header));
   console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
   for (const row of rows) console.log(render(row));

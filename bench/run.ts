@@ -37,7 +37,13 @@ import {
 const CUSTOMER = 'cust_alice';
 const BULK = 'cust_bench';
 /** A short breaker window lets scenario (d) open the breaker quickly; a long pause keeps it open. */
-const SERVER_ENV = { PARTNER_BREAKER_WINDOW_MS: '5000', PARTNER_BREAKER_HALF_OPEN_MS: '600000' };
+const SERVER_ENV: Record<string, string> = {
+  PARTNER_BREAKER_WINDOW_MS: '5000',
+  PARTNER_BREAKER_HALF_OPEN_MS: '600000',
+  // The database under test: PostgreSQL when the run names one, else the embedded PGlite.
+  ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
+};
+const DATABASE = process.env.DATABASE_URL ? 'postgresql' : 'pglite';
 const PARTNERS = ['openbanking', 'plaid'] as const;
 
 type Sandboxes = Child<{ endpoints: unknown }>;
@@ -115,7 +121,7 @@ async function main(): Promise<void> {
       body: body(query, variables),
       headers: as(subject),
     });
-    log('servers up; checking answers');
+    log(`servers up (database: ${DATABASE}); checking answers`);
 
     const dashboard = target('tributary-dashboard', DASHBOARD, CUSTOMER);
     const reference = await askOnce(dashboard);
@@ -210,6 +216,7 @@ async function main(): Promise<void> {
     await setFaults(sandboxes, 'openbanking', []);
 
     const report = summarise(run, pinning !== null, samples, { slowOne, slowMany, cachedOne, cachedMany });
+    report.database = DATABASE;
     report.partnerCallsPerOperation = { ...calls, 'cached-breaker-open': cachedCalls };
     report.targets.splice(1, 0, entitiesCallTarget(calls['entities-100']));
     printReport(report);

@@ -144,7 +144,7 @@ function graphServices(services: Services): GraphServices {
 /** What the request's loaders read: consents, the partners' accounts capabilities, the payments ledger. */
 function loaderPorts(services: Services): LoaderPorts {
   return {
-    consents: services.consents,
+    consents: services.consentCache,
     partners: { accounts: (name) => services.registry.accounts(name), isPartner: isPartnerName },
     payments: services.payments,
   };

@@ -7,6 +7,7 @@
  *
  * Also the router trust check: a constant-time compare of the shared secret the router sends.
  */
+import { LRUCache } from 'lru-cache';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Config } from './config.js';
-import type { Principal } from '../resolvers/context.js';
+import type { Principal } from '../domain/principal.js';
 import { UnauthenticatedError } from '../domain/errors.js';
 
 /** Every scope a customer token can carry (DESIGN §5); ops scopes are for operators. */
@@ -64,6 +65,18 @@ export interface JwksOptions {
 }
 
 /**
+ * Verified tokens are remembered by their SHA-256 until they expire, and at most `ttlMs` (so a key
+ * removed from the JWKS stops being honoured soon after), bounded to `maxEntries` tokens. Only
+ * successes are kept; a refused token is verified again every time.
+ */
+export interface VerifiedTokenCacheOptions {
+  ttlMs?: number;
+  maxEntries?: number;
+  /** Epoch ms; tests pass a clock. */
+  now?: () => number;
+}
+
+/**
  * Refuses a production deployment without real authentication or without the router secret. Config
  * already refuses such an environment; this guards every other way of building the app.
  */
@@ -80,7 +93,14 @@ export function createAuthenticator(
   config: Config['auth'],
   devKey: DevSigningKey | null,
   jwks: JwksOptions = {},
+  cacheOptions: VerifiedTokenCacheOptions = {},
 ): Authenticator {
+  const now = cacheOptions.now ?? Date.now;
+  // Never longer than the JWKS cache: a retired key must stop verifying as soon as it would uncached.
+  const ttlMs = Math.min(cacheOptions.ttlMs ?? 60_000, jwks.cacheMaxAgeMs ?? 600_000);
+  const verified = new LRUCache<string, { principal: Principal; until: number }>({
+    max: cacheOptions.maxEntries ?? 10_000,
+  });
   let keys: JWTVerifyGetKey;
   if (config.mode === 'jwks') {
     keys = createRemoteJWKSet(new URL(config.jwksUrl), {
@@ -94,6 +114,9 @@ export function createAuthenticator(
   }
   return {
     async verify(token) {
+      const digest = createHash('sha256').update(token).digest('base64url');
+      const hit = verified.get(digest);
+      if (hit && hit.until > now()) return hit.principal;
       let payload: JWTPayload;
       try {
         ({ payload } = await jwtVerify(token, keys, {
@@ -109,7 +132,13 @@ export function createAuthenticator(
       if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) {
         throw new UnauthenticatedError('The token subject is not valid.');
       }
-      return { subject: payload.sub, scopes: scopesOf(payload) };
+      const principal = { subject: payload.sub, scopes: scopesOf(payload) };
+      // Remembered only once valid now (nbf passed), until it expires, at most ttlMs.
+      const started = now();
+      if (ttlMs > 0 && typeof payload.exp === 'number' && (payload.nbf ?? 0) * 1000 <= started) {
+        verified.set(digest, { principal, until: Math.min(payload.exp * 1000, started + ttlMs) });
+      }
+      return principal;
     },
   };
 }

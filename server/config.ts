@@ -52,6 +52,8 @@ const EnvSchema = z
     PARTNER_BULKHEAD_QUEUE: int(100, 0, 100_000),
     CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1_024, 16 * 1024 * 1024 * 1024),
     CACHE_MAX_STALENESS_SECONDS: int(900, 0, 7 * 24 * 3600),
+    CONSENT_CACHE_MAX_BYTES: int(16 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
+    CONSENT_CACHE_MAX_AGE_SECONDS: int(60, 0, 3_600),
 
     LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
     LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
@@ -119,6 +121,8 @@ export interface Config {
   };
   /** The cached fallback of partner reads (datasources/cache.ts). */
   cache: { maxBytes: number; maxStalenessSeconds: number };
+  /** Subjects' consents and credentials kept between requests (store/consent-cache.ts); max age 0: off. */
+  consentCache: { maxBytes: number; maxAgeMs: number };
   limits: {
     bodyBytes: number;
     webhookBodyBytes: number;
@@ -232,6 +236,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     http,
     resilience,
     cache: { maxBytes: e.CACHE_MAX_BYTES, maxStalenessSeconds: e.CACHE_MAX_STALENESS_SECONDS },
+    consentCache: {
+      maxBytes: e.CONSENT_CACHE_MAX_BYTES,
+      maxAgeMs: e.CONSENT_CACHE_MAX_AGE_SECONDS * 1000,
+    },
     limits: {
       bodyBytes: e.LIMIT_BODY_BYTES,
       webhookBodyBytes: e.LIMIT_WEBHOOK_BODY_BYTES,

@@ -9,6 +9,8 @@ import { migrationDirs, PARTNER_MODULES, partnersWith } from '../datasources/mod
 import { createRegistry, type Registry, type SandboxEndpoints } from '../datasources/registry.js';
 import type { ProviderName } from '../domain/model.js';
 import { AuditLog } from '../store/audit.js';
+import { inProcessChangeFeed, pgChangeFeed, type ChangeFeed } from '../store/change-feed.js';
+import { ConsentCache } from '../store/consent-cache.js';
 import { ConsentRepository } from '../store/consents.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
@@ -34,6 +36,10 @@ export interface Services {
   logger: Logger;
   db: Db;
   consents: ConsentRepository;
+  /** The subjects' active consents and credentials between requests, dropped on every change. */
+  consentCache: ConsentCache;
+  /** Change notices between replicas (LISTEN/NOTIFY on PostgreSQL). */
+  changes: ChangeFeed;
   audit: AuditLog;
   registry: Registry;
   authenticator: Authenticator;
@@ -73,7 +79,13 @@ export async function createServices(
   const { applied } = await migrate(db, { dirs: migrationDirs() });
   if (applied.length > 0) logger.info({ applied }, 'database migrations applied');
   const secrets = new SecretBox(parseKeyRing(config.secretsKey));
-  const consents = new ConsentRepository(db, secrets);
+  // Replicas share one PostgreSQL and hear each other's changes; the embedded database has one process.
+  const changes =
+    db.kind === 'pg' && config.database.url
+      ? await pgChangeFeed({ url: config.database.url, logger })
+      : inProcessChangeFeed();
+  const consents = new ConsentRepository(db, secrets, { changes });
+  const consentCache = new ConsentCache(consents, changes, config.consentCache);
   const devKey =
     config.auth.mode === 'dev' ? (overrides.devKey ?? (await loadOrCreateDevKey(config.dataDir))) : null;
   const metrics = new Metrics();
@@ -125,6 +137,8 @@ export async function createServices(
     logger,
     db,
     consents,
+    consentCache,
+    changes,
     audit,
     registry,
     authenticator: createAuthenticator(config.auth, devKey),
@@ -174,5 +188,6 @@ export async function closeServices(services: Services): Promise<void> {
   services.keyReaper.stop();
   await services.webhooks.close();
   await services.registry.close();
+  await services.changes.close();
   await services.db.close();
 }

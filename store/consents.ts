@@ -13,6 +13,7 @@ import type { CredentialStore, PartnerCredential } from '../domain/providers.js'
 import { InputError, NotFoundError } from '../domain/errors.js';
 import { openCredential, sealCredential } from './consent-credentials.js';
 import type { ConsentCredential, CredentialOwner } from './consent-credentials.js';
+import type { ChangeFeed } from './change-feed.js';
 import type { Db, Queryable } from './db.js';
 import type { SecretBox } from './secrets.js';
 
@@ -77,17 +78,31 @@ function checkGrant(input: GrantConsentInput, permissions: readonly string[], gr
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** The change-feed topic of consent changes; the key is the subject. */
+export const CONSENTS_TOPIC = 'consents';
+
 /** Consent records of every subject, and the CredentialStore providers read tokens from. */
 export class ConsentRepository {
   readonly #now: () => Date;
 
-  /** `now` exists for tests; status and expiry are derived from it. */
+  readonly #changes: ChangeFeed | null;
+
+  /**
+   * `now` exists for tests; status and expiry are derived from it. `changes` hears of every change to
+   * a subject's consents or credentials (topic CONSENTS_TOPIC), so caches on every replica drop them.
+   */
   constructor(
     private readonly db: Db,
     private readonly box: SecretBox,
-    options: { now?: () => Date } = {},
+    options: { now?: () => Date; changes?: ChangeFeed } = {},
   ) {
     this.#now = options.now ?? (() => new Date());
+    this.#changes = options.changes ?? null;
+  }
+
+  /** Tells every replica that the subject's consents changed (after the change is committed). */
+  async #changed(subject: string): Promise<void> {
+    await this.#changes?.publish(CONSENTS_TOPIC, subject);
   }
 
   /** Records a new consent, sealing its credential. */
@@ -116,6 +131,7 @@ export class ConsentRepository {
         this.#now(),
       ],
     );
+    await this.#changed(input.subject);
     return this.#toConsent(row as ConsentRow);
   }
 
@@ -150,6 +166,7 @@ export class ConsentRepository {
        WHERE id = $1 AND subject = $2 RETURNING ${COLUMNS}`,
       [id, subject, at, this.#now()],
     );
+    await this.#changed(subject);
     return row ? this.#toConsent(row) : null;
   }
 
@@ -201,7 +218,10 @@ export class ConsentRepository {
    * Revoking the link at the partner first, and the audit trail of the erasure, are the caller's job.
    */
   async eraseSubject(subject: string): Promise<number> {
-    return (await this.db.query('DELETE FROM consents WHERE subject = $1 RETURNING id', [subject])).length;
+    const erased = (await this.db.query('DELETE FROM consents WHERE subject = $1 RETURNING id', [subject]))
+      .length;
+    await this.#changed(subject);
+    return erased;
   }
 
   /**
@@ -273,6 +293,7 @@ export class ConsentRepository {
       await this.#store(tx, row.id, this.#seal(row, { accessToken, refreshToken, expiresAt }));
       return true;
     });
+    await this.#changed(subject);
     if (!stored) throw new NotFoundError(`An active ${provider} consent for this link`);
   }
 

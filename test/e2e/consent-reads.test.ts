@@ -1,9 +1,10 @@
 /**
  * What one request costs the consent store, through the real app: every statement sent to the
- * database is recorded, and a warm dashboard for cust_alice (Open Banking + Plaid) reads the
- * consents table once (the request's consent snapshot answers the account list, every permission
- * check and every credential read), and opens each partner's sealed credential at most once. The snapshot lives for one request only: a consent revoked
- * between two requests is refused on the second, without a partner call.
+ * database is recorded. A cold dashboard for cust_alice (Open Banking + Plaid) reads the consents
+ * table once (the request's consent snapshot answers the account list, every permission check and
+ * every credential read); a warm one reads it not at all and decrypts nothing (the consent cache
+ * keeps the subject's consents and credentials between requests). A consent revoked between two
+ * requests is refused on the second, without a partner call: the revocation drops the cache entry.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Db, Queryable } from '../../store/db.js';
@@ -77,9 +78,8 @@ type Edge = { node: { id: string; provider: string } };
 const edgesOf = (data: unknown) => (data as { accounts: { edges: Edge[] } }).accounts.edges;
 
 describe('consent store reads per request', () => {
-  it('reads the consents once and opens each partner credential once for a warm dashboard', async () => {
-    const warm = await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
-    expect(warm.body.errors).toBeUndefined();
+  it('reads the consents once and opens each partner credential once for a cold dashboard', async () => {
+    app.server.services.consentCache.invalidateAll();
     const opened = vi.spyOn(SecretBox.prototype, 'open');
     statements.length = 0;
 
@@ -90,6 +90,20 @@ describe('consent store reads per request', () => {
     expect([...providers].sort()).toEqual(['OPENBANKING', 'PLAID']);
     expect(statements.filter(readsConsents)).toHaveLength(1);
     expect(opened.mock.calls.length).toBeLessThanOrEqual(providers.size);
+  });
+
+  it('reads no consent and decrypts nothing for a warm dashboard', async () => {
+    const warm = await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
+    expect(warm.body.errors).toBeUndefined();
+    const opened = vi.spyOn(SecretBox.prototype, 'open');
+    statements.length = 0;
+
+    const { body } = await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
+
+    expect(body.errors).toBeUndefined();
+    expect(edgesOf(body.data).length).toBeGreaterThan(0);
+    expect(statements.filter(readsConsents)).toEqual([]);
+    expect(opened).not.toHaveBeenCalled();
   });
 
   it('honours a consent revoked between two requests: CONSENT_REQUIRED and no partner call', async () => {

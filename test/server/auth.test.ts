@@ -85,6 +85,22 @@ describe('JWT verification against a JWKS', () => {
     expect(await outcome(auth, await sign(second))).toBe('accepted');
   });
 
+  it('remembers a verified token until its expiry or the cache lifetime, whichever comes first', async () => {
+    jwks.setKeys([first.publicJwk]);
+    let clock = Date.now();
+    const auth = createAuthenticator(jwksConfig(), null, {}, { ttlMs: 5_000, now: () => clock });
+    const token = await sign(first);
+    const verified = await auth.verify(token);
+    expect(await auth.verify(token)).toBe(verified);
+    clock += 5_001;
+    const again = await auth.verify(token);
+    expect(again).not.toBe(verified);
+    expect(again.subject).toBe(verified.subject);
+    // Accepted within the clock tolerance, but already past exp: never answered from memory.
+    const lapsed = await sign(first, { exp: now() - 20 });
+    expect(await auth.verify(lapsed)).not.toBe(await auth.verify(lapsed));
+  });
+
   it('refetches the JWKS at most once per cooldown, however many unknown kids arrive', async () => {
     jwks.setKeys([first.publicJwk]);
     const auth = createAuthenticator(jwksConfig(), null, { cooldownMs: 60_000 });
