@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeId } from '../../domain/ids.js';
 import type { FaultRule } from '../../sandboxes/kit/sandbox.js';
 import { leaksIn, startProductionApp, type ProductionApp } from './security-support.js';
@@ -148,6 +148,9 @@ describe('errors provoked by bad input', () => {
 });
 
 describe('errors provoked from the database', () => {
+  // The consent cache would answer a warm dashboard without the database: start each test cold.
+  beforeEach(() => prod.app.server.services.consentCache.invalidateAll());
+
   it('masks a connection failure that names the host and the SQL', async () => {
     const consents = prod.app.server.services.consents;
     const original = consents.listActive.bind(consents);
