@@ -12,15 +12,17 @@
  *   (a) the dashboard with every partner call taking 20 ms (one connection for latency, then 50);
  *   (d) Open Banking down and its breaker open: the cached answer's latency (one connection and 50).
  *
- * Flags: --quick (1 s warm-up, 3 s runs, 1 round), --warmup S, --duration S, --rounds N.
+ * Flags: --quick (1 s warm-up, 3 s runs, 1 round), --warmup S, --duration S, --rounds N, --profile (a
+ * CPU profile of the server per Tributary scenario, and its self time by area).
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { fromRoot } from '../store/paths.js';
 import { detectPinning, pinSelf, startChild, type Child } from './children.js';
 import { askOnce, measure, type Sample, type Target } from './measure.js';
+import { printAreas, selfTimeByArea, type CpuProfile } from './profile.js';
 import { printReport, writeReport } from './report.js';
 import { entitiesCallTarget, summarise, type Settings } from './summary.js';
 import {
@@ -171,6 +173,19 @@ async function main(): Promise<void> {
     const graphqlJs = await baseline('graphql', 'graphql-js');
     const apollo = await baseline('apollo', 'apollo-subgraph');
     const bytes = await baseline('bytes', 'node-http-bytes');
+
+    if (process.argv.includes('--profile')) {
+      const directory = fromRoot('bench', 'results', 'profiles');
+      mkdirSync(directory, { recursive: true });
+      for (const scenario of [dashboard, entities]) {
+        await tributary.call({ profile: 'start' });
+        await measure(scenario, run);
+        const file = join(directory, `${scenario.name}.cpuprofile`);
+        await tributary.call({ profile: 'stop', file });
+        printAreas(scenario.name, selfTimeByArea(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile));
+        log(`wrote ${file}`);
+      }
+    }
 
     const calls = {
       dashboard: await partnerCalls(sandboxes, dashboard, 10),

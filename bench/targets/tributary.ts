@@ -7,7 +7,8 @@
  *
  * Argument: { endpoints, env, customers }. Ready message: { url, tokens: { [subject]: token }, ops }.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PartnerEndpoint } from '../../datasources/module.js';
@@ -54,6 +55,29 @@ const sign = (subject: string, scopes: readonly string[]) =>
 const tokens: Record<string, string> = {};
 for (const subject of argument.customers) tokens[subject] = await sign(subject, CUSTOMER_SCOPES);
 process.send?.({ url: server.url, tokens, ops: await sign('ops_bench', ALL_SCOPES) });
+
+// `--profile`: the runner starts and stops the inspector's CPU profiler around a scenario.
+const inspector = new Session();
+inspector.connect();
+const post = <T>(method: string): Promise<T> =>
+  new Promise((resolve, reject) =>
+    inspector.post(method, (error, result) => (error ? reject(error) : resolve(result as T))),
+  );
+process.on('message', (message) => {
+  const { id, profile, file } = message as { id?: number; profile?: 'start' | 'stop'; file?: string };
+  if (id === undefined || !profile) return;
+  const done = (reply: unknown) => process.send?.({ id, reply });
+  if (profile === 'start') {
+    void post('Profiler.enable')
+      .then(() => post('Profiler.start'))
+      .then(() => done(true));
+  } else {
+    void post<{ profile: object }>('Profiler.stop').then(({ profile: taken }) => {
+      if (file) writeFileSync(file, JSON.stringify(taken));
+      done(file ?? null);
+    });
+  }
+});
 
 // A benchmark child ends at once: draining keep-alive load connections is not what is measured.
 process.once('SIGTERM', () => process.exit(0));
