@@ -11,8 +11,14 @@
  * - Values are stored per account (balances, transactions), so a later call over a subset of the
  *   accounts can still be answered; a fallback that cannot cover every account asked for is a miss.
  *
- * Not lru-cache's fetchMethod: every read must reach the partner (LIVE means fetched for this request),
- * and whether a failure may fall back depends on the error, which fetchMethod's rejection path cannot tell.
+ * Freshness as a product feature: per resource kind, a maximum age (`maxAgeSeconds`, 0 by default:
+ * always ask the partner) within which the last good value answers without asking the partner, marked
+ * `CACHED` with its `asOf`. A request may lower it (`CallContext.maxAgeSeconds`; `Cache-Control:
+ * no-cache` or `max-age=0` on the HTTP request asks for live data). Consent, ownership and scopes are
+ * checked before a read reaches this layer, cached or not.
+ *
+ * Not lru-cache's fetchMethod: whether a failure may fall back depends on the error, which
+ * fetchMethod's rejection path cannot tell.
  */
 import { LRUCache } from 'lru-cache';
 import { PartnerError } from '../domain/errors.js';
@@ -25,6 +31,8 @@ export interface CacheSettings {
   maxBytes: number;
   /** The oldest value the fallback may serve; 0 turns the fallback off. */
   maxStalenessSeconds: number;
+  /** Per resource kind, how old a value may be and still answer without asking the partner; 0: always ask. */
+  maxAgeSeconds?: Partial<Record<CachedResource, number>>;
 }
 
 /** Resource kinds, the label of every cache metric. */
@@ -46,21 +54,48 @@ export class FallbackCache {
   private readonly lru: LRUCache<string, Entry>;
   private readonly enabled: boolean;
   private readonly maxAgeMs: number;
+  private readonly freshFor: Record<CachedResource, number>;
 
   constructor(
     settings: CacheSettings,
     private readonly observer: CacheObserver = SILENT,
     private readonly now: () => number = Date.now,
   ) {
-    this.enabled = settings.maxStalenessSeconds > 0;
+    const fresh = settings.maxAgeSeconds ?? {};
+    this.freshFor = {
+      accounts: (fresh.accounts ?? 0) * 1000,
+      balances: (fresh.balances ?? 0) * 1000,
+      transactions: (fresh.transactions ?? 0) * 1000,
+    };
+    const keepMs = Math.max(settings.maxStalenessSeconds * 1000, ...Object.values(this.freshFor));
+    this.enabled = keepMs > 0;
     this.maxAgeMs = settings.maxStalenessSeconds * 1000;
     this.lru = new LRUCache<string, Entry>({
       maxSize: settings.maxBytes,
       sizeCalculation: (entry, key) => key.length * 2 + approximateBytes(entry.value),
-      // lru-cache reads a ttl of 0 as "forever"; a disabled fallback stores nothing instead.
-      ttl: Math.max(1, settings.maxStalenessSeconds) * 1000,
+      // lru-cache reads a ttl of 0 as "forever"; a disabled cache stores nothing instead.
+      ttl: Math.max(1_000, keepMs),
       perf: { now },
     });
+  }
+
+  /**
+   * The values of every key when each is within the resource's maximum age (lowered by the request's
+   * own), so the partner need not be asked; null when one is missing or older.
+   */
+  fresh(resource: CachedResource, keys: readonly string[], requestMaxAgeSeconds?: number): Entry[] | null {
+    const limit = Math.min(
+      this.freshFor[resource],
+      requestMaxAgeSeconds === undefined ? Infinity : requestMaxAgeSeconds * 1000,
+    );
+    if (!(limit > 0) || keys.length === 0) return null;
+    const entries: Entry[] = [];
+    for (const key of keys) {
+      const entry = this.lru.get(key);
+      if (!entry || this.now() - entry.fetchedAt > limit) return null;
+      entries.push(entry);
+    }
+    return entries;
   }
 
   /** The key of one value: subject first, then provider, resource and arguments. */
@@ -123,6 +158,11 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
 
     async listAccounts(ctx) {
       const k = key(ctx, 'accounts');
+      const recent = cache.fresh('accounts', [k], ctx.maxAgeSeconds)?.[0];
+      if (recent) {
+        const freshness = cached(name, recent);
+        return (recent.value as Account[]).map((account) => ({ ...account, freshness }));
+      }
       try {
         const accounts = await provider.listAccounts(ctx);
         cache.remember(k, accounts);
@@ -137,6 +177,8 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
 
     async getBalances(ctx, partnerAccountIds) {
       const keys = partnerAccountIds.map((id) => key(ctx, 'balances', id));
+      const recent = cache.fresh('balances', keys, ctx.maxAgeSeconds);
+      if (recent) return balancesFrom(name, partnerAccountIds, recent);
       try {
         const balances = await provider.getBalances(ctx, partnerAccountIds);
         partnerAccountIds.forEach((id, index) => {
@@ -147,18 +189,15 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
       } catch (error) {
         const entries = canFallBack(error) ? recallAll('balances', keys) : null;
         if (!entries) throw error;
-        return new Map(
-          entries.map((entry, index) => {
-            const balance = entry.value as Balance;
-            return [partnerAccountIds[index]!, { ...balance, freshness: cached(name, entry) }];
-          }),
-        );
+        return balancesFrom(name, partnerAccountIds, entries);
       }
     },
 
     async listTransactions(ctx, partnerAccountIds, query) {
       const window = `${query.from?.toISOString() ?? ''}..${query.to?.toISOString() ?? ''}`;
       const keys = partnerAccountIds.map((id) => key(ctx, 'transactions', `${id}|${window}`));
+      const recent = cache.fresh('transactions', keys, ctx.maxAgeSeconds);
+      if (recent) return transactionsFrom(recent);
       try {
         const transactions = await provider.listTransactions(ctx, partnerAccountIds, query);
         const byAccount = new Map<string, Transaction[]>();
@@ -174,13 +213,27 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
       } catch (error) {
         const entries = canFallBack(error) ? recallAll('transactions', keys) : null;
         if (!entries) throw error;
-        // Transactions carry no freshness of their own; the list is still the last good one.
-        return entries
-          .flatMap((entry) => entry.value as Transaction[])
-          .sort((a, b) => b.bookedAt.getTime() - a.bookedAt.getTime());
+        return transactionsFrom(entries);
       }
     },
   };
+}
+
+/** Cached balances in the order asked, each marked CACHED with when it was fetched. */
+function balancesFrom(provider: ProviderName, partnerAccountIds: readonly string[], entries: Entry[]) {
+  return new Map(
+    entries.map((entry, index) => {
+      const balance = entry.value as Balance;
+      return [partnerAccountIds[index]!, { ...balance, freshness: cached(provider, entry) }];
+    }),
+  );
+}
+
+/** Cached transaction lists, newest first (transactions carry no freshness of their own yet). */
+function transactionsFrom(entries: Entry[]): Transaction[] {
+  return entries
+    .flatMap((entry) => entry.value as Transaction[])
+    .sort((a, b) => b.bookedAt.getTime() - a.bookedAt.getTime());
 }
 
 /** Partner failures fall back; consent, authentication and input errors never do. */

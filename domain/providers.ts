@@ -22,6 +22,11 @@ export interface CallContext {
    * when the call carries one, the process-wide store otherwise (payments, webhooks, seeding).
    */
   credentials?: CredentialStore;
+  /**
+   * The oldest cached partner data this call accepts instead of asking the partner, in seconds; 0:
+   * live data only. Absent: the configured maximum age of each resource kind.
+   */
+  maxAgeSeconds?: number;
 }
 
 /**

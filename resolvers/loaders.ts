@@ -78,6 +78,8 @@ interface LoaderScope {
   principal: Principal | null;
   correlationId: string;
   logger: Logger;
+  /** The oldest cached partner data the request accepts (its `Cache-Control`); absent: the configured ages. */
+  maxAgeSeconds?: number;
 }
 
 export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
@@ -95,7 +97,13 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
   };
   const call = (): CallContext => {
     const { subject, credentials } = subjectConsents();
-    return { subject, correlationId: scope.correlationId, logger: scope.logger, credentials };
+    return {
+      subject,
+      correlationId: scope.correlationId,
+      logger: scope.logger,
+      credentials,
+      ...(scope.maxAgeSeconds === undefined ? {} : { maxAgeSeconds: scope.maxAgeSeconds }),
+    };
   };
 
   const requireConsent = async (provider: ProviderName, permission: DataPermission): Promise<void> => {

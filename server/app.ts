@@ -169,8 +169,26 @@ async function contextFor(services: Services, request: FastifyRequest): Promise<
     principal,
     logger,
     services: graphServices(services),
-    loaders: createLoaders({ principal, correlationId, logger }, loaderPorts(services)),
+    loaders: createLoaders(
+      { principal, correlationId, logger, ...requestMaxAge(header(request, 'cache-control')) },
+      loaderPorts(services),
+    ),
   };
+}
+
+/**
+ * What a client's `Cache-Control` asks of partner data: `no-cache`, `no-store` or `max-age=0` mean live
+ * data only, `max-age=N` at most N seconds old; anything else leaves the configured ages.
+ */
+export function requestMaxAge(value: string | undefined): { maxAgeSeconds?: number } {
+  if (!value) return {};
+  const directives = value
+    .toLowerCase()
+    .split(',')
+    .map((part) => part.trim());
+  if (directives.includes('no-cache') || directives.includes('no-store')) return { maxAgeSeconds: 0 };
+  const maxAge = directives.find((part) => /^max-age=\d{1,9}$/.test(part));
+  return maxAge ? { maxAgeSeconds: Number(maxAge.slice('max-age='.length)) } : {};
 }
 
 function header(request: FastifyRequest, name: string): string | undefined {

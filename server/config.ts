@@ -52,6 +52,9 @@ const EnvSchema = z
     PARTNER_BULKHEAD_QUEUE: int(100, 0, 100_000),
     CACHE_MAX_BYTES: int(64 * 1024 * 1024, 1_024, 16 * 1024 * 1024 * 1024),
     CACHE_MAX_STALENESS_SECONDS: int(900, 0, 7 * 24 * 3600),
+    MAX_AGE_ACCOUNTS_SECONDS: int(0, 0, 24 * 3600),
+    MAX_AGE_BALANCES_SECONDS: int(0, 0, 24 * 3600),
+    MAX_AGE_TRANSACTIONS_SECONDS: int(0, 0, 24 * 3600),
     CONSENT_CACHE_MAX_BYTES: int(16 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
     CONSENT_CACHE_MAX_AGE_SECONDS: int(60, 0, 3_600),
 
@@ -120,7 +123,12 @@ export interface Config {
     bulkheadQueue: number;
   };
   /** The cached fallback of partner reads (datasources/cache.ts). */
-  cache: { maxBytes: number; maxStalenessSeconds: number };
+  cache: {
+    maxBytes: number;
+    maxStalenessSeconds: number;
+    /** Per resource kind, how old partner data may be and still answer without a partner call. */
+    maxAgeSeconds: { accounts: number; balances: number; transactions: number };
+  };
   /** Subjects' consents and credentials kept between requests (store/consent-cache.ts); max age 0: off. */
   consentCache: { maxBytes: number; maxAgeMs: number };
   limits: {
@@ -235,7 +243,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     paymentReturnUrl: e.PAYMENT_RETURN_URL ?? null,
     http,
     resilience,
-    cache: { maxBytes: e.CACHE_MAX_BYTES, maxStalenessSeconds: e.CACHE_MAX_STALENESS_SECONDS },
+    cache: {
+      maxBytes: e.CACHE_MAX_BYTES,
+      maxStalenessSeconds: e.CACHE_MAX_STALENESS_SECONDS,
+      maxAgeSeconds: {
+        accounts: e.MAX_AGE_ACCOUNTS_SECONDS,
+        balances: e.MAX_AGE_BALANCES_SECONDS,
+        transactions: e.MAX_AGE_TRANSACTIONS_SECONDS,
+      },
+    },
     consentCache: {
       maxBytes: e.CONSENT_CACHE_MAX_BYTES,
       maxAgeMs: e.CONSENT_CACHE_MAX_AGE_SECONDS * 1000,

@@ -5,6 +5,7 @@ import {
   FallbackCache,
   withFallback,
   type CacheObserver,
+  type CacheSettings,
 } from '../../datasources/cache.js';
 import type { Account, Balance, Transaction } from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
@@ -86,7 +87,7 @@ function partner() {
   return { state, provider };
 }
 
-function setup(settings = { maxBytes: 1024 * 1024, maxStalenessSeconds: 60 }) {
+function setup(settings: CacheSettings = { maxBytes: 1024 * 1024, maxStalenessSeconds: 60 }) {
   const clock = { now: 1_000_000 };
   const counts = { hits: 0, misses: 0, served: 0 };
   const observer: CacheObserver = {
@@ -204,5 +205,63 @@ describe('the cached fallback', () => {
       16 + 100 * (one - 16),
     );
     expect(one).toBeGreaterThan(200);
+  });
+});
+
+describe('freshness within a maximum age', () => {
+  const settings: CacheSettings = {
+    maxBytes: 1024 * 1024,
+    maxStalenessSeconds: 60,
+    maxAgeSeconds: { accounts: 30, balances: 10, transactions: 30 },
+  };
+
+  it('answers from the last good value within the age, marked CACHED with when it was fetched', async () => {
+    const { clock, state, reads } = setup(settings);
+    await reads.listAccounts(ctx('alice'));
+    await reads.getBalances(ctx('alice'), ['alice-a']);
+    await reads.listTransactions(ctx('alice'), ['alice-a'], {});
+    const calls = state.calls;
+    clock.now += 9_000;
+    const accounts = await reads.listAccounts(ctx('alice'));
+    const balances = await reads.getBalances(ctx('alice'), ['alice-a']);
+    const transactions = await reads.listTransactions(ctx('alice'), ['alice-a'], {});
+    expect(state.calls).toBe(calls);
+    expect(accounts[0]!.freshness).toEqual({
+      source: 'CACHED',
+      asOf: new Date(1_000_000),
+      provider: 'openbanking',
+    });
+    expect(balances.get('alice-a')!.freshness.source).toBe('CACHED');
+    expect(transactions.map((item) => item.partnerId)).toEqual(['alice-a-t']);
+  });
+
+  it('asks the partner once a value is older than its resource kind allows', async () => {
+    const { clock, state, reads } = setup(settings);
+    await reads.listAccounts(ctx('alice'));
+    await reads.getBalances(ctx('alice'), ['alice-a']);
+    clock.now += 11_000;
+    const calls = state.calls;
+    const balances = await reads.getBalances(ctx('alice'), ['alice-a']);
+    expect(balances.get('alice-a')!.freshness.source).toBe('LIVE');
+    expect(state.calls).toBe(calls + 1);
+    await reads.listAccounts(ctx('alice'));
+    expect(state.calls).toBe(calls + 1);
+  });
+
+  it('asks the partner when the request wants live data, and never serves another subject', async () => {
+    const { state, reads } = setup(settings);
+    await reads.listAccounts(ctx('alice'));
+    const calls = state.calls;
+    const liveAccounts = await reads.listAccounts({ ...ctx('alice'), maxAgeSeconds: 0 });
+    expect(liveAccounts[0]!.freshness.source).toBe('LIVE');
+    await reads.listAccounts(ctx('bob'));
+    expect(state.calls).toBe(calls + 2);
+  });
+
+  it('serves nothing from memory while the maximum ages are 0', async () => {
+    const { state, reads } = setup();
+    await reads.listAccounts(ctx('alice'));
+    await reads.listAccounts(ctx('alice'));
+    expect(state.calls).toBe(2);
   });
 });

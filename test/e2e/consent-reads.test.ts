@@ -7,10 +7,9 @@
  * requests is refused on the second, without a partner call: the revocation drops the cache entry.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { Db, Queryable } from '../../store/db.js';
 import { SecretBox } from '../../store/secrets.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
-import { testBackends } from '../helpers/db.js';
+import { recordingDb, testBackends } from '../helpers/db.js';
 import { partnerRequests, resetLedgers } from './security-support.js';
 
 const DASHBOARD = /* GraphQL */ `
@@ -38,36 +37,12 @@ const DASHBOARD = /* GraphQL */ `
   }
 `;
 
-/** The Db, with every statement it (or a transaction of it) is sent recorded in `statements`. */
-function recording(db: Db): { db: Db; statements: string[] } {
-  const statements: string[] = [];
-  const record = (target: Queryable): Queryable => ({
-    query: (sql, params) => {
-      statements.push(sql);
-      return target.query(sql, params);
-    },
-    exec: (sql) => {
-      statements.push(sql);
-      return target.exec(sql);
-    },
-  });
-  return {
-    statements,
-    db: {
-      ...record(db),
-      kind: db.kind,
-      transaction: (fn) => db.transaction((tx) => fn(record(tx))),
-      close: () => db.close(),
-    },
-  };
-}
-
 const readsConsents = (sql: string) => /\bFROM\s+consents\b/i.test(sql);
 
 let app: TestApp;
 let statements: string[];
 beforeAll(async () => {
-  const recorded = recording(await testBackends()[0]!.open({ migrate: false }));
+  const recorded = recordingDb(await testBackends()[0]!.open({ migrate: false }));
   statements = recorded.statements;
   app = await startTestApp({ db: recorded.db });
 });

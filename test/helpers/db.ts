@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../../store/db.js';
-import type { Db } from '../../store/db.js';
+import type { Db, Queryable } from '../../store/db.js';
 import { migrate } from '../../store/migrate.js';
 import { migrationDirs } from '../../datasources/modules.js';
 
@@ -75,5 +75,29 @@ function withClose(db: Db, close: () => Promise<void>): Db {
     exec: (sql) => db.exec(sql),
     transaction: (fn) => db.transaction(fn),
     close,
+  };
+}
+
+/** The Db, with every statement it (or a transaction of it) is sent recorded in `statements`. */
+export function recordingDb(db: Db): { db: Db; statements: string[] } {
+  const statements: string[] = [];
+  const record = (target: Queryable): Queryable => ({
+    query: (sql, params) => {
+      statements.push(sql);
+      return target.query(sql, params);
+    },
+    exec: (sql) => {
+      statements.push(sql);
+      return target.exec(sql);
+    },
+  });
+  return {
+    statements,
+    db: {
+      ...record(db),
+      kind: db.kind,
+      transaction: (fn) => db.transaction((tx) => fn(record(tx))),
+      close: () => db.close(),
+    },
   };
 }

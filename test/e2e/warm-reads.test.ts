@@ -1,0 +1,135 @@
+/**
+ * A warm read at the price of its GraphQL work: with maximum ages configured for partner data, a
+ * dashboard asked again within them reaches neither the database nor any partner (the consent cache,
+ * the verified-token cache and the subject-scoped partner cache answer), says so in `freshness`, and a
+ * client that sends `Cache-Control: no-cache` gets live data. Ownership and consent still hold on the
+ * cached answer: another subject gets nothing of it, and a revoked consent is refused at once.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requestMaxAge } from '../../server/app.js';
+import { startTestApp, type TestApp } from '../helpers/app.js';
+import { recordingDb, testBackends } from '../helpers/db.js';
+import { partnerRequests, resetLedgers } from './security-support.js';
+
+const DASHBOARD = /* GraphQL */ `
+  {
+    accounts {
+      edges {
+        node {
+          id
+          provider
+          freshness {
+            source
+            asOf
+          }
+          balance {
+            current {
+              amount
+            }
+            freshness {
+              source
+            }
+          }
+          transactions(first: 10) {
+            edges {
+              node {
+                id
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`;
+
+type Edge = {
+  node: {
+    id: string;
+    provider: string;
+    freshness: { source: string };
+    balance: { freshness: { source: string } };
+  };
+};
+const edgesOf = (data: unknown) => (data as { accounts: { edges: Edge[] } }).accounts.edges;
+
+let app: TestApp;
+let statements: string[];
+beforeAll(async () => {
+  const recorded = recordingDb(await testBackends()[0]!.open({ migrate: false }));
+  statements = recorded.statements;
+  app = await startTestApp({
+    db: recorded.db,
+    env: {
+      MAX_AGE_ACCOUNTS_SECONDS: '300',
+      MAX_AGE_BALANCES_SECONDS: '300',
+      MAX_AGE_TRANSACTIONS_SECONDS: '300',
+    },
+  });
+});
+afterAll(() => app?.close());
+
+describe('warm reads within the maximum ages', () => {
+  it('answer a warm dashboard with no database statement and no partner call, marked CACHED', async () => {
+    const token = await app.token('cust_alice');
+    const cold = await app.graphql(DASHBOARD, {}, { token });
+    expect(cold.body.errors).toBeUndefined();
+    expect(edgesOf(cold.body.data).every((edge) => edge.node.freshness.source === 'LIVE')).toBe(true);
+    statements.length = 0;
+    resetLedgers(app.sandboxes);
+
+    const warm = await app.graphql(DASHBOARD, {}, { token });
+
+    expect(warm.body.errors).toBeUndefined();
+    expect(statements).toEqual([]);
+    expect(partnerRequests(app.sandboxes)).toEqual({});
+    const edges = edgesOf(warm.body.data);
+    expect(edges.map((edge) => edge.node.id)).toEqual(edgesOf(cold.body.data).map((edge) => edge.node.id));
+    expect(new Set(edges.map((edge) => edge.node.provider))).toEqual(new Set(['OPENBANKING', 'PLAID']));
+    for (const edge of edges) {
+      expect(edge.node.freshness.source).toBe('CACHED');
+      expect(edge.node.balance.freshness.source).toBe('CACHED');
+    }
+  });
+
+  it('asks the partners again for a client that wants live data', async () => {
+    await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
+    resetLedgers(app.sandboxes);
+    const live = await app.graphql(
+      DASHBOARD,
+      {},
+      { subject: 'cust_alice', headers: { 'cache-control': 'no-cache' } },
+    );
+    expect(live.body.errors).toBeUndefined();
+    expect(edgesOf(live.body.data).every((edge) => edge.node.freshness.source === 'LIVE')).toBe(true);
+    const partners = new Set(Object.keys(partnerRequests(app.sandboxes)).map((route) => route.split(' ')[0]));
+    expect(partners).toEqual(new Set(['openbanking', 'plaid']));
+  });
+
+  it("keeps one subject's cached data from another, and refuses it once the consent is revoked", async () => {
+    const alice = edgesOf((await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' })).body.data);
+    const bob = edgesOf((await app.graphql(DASHBOARD, {}, { subject: 'cust_bob' })).body.data);
+    const aliceIds = new Set(alice.map((edge) => edge.node.id));
+    expect(bob.some((edge) => aliceIds.has(edge.node.id))).toBe(false);
+
+    const consents = app.server.services.consents;
+    const consent = await consents.findActive('cust_bob', 'plaid');
+    await consents.revoke('cust_bob', consent!.id);
+    const after = await app.graphql(DASHBOARD, {}, { subject: 'cust_bob' });
+    expect(edgesOf(after.body.data).map((edge) => edge.node.provider)).not.toContain('PLAID');
+  });
+});
+
+describe('Cache-Control on a request', () => {
+  it.each([
+    ['no-cache', { maxAgeSeconds: 0 }],
+    ['no-store', { maxAgeSeconds: 0 }],
+    ['max-age=0', { maxAgeSeconds: 0 }],
+    ['max-age=15, stale-if-error=60', { maxAgeSeconds: 15 }],
+    ['private', {}],
+    ['max-age=-3', {}],
+    [undefined, {}],
+  ])('%s asks for %j', (value, expected) => {
+    expect(requestMaxAge(value)).toEqual(expected);
+  });
+});
