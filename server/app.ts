@@ -19,7 +19,13 @@ import { createLoaders, type LoaderPorts } from '../resolvers/loaders.js';
 import { checkReadiness } from '../store/health.js';
 import { assertProductionTrust, bearerToken, routerSecretMatches } from './auth.js';
 import type { GraphServices, Principal, RequestContext } from '../resolvers/context.js';
-import { createErrorFormatter, requestScope, transportErrorHandler } from './graphql-errors.js';
+import {
+  correlationPlugin,
+  createErrorFormatter,
+  reportError,
+  stampCorrelationId,
+  transportErrorHandler,
+} from './graphql-errors.js';
 import { idempotencyPlugin } from '../resolvers/support/idempotency.js';
 import { operationLimitsPlugin, shapeGuard, shapeLimitRule } from './limits.js';
 import { partialErrorsPlugin } from '../resolvers/support/partial-errors.js';
@@ -63,7 +69,7 @@ export async function buildApp(services: Services): Promise<App> {
     return503OnClosing: true,
   });
 
-  const formatError = createErrorFormatter({ production: config.production, logger });
+  const formatError = createErrorFormatter({ production: config.production });
   const apollo = new ApolloServer<RequestContext>({
     schema: buildSchema(),
     logger,
@@ -78,7 +84,11 @@ export async function buildApp(services: Services): Promise<App> {
     plugins: [
       operationLimitsPlugin(config.limits),
       // Partial failures join the errors before the metrics plugin labels the outcome.
-      partialErrorsPlugin(formatError),
+      partialErrorsPlugin(formatError, (error, context) =>
+        reportError(error, (context as RequestContext).logger),
+      ),
+      // After the partial errors join: every error of the answer gets the request's correlation id.
+      correlationPlugin(),
       services.metrics.operationsPlugin(),
       idempotencyPlugin(),
       fastifyApolloDrainPlugin(fastify),
@@ -122,10 +132,12 @@ export async function buildApp(services: Services): Promise<App> {
     preHandler: shapeGuard(config.limits),
     // Body too large, not JSON, a form post: GraphQL-shaped 4xx answers, not fastify's own shape.
     errorHandler: transportErrorHandler,
-    handler: (request, reply) =>
-      requestScope.run({ correlationId: request.id }, () =>
-        handler.call(fastify, request as never, reply as never),
-      ),
+    // Refusals Apollo answers before a context exists get the correlation id here.
+    onSend: async (request, reply, payload) =>
+      reply.statusCode >= 400 && typeof payload === 'string'
+        ? stampCorrelationId(payload, request.id)
+        : payload,
+    handler: (request, reply) => handler.call(fastify, request as never, reply as never),
   });
 
   return { fastify, apollo };

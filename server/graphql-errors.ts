@@ -1,18 +1,19 @@
 /**
  * Where domain errors become GraphQL error codes (and nowhere else). In production only known codes
  * and their safe messages leave the process: no stack, SQL, host, partner body or secret. Every error
- * carries the request's correlation id, also for failures before a context exists.
+ * carries the request's correlation id: stamped by `correlationPlugin` from the request's context, and,
+ * for the few refusals Apollo answers before a context exists, by `stampCorrelationId` on the way out.
+ *
+ * No AsyncLocalStorage: on Node 20 its hooks tax every promise of the process, and the context already
+ * knows the request.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ERROR_CODES, isDomainError, PartnerError, type ErrorCode } from '../domain/errors.js';
 import { isTokenLimitError, tokenLimitError } from './limits.js';
-
-/** The correlation id of the request being served, for code that has no context (formatError). */
-export const requestScope = new AsyncLocalStorage<{ correlationId: string }>();
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
 
@@ -30,26 +31,104 @@ const APOLLO_CODES: Readonly<Record<string, ErrorCode>> = {
 export interface ErrorFormatterOptions {
   /** Mask unknown errors and drop non-public details. */
   production: boolean;
-  logger: Logger;
 }
 
+/** The error a client's answer is about: the domain error under Apollo's and graphql-js' wrappers. */
+function originalOf(error: unknown): unknown {
+  const unwrapped = unwrapResolverError(error);
+  // Errors raised in validation rules and plugins carry the domain error as originalError.
+  return isDomainError(unwrapped)
+    ? unwrapped
+    : ((unwrapped as GraphQLError | undefined)?.originalError ?? unwrapped);
+}
+
+/** The code a non-domain error answers, or undefined when it is unexpected (INTERNAL_SERVER_ERROR). */
+function expectedCode(formatted: GraphQLFormattedError): ErrorCode | undefined {
+  const given = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
+  const mapped = given
+    ? (APOLLO_CODES[given] ?? (KNOWN_CODES.has(given) ? (given as ErrorCode) : undefined))
+    : undefined;
+  return mapped === 'INTERNAL_SERVER_ERROR' ? undefined : mapped;
+}
+
+/**
+ * Logs what an error needs operators to know, on the request's logger (which carries its correlation
+ * id): a partner failure with its partner details, an unexpected error with its stack. Expected
+ * client mistakes are not logged.
+ */
+export function reportError(error: unknown, logger: Logger): void {
+  const original = originalOf(error);
+  if (isDomainError(original)) {
+    if (original instanceof PartnerError || original.code === 'INTERNAL_SERVER_ERROR')
+      logger.warn(partnerLogFields(original), 'a partner call failed a GraphQL field');
+    return;
+  }
+  const formatted = error instanceof Error && 'toJSON' in error ? (error as GraphQLError).toJSON() : {};
+  if (expectedCode(formatted as GraphQLFormattedError)) return;
+  const path = (error as { path?: unknown }).path;
+  logger.error({ err: original, path }, 'an unexpected error reached the client');
+}
+
+/**
+ * The request-scoped half of error handling: every error the request encountered is reported on the
+ * request's logger, and every error of the answer (partial failures included: list this plugin after
+ * the partial-errors plugin) carries the request's correlation id.
+ */
+export function correlationPlugin(): ApolloServerPlugin<{ correlationId: string; logger: Logger }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) reportError(error, contextValue.logger);
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== 'single' || !response.body.singleResult.errors) return;
+          const { correlationId } = contextValue;
+          response.body.singleResult.errors = response.body.singleResult.errors.map((error) => ({
+            ...error,
+            extensions: { ...error.extensions, correlationId },
+          }));
+        },
+      };
+    },
+  };
+}
+
+/**
+ * A GraphQL error body answered before a context existed (CSRF refusal, batching, a malformed HTTP
+ * request Apollo refuses itself) gets the request's correlation id on its way out. Other bodies pass
+ * untouched: this reads only error answers that carry no id yet.
+ */
+export function stampCorrelationId(payload: string, correlationId: string): string {
+  if (!payload.includes('"errors"') || payload.includes('"correlationId"')) return payload;
+  try {
+    const body = JSON.parse(payload) as { errors?: { extensions?: Record<string, unknown> }[] };
+    if (!Array.isArray(body.errors)) return payload;
+    body.errors = body.errors.map((error) => ({
+      ...error,
+      extensions: { ...error.extensions, correlationId },
+    }));
+    return JSON.stringify(body);
+  } catch {
+    return payload;
+  }
+}
+
+/**
+ * Apollo's formatError: the domain error's code and safe message, Apollo's request errors mapped to
+ * ours, and anything else masked in production. `correlationId` is for callers that know the request
+ * (Apollo's own call passes none: correlationPlugin stamps it afterwards).
+ */
 export function createErrorFormatter(options: ErrorFormatterOptions) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const correlationId = requestScope.getStore()?.correlationId;
-    const unwrapped = unwrapResolverError(error);
-    // Errors raised in validation rules and plugins carry the domain error as originalError.
-    const original = isDomainError(unwrapped)
-      ? unwrapped
-      : ((unwrapped as GraphQLError | undefined)?.originalError ?? unwrapped);
+  return (
+    formatted: GraphQLFormattedError,
+    error: unknown,
+    correlationId?: string,
+  ): GraphQLFormattedError => {
+    const original = originalOf(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
     if (isDomainError(original)) {
-      if (original instanceof PartnerError || original.code === 'INTERNAL_SERVER_ERROR') {
-        options.logger.warn(
-          partnerLogFields(original, correlationId),
-          'a partner call failed a GraphQL field',
-        );
-      }
       return {
         ...base,
         message: original.message,
@@ -82,10 +161,6 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
       };
     }
 
-    options.logger.error(
-      { err: original, correlationId, path: formatted.path },
-      'an unexpected error reached the client',
-    );
     return {
       ...base,
       message: options.production ? 'Internal server error.' : formatted.message,
@@ -100,10 +175,9 @@ function safeExtensions(formatted: GraphQLFormattedError): Record<string, unknow
   return rest;
 }
 
-function partnerLogFields(error: Error, correlationId: string | undefined): Record<string, unknown> {
-  if (!(error instanceof PartnerError)) return { err: error, correlationId };
+function partnerLogFields(error: Error): Record<string, unknown> {
+  if (!(error instanceof PartnerError)) return { err: error };
   return {
-    correlationId,
     partner: error.partner,
     code: error.code,
     status: error.status,

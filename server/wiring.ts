@@ -62,10 +62,16 @@ export interface ServiceOverrides {
   sandboxes?: SandboxEndpoints;
 }
 
-/** PostgreSQL when DATABASE_URL is set, else the embedded PGlite under the data directory. */
+/**
+ * PostgreSQL when DATABASE_URL is set, else the embedded PGlite under the data directory. The
+ * transaction re-entrancy guard is a development aid; production runs without its hooks.
+ */
 export function openConfiguredDatabase(config: Config): Promise<Db> {
+  const reentryGuard = !config.production;
   return openDatabase(
-    config.database.url ? { url: config.database.url } : { dataDir: config.database.dataDir },
+    config.database.url
+      ? { url: config.database.url, reentryGuard }
+      : { dataDir: config.database.dataDir, reentryGuard },
   );
 }
 

@@ -57,16 +57,35 @@ export interface OpenDatabaseOptions {
   max?: number;
   /** pg only: told about errors of idle pooled connections, which the pool then discards. */
   onIdleError?: (error: Error) => void;
+  /**
+   * Refuse use of the Db inside its own transaction (on PGlite it would wait forever for itself).
+   * Default true. It tracks transactions with an AsyncLocalStorage, whose hooks every promise of the
+   * process pays on Node 20, so production (which runs PostgreSQL) turns it off.
+   */
+  reentryGuard?: boolean;
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Opens PostgreSQL when `url` is set, PGlite otherwise. */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Db> {
-  if (options.url) return openPg(options.url, options);
+  const guard = guardFor(options.reentryGuard ?? true);
+  if (options.url) return openPg(options.url, options, guard);
   const dataDir = options.dataDir ?? 'memory://';
   if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-  return openPglite(dataDir);
+  return openPglite(dataDir, guard);
+}
+
+/** How a Db marks its transactions and refuses re-entry; both free when the guard is off. */
+interface Guard {
+  refuse(owner: object): void;
+  within<T>(scope: TxScope, fn: () => Promise<T>): Promise<T>;
+}
+
+function guardFor(on: boolean): Guard {
+  return on
+    ? { refuse: refuseReentry, within: (scope, fn) => txScope.run(scope, fn) }
+    : { refuse: () => undefined, within: (_scope, fn) => fn() };
 }
 
 /** Marks the async context of a running transaction, so re-entrant use of the Db is caught. */
@@ -114,7 +133,7 @@ const pgTypes = {
   },
 } as pg.CustomTypesConfig;
 
-async function openPg(url: string, options: OpenDatabaseOptions): Promise<Db> {
+async function openPg(url: string, options: OpenDatabaseOptions, guard: Guard): Promise<Db> {
   const schema = options.schema;
   if (schema !== undefined && !SCHEMA_NAME.test(schema)) {
     throw new Error(`Invalid schema name "${schema}": use lower-case letters, digits and underscores.`);
@@ -144,21 +163,21 @@ async function openPg(url: string, options: OpenDatabaseOptions): Promise<Db> {
   const db: Db = {
     kind: 'pg',
     async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      refuseReentry(db);
+      guard.refuse(db);
       return direct.query<R>(sql, params);
     },
     async exec(sql: string) {
-      refuseReentry(db);
+      guard.refuse(db);
       await direct.exec(sql);
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      refuseReentry(db);
+      guard.refuse(db);
       const client = await pool.connect();
       const scope: TxScope = { owner: db, open: true };
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const result = await txScope.run(scope, () => fn(guardedTx(clientQueryable(client), scope)));
+        const result = await guard.within(scope, () => fn(guardedTx(clientQueryable(client), scope)));
         await client.query('COMMIT');
         return result;
       } catch (error) {
@@ -192,7 +211,7 @@ async function openPg(url: string, options: OpenDatabaseOptions): Promise<Db> {
   return db;
 }
 
-async function openPglite(dataDir: string): Promise<Db> {
+async function openPglite(dataDir: string, guard: Guard): Promise<Db> {
   const hexToBuffer = (text: string): Buffer => Buffer.from(text.slice(2), 'hex');
   const pglite = await PGlite.create(dataDir, {
     parsers: {
@@ -219,18 +238,18 @@ async function openPglite(dataDir: string): Promise<Db> {
   const db: Db = {
     kind: 'pglite',
     async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      refuseReentry(db);
+      guard.refuse(db);
       return direct.query<R>(sql, params);
     },
     async exec(sql: string) {
-      refuseReentry(db);
+      guard.refuse(db);
       await direct.exec(sql);
     },
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-      refuseReentry(db);
+      guard.refuse(db);
       const scope: TxScope = { owner: db, open: true };
       try {
-        return await pglite.transaction((tx) => txScope.run(scope, () => fn(guardedTx(wrap(tx), scope))));
+        return await pglite.transaction((tx) => guard.within(scope, () => fn(guardedTx(wrap(tx), scope))));
       } finally {
         scope.open = false;
       }

@@ -36,10 +36,15 @@ const config = loadConfig({
 });
 const logger = createLogger({ level: config.logLevel });
 // PostgreSQL when the run names one (DATABASE_URL); otherwise the embedded database, in memory.
-const db = config.database.url ? undefined : await openDatabase({ dataDir: 'memory://' });
+// As in production (the process runs NODE_ENV=production): without the development re-entrancy guard.
+const db = await openDatabase(
+  config.database.url
+    ? { url: config.database.url, reentryGuard: false }
+    : { dataDir: 'memory://', reentryGuard: false },
+);
 const server = await startServer(config, logger, {
   sandboxes: await remoteSandboxEndpoints(argument.endpoints),
-  ...(db ? { db } : {}),
+  db,
 });
 await seedDemoCustomers(server.services, argument.customers);
 

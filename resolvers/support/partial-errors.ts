@@ -33,8 +33,14 @@ export function reportPartialFailure(context: object, info: GraphQLResolveInfo, 
   else failures.set(context, [{ error, path }]);
 }
 
-/** Appends recorded partial failures to the response's errors. List it before the metrics plugin. */
-export function partialErrorsPlugin(formatError: FormatError): ApolloServerPlugin<BaseContext> {
+/**
+ * Appends recorded partial failures to the response's errors, each told to `report` (logging) with the
+ * request's context. List it before the metrics plugin.
+ */
+export function partialErrorsPlugin(
+  formatError: FormatError,
+  report: (error: Error, context: object) => void = () => undefined,
+): ApolloServerPlugin<BaseContext> {
   return {
     async requestDidStart({ contextValue }) {
       return {
@@ -43,6 +49,7 @@ export function partialErrorsPlugin(formatError: FormatError): ApolloServerPlugi
           if (!recorded || response.body.kind !== 'single') return;
           const result = response.body.singleResult;
           const formatted = recorded.map(({ error, path }) => {
+            report(error, contextValue);
             const graphqlError = new GraphQLError(error.message, { path, originalError: error });
             return formatError(graphqlError.toJSON(), graphqlError);
           });

@@ -3,15 +3,19 @@ import { GraphQLError } from 'graphql';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ConsentRequiredError, NotFoundError, PartnerError } from '../../domain/errors.js';
-import { createErrorFormatter, requestScope, transportAnswer } from '../../server/graphql-errors.js';
+import {
+  createErrorFormatter,
+  reportError,
+  stampCorrelationId,
+  transportAnswer,
+} from '../../server/graphql-errors.js';
 
-const logger = pino({ level: 'silent' });
-const production = createErrorFormatter({ production: true, logger });
-const development = createErrorFormatter({ production: false, logger });
+const production = createErrorFormatter({ production: true });
+const development = createErrorFormatter({ production: false });
 
-/** Formats an error the way Apollo hands it to formatError, inside a request with a correlation id. */
+/** Formats an error the way Apollo hands it to formatError, for a request with a correlation id. */
 function format(formatter: typeof production, error: GraphQLError) {
-  return requestScope.run({ correlationId: 'corr-12345678' }, () => formatter(error.toJSON(), error));
+  return formatter(error.toJSON(), error, 'corr-12345678');
 }
 
 describe('formatError', () => {
@@ -126,5 +130,36 @@ describe('transport errors (fastify refused the request before Apollo)', () => {
     expect(answer.status).toBe(status);
     expect(answer.body.errors[0].extensions).toEqual({ code: graphqlCode, correlationId: 'corr-1' });
     expect(answer.body.errors[0].message).not.toContain('raw fastify message');
+  });
+});
+
+describe('correlation ids and error reports without a request store', () => {
+  it('stamps the correlation id on an error answer given before any context, and leaves others alone', () => {
+    const refused = JSON.stringify({ errors: [{ message: 'This operation has been blocked.' }] });
+    expect(JSON.parse(stampCorrelationId(refused, 'corr-1'))).toEqual({
+      errors: [{ message: 'This operation has been blocked.', extensions: { correlationId: 'corr-1' } }],
+    });
+    const answered = JSON.stringify({ errors: [{ message: 'x', extensions: { correlationId: 'corr-0' } }] });
+    expect(stampCorrelationId(answered, 'corr-1')).toBe(answered);
+    expect(stampCorrelationId('{"data":{}}', 'corr-1')).toBe('{"data":{}}');
+    expect(stampCorrelationId('not json "errors"', 'corr-1')).toBe('not json "errors"');
+  });
+
+  it("reports partner failures and unexpected errors on the request's logger, and client mistakes not at all", () => {
+    const lines: { level: number; msg: string; partner?: string }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    reportError(
+      new GraphQLError('x', {
+        originalError: new PartnerError({ partner: 'plaid', code: 'PARTNER_TIMEOUT', retryable: true }),
+      }),
+      logger,
+    );
+    reportError(new GraphQLError('boom', { originalError: new Error('SELECT * FROM secrets') }), logger);
+    reportError(new GraphQLError('bad', { extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }), logger);
+    reportError(new GraphQLError('gone', { originalError: new NotFoundError('Account') }), logger);
+    expect(lines.map((line) => [line.level, line.msg, line.partner])).toEqual([
+      [40, 'a partner call failed a GraphQL field', 'plaid'],
+      [50, 'an unexpected error reached the client', undefined],
+    ]);
   });
 });

@@ -117,6 +117,27 @@ describe.each(testBackends())('the database adapter on $kind', (backend) => {
   });
 });
 
+describe('the database without the re-entrancy guard (production)', () => {
+  it('commits, rolls back and refuses a finished transaction handle all the same', async () => {
+    const db = await openDatabase({ dataDir: 'memory://', reentryGuard: false });
+    try {
+      await db.exec('CREATE TABLE unguarded (n int)');
+      await db.transaction((tx) => tx.query('INSERT INTO unguarded VALUES (1)'));
+      await expect(
+        db.transaction(async (tx) => {
+          await tx.query('INSERT INTO unguarded VALUES (2)');
+          throw new Error('roll back');
+        }),
+      ).rejects.toThrow('roll back');
+      expect(await db.query('SELECT n FROM unguarded')).toEqual([{ n: 1 }]);
+      const leaked = await db.transaction(async (tx) => tx);
+      await expect(leaked.query('SELECT 1')).rejects.toThrow(/already finished/);
+    } finally {
+      await db.close();
+    }
+  });
+});
+
 describe('the PGlite backend on disk', () => {
   it('creates the data directory and keeps data across reopening', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'tributary-db-'));
