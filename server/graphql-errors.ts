@@ -127,6 +127,8 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
   ): GraphQLFormattedError => {
     const original = originalOf(error);
     const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    // Known here only to callers that pass it; otherwise correlationPlugin stamps it afterwards.
+    const id = correlationId === undefined ? {} : { correlationId };
 
     if (isDomainError(original)) {
       return {
@@ -136,7 +138,7 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
           ...original.extensions,
           code: original.code,
           ...(original.retryable ? { retryable: true } : {}),
-          correlationId,
+          ...id,
         },
       };
     }
@@ -147,7 +149,7 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
       const limit = /(\d+) tokens/.exec(formatted.message)?.[1] ?? 'the allowed number of';
       return {
         message: tokenLimitError(limit).message,
-        extensions: { code: 'QUERY_TOO_COMPLEX', correlationId },
+        extensions: { code: 'QUERY_TOO_COMPLEX', ...id },
       };
     }
     const mapped = given
@@ -157,14 +159,14 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
       const reason = given !== mapped ? { reason: given } : {};
       return {
         ...base,
-        extensions: { ...safeExtensions(formatted), code: mapped, ...reason, correlationId },
+        extensions: { ...safeExtensions(formatted), code: mapped, ...reason, ...id },
       };
     }
 
     return {
       ...base,
       message: options.production ? 'Internal server error.' : formatted.message,
-      extensions: { code: 'INTERNAL_SERVER_ERROR', correlationId },
+      extensions: { code: 'INTERNAL_SERVER_ERROR', ...id },
     };
   };
 }
