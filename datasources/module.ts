@@ -129,7 +129,6 @@ export interface VerifierSettings {
   toleranceSeconds: number;
   /** The partner's endpoint (configured or sandbox), for schemes that fetch keys from the partner. */
   endpoint: PartnerEndpoint | null;
-  policy: CallPolicy | null;
   logger: Logger;
 }
 

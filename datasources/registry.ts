@@ -69,14 +69,10 @@ export interface Registry {
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
   /** Provider.refreshLink of a partner; NotSupportedError when it keeps nothing to refresh. */
   refreshLink(name: ProviderName, ctx: CallContext, externalRef: string): Promise<boolean>;
-  /** The partner's resilience policy (also used by clients built outside the provider, e.g. key fetches). */
-  policy(name: ProviderName): PartnerPolicy | null;
   /** The endpoint the partner is reached at here (configured or sandbox); null when absent. */
   endpoint(name: ProviderName): PartnerEndpoint | null;
   /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
   health(): PartnerHealth[];
-  /** The fallback cache of partner reads (one per process). */
-  readonly cache: FallbackCache;
   close(): Promise<void>;
 }
 
@@ -138,7 +134,6 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
   };
 
   return {
-    cache,
     names: () => [...entries.keys()],
     hasAccounts: (name) => entries.get(name)?.accounts !== undefined,
     accounts(name) {
@@ -167,7 +162,6 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
       if (!provider.refreshLink) throw new NotSupportedError(name, 'refreshing a link from a webhook');
       return provider.refreshLink(ctx, externalRef);
     },
-    policy: (name) => entries.get(name)?.policy ?? null,
     endpoint: (name) => entries.get(name)?.endpoint ?? null,
     health: () => [...entries.values()].map((entry) => entry.policy.health()),
     async close() {

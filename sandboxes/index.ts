@@ -7,7 +7,7 @@
  * shared set of sharedSandboxTls).
  */
 import { PARTNER_NAMES } from '../datasources/modules.js';
-import type { PartnerEndpoint, PartnerTlsFiles } from '../datasources/module.js';
+import type { PartnerEndpoint } from '../datasources/module.js';
 import type { SandboxEndpoints } from '../datasources/registry.js';
 import type { ProviderName } from '../domain/model.js';
 import { sharedSandboxTls, type LocalTls } from './certs.js';
@@ -107,9 +107,4 @@ export function sandboxTlsEnv(tls: LocalTls): Record<string, string> {
     OPENBANKING_TLS_KEY: tls.files.clientKey,
     OPENBANKING_TLS_CA: tls.files.ca,
   };
-}
-
-/** The client certificate files of the local CA set. */
-export function clientTlsFiles(tls: LocalTls): PartnerTlsFiles {
-  return { certFile: tls.files.clientCert, keyFile: tls.files.clientKey, caFile: tls.files.ca };
 }

@@ -102,26 +102,11 @@ export interface Config {
   partners: Record<ProviderName, PartnerSettings>;
   /** Where a customer lands after authorising a payment at a partner (3-D Secure, bank redirect). */
   paymentReturnUrl: string | null;
-  http: {
-    connectTimeoutMs: number;
-    readTimeoutMs: number;
-    paymentTimeoutMs: number;
-    maxConnections: number;
-    maxResponseBytes: number;
-  };
-  /** Defaults of every partner's policy (datasources/resilience.ts); the bulkhead limit is http.maxConnections. */
-  resilience: {
-    readDeadlineMs: number;
-    writeDeadlineMs: number;
-    retryAttempts: number;
-    retryBaseMs: number;
-    retryMaxDelayMs: number;
-    breakerFailureRatio: number;
-    breakerWindowMs: number;
-    breakerMinRequests: number;
-    breakerHalfOpenMs: number;
-    bulkheadQueue: number;
-  };
+  /**
+   * Every partner's call settings before its own `<NAME>_*` overrides (the `PARTNER_*` variables);
+   * each partner's effective settings are `partners[name].calls`.
+   */
+  partnerDefaults: PartnerCallSettings;
   /** The cached fallback of partner reads (datasources/cache.ts). */
   cache: {
     maxBytes: number;
@@ -188,16 +173,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const algorithms = e.AUTH_ALGORITHMS.length > 0 ? e.AUTH_ALGORITHMS : DEFAULT_ALGORITHMS;
   const clockToleranceSeconds = e.AUTH_CLOCK_TOLERANCE_SECONDS;
-  const http = {
+  const callDefaults: PartnerCallSettings = {
     connectTimeoutMs: e.PARTNER_CONNECT_TIMEOUT_MS,
-    readTimeoutMs: e.PARTNER_READ_TIMEOUT_MS,
-    paymentTimeoutMs: e.PARTNER_PAYMENT_TIMEOUT_MS,
+    timeoutMs: { read: e.PARTNER_READ_TIMEOUT_MS, write: e.PARTNER_PAYMENT_TIMEOUT_MS },
+    deadlineMs: { read: e.PARTNER_READ_DEADLINE_MS, write: e.PARTNER_PAYMENT_DEADLINE_MS },
     maxConnections: e.PARTNER_MAX_CONNECTIONS,
     maxResponseBytes: e.PARTNER_MAX_RESPONSE_BYTES,
-  };
-  const resilience = {
-    readDeadlineMs: e.PARTNER_READ_DEADLINE_MS,
-    writeDeadlineMs: e.PARTNER_PAYMENT_DEADLINE_MS,
     retryAttempts: e.PARTNER_RETRY_ATTEMPTS,
     retryBaseMs: e.PARTNER_RETRY_BASE_MS,
     retryMaxDelayMs: e.PARTNER_RETRY_MAX_DELAY_MS,
@@ -207,7 +188,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     breakerHalfOpenMs: e.PARTNER_BREAKER_HALF_OPEN_MS,
     bulkheadQueue: e.PARTNER_BULKHEAD_QUEUE,
   };
-  const callDefaults = defaultCallSettings(http, resilience);
   return {
     env: e.NODE_ENV,
     production,
@@ -241,8 +221,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ]),
     ),
     paymentReturnUrl: e.PAYMENT_RETURN_URL ?? null,
-    http,
-    resilience,
+    partnerDefaults: callDefaults,
     cache: {
       maxBytes: e.CACHE_MAX_BYTES,
       maxStalenessSeconds: e.CACHE_MAX_STALENESS_SECONDS,
@@ -304,23 +283,4 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
       );
   }
   return problems;
-}
-
-/** Every partner's call settings before its own overrides: the `PARTNER_*` variables. */
-function defaultCallSettings(http: Config['http'], resilience: Config['resilience']): PartnerCallSettings {
-  return {
-    connectTimeoutMs: http.connectTimeoutMs,
-    timeoutMs: { read: http.readTimeoutMs, write: http.paymentTimeoutMs },
-    deadlineMs: { read: resilience.readDeadlineMs, write: resilience.writeDeadlineMs },
-    maxConnections: http.maxConnections,
-    maxResponseBytes: http.maxResponseBytes,
-    retryAttempts: resilience.retryAttempts,
-    retryBaseMs: resilience.retryBaseMs,
-    retryMaxDelayMs: resilience.retryMaxDelayMs,
-    breakerFailureRatio: resilience.breakerFailureRatio,
-    breakerWindowMs: resilience.breakerWindowMs,
-    breakerMinRequests: resilience.breakerMinRequests,
-    breakerHalfOpenMs: resilience.breakerHalfOpenMs,
-    bulkheadQueue: resilience.bulkheadQueue,
-  };
 }

@@ -175,7 +175,6 @@ function webhookVerifiers(
         settings,
         toleranceSeconds: config.webhooks.toleranceSeconds,
         endpoint: registry.endpoint(module.name),
-        policy: null,
         logger: logger.child({ component: 'webhooks', partner: module.name }),
       }),
     );

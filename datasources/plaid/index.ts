@@ -37,14 +37,13 @@ function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provide
  * The verifier, with a small client of its own for `/webhook_verification_key/get`. Without an
  * endpoint no key can be fetched, so every delivery is refused (unknown_key).
  */
-function createVerifier({ endpoint, policy, logger }: VerifierSettings) {
+function createVerifier({ endpoint, logger }: VerifierSettings) {
   if (!endpoint) return plaidWebhookVerifier({ fetchKey: async () => null, clockToleranceSeconds: 30 });
   const client = new PlaidClient({
     baseUrl: endpoint.baseUrl,
     clientId: endpoint.clientId ?? '',
     secret: endpoint.clientSecret,
     connections: 2,
-    ...(policy ? { policy } : {}),
   });
   const fetchKey: PlaidKeyFetcher = async (kid) => {
     try {
