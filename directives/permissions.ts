@@ -1,22 +1,41 @@
 /**
- * The graphql-shield rule map, generated from the SDL: deny by default, and every field of every type
- * gets a rule that reads like a sentence — the caller is authenticated, holds the scopes the SDL
- * asks for on the field and its type, and, on entity types, owns the object. Another customer's object
- * behaves exactly like a missing one (NOT_FOUND), whatever the path: root field, nested field, `_entities`.
+ * Authorisation generated from the SDL, deny by default. Every root field has a graphql-shield rule
+ * that reads like a sentence: the caller is authenticated and holds the scopes the SDL asks for
+ * (root fields the SDL does not scope are denied, but for the federation entry points). Every object
+ * of an entity type is checked once, when a field hands it out: its type's scopes, then its owner.
+ * Another customer's object behaves exactly like a missing one (NOT_FOUND), whatever the path: root
+ * field, nested field, `_entities`. A field with a scope of its own (`Account.balance` needs
+ * `balances:read`) has a rule before it resolves.
  *
- * Ownership rules never use shield's `contextual` cache: the answer depends on the parent object.
+ * The rest of the schema resolves unwrapped: the scalar fields of a checked account cost what they
+ * cost without authorisation. Rules are compiled once per schema; nothing is decided per field
+ * that was not already decided for its object.
  */
-import type { GraphQLSchema } from 'graphql';
+import {
+  getNamedType,
+  isAbstractType,
+  isObjectType,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLSchema,
+} from 'graphql';
+import {
+  applyMiddleware,
+  middleware,
+  type IMiddlewareFunction,
+  type IMiddlewareTypeMap,
+} from 'graphql-middleware';
 import { deny, rule, shield, type and } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
 import type { Principal } from '../domain/principal.js';
+import { collectFieldScopes, satisfies, typeScopes, type ScopeRequirement } from './scopes.js';
 
 /** What the rules read of the request context: only who is asking. */
 interface AuthContext {
   principal: Principal | null;
 }
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
-import { collectFieldScopes, satisfies, typeScopes, type ScopeRequirement } from './scopes.js';
 
 /** How to find the owner of each entity type's objects (the canonical model's owner field). */
 const OWNER_OF: Readonly<Record<string, (parent: Record<string, unknown>) => unknown>> = {
@@ -45,11 +64,9 @@ function describe(requirements: readonly ScopeRequirement[]): string {
   return requirements.map((requirement) => requirement.map((all) => all.join('+')).join('|')).join('&');
 }
 
-function authorised(requirements: readonly ScopeRequirement[], ownerType: string | undefined): ShieldRule {
-  const ownerOf = ownerType ? OWNER_OF[ownerType] : undefined;
-  const name = `authorised(${describe(requirements)})${ownerType ? `owner(${ownerType})` : ''}`;
-  return rule(name, { cache: ownerOf ? 'no_cache' : 'contextual' })(
-    (parent: Record<string, unknown>, _args, context: AuthContext) => {
+function authorised(requirements: readonly ScopeRequirement[]): ShieldRule {
+  return rule(`authorised(${describe(requirements)})`, { cache: 'contextual' })(
+    (_parent, _args, context: AuthContext) => {
       const principal = context.principal;
       if (!principal) return new UnauthenticatedError();
       for (const requirement of requirements) {
@@ -57,7 +74,6 @@ function authorised(requirements: readonly ScopeRequirement[], ownerType: string
           return new ForbiddenError(`This field needs the scope ${describe([requirement])}.`);
         }
       }
-      if (ownerOf && ownerOf(parent) !== principal.subject) return new NotFoundError(ownerType ?? 'Object');
       return true;
     },
   );
@@ -92,38 +108,175 @@ function entitiesAuthorised(schema: GraphQLSchema): ShieldRule {
   );
 }
 
-/** The rule map: one entry per field of the schema; anything unlisted falls back to deny. */
+/** The named type a field returns, through lists and non-null wrappers. */
+function namedTypeOf(type: GraphQLOutputType): GraphQLNamedType {
+  return getNamedType(type);
+}
+
+/** Object types whose objects are checked when a field hands them out: owned, or scoped at type level. */
+function guardedObjectTypes(schema: GraphQLSchema): Map<string, ObjectGuard> {
+  const guards = new Map<string, ObjectGuard>();
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type)) continue;
+    const requirement = typeScopes(type);
+    const ownerOf = OWNER_OF[type.name];
+    if (!requirement && !ownerOf) continue;
+    guards.set(type.name, { type: type.name, requirement, ownerOf });
+  }
+  return guards;
+}
+
+interface ObjectGuard {
+  type: string;
+  requirement: ScopeRequirement | null;
+  ownerOf: ((parent: Record<string, unknown>) => unknown) | undefined;
+}
+
+/**
+ * The rule map: a rule before every root field (deny unless the SDL scopes it, but for the federation
+ * entry points) and before every field whose own `@requiresScopes` asks more than its type does.
+ * Fields without a rule of their own (the scalar fields of an account, a transaction's amount) are
+ * not wrapped at all: their object was checked when a field handed it out (`objectGuards`).
+ */
 export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<string, ShieldRule>> {
   const map: Record<string, Record<string, ShieldRule>> = {};
   const rules = new Map<string, ShieldRule>();
-  const ruleFor = (requirements: ScopeRequirement[], ownerType: string | undefined) => {
-    const key = `${describe(requirements)}#${ownerType ?? ''}`;
+  const ruleFor = (requirements: ScopeRequirement[]) => {
+    const key = describe(requirements);
     let found = rules.get(key);
-    if (!found) rules.set(key, (found = authorised(requirements, ownerType)));
+    if (!found) rules.set(key, (found = authorised(requirements)));
     return found;
   };
-  // The router reads the SDL through `_service`; transport rules (router secret) guard who may ask.
-  map._Service = { sdl: publicField };
-  for (const { type, field, requirements } of collectFieldScopes(schema)) {
-    const fields = (map[type] ??= {});
-    const coordinate = `${type}.${field}`;
-    if (ROOT_TYPES.has(type) && requirements.length === 0) {
-      const access = ROOT_WITHOUT_SCOPES[coordinate];
-      fields[field] =
-        access === 'public' ? publicField : access === 'entities' ? entitiesAuthorised(schema) : deny;
-      continue;
+  for (const { type, field, requirements, own } of collectFieldScopes(schema)) {
+    if (ROOT_TYPES.has(type)) {
+      const coordinate = `${type}.${field}`;
+      const access = requirements.length === 0 ? ROOT_WITHOUT_SCOPES[coordinate] : 'scoped';
+      (map[type] ??= {})[field] =
+        access === 'scoped'
+          ? ruleFor(requirements)
+          : access === 'public'
+            ? publicField
+            : access === 'entities'
+              ? entitiesAuthorised(schema)
+              : deny;
+    } else if (own) {
+      (map[type] ??= {})[field] = ruleFor(requirements);
     }
-    fields[field] = ruleFor(requirements, type in OWNER_OF ? type : undefined);
   }
   return map;
 }
 
-export function buildShield(schema: GraphQLSchema) {
-  return shield(buildRuleMap(schema) as IRules, {
+/**
+ * The fields that hand out guarded objects (an account, a page's transaction, `_entities`' members):
+ * for each, the coordinates and the object types it may return. Every path to an owned object goes
+ * through one of them, whatever the query.
+ */
+export function objectEntryFields(
+  schema: GraphQLSchema,
+): { type: string; field: string; returns: string[] }[] {
+  const guards = guardedObjectTypes(schema);
+  const entries: { type: string; field: string; returns: string[] }[] = [];
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const named = namedTypeOf(field.type);
+      const candidates = isAbstractType(named)
+        ? schema.getPossibleTypes(named).map((member) => member.name)
+        : [named.name];
+      const returns = candidates.filter((name) => guards.has(name));
+      if (returns.length > 0) entries.push({ type: type.name, field: field.name, returns });
+    }
+  }
+  return entries;
+}
+
+/** The check an object passes before any of its fields resolves: the type's scopes, then its owner. */
+function checkObject(
+  value: unknown,
+  typeName: string | undefined,
+  guards: ReadonlyMap<string, ObjectGuard>,
+  principal: Principal | null,
+): unknown {
+  if (value === null || value === undefined || value instanceof Error) return value;
+  const guard = typeName ? guards.get(typeName) : undefined;
+  if (!guard) return typeName ? value : new ForbiddenError();
+  if (!principal) return new UnauthenticatedError();
+  if (guard.requirement && !satisfies(principal.scopes, guard.requirement)) {
+    return new ForbiddenError(`This field needs the scope ${describe([guard.requirement])}.`);
+  }
+  if (guard.ownerOf && guard.ownerOf(value as Record<string, unknown>) !== principal.subject) {
+    return new NotFoundError(guard.type);
+  }
+  return value;
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * A graphql-middleware map that checks what the entry fields resolve to: each object (each item of a
+ * list, each promised item) is replaced by the error it earns when the caller may not see it, so
+ * another customer's account answers NOT_FOUND at its own path, and its fields never run.
+ */
+function objectGuards(schema: GraphQLSchema): IMiddlewareTypeMap {
+  const guards = guardedObjectTypes(schema);
+  const map: Record<string, Record<string, IMiddlewareFunction>> = {};
+  for (const { type, field } of objectEntryFields(schema)) {
+    const fieldType = (schema.getType(type) as GraphQLObjectType).getFields()[field]!.type;
+    const named = namedTypeOf(fieldType);
+    const staticType = isAbstractType(named) ? undefined : named.name;
+    const typeOf = (value: unknown): string | undefined =>
+      staticType ?? (value as { __typename?: string } | null)?.__typename;
+    const check = (value: unknown, principal: Principal | null): unknown => {
+      if (Array.isArray(value)) return value.map((item) => check(item, principal));
+      if (isPromiseLike(value)) return Promise.resolve(value).then((item) => check(item, principal));
+      return checkObject(value, typeOf(value), guards, principal);
+    };
+    const guard = (
+      resolve: (...params: unknown[]) => unknown,
+      parent: unknown,
+      args: unknown,
+      context: AuthContext,
+      info: unknown,
+    ): unknown => {
+      const value = resolve(parent, args, context, info);
+      return isPromiseLike(value)
+        ? Promise.resolve(value).then((resolved) => check(resolved, context.principal))
+        : check(value, context.principal);
+    };
+    // graphql-middleware types its resolvers as async; a synchronous answer is passed through as is,
+    // so a default-resolved field stays synchronous.
+    (map[type] ??= {})[field] = guard as unknown as IMiddlewareFunction;
+  }
+  return map;
+}
+
+/**
+ * Authorisation compiled from the SDL: shield rules before the root fields and the fields with a
+ * scope of their own, object checks after the fields that hand out guarded objects. Everything else
+ * resolves unwrapped.
+ */
+export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
+  const rules = buildRuleMap(schema);
+  const shielded = shield(rules as IRules, {
     fallbackRule: deny,
     fallbackError: () => new ForbiddenError(),
     // Domain errors thrown by resolvers (NOT_FOUND, PARTNER_*) must reach formatError unchanged.
     allowExternalErrors: true,
     debug: false,
   });
+  // shield wraps every field it sees; keep only the fields that carry a rule.
+  const ruled = middleware((target) => {
+    const generated = shielded.generate(target) as Record<string, Record<string, IMiddlewareFunction>>;
+    const kept: Record<string, Record<string, IMiddlewareFunction>> = {};
+    for (const [type, fields] of Object.entries(rules)) {
+      for (const field of Object.keys(fields)) {
+        const wrapped = generated[type]?.[field];
+        if (wrapped) (kept[type] ??= {})[field] = wrapped;
+      }
+    }
+    return kept;
+  });
+  return applyMiddleware(schema, objectGuards(schema), ruled);
 }

@@ -53,6 +53,8 @@ export interface FieldScopes {
   field: string;
   /** Requirements that all must hold: the type's, then the field's. Empty = no scope needed. */
   requirements: ScopeRequirement[];
+  /** True when the field carries a `@requiresScopes` of its own (beyond its type's). */
+  own: boolean;
 }
 
 /** Every field of every object type of the schema, with the scope requirements that guard it. */
@@ -70,6 +72,7 @@ export function collectFieldScopes(schema: GraphQLSchema): FieldScopes[] {
         requirements: [onType, onField].filter(
           (requirement): requirement is ScopeRequirement => requirement !== null,
         ),
+        own: onField !== null,
       });
     }
   }

@@ -1,12 +1,11 @@
 /**
- * The executable schema: the SDL files read once at boot, the resolvers, and the shield generated
- * from the SDL's @requiresScopes wrapped around them.
+ * The executable schema: the SDL files read once at boot, the resolvers, and the authorisation
+ * compiled from the SDL's @requiresScopes around them.
  */
 import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
-import { buildShield } from '../directives/permissions.js';
+import { guardSchema } from '../directives/permissions.js';
 import { resolvers } from '../resolvers/index.js';
 import { fromRoot } from '../store/paths.js';
 
@@ -29,5 +28,5 @@ export function typeDefs(): DocumentNode {
 
 export function buildSchema(): GraphQLSchema {
   const schema = buildSubgraphSchema({ typeDefs: typeDefs(), resolvers: resolvers as never });
-  return applyMiddleware(schema, buildShield(schema));
+  return guardSchema(schema);
 }

@@ -1,9 +1,8 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { graphql, isObjectType, type GraphQLSchema } from 'graphql';
-import { applyMiddleware } from 'graphql-middleware';
+import { defaultFieldResolver, graphql, isObjectType, type GraphQLSchema } from 'graphql';
 import { deny } from 'graphql-shield';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildRuleMap, buildShield } from '../../directives/permissions.js';
+import { buildRuleMap, guardSchema } from '../../directives/permissions.js';
 import { collectFieldScopes, piiFieldNames } from '../../directives/scopes.js';
 import { typeDefs } from '../../server/schema.js';
 
@@ -13,16 +12,34 @@ beforeAll(() => {
 });
 
 describe('permissions generated from the SDL', () => {
-  it('gives every field of every object type a rule (nothing reaches the deny fallback by omission)', () => {
+  it('puts a rule before every root field, so nothing unscoped is reachable by omission', () => {
     const map = buildRuleMap(schema);
     const missing: string[] = [];
-    for (const type of Object.values(schema.getTypeMap())) {
-      if (!isObjectType(type) || type.name.startsWith('__') || ['_Service'].includes(type.name)) continue;
-      for (const field of Object.keys(type.getFields())) {
-        if (!map[type.name]?.[field]) missing.push(`${type.name}.${field}`);
-      }
+    for (const root of ['Query', 'Mutation']) {
+      const type = schema.getType(root);
+      if (!isObjectType(type)) continue;
+      for (const field of Object.keys(type.getFields()))
+        if (!map[root]?.[field]) missing.push(`${root}.${field}`);
     }
     expect(missing).toEqual([]);
+  });
+
+  it('puts a rule before every field with a scope of its own (Account.balance, Account.transactions)', () => {
+    const map = buildRuleMap(schema);
+    const own = collectFieldScopes(schema).filter((entry) => entry.own);
+    expect(own.map(({ type, field }) => `${type}.${field}`)).toEqual(
+      expect.arrayContaining(['Account.balance', 'Account.transactions', 'Transaction.account']),
+    );
+    for (const { type, field } of own) expect(map[type]?.[field], `${type}.${field}`).toBeDefined();
+  });
+
+  it("leaves the fields without a rule unwrapped: a checked account's name resolves synchronously", () => {
+    const guarded = guardSchema(schema);
+    const account = guarded.getType('Account');
+    if (!isObjectType(account)) throw new Error('Account is not an object type');
+    const name = account.getFields().name;
+    expect(buildRuleMap(schema).Account?.name).toBeUndefined();
+    expect(name?.resolve === undefined || name.resolve === defaultFieldResolver).toBe(true);
   });
 
   it('requires a scope on every root field except the federation entry points', () => {
@@ -66,7 +83,7 @@ describe('the shield at run time', () => {
       typeDefs: typeDefs(),
       resolvers: { Query: { account: () => account(owner) } } as never,
     });
-    const guarded = applyMiddleware(base, buildShield(base));
+    const guarded = guardSchema(base);
     const principal = scopes ? { subject: 'cust_alice', scopes: new Set(scopes) } : null;
     return graphql({ schema: guarded, source, contextValue: { principal } });
   };
