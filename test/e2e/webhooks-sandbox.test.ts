@@ -73,7 +73,12 @@ describe('payments settled by webhooks', { timeout: 180_000 }, () => {
   });
 
   it('refuses forged deliveries: zero stored, zero processed', async () => {
-    const before = await app.server.services.webhooks.repository.counts();
+    // The inbox may still be working on the earlier tests' genuine events, so this looks for the forged
+    // event itself rather than comparing counts by status.
+    const stored = async () =>
+      (await app.server.services.webhooks.repository.list({ limit: 1000, provider: 'stripe' })).filter(
+        (event) => event.partnerEventId === 'evt_forged',
+      );
     const body = JSON.stringify({
       id: 'evt_forged',
       type: 'payment_intent.succeeded',
@@ -95,6 +100,6 @@ describe('payments settled by webhooks', { timeout: 180_000 }, () => {
       });
       expect([400, 401]).toContain(response.status);
     }
-    expect(await app.server.services.webhooks.repository.counts()).toEqual(before);
+    expect(await stored()).toEqual([]);
   });
 });
