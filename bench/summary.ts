@@ -87,10 +87,17 @@ export function summarise(
   const dashboardRatio = ratios['Tributary dashboard / Apollo subgraph (CPU)'];
   const liveRatio = ratios['Tributary live dashboard / Apollo subgraph (CPU)'];
   const entitiesRatio = ratios['_entities x100 / Tributary dashboard (CPU)'];
+  const warmCpu = cpu(of('tributary-dashboard'))?.median ?? null;
   const targets: Goal[] = [
     {
       scenario: 'dashboard, warm partners',
-      target: 'CPU/req <= 1.25x the bare Apollo subgraph',
+      target: 'CPU/req <= 2.0x the bare Apollo subgraph (issue 14)',
+      observed: `${dashboardRatio.median}x (${dashboardRatio.min}–${dashboardRatio.max})`,
+      met: dashboardRatio.median <= 2,
+    },
+    {
+      scenario: 'dashboard, warm partners',
+      target: 'CPU/req <= 1.25x the bare Apollo subgraph (BENCHMARKS.md)',
       observed: `${dashboardRatio.median}x (${dashboardRatio.min}–${dashboardRatio.max})`,
       met: dashboardRatio.median <= 1.25,
     },
@@ -114,9 +121,14 @@ export function summarise(
     },
     {
       scenario: 'one partner down, breaker open',
-      target: 'cached answer p99 <= 10 ms (one connection and 50)',
-      observed: `p99 ${extra.cachedOne.latencyP99Ms} ms (1 conn), ${extra.cachedMany.latencyP99Ms} ms (50 conns)`,
-      met: extra.cachedOne.latencyP99Ms <= 10 && extra.cachedMany.latencyP99Ms <= 10,
+      target: 'cached answer p99 <= 10 ms (one connection and 50), CPU/req <= the warm dashboard',
+      observed: `p99 ${extra.cachedOne.latencyP99Ms} ms (1 conn), ${extra.cachedMany.latencyP99Ms} ms (50 conns); ${extra.cachedMany.cpuUsPerReq ?? '?'} µs/req against ${warmCpu ?? '?'}`,
+      met:
+        extra.cachedOne.latencyP99Ms <= 10 &&
+        extra.cachedMany.latencyP99Ms <= 10 &&
+        extra.cachedMany.cpuUsPerReq !== null &&
+        warmCpu !== null &&
+        extra.cachedMany.cpuUsPerReq <= warmCpu,
     },
   ];
   if (failures > 0) console.warn(`warning: ${failures} failed requests during the measured rounds`);
