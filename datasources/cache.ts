@@ -201,7 +201,9 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
       try {
         const transactions = await provider.listTransactions(ctx, partnerAccountIds, query);
         const byAccount = new Map<string, Transaction[]>();
-        for (const transaction of transactions) {
+        // Kept already marked as the copies they will be when served (CACHED, as of the partner's
+        // answer), so serving them allocates nothing per transaction.
+        for (const transaction of asCached(transactions)) {
           const list = byAccount.get(transaction.accountId);
           if (list) list.push(transaction);
           else byAccount.set(transaction.accountId, [transaction]);
@@ -229,7 +231,19 @@ function balancesFrom(provider: ProviderName, partnerAccountIds: readonly string
   );
 }
 
-/** Cached transaction lists, newest first (transactions carry no freshness of their own yet). */
+/** Transactions marked CACHED as of when the partner produced them (one freshness per distinct one). */
+function asCached(transactions: readonly Transaction[]): Transaction[] {
+  const marked = new Map<Freshness, Freshness>();
+  return transactions.map((transaction) => {
+    const live = transaction.freshness;
+    if (live.source === 'CACHED') return transaction;
+    let freshness = marked.get(live);
+    if (!freshness) marked.set(live, (freshness = { ...live, source: 'CACHED' }));
+    return { ...transaction, freshness };
+  });
+}
+
+/** Cached transaction lists (already marked CACHED), newest first. */
 function transactionsFrom(entries: Entry[]): Transaction[] {
   return entries
     .flatMap((entry) => entry.value as Transaction[])

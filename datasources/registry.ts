@@ -6,6 +6,7 @@
  * sandbox the development layer started (and handed in with its hooks). A partner with neither is
  * simply absent.
  */
+import type { Logger } from 'pino';
 import { NotSupportedError } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type {
@@ -13,6 +14,7 @@ import type {
   CallContext,
   PaymentsProvider,
   Provider,
+  RefreshOutcome,
   SandboxLink,
 } from '../domain/providers.js';
 import { FallbackCache, withFallback, type CacheObserver, type CacheSettings } from './cache.js';
@@ -69,6 +71,8 @@ export interface Registry {
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
   /** Provider.refreshLink of a partner; NotSupportedError when it keeps nothing to refresh. */
   refreshLink(name: ProviderName, ctx: CallContext, externalRef: string): Promise<boolean>;
+  /** Provider.refreshStale of every partner that keeps local copies, with what each did. */
+  refreshStale(logger: Logger, before: Date, limit: number): Promise<Map<ProviderName, RefreshOutcome>>;
   /** The endpoint the partner is reached at here (configured or sandbox); null when absent. */
   endpoint(name: ProviderName): PartnerEndpoint | null;
   /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
@@ -161,6 +165,15 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
       const provider = entryOf(name).provider;
       if (!provider.refreshLink) throw new NotSupportedError(name, 'refreshing a link from a webhook');
       return provider.refreshLink(ctx, externalRef);
+    },
+    async refreshStale(logger, before, limit) {
+      const outcomes = new Map<ProviderName, RefreshOutcome>();
+      for (const [name, entry] of entries) {
+        if (entry.provider.refreshStale) {
+          outcomes.set(name, await entry.provider.refreshStale(logger, before, limit));
+        }
+      }
+      return outcomes;
     },
     endpoint: (name) => entries.get(name)?.endpoint ?? null,
     health: () => [...entries.values()].map((entry) => entry.policy.health()),

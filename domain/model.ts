@@ -68,6 +68,8 @@ export interface Transaction {
   bookedAt: Date;
   valueDate: Date | null;
   category: string | null;
+  /** When the partner produced this copy of the transaction, and whether it was read live. */
+  freshness: Freshness;
 }
 
 export type PaymentStatus =

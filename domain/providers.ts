@@ -132,6 +132,14 @@ export interface SandboxLink {
   expiresAt: Date | null;
 }
 
+/** What a scheduled refresh of local copies did. */
+export interface RefreshOutcome {
+  refreshed: number;
+  /** Copies dropped because their link is gone. */
+  forgotten: number;
+  failed: number;
+}
+
 /** What a registry entry may offer. */
 export interface Provider {
   readonly name: ProviderName;
@@ -148,6 +156,12 @@ export interface Provider {
    * active link is not that one. Partners that keep no local copy leave it out.
    */
   refreshLink?(ctx: CallContext, externalRef: string): Promise<boolean>;
+  /**
+   * Brings every local copy last synchronised before `before` up to date (at most `limit` links a
+   * run): the schedule behind the webhooks, for changes whose notification was lost. Copies of links
+   * that are gone are dropped. Partners that keep no local copy leave it out.
+   */
+  refreshStale?(logger: CallContext['logger'], before: Date, limit: number): Promise<RefreshOutcome>;
   /** Releases pools and timers. */
   close(): Promise<void>;
 }

@@ -57,6 +57,8 @@ const EnvSchema = z
     MAX_AGE_TRANSACTIONS_SECONDS: int(0, 0, 24 * 3600),
     CONSENT_CACHE_MAX_BYTES: int(16 * 1024 * 1024, 0, 4 * 1024 * 1024 * 1024),
     CONSENT_CACHE_MAX_AGE_SECONDS: int(60, 0, 3_600),
+    COPY_REFRESH_INTERVAL_SECONDS: int(900, 0, 24 * 3600),
+    COPY_STALE_AFTER_SECONDS: int(6 * 3600, 60, 7 * 24 * 3600),
 
     LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
     LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
@@ -116,6 +118,11 @@ export interface Config {
   };
   /** Subjects' consents and credentials kept between requests (store/consent-cache.ts); max age 0: off. */
   consentCache: { maxBytes: number; maxAgeMs: number };
+  /**
+   * The schedule behind webhooks for local partner copies (services/copies/refresher.ts): how often it
+   * runs (0: off) and how old a copy may get before it is synchronised.
+   */
+  copyRefresh: { intervalMs: number; staleAfterMs: number };
   limits: {
     bodyBytes: number;
     webhookBodyBytes: number;
@@ -234,6 +241,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     consentCache: {
       maxBytes: e.CONSENT_CACHE_MAX_BYTES,
       maxAgeMs: e.CONSENT_CACHE_MAX_AGE_SECONDS * 1000,
+    },
+    copyRefresh: {
+      intervalMs: e.COPY_REFRESH_INTERVAL_SECONDS * 1000,
+      staleAfterMs: e.COPY_STALE_AFTER_SECONDS * 1000,
     },
     limits: {
       bodyBytes: e.LIMIT_BODY_BYTES,

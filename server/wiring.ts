@@ -23,6 +23,7 @@ import {
   type ClosableVerifier,
   type WebhookService,
 } from '../services/webhooks/index.js';
+import { startCopyRefresher, type CopyRefresher } from '../services/copies/refresher.js';
 import {
   crashSwitch,
   partnerKeySecretFrom,
@@ -53,6 +54,8 @@ export interface Services {
   payments: PaymentService;
   /** Deletes finished idempotency keys past their retention. */
   keyReaper: KeyReaper;
+  /** Synchronises local partner copies that no webhook refreshed for a while. */
+  copyRefresher: CopyRefresher;
 }
 
 export interface ServiceOverrides {
@@ -139,6 +142,7 @@ export async function createServices(
   return {
     payments,
     keyReaper: startKeyReaper(payments.keys, logger),
+    copyRefresher: startCopyRefresher(registry, logger, { ...config.copyRefresh, batchSize: 500 }),
     config,
     logger,
     db,
@@ -191,6 +195,7 @@ function cardProviderOf(registry: Registry): { cardProvider?: ProviderName } {
 
 export async function closeServices(services: Services): Promise<void> {
   services.keyReaper.stop();
+  services.copyRefresher.stop();
   await services.webhooks.close();
   await services.registry.close();
   await services.changes.close();

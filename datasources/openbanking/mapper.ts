@@ -235,6 +235,7 @@ export function mapTransactions(transactions: readonly WireTransaction[], ctx: M
   const issues: string[] = [];
   const out: Transaction[] = [];
   const seen = new Map<string, number>();
+  const live = freshness(ctx);
   transactions.forEach((tx, index) => {
     const value = money(tx.Amount, `Data.Transaction[${index}].Amount`, issues);
     if (!value) return;
@@ -262,6 +263,7 @@ export function mapTransactions(transactions: readonly WireTransaction[], ctx: M
       category: tx.MerchantDetails?.MerchantCategoryCode
         ? `mcc:${tx.MerchantDetails.MerchantCategoryCode}`
         : null,
+      freshness: live,
     });
   });
   if (issues.length > 0) throw new MappingError(issues);

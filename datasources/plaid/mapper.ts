@@ -189,8 +189,15 @@ export function toStoredTransaction(wire: PlaidTransaction, source: MapSource): 
   };
 }
 
-/** A transaction of the local copy as the canonical Transaction of `ownerId`. */
-export function toTransaction(stored: PlaidStoredTransaction, ownerId: string): Transaction {
+/**
+ * A transaction of the local copy as the canonical Transaction of `ownerId`; `freshness` says when
+ * the copy last heard from Plaid (one object shared by the whole answer).
+ */
+export function toTransaction(
+  stored: PlaidStoredTransaction,
+  ownerId: string,
+  freshness: Freshness,
+): Transaction {
   return {
     id: encodeId('Transaction', 'plaid', stored.transactionId),
     provider: 'plaid',
@@ -204,6 +211,7 @@ export function toTransaction(stored: PlaidStoredTransaction, ownerId: string): 
     bookedAt: stored.bookedAt,
     valueDate: stored.valueDate,
     category: stored.category,
+    freshness,
   };
 }
 

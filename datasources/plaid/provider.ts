@@ -4,12 +4,17 @@
  * The Item's access token comes from the CredentialStore (sealed at rest in consents); nothing here
  * stores a token. Accounts and balances are one partner call each, whatever the number of accounts.
  * Transactions are served from a local copy that /transactions/sync keeps current from a persisted
- * cursor (sync.ts), so each read asks Plaid only for what changed since the last one; Plaid's
- * SYNC_UPDATES_AVAILABLE webhook brings the copy up to date without a read (`refreshLink`).
+ * cursor (sync.ts). The sync is off the read path: Plaid's SYNC_UPDATES_AVAILABLE webhook
+ * (`refreshLink`) and the scheduled refresh of old copies (`refreshStale`) keep it current, and a read
+ * answers from the copy, marked `CACHED` as of its last sync, in one statement. A read syncs first only
+ * before the Item's first sync, or when the client asked for data younger than the copy
+ * (`CallContext.maxAgeSeconds`, e.g. `Cache-Control: no-cache`); if Plaid fails then, the failure is
+ * the answer, and the cached fallback above the provider (datasources/cache.ts) decides what to serve,
+ * as for every other partner read.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { PlaidSyncStore } from './store.js';
+import type { PlaidCopy, PlaidSyncStore } from './store.js';
 import { ConsentRequiredError } from '../../domain/errors.js';
 import type { Freshness } from '../../domain/model.js';
 import {
@@ -77,6 +82,11 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
     return running;
   };
 
+  const served = (copy: PlaidCopy, source: Freshness['source'], subject: string) => {
+    const freshness: Freshness = { source, asOf: copy.syncedAt, provider: 'plaid' };
+    return copy.transactions.map((transaction) => toTransaction(transaction, subject, freshness));
+  };
+
   const linkOf = async (ctx: CallContext, permission: string): Promise<PartnerCredential> => {
     const credential = await credentialsFor(ctx, deps.credentials).get(ctx.subject, 'plaid');
     if (!credential) throw new ConsentRequiredError('plaid', permission);
@@ -99,6 +109,17 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
         level: 'error',
       });
     }
+  };
+
+  const refreshLink = async (ctx: CallContext, itemId: string): Promise<boolean> => {
+    const credential = await credentialsFor(ctx, deps.credentials).get(ctx.subject, 'plaid');
+    if (!credential || credential.externalRef !== itemId) return false;
+    const target = { subject: ctx.subject, itemId, accessToken: credential.accessToken };
+    // A sync already running may have read Plaid before the change being announced: let it finish,
+    // then sync again (callers arriving from here on share that second sync).
+    await inflight.get(keyOf(target))?.catch(() => undefined);
+    await syncOnce(ctx, target);
+    return true;
   };
 
   const accounts: AccountsProvider = {
@@ -133,14 +154,17 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
         itemId: credential.externalRef,
         accessToken: credential.accessToken,
       };
+      const read = () => deps.sync.readCopy(ctx.subject, target.itemId, partnerAccountIds, query);
+      const copy = await read();
+      const tooOld =
+        copy !== null &&
+        ctx.maxAgeSeconds !== undefined &&
+        now().getTime() - copy.syncedAt.getTime() > ctx.maxAgeSeconds * 1000;
+      if (copy && !tooOld) return served(copy, 'CACHED', ctx.subject);
       await syncOnce(ctx, target);
-      const stored = await deps.sync.listTransactions(
-        ctx.subject,
-        credential.externalRef,
-        partnerAccountIds,
-        query,
-      );
-      return stored.map((transaction) => toTransaction(transaction, ctx.subject));
+      const synced = await read();
+      if (!synced) throw new ConsentRequiredError('plaid', 'transactions:read');
+      return served(synced, 'LIVE', ctx.subject);
     },
   };
 
@@ -166,16 +190,33 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
       };
     },
 
-    async refreshLink(ctx, itemId) {
-      const credential = await credentialsFor(ctx, deps.credentials).get(ctx.subject, 'plaid');
-      if (!credential || credential.externalRef !== itemId) return false;
-      const target = { subject: ctx.subject, itemId, accessToken: credential.accessToken };
-      // A sync already running may have read Plaid before the change being announced: let it finish,
-      // then sync again (callers arriving from here on share that second sync).
-      await inflight.get(keyOf(target))?.catch(() => undefined);
-      await syncOnce(ctx, target);
-      return true;
+    async refreshStale(logger, before, limit) {
+      const outcome = { refreshed: 0, forgotten: 0, failed: 0 };
+      for (const item of await deps.sync.staleItems(before, limit)) {
+        const ctx: CallContext = {
+          subject: item.subject,
+          correlationId: `refresh-${randomUUID()}`,
+          logger,
+        };
+        try {
+          if (await refreshLink(ctx, item.itemId)) outcome.refreshed += 1;
+          else {
+            // The subject no longer has this Item linked: its copy serves nobody and is dropped.
+            await deps.sync.forgetItem(item.subject, item.itemId);
+            outcome.forgotten += 1;
+          }
+        } catch (error) {
+          outcome.failed += 1;
+          logger.warn(
+            { partner: 'plaid', err: error, itemId: item.itemId },
+            'Scheduled refresh of a Plaid Item failed; the next run tries again.',
+          );
+        }
+      }
+      return outcome;
     },
+
+    refreshLink,
 
     close: () => client.close(),
   };

@@ -33,6 +33,12 @@ export interface PlaidSyncChanges {
   removed: readonly string[];
 }
 
+/** An Item's local copy as of its last completed sync. */
+export interface PlaidCopy {
+  syncedAt: Date;
+  transactions: PlaidStoredTransaction[];
+}
+
 /** Bounds on booking time, both inclusive. */
 export interface PlaidTransactionWindow {
   from?: Date;
@@ -54,13 +60,18 @@ export interface PlaidSyncStore {
     changes: PlaidSyncChanges,
     to: string,
   ): Promise<boolean>;
-  /** The subject's transactions on the Item's given accounts, newest first. */
-  listTransactions(
+  /**
+   * The local copy as a read serves it: when the Item was last synced, and the subject's transactions
+   * on its given accounts, newest first, in one statement. Null before the Item's first completed sync.
+   */
+  readCopy(
     subject: string,
     itemId: string,
     accountIds: readonly string[],
     window?: PlaidTransactionWindow,
-  ): Promise<PlaidStoredTransaction[]>;
+  ): Promise<PlaidCopy | null>;
+  /** Items whose copy was last synced before `before` (oldest first), for the scheduled refresh. */
+  staleItems(before: Date, limit: number): Promise<{ subject: string; itemId: string }[]>;
   /** Drops an Item's cursor and copy (the link was removed or replaced). */
   forgetItem(subject: string, itemId: string): Promise<void>;
   /** GDPR erasure of everything kept for the subject; returns the number of Items dropped. */
@@ -153,23 +164,40 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     });
   }
 
-  async listTransactions(
+  async readCopy(
     subject: string,
     itemId: string,
     accountIds: readonly string[],
     window: PlaidTransactionWindow = {},
-  ): Promise<PlaidStoredTransaction[]> {
-    if (accountIds.length === 0) return [];
-    const rows = await this.db.query<TransactionRow>(
-      `SELECT transaction_id, account_id, amount_minor, currency, status, pending_transaction_id, description,
-         merchant_name, category, booked_at, value_date
-       FROM plaid_transactions
-       WHERE subject = $1 AND item_id = $2 AND account_id = ANY($3::text[])
-         AND ($4::timestamptz IS NULL OR booked_at >= $4) AND ($5::timestamptz IS NULL OR booked_at <= $5)
-       ORDER BY booked_at DESC, transaction_id DESC`,
+  ): Promise<PlaidCopy | null> {
+    // The Item row always comes back (with NULL transaction columns when none match), so an Item
+    // synced with no transactions is told apart from one never synced.
+    const rows = await this.db.query<{ synced_at: Date | null } & Partial<TransactionRow>>(
+      `SELECT i.synced_at, t.transaction_id, t.account_id, t.amount_minor, t.currency, t.status,
+         t.pending_transaction_id, t.description, t.merchant_name, t.category, t.booked_at, t.value_date
+       FROM plaid_sync_items i
+       LEFT JOIN plaid_transactions t
+         ON t.item_id = i.item_id AND t.subject = i.subject AND t.account_id = ANY($3::text[])
+         AND ($4::timestamptz IS NULL OR t.booked_at >= $4) AND ($5::timestamptz IS NULL OR t.booked_at <= $5)
+       WHERE i.item_id = $2 AND i.subject = $1 AND i.cursor IS NOT NULL
+       ORDER BY t.booked_at DESC, t.transaction_id DESC`,
       [subject, itemId, [...accountIds], window.from ?? null, window.to ?? null],
     );
-    return rows.map(toStored);
+    const first = rows[0];
+    if (!first?.synced_at) return null;
+    const transactions = rows
+      .filter((row): row is TransactionRow & { synced_at: Date } => row.transaction_id != null)
+      .map(toStored);
+    return { syncedAt: first.synced_at, transactions };
+  }
+
+  async staleItems(before: Date, limit: number): Promise<{ subject: string; itemId: string }[]> {
+    const rows = await this.db.query<{ subject: string; item_id: string }>(
+      `SELECT subject, item_id FROM plaid_sync_items
+       WHERE synced_at IS NULL OR synced_at < $1 ORDER BY synced_at NULLS FIRST, item_id LIMIT $2`,
+      [before, limit],
+    );
+    return rows.map((row) => ({ subject: row.subject, itemId: row.item_id }));
   }
 
   async forgetItem(subject: string, itemId: string): Promise<void> {

@@ -231,7 +231,12 @@ export type Freshness = {
 
 /** Whether a value came from the partner during this request or from the last good copy. */
 export type FreshnessSource =
-  /** The partner was unavailable; this is the last good value, no older than the configured maximum staleness. */
+  /**
+   * A copy Tributary kept: within the maximum age the deployment allows (or the request's
+   * `Cache-Control: max-age`), the local copy a partner's notifications keep current, or, when the
+   * partner is unavailable, the last good value no older than the configured maximum staleness.
+   * `asOf` says when the partner produced it.
+   */
   | 'CACHED'
   /** Fetched from the partner while serving this request. */
   | 'LIVE';
@@ -646,6 +651,13 @@ export type Transaction = {
   category?: Maybe<Scalars['String']['output']>;
   /** The bank's description of the transaction; may contain names and references. */
   description: Scalars['String']['output'];
+  /**
+   * How fresh the transaction is: LIVE when the partner was asked while serving this request, CACHED
+   * with the time the partner last reported it otherwise (a copy within the maximum age, the local copy
+   * kept current by the partner's notifications, or the last good answer while the partner is down).
+   * Send `Cache-Control: no-cache` on the HTTP request for live data.
+   */
+  freshness: Freshness;
   /** Opaque global id of the transaction; it encodes the provider and the partner's own id. */
   id: Scalars['ID']['output'];
   /** The merchant's name, when the partner identifies one. */
@@ -1460,6 +1472,7 @@ export type TransactionResolvers<
   bookedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   category?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  freshness?: Resolver<ResolversTypes['Freshness'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   merchantName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TransactionStatus'], ParentType, ContextType>;

@@ -58,6 +58,7 @@ function transaction(subject: string, accountPartnerId: string, id: string, day:
     merchantName: null,
     bookedAt: new Date(Date.UTC(2025, 0, day)),
     valueDate: null,
+    freshness: live(0),
     category: null,
   };
 }
@@ -171,6 +172,7 @@ describe('the cached fallback', () => {
     state.healthy = false;
     const served = await reads.listTransactions(ctx('alice'), ['alice-a', 'alice-b'], {});
     expect(served.map((item) => item.partnerId)).toEqual(['alice-b-t', 'alice-a-t']);
+    expect(served.map((item) => item.freshness.source)).toEqual(['CACHED', 'CACHED']);
     await expect(reads.listTransactions(ctx('alice'), ['alice-a'], window)).rejects.toBeInstanceOf(
       PartnerError,
     );
@@ -233,6 +235,8 @@ describe('freshness within a maximum age', () => {
     });
     expect(balances.get('alice-a')!.freshness.source).toBe('CACHED');
     expect(transactions.map((item) => item.partnerId)).toEqual(['alice-a-t']);
+    // A cached transaction keeps the time the partner produced it, not the time it was served.
+    expect(transactions[0]!.freshness).toEqual({ ...live(0), source: 'CACHED' });
   });
 
   it('asks the partner once a value is older than its resource kind allows', async () => {

@@ -127,6 +127,21 @@ describe('batching against the partner sandboxes', () => {
     );
   });
 
+  it("answers a later dashboard's Plaid transactions from the local copy, without syncing on the read", async () => {
+    await app.graphql(DASHBOARD, {}, { subject: 'cust_twenty' });
+    resetLedgers();
+    const { body } = await app.graphql(DASHBOARD, {}, { subject: 'cust_twenty' });
+    expect(body.errors).toBeUndefined();
+    const observed = counts();
+    expect(observed.plaid).toMatchObject({ 'POST /accounts/get': 1, 'POST /accounts/balance/get': 1 });
+    expect(observed.plaid?.['POST /transactions/sync']).toBeUndefined();
+    const nodes = (body.data?.accounts as { edges: { node: Node }[] }).edges.map((edge) => edge.node);
+    const plaidTransactions = nodes
+      .filter((node) => node.provider === 'PLAID')
+      .flatMap((node) => node.transactions.edges);
+    expect(plaidTransactions.length).toBeGreaterThan(0);
+  });
+
   it('resolves 100 Account references through _entities with at most one call per provider and resource kind', async () => {
     const all = await app.graphql(
       '{ accounts(first: 100) { edges { node { id } } } }',

@@ -34,6 +34,9 @@ const DASHBOARD = /* GraphQL */ `
             edges {
               node {
                 id
+                freshness {
+                  source
+                }
               }
             }
           }
@@ -49,8 +52,16 @@ type Edge = {
     provider: string;
     freshness: { source: string };
     balance: { freshness: { source: string } };
+    transactions: { edges: { node: { freshness: { source: string } } }[] };
   };
 };
+/** The freshness sources of every transaction on the dashboard. */
+const transactionSources = (data: unknown) =>
+  new Set(
+    edgesOf(data).flatMap((edge) =>
+      edge.node.transactions.edges.map((transaction) => transaction.node.freshness.source),
+    ),
+  );
 const edgesOf = (data: unknown) => (data as { accounts: { edges: Edge[] } }).accounts.edges;
 
 let app: TestApp;
@@ -75,6 +86,7 @@ describe('warm reads within the maximum ages', () => {
     const cold = await app.graphql(DASHBOARD, {}, { token });
     expect(cold.body.errors).toBeUndefined();
     expect(edgesOf(cold.body.data).every((edge) => edge.node.freshness.source === 'LIVE')).toBe(true);
+    expect(transactionSources(cold.body.data)).toEqual(new Set(['LIVE']));
     statements.length = 0;
     resetLedgers(app.sandboxes);
 
@@ -90,6 +102,7 @@ describe('warm reads within the maximum ages', () => {
       expect(edge.node.freshness.source).toBe('CACHED');
       expect(edge.node.balance.freshness.source).toBe('CACHED');
     }
+    expect(transactionSources(warm.body.data)).toEqual(new Set(['CACHED']));
   });
 
   it('asks the partners again for a client that wants live data', async () => {
@@ -102,6 +115,8 @@ describe('warm reads within the maximum ages', () => {
     );
     expect(live.body.errors).toBeUndefined();
     expect(edgesOf(live.body.data).every((edge) => edge.node.freshness.source === 'LIVE')).toBe(true);
+    expect(transactionSources(live.body.data)).toEqual(new Set(['LIVE']));
+    expect(partnerRequests(app.sandboxes)).toHaveProperty(['plaid POST /transactions/sync']);
     const partners = new Set(Object.keys(partnerRequests(app.sandboxes)).map((route) => route.split(' ')[0]));
     expect(partners).toEqual(new Set(['openbanking', 'plaid']));
   });

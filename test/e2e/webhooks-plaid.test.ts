@@ -62,7 +62,12 @@ describe('Plaid transactions synced by webhooks', { timeout: 180_000 }, () => {
   }
 
   const localCopy = async () =>
-    new Map((await copy.listTransactions('cust_alice', itemId, [ACCOUNT])).map((t) => [t.transactionId, t]));
+    new Map(
+      ((await copy.readCopy('cust_alice', itemId, [ACCOUNT]))?.transactions ?? []).map((t) => [
+        t.transactionId,
+        t,
+      ]),
+    );
   const syncCalls = async () => {
     const answer = await fetch(`${plaidUrl}/__sandbox/plaid/calls`);
     return ((await answer.json()) as { calls: CallRecord[] }).calls.filter(

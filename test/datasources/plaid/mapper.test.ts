@@ -206,13 +206,19 @@ describe('plaid mapper: transactions', () => {
 
   it('builds the canonical transaction with global ids for the transaction and its account', () => {
     const wire = carolSync().added[0] as PlaidTransaction;
-    const canonical = toTransaction(stored(wire), 'cust_carol');
+    const syncedAt = new Date('2026-01-02T03:04:05Z');
+    const canonical = toTransaction(stored(wire), 'cust_carol', {
+      source: 'CACHED',
+      asOf: syncedAt,
+      provider: 'plaid',
+    });
     expect(canonical).toMatchObject({
       id: encodeId('Transaction', 'plaid', wire.transaction_id),
       partnerId: wire.transaction_id,
       accountId: encodeId('Account', 'plaid', wire.account_id),
       provider: 'plaid',
       ownerId: 'cust_carol',
+      freshness: { source: 'CACHED', asOf: syncedAt, provider: 'plaid' },
     });
   });
 

@@ -14,8 +14,9 @@ describe('plaid provider: transactions through /transactions/sync', () => {
   let itemId: string;
   const syncCalls = async (since: number) =>
     (await h.calls()).slice(since).filter((c) => c.route === '/transactions/sync');
+  // These reads ask for live data (as `Cache-Control: no-cache` does), so each one syncs first.
   const list = (subject = 'cust_alice', accounts: readonly string[] = ALICE, query = {}) =>
-    h.accounts.listTransactions(h.ctx(subject), accounts, query);
+    h.accounts.listTransactions({ ...h.ctx(subject), maxAgeSeconds: 0 }, accounts, query);
 
   beforeAll(async () => {
     h = await startHarness({ provider: { syncPageSize: 10 } });
@@ -195,11 +196,84 @@ describe('plaid provider: transactions through /transactions/sync', () => {
         partnerCode: 'TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION',
       });
       expect(await h.store.cursor('cust_alice', itemId)).toBe(start);
-      const stored = await h.store.listTransactions('cust_alice', itemId, ALICE);
+      const stored = (await h.store.readCopy('cust_alice', itemId, ALICE))?.transactions ?? [];
       expect(stored).toHaveLength(current.length);
     } finally {
       await h.control('sync-mutation', { customer: 'cust_alice', times: 1 });
       await list().catch(() => undefined);
     }
+  });
+});
+
+describe('plaid provider: reads answer from the local copy', () => {
+  let h: Harness;
+  let itemId: string;
+  const sent = () => h.sandbox.ledger().requests['POST /transactions/sync'] ?? 0;
+
+  beforeAll(async () => {
+    h = await startHarness({});
+    itemId = (await h.link('cust_alice')).externalRef;
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('syncs on the first read, when there is no copy yet, and marks it LIVE', async () => {
+    const first = await h.accounts.listTransactions(h.ctx('cust_alice'), ALICE, {});
+    expect(sent()).toBe(1);
+    expect(first).toHaveLength(ALICE_SEEDED);
+    expect(first[0]?.freshness).toMatchObject({ source: 'LIVE', provider: 'plaid' });
+  });
+
+  it('answers later reads from the copy without calling Plaid, CACHED as of the last sync', async () => {
+    const before = sent();
+    const [state] = await h.store.staleItems(new Date(Date.now() + 60_000), 10);
+    expect(state?.itemId).toBe(itemId);
+    const read = await h.accounts.listTransactions(h.ctx('cust_alice'), ALICE, {});
+    expect(sent()).toBe(before);
+    expect(read).toHaveLength(ALICE_SEEDED);
+    const asOf = read[0]!.freshness.asOf;
+    expect(read.every((t) => t.freshness.source === 'CACHED' && t.freshness.asOf === asOf)).toBe(true);
+    expect(asOf.getTime()).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('does not see changes until a webhook or the schedule syncs, then does', async () => {
+    await h.control('transactions', {
+      customer: 'cust_alice',
+      add: [{ account_id: ALICE[0], amount: 2.5, name: 'SCHEDULED', transaction_id: 'txn_scheduled' }],
+    });
+    const stale = await h.accounts.listTransactions(h.ctx('cust_alice'), ALICE, {});
+    expect(stale.map((t) => t.partnerId)).not.toContain('txn_scheduled');
+    // Nothing is older than a minute ago yet: the schedule leaves the fresh copy alone.
+    expect(await h.provider.refreshStale!(h.ctx('cust_alice').logger, new Date(0), 10)).toEqual({
+      refreshed: 0,
+      forgotten: 0,
+      failed: 0,
+    });
+    const outcome = await h.provider.refreshStale!(h.ctx('cust_alice').logger, new Date(Date.now() + 1), 10);
+    expect(outcome).toEqual({ refreshed: 1, forgotten: 0, failed: 0 });
+    const fresh = await h.accounts.listTransactions(h.ctx('cust_alice'), ALICE, {});
+    expect(fresh.map((t) => t.partnerId)).toContain('txn_scheduled');
+  });
+
+  it('syncs before a read that asks for data younger than the copy', async () => {
+    const before = sent();
+    const live = await h.accounts.listTransactions({ ...h.ctx('cust_alice'), maxAgeSeconds: 0 }, ALICE, {});
+    expect(sent()).toBe(before + 1);
+    expect(live[0]?.freshness.source).toBe('LIVE');
+    const young = await h.accounts.listTransactions(
+      { ...h.ctx('cust_alice'), maxAgeSeconds: 3600 },
+      ALICE,
+      {},
+    );
+    expect(sent()).toBe(before + 1);
+    expect(young[0]?.freshness.source).toBe('CACHED');
+  });
+
+  it('drops the copy of an Item its subject no longer has linked when the schedule reaches it', async () => {
+    await h.store.applySync('cust_gone', 'item_gone', null, { upserted: [], removed: [] }, 'cursor-1');
+    const outcome = await h.provider.refreshStale!(h.ctx('cust_gone').logger, new Date(Date.now() + 1), 10);
+    expect(outcome.forgotten).toBe(1);
+    expect(await h.store.cursor('cust_gone', 'item_gone')).toBeNull();
   });
 });

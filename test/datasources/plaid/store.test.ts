@@ -23,6 +23,14 @@ function tx(id: string, overrides: Partial<PlaidStoredTransaction> = {}): PlaidS
   };
 }
 
+/** The subject's transactions as a read is served them; none before the Item's first sync. */
+async function copy(
+  store: PlaidSyncRepository,
+  ...[subject, item, accounts, window]: Parameters<PlaidSyncRepository['readCopy']>
+): Promise<PlaidStoredTransaction[]> {
+  return (await store.readCopy(subject, item, accounts, window))?.transactions ?? [];
+}
+
 describe.each(testBackends())('plaid sync store on $kind', (backend) => {
   let db: Db;
   let store: PlaidSyncRepository;
@@ -34,8 +42,25 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
     await db.close();
   });
 
-  it('has no cursor before the first completed sync', async () => {
+  it('has no cursor and no copy before the first completed sync', async () => {
     expect(await store.cursor(newSubject(), newItem())).toBeNull();
+    expect(await store.readCopy(newSubject(), newItem(), ['acc-1'])).toBeNull();
+  });
+
+  it('tells a synced Item without transactions from one never synced, and whose copy is oldest', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    expect(await store.applySync(subject, item, null, { upserted: [], removed: [] }, 'c1')).toBe(true);
+    expect(await store.readCopy(subject, item, ['acc-1'])).toEqual({
+      syncedAt: new Date('2025-03-14T12:00:00.000Z'),
+      transactions: [],
+    });
+    expect(await store.readCopy(newSubject(), item, ['acc-1'])).toBeNull();
+    const stale = await store.staleItems(new Date('2025-03-14T12:00:01.000Z'), 100_000);
+    expect(stale).toContainEqual({ subject, itemId: item });
+    expect(await store.staleItems(new Date('2025-03-14T12:00:00.000Z'), 100_000)).not.toContainEqual({
+      subject,
+      itemId: item,
+    });
   });
 
   it('applies a sync and its cursor together, and reads the copy back exactly', async () => {
@@ -51,7 +76,7 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
       await store.applySync(subject, item, null, { upserted: [big, yen, dinar], removed: [] }, 'c1'),
     ).toBe(true);
     expect(await store.cursor(subject, item)).toBe('c1');
-    const read = await store.listTransactions(subject, item, ['acc-1']);
+    const read = await copy(store, subject, item, ['acc-1']);
     expect(read).toHaveLength(3);
     expect(read.find((t) => t.transactionId === 't-big')).toEqual(big);
     expect(read.find((t) => t.transactionId === 't-yen')).toEqual(yen);
@@ -65,7 +90,7 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
     expect(
       await store.applySync(subject, item, 'c1', { upserted: [changed], removed: ['a', 'unknown'] }, 'c2'),
     ).toBe(true);
-    const read = await store.listTransactions(subject, item, ['acc-1']);
+    const read = await copy(store, subject, item, ['acc-1']);
     expect(read.map((t) => t.transactionId).sort()).toEqual(['b', 'c']);
     expect(read.find((t) => t.transactionId === 'b')).toEqual(changed);
   });
@@ -77,16 +102,14 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
       await store.applySync(subject, item, null, { upserted: [tx('late')], removed: ['a'] }, 'c1-again'),
     ).toBe(false);
     expect(await store.cursor(subject, item)).toBe('c1');
-    expect((await store.listTransactions(subject, item, ['acc-1'])).map((t) => t.transactionId)).toEqual([
-      'a',
-    ]);
+    expect((await copy(store, subject, item, ['acc-1'])).map((t) => t.transactionId)).toEqual(['a']);
   });
 
   it('writes thousands of transactions in batches', async () => {
     const [subject, item] = [newSubject(), newItem()];
     const many = Array.from({ length: 1203 }, (_, i) => tx(`bulk-${i}`));
     await store.applySync(subject, item, null, { upserted: many, removed: [] }, 'c1');
-    expect(await store.listTransactions(subject, item, ['acc-1'])).toHaveLength(1203);
+    expect(await copy(store, subject, item, ['acc-1'])).toHaveLength(1203);
   });
 
   it('reads per subject, item and account, newest first, within an inclusive window', async () => {
@@ -108,12 +131,12 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
       'c1',
     );
     const ids = async (accounts: string[], window = {}) =>
-      (await store.listTransactions(subject, item, accounts, window)).map((t) => t.transactionId);
+      (await copy(store, subject, item, accounts, window)).map((t) => t.transactionId);
     expect(await ids(['acc-1'])).toEqual(['d9', 'd5', 'd1']);
     expect(await ids(['acc-1'], { from: at(5), to: at(9) })).toEqual(['d9', 'd5']);
     expect(await ids(['acc-1', 'acc-2'], { from: at(5), to: at(5) })).toEqual(['other-account', 'd5']);
     expect(await ids([])).toEqual([]);
-    expect(await store.listTransactions(newSubject(), item, ['acc-1'])).toEqual([]);
+    expect(await copy(store, newSubject(), item, ['acc-1'])).toEqual([]);
   });
 
   it('never lets another subject write to or read an item', async () => {
@@ -123,8 +146,8 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
       store.applySync(bob, item, 'c1', { upserted: [tx('theirs')], removed: ['mine'] }, 'c2'),
     ).rejects.toThrow(/exactly one subject/);
     expect(await store.cursor(bob, item)).toBeNull();
-    expect(await store.listTransactions(bob, item, ['acc-1'])).toEqual([]);
-    expect(await store.listTransactions(alice, item, ['acc-1'])).toHaveLength(1);
+    expect(await copy(store, bob, item, ['acc-1'])).toEqual([]);
+    expect(await copy(store, alice, item, ['acc-1'])).toHaveLength(1);
   });
 
   it('keeps no token or raw partner payload in its tables', async () => {
@@ -143,9 +166,9 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
     await store.applySync(subject, second, null, { upserted: [tx('b')], removed: [] }, 'c1');
     await store.forgetItem(subject, first);
     expect(await store.cursor(subject, first)).toBeNull();
-    expect(await store.listTransactions(subject, first, ['acc-1'])).toEqual([]);
+    expect(await copy(store, subject, first, ['acc-1'])).toEqual([]);
     expect(await store.eraseSubject(subject)).toBe(1);
-    expect(await store.listTransactions(subject, second, ['acc-1'])).toEqual([]);
+    expect(await copy(store, subject, second, ['acc-1'])).toEqual([]);
     const left = await db.query('SELECT 1 FROM plaid_transactions WHERE subject = $1', [subject]);
     expect(left).toEqual([]);
   });
