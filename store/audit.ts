@@ -19,6 +19,13 @@
  *
  * Appends run under a transaction-scoped advisory lock, so replicas sharing one PostgreSQL extend one
  * chain and never fork it; the primary key on seq backs that up.
+ *
+ * Entries that belong to a business transaction (a payment, a processed webhook) are `stage`d instead:
+ * one INSERT into `audit_pending`, no lock, committed or rolled back with the change they record. The
+ * sealer (`seal`, run shortly after each stage and on a backstop interval, on every replica) takes the
+ * lock once per batch and moves committed entries into the chain in their pending order. So concurrent
+ * payments never wait on each other for the chain, and an entry joins it moments after its commit.
+ * `verify`, `head` and `erase` seal first; erasure blanks pending entries too, under the same lock.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
@@ -89,23 +96,152 @@ function rowHash(
   );
 }
 
+/** A staged entry as the sealer reads it. */
+interface PendingRow {
+  id: string;
+  at: Date;
+  actor: string;
+  action: string;
+  target: string | null;
+  subject: string | null;
+  payload: string | null;
+  payload_digest: string;
+  erased_at: Date | null;
+}
+
 /** Appends to, verifies and erases from the audit chain. */
 export class AuditLog {
   readonly #now: () => Date;
+  readonly #sealDelayMs: number;
+  readonly #batchSize: number;
+  #sealing: Promise<number> | null = null;
+  #again = false;
+  #soon: NodeJS.Timeout | null = null;
+  readonly #backstop: NodeJS.Timeout | null;
 
-  /** `now` exists for tests. */
+  /**
+   * `now` exists for tests. `sealDelayMs`: how soon after a stage the sealer runs (default 5 ms);
+   * `sealIntervalMs`: the backstop for entries whose transaction committed after that run (default
+   * 1 s; 0: none, for short-lived tools that seal themselves).
+   */
   constructor(
     private readonly db: Db,
-    options: { now?: () => Date } = {},
+    options: { now?: () => Date; sealDelayMs?: number; sealIntervalMs?: number; batchSize?: number } = {},
   ) {
     this.#now = options.now ?? (() => new Date());
+    this.#sealDelayMs = options.sealDelayMs ?? 5;
+    this.#batchSize = options.batchSize ?? 500;
+    const interval = options.sealIntervalMs ?? 1_000;
+    this.#backstop =
+      interval > 0 ? setInterval(() => void this.seal().catch(() => undefined), interval) : null;
+    this.#backstop?.unref();
   }
 
   /**
-   * Appends one entry. Pass `tx` to make the entry part of the caller's transaction (it commits or rolls
-   * back with the change it records; other appenders wait until then).
+   * Records an entry as part of the caller's transaction `tx`: it commits or rolls back with the change
+   * it records, takes no lock, and joins the chain when the sealer next runs after the commit.
    */
-  async append(entry: AuditEntry, tx?: Queryable): Promise<AuditLink> {
+  async stage(entry: AuditEntry, tx: Queryable): Promise<void> {
+    const row = this.#prepare(entry);
+    await tx.query(
+      `INSERT INTO audit_pending (at, actor, action, target, subject, payload, payload_digest)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [row.at, row.actor, row.action, row.target, row.subject, row.payload, row.payload_digest],
+    );
+    this.sealSoon();
+  }
+
+  /** Asks the sealer to run shortly (after a transaction that staged entries committed). */
+  sealSoon(): void {
+    if (this.#soon) return;
+    this.#soon = setTimeout(() => {
+      this.#soon = null;
+      void this.seal().catch(() => undefined);
+    }, this.#sealDelayMs);
+    this.#soon.unref();
+  }
+
+  /**
+   * Moves every committed staged entry into the chain, oldest first, in batches under the chain's lock.
+   * Returns how many were sealed. Concurrent calls share a run (and one more, for entries committed
+   * while it ran).
+   */
+  seal(): Promise<number> {
+    if (this.#sealing) {
+      this.#again = true;
+      return this.#sealing;
+    }
+    const run = async (): Promise<number> => {
+      let total = 0;
+      do {
+        this.#again = false;
+        for (;;) {
+          const sealed = await this.db.transaction((tx) => this.#sealBatch(tx));
+          total += sealed;
+          if (sealed < this.#batchSize) break;
+        }
+      } while (this.#again);
+      return total;
+    };
+    this.#sealing = run().finally(() => {
+      this.#sealing = null;
+    });
+    return this.#sealing;
+  }
+
+  /** Stops the sealer's timers (the process is shutting down). */
+  close(): void {
+    if (this.#backstop) clearInterval(this.#backstop);
+    if (this.#soon) clearTimeout(this.#soon);
+    this.#soon = null;
+  }
+
+  async #sealBatch(tx: Queryable): Promise<number> {
+    await tx.query(LOCK);
+    const pending = await tx.query<PendingRow>(
+      `SELECT id, at, actor, action, target, subject, payload, payload_digest, erased_at
+       FROM audit_pending ORDER BY id LIMIT $1`,
+      [this.#batchSize],
+    );
+    if (pending.length === 0) return 0;
+    const [last] = await tx.query<{ seq: string; hash: string }>(
+      'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
+    );
+    let seq = last ? BigInt(last.seq) : 0n;
+    let prevHash = last?.hash ?? GENESIS;
+    const rows = pending.map((entry) => {
+      seq += 1n;
+      const row = { ...entry, seq, prev_hash: prevHash };
+      const hash = rowHash(row);
+      prevHash = hash;
+      return { ...row, hash };
+    });
+    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
+    await tx.query(
+      `INSERT INTO audit_log (seq, at, actor, action, target, subject, payload, payload_digest, prev_hash, hash,
+         erased_at)
+       SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+         $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])`,
+      [
+        column('seq').map(String),
+        column('at'),
+        column('actor'),
+        column('action'),
+        column('target'),
+        column('subject'),
+        column('payload'),
+        column('payload_digest'),
+        column('prev_hash'),
+        column('hash'),
+        column('erased_at'),
+      ],
+    );
+    await tx.query('DELETE FROM audit_pending WHERE id = ANY($1::bigint[])', [column('id')]);
+    return rows.length;
+  }
+
+  /** The row fields of an entry that do not depend on the chain. */
+  #prepare(entry: AuditEntry) {
     if (!entry.actor || !entry.action) throw new Error('An audit entry needs an actor and an action.');
     const subject = entry.subject ?? null;
     const payload = canonicalJson({
@@ -113,18 +249,31 @@ export class AuditLog {
       details: entry.details ?? null,
       salt: randomBytes(16).toString('base64url'),
     });
-    const run = async (q: Queryable): Promise<AuditLink> => {
+    return {
+      at: this.#now(),
+      actor: entry.actor,
+      action: entry.action,
+      target: entry.target ?? null,
+      subject,
+      payload,
+      payload_digest: sha256(payload),
+    };
+  }
+
+  /**
+   * Appends one entry in its own transaction and returns its link (operator actions, tools). An entry
+   * that belongs to a business transaction is `stage`d instead.
+   */
+  async append(entry: AuditEntry): Promise<AuditLink> {
+    const prepared = this.#prepare(entry);
+    return this.db.transaction(async (q): Promise<AuditLink> => {
       await q.query(LOCK);
       const [last] = await q.query<{ seq: string; hash: string }>(
         'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
       );
       const row = {
+        ...prepared,
         seq: last ? BigInt(last.seq) + 1n : 1n,
-        at: this.#now(),
-        actor: entry.actor,
-        action: entry.action,
-        target: entry.target ?? null,
-        payload_digest: sha256(payload),
         prev_hash: last?.hash ?? GENESIS,
       };
       const hash = rowHash(row);
@@ -137,20 +286,20 @@ export class AuditLog {
           row.actor,
           row.action,
           row.target,
-          subject,
-          payload,
+          row.subject,
+          row.payload,
           row.payload_digest,
           row.prev_hash,
           hash,
         ],
       );
       return { seq: row.seq, hash };
-    };
-    return tx ? run(tx) : this.db.transaction(run);
+    });
   }
 
   /** The newest link, or null when the log is empty. */
   async head(): Promise<AuditLink | null> {
+    await this.seal();
     const [last] = await this.db.query<{ seq: string; hash: string }>(
       'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
     );
@@ -162,6 +311,7 @@ export class AuditLog {
    * elsewhere earlier), also fails when that link is missing or different, which exposes a cut tail.
    */
   async verify(options: { anchor?: AuditLink; batchSize?: number } = {}): Promise<AuditVerification> {
+    await this.seal();
     const batchSize = options.batchSize ?? 1000;
     let expectedSeq = 1n;
     let prevHash = GENESIS;
@@ -209,11 +359,20 @@ export class AuditLog {
 
   /** Blanks the personal payload of every row about `subject`; the chain still verifies. Returns rows erased. */
   async erase(subject: string): Promise<number> {
-    const rows = await this.db.query(
-      'UPDATE audit_log SET subject = NULL, payload = NULL, erased_at = $2 WHERE subject = $1 RETURNING seq',
-      [subject, this.#now()],
-    );
-    return rows.length;
+    // Under the chain's lock, so no sealer is moving the subject's staged entries meanwhile.
+    return this.db.transaction(async (tx) => {
+      await tx.query(LOCK);
+      const at = this.#now();
+      const chained = await tx.query(
+        'UPDATE audit_log SET subject = NULL, payload = NULL, erased_at = $2 WHERE subject = $1 RETURNING seq',
+        [subject, at],
+      );
+      const staged = await tx.query(
+        'UPDATE audit_pending SET subject = NULL, payload = NULL, erased_at = $2 WHERE subject = $1 RETURNING id',
+        [subject, at],
+      );
+      return chained.length + staged.length;
+    });
   }
 }
 

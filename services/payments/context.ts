@@ -92,7 +92,7 @@ export async function auditOutcome(
     detail?: Record<string, unknown>;
   },
 ): Promise<void> {
-  await deps.audit.append(
+  await deps.audit.stage(
     {
       actor: 'customer',
       action: ACTIONS[entry.mutation],

@@ -163,19 +163,21 @@ function finishMovement<R, P>(
   result: R | null,
   userErrors: PaymentUserError[],
 ): Promise<PaymentPayload> {
-  return attempt.finish(async (tx) => {
-    const payment = await movement.record(tx, result);
-    const payload = movement.payload(payment, result, userErrors);
-    await auditOutcome(deps, tx, {
-      mutation: movement.mutation,
-      subject: call.subject,
-      key: movement.key,
-      payment,
-      userErrors,
-      detail: refundDetail(payload.refund),
-    });
-    return { payload, paymentId: movement.paymentId ?? payment?.id ?? null };
-  });
+  return attempt
+    .finish(async (tx) => {
+      const payment = await movement.record(tx, result);
+      const payload = movement.payload(payment, result, userErrors);
+      await auditOutcome(deps, tx, {
+        mutation: movement.mutation,
+        subject: call.subject,
+        key: movement.key,
+        payment,
+        userErrors,
+        detail: refundDetail(payload.refund),
+      });
+      return { payload, paymentId: movement.paymentId ?? payment?.id ?? null };
+    })
+    .finally(() => deps.audit.sealSoon());
 }
 
 function refundDetail(refund: Refund | null): Record<string, unknown> {

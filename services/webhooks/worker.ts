@@ -131,7 +131,7 @@ export class WebhookWorker {
 
   /** Appends `entries` inside `tx`, the transaction that marks the event. */
   private async record(entries: readonly AuditEntry[], tx: Queryable): Promise<void> {
-    for (const entry of entries) await this.deps.audit.append(entry, tx);
+    for (const entry of entries) await this.deps.audit.stage(entry, tx);
   }
 
   private async process(event: WebhookEventRecord): Promise<void> {

@@ -160,6 +160,7 @@ describe('Plaid transactions synced by webhooks', { timeout: 180_000 }, () => {
       if (stranger?.status !== 'ignored') await sleep(100);
     }
     expect(stranger).toMatchObject({ status: 'ignored', verification: 'plaid-es256-jwt' });
+    await app.server.services.audit.seal();
     const audit = await app.server.services.db.query<{ payload: string }>(
       "SELECT payload FROM audit_log WHERE action = 'webhook.ignored' AND target = $1",
       [stranger!.id],

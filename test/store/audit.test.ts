@@ -19,9 +19,11 @@ describe.each(testBackends())('the audit log on $kind', (backend) => {
   let audit: AuditLog;
   beforeAll(async () => {
     db = await backend.open();
-    audit = new AuditLog(db);
+    // No timers: these tests seal when they mean to.
+    audit = new AuditLog(db, { sealIntervalMs: 0, sealDelayMs: 60_000 });
   });
   afterAll(async () => {
+    audit.close();
     await db.close();
   });
 
@@ -39,6 +41,7 @@ describe.each(testBackends())('the audit log on $kind', (backend) => {
 
   beforeEach(async () => {
     await asOwner('DELETE FROM audit_log');
+    await db.query('DELETE FROM audit_pending');
   });
 
   it('verifies an empty log', async () => {
@@ -189,16 +192,111 @@ describe.each(testBackends())('the audit log on $kind', (backend) => {
     expect(await audit.verify()).toMatchObject({ ok: true, checked: 2 });
   });
 
-  it("rolls an entry back with the caller's transaction", async () => {
+  it("rolls a staged entry back with the caller's transaction", async () => {
     await audit.append(entry(1));
     await expect(
       db.transaction(async (tx) => {
-        await audit.append(entry(2), tx);
+        await audit.stage(entry(2), tx);
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
+    expect(await audit.seal()).toBe(0);
     expect((await audit.append(entry(3))).seq).toBe(2n);
     expect(await audit.verify()).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  // Needs two transactions open at once: PostgreSQL only (PGlite has one connection).
+  it.runIf(backend.openPeer)(
+    'chains staged entries only once their transaction committed, in the order they were staged',
+    async () => {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let staged!: () => void;
+      const inside = new Promise<void>((resolve) => (staged = resolve));
+      const open = db.transaction(async (tx) => {
+        await audit.stage(entry(1), tx);
+        staged();
+        await held;
+      });
+      await inside;
+      expect(await audit.seal()).toBe(0);
+      expect(await db.query('SELECT seq FROM audit_log')).toEqual([]);
+      release();
+      await open;
+      await db.transaction(async (tx) => {
+        await audit.stage(entry(2), tx);
+        await audit.stage(entry(3, null), tx);
+      });
+      expect(await audit.seal()).toBe(3);
+      const rows = await db.query<{ seq: string; target: string }>(
+        'SELECT seq, target FROM audit_log ORDER BY seq',
+      );
+      expect(rows.map((row) => [Number(row.seq), row.target])).toEqual([
+        [1, 'payment-1'],
+        [2, 'payment-2'],
+        [3, 'payment-3'],
+      ]);
+      expect(await db.query('SELECT id FROM audit_pending')).toEqual([]);
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 3 });
+    },
+  );
+
+  it('chains committed staged entries in the order they were staged', async () => {
+    await db.transaction(async (tx) => {
+      await audit.stage(entry(1), tx);
+      await audit.stage(entry(2, null), tx);
+    });
+    await db.transaction((tx) => audit.stage(entry(3), tx));
+    expect(await db.query('SELECT seq FROM audit_log')).toEqual([]);
+    expect(await audit.seal()).toBe(3);
+    const rows = await db.query<{ target: string }>('SELECT target FROM audit_log ORDER BY seq');
+    expect(rows.map((row) => row.target)).toEqual(['payment-1', 'payment-2', 'payment-3']);
+    expect(await audit.verify()).toMatchObject({ ok: true, checked: 3 });
+  });
+
+  it('seals in batches and interleaves with direct appends without forking the chain', async () => {
+    const small = new AuditLog(db, { sealIntervalMs: 0, sealDelayMs: 60_000, batchSize: 7 });
+    try {
+      await Promise.all(
+        Array.from({ length: 30 }, (_, n) =>
+          n % 10 === 0 ? small.append(entry(n)) : db.transaction((tx) => small.stage(entry(n), tx)),
+        ),
+      );
+      await small.seal();
+      expect(await small.verify()).toMatchObject({ ok: true, checked: 30 });
+    } finally {
+      small.close();
+    }
+  });
+
+  it('erases staged entries too, and they join the chain erased', async () => {
+    await db.transaction((tx) => audit.stage(entry(1, 'cust_erased'), tx));
+    await db.transaction((tx) => audit.stage(entry(2, 'cust_kept'), tx));
+    expect(await audit.erase('cust_erased')).toBe(1);
+    await audit.seal();
+    const rows = await db.query<{ subject: string | null; payload: string | null; erased_at: Date | null }>(
+      'SELECT subject, payload, erased_at FROM audit_log ORDER BY seq',
+    );
+    expect(rows[0]).toMatchObject({ subject: null, payload: null });
+    expect(rows[0]?.erased_at).toBeInstanceOf(Date);
+    expect(rows[1]?.subject).toBe('cust_kept');
+    expect(JSON.stringify(await db.query('SELECT * FROM audit_log'))).not.toContain('cust_erased');
+    expect(await audit.verify()).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  it('seals by itself shortly after a stage', async () => {
+    const eager = new AuditLog(db, { sealIntervalMs: 0, sealDelayMs: 1 });
+    try {
+      await db.transaction((tx) => eager.stage(entry(1), tx));
+      // The stage's own timer may have fired before the commit; the one after commit cannot miss it.
+      eager.sealSoon();
+      while ((await db.query('SELECT seq FROM audit_log')).length === 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(await db.query('SELECT id FROM audit_pending')).toEqual([]);
+    } finally {
+      eager.close();
+    }
   });
 
   it('keeps one chain under concurrent appends', async () => {
@@ -206,10 +304,30 @@ describe.each(testBackends())('the audit log on $kind', (backend) => {
     expect(await audit.verify()).toMatchObject({ ok: true, checked: 25 });
   });
 
+  it.runIf(backend.openPeer)(
+    'keeps one chain when two replicas seal staged entries at the same time',
+    async () => {
+      const peer = await backend.openPeer!(db);
+      const other = new AuditLog(peer, { sealIntervalMs: 0, sealDelayMs: 60_000, batchSize: 5 });
+      try {
+        await Promise.all(
+          Array.from({ length: 40 }, (_, n) =>
+            (n % 2 === 0 ? db : peer).transaction((tx) => (n % 2 === 0 ? audit : other).stage(entry(n), tx)),
+          ),
+        );
+        await Promise.all([audit.seal(), other.seal(), audit.seal(), other.seal()]);
+        expect(await audit.verify()).toMatchObject({ ok: true, checked: 40 });
+      } finally {
+        other.close();
+        await peer.close();
+      }
+    },
+  );
+
   it.runIf(backend.openPeer)('keeps one chain when two replicas append at the same time', async () => {
     const peer = await backend.openPeer!(db);
     try {
-      const other = new AuditLog(peer);
+      const other = new AuditLog(peer, { sealIntervalMs: 0 });
       const links = await Promise.all(
         Array.from({ length: 40 }, (_, n) => (n % 2 === 0 ? audit : other).append(entry(n))),
       );

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WebhookHandler } from '../../../services/webhooks/handler.js';
-import { AuditLog, type AuditEntry, type AuditLink } from '../../../store/audit.js';
+import { AuditLog, type AuditEntry } from '../../../store/audit.js';
 import type { Db, Queryable } from '../../../store/db.js';
 import { WebhookRepository } from '../../../store/webhooks.js';
 import { testBackends } from '../../helpers/db.js';
@@ -46,13 +46,12 @@ class DropsAfterProcessedEntry extends AuditLog {
     super(db);
   }
 
-  override async append(entry: AuditEntry, tx?: Queryable): Promise<AuditLink> {
-    const link = await super.append(entry, tx);
+  override async stage(entry: AuditEntry, tx: Queryable): Promise<void> {
+    await super.stage(entry, tx);
     if (entry.action === 'webhook.processed' && this.times > 0) {
       this.times -= 1;
       throw new Error('connection lost before COMMIT');
     }
-    return link;
   }
 }
 

@@ -104,6 +104,10 @@ export function webhookWorker(
 
 /** The `webhook.processed` audit entries, as inbox row ids, one per entry. */
 export async function processedEntries(db: Db): Promise<string[]> {
+  // The worker stages its entries; they are in the chain once sealed.
+  const audit = new AuditLog(db, { sealIntervalMs: 0 });
+  await audit.seal();
+  audit.close();
   const rows = await db.query<{ payload: string }>(
     "SELECT payload FROM audit_log WHERE action = 'webhook.processed' ORDER BY seq",
   );
