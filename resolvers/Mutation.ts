@@ -10,9 +10,10 @@ const notYet = (what: string) => () => {
   throw new NotImplementedError(what);
 };
 
+/** The partner-call context of a mutation: credentials from the request's consent snapshot. */
 function callOf(context: RequestContext): CallContext {
   if (!context.principal) throw new UnauthenticatedError();
-  return { subject: context.principal.subject, correlationId: context.correlationId, logger: context.logger };
+  return context.loaders.call();
 }
 
 /** A replayed result is marked so the response carries `extensions.idempotency.replayed`. */

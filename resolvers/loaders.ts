@@ -53,6 +53,11 @@ export interface Loaders {
   consentedProviders(): Promise<ProviderName[]>;
   /** The subject's payments by global id (from our ledger); another subject's or an unknown id is null. */
   payment: DataLoader<string, Payment | null>;
+  /**
+   * The request's partner-call context: the subject, and their credentials from the request's consent
+   * snapshot (no database read on a warm subject). Mutations call partners with it too.
+   */
+  call(): CallContext;
 }
 
 /** What the loaders read, and nothing more. */
@@ -259,6 +264,7 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     requireConsent,
     consentedProviders,
     payment,
+    call,
   };
 }
 

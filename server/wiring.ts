@@ -11,6 +11,7 @@ import type { ProviderName } from '../domain/model.js';
 import { AuditLog } from '../store/audit.js';
 import { inProcessChangeFeed, pgChangeFeed, type ChangeFeed } from '../store/change-feed.js';
 import { ConsentCache } from '../store/consent-cache.js';
+import { ConsentSnapshot } from '../store/consent-snapshot.js';
 import { ConsentRepository } from '../store/consents.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
@@ -130,8 +131,15 @@ export async function createServices(
     allowCidrs: Object.fromEntries(
       PARTNER_MODULES.map((module) => [module.name, config.partners[module.name]?.webhookAllowCidrs ?? []]),
     ),
-    fetchPayment: async (provider, partnerId, call) =>
-      (await registry.payments(provider).getPayments(call, [partnerId])).get(partnerId) ?? null,
+    // The subject's credentials from the consent cache, as a request would read them.
+    fetchPayment: async (provider, partnerId, call) => {
+      const { credentials } = new ConsentSnapshot(call.subject, consentCache);
+      return (
+        (await registry.payments(provider).getPayments({ ...call, credentials }, [partnerId])).get(
+          partnerId,
+        ) ?? null
+      );
+    },
     items: {
       links: consents,
       refreshLink: (provider, ctx, externalRef) => registry.refreshLink(provider, ctx, externalRef),
@@ -197,6 +205,13 @@ export async function closeServices(services: Services): Promise<void> {
   services.keyReaper.stop();
   services.copyRefresher.stop();
   await services.webhooks.close();
+  // What the last requests and inbox events staged joins the chain before the database goes.
+  services.audit.close();
+  await services.audit
+    .seal()
+    .catch((error: unknown) =>
+      services.logger.warn({ err: error }, 'audit entries left staged; the next start seals them'),
+    );
   await services.registry.close();
   await services.changes.close();
   await services.db.close();

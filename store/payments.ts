@@ -86,6 +86,61 @@ export class PaymentRepository {
     return rows.length > 0;
   }
 
+  /**
+   * Records a payment the partner has just created together with its whole status history, in one
+   * statement: the row in its current status and one event per status it passed. Returns the payment
+   * as stored, or null (nothing written) when it was already recorded.
+   */
+  async insertWithHistory(
+    q: Queryable,
+    payment: Payment,
+    events: readonly PaymentEvent[],
+    patch: Required<StatusPatch>,
+  ): Promise<Payment | null> {
+    const creditor = minimalCreditor(payment.creditor);
+    const [row] = await q.query<PaymentRow>(
+      `WITH p AS (
+         INSERT INTO payments (id, subject, provider, partner_id, status, amount_minor, currency,
+           debtor_account_id, creditor_name, creditor_sort_code, creditor_account_last4, creditor_iban_minimal,
+           reference, failure_reason, next_action, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16,
+           greatest($16::timestamptz, $17::timestamptz))
+         ON CONFLICT (id) DO NOTHING RETURNING *
+       ), e AS (
+         INSERT INTO payment_events (payment_id, status, at, source, detail)
+         SELECT p.id, x.status, x.at, x.source, x.detail
+         FROM p, unnest($18::text[], $19::timestamptz[], $20::text[], $21::text[]) AS x(status, at, source, detail)
+       )
+       SELECT * FROM p`,
+      [
+        payment.id,
+        payment.ownerId,
+        payment.provider,
+        payment.partnerId,
+        payment.status,
+        payment.amount.minor,
+        payment.amount.currency,
+        payment.debtorAccountId,
+        creditor?.name ?? null,
+        creditor?.sortCode ?? null,
+        creditor?.accountNumber ?? null,
+        creditor?.iban ?? null,
+        payment.reference,
+        patch.failureReason,
+        patch.nextAction ? JSON.stringify(patch.nextAction) : null,
+        payment.createdAt,
+        events.at(-1)?.at ?? payment.createdAt,
+        events.map((event) => event.status),
+        events.map((event) => event.at),
+        events.map((event) => event.source),
+        events.map((event) => event.detail),
+      ],
+    );
+    if (!row) return null;
+    const eventRows: EventRow[] = events.map((event) => ({ payment_id: row.id, ...event }));
+    return toPayment(row, eventRows, []);
+  }
+
   /** Reads a payment's status fields and locks its row until the transaction ends. */
   async lockForStatus(q: Queryable, id: string): Promise<LockedPayment | null> {
     const [row] = await q.query<PaymentRow>(

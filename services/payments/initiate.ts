@@ -84,8 +84,7 @@ export async function initiatePayment(
     },
     record: async (tx, payment) => {
       if (!payment) return null;
-      await deps.ledger.record(tx, payment, { source: 'API', detail: MUTATION });
-      return deps.ledger.get(call.subject, payment.id, tx);
+      return deps.ledger.recordCreated(tx, payment, { source: 'API', detail: MUTATION });
     },
     payload: (payment, _result, userErrors) => ({ payment, refund: null, userErrors }),
   });

@@ -92,6 +92,32 @@ export class PaymentLedger {
     return change;
   }
 
+  /**
+   * Records a payment our own call just created at the partner and returns it as the ledger now holds
+   * it: one statement for a new payment (the row and the statuses it passed, as `record` would write
+   * them), `record` and a read otherwise (already recorded, e.g. by a webhook; or carrying refunds).
+   */
+  async recordCreated(q: Queryable, payment: Payment, report: StatusReport): Promise<Payment | null> {
+    const path = transitionPath('PENDING', payment.status);
+    if (payment.refunds.length === 0 && (payment.status === 'PENDING' || path.length > 0)) {
+      const at = report.at ?? this.now();
+      const steps = payment.status === 'PENDING' ? ['PENDING' as const] : path;
+      const events: PaymentEvent[] = steps.map((step) => ({
+        status: step,
+        at,
+        source: report.source,
+        detail: step === payment.status ? (report.detail ?? null) : `implied by ${payment.status}`,
+      }));
+      const stored = await this.repository.insertWithHistory(q, payment, events, {
+        failureReason: payment.status === 'FAILED' ? payment.failureReason : null,
+        nextAction: payment.status === 'REQUIRES_ACTION' ? payment.nextAction : null,
+      });
+      if (stored) return stored;
+    }
+    await this.record(q, payment, report);
+    return this.get(payment.ownerId, payment.id, q);
+  }
+
   /** The subject's payment as the ledger holds it now. */
   get(subject: string, id: string, q?: Queryable): Promise<Payment | null> {
     return this.repository.get(subject, id, q);

@@ -81,6 +81,39 @@ describe('consent store reads per request', () => {
     expect(opened).not.toHaveBeenCalled();
   });
 
+  it('pays for a warm subject with no consent read: six statements on the request path, audit staged', async () => {
+    const pay = `mutation($input: InitiatePaymentInput!, $k: String!) {
+      initiatePayment(input: $input, idempotencyKey: $k) { payment { id status } userErrors { code } }
+    }`;
+    const input = {
+      paymentMethodId: 'pm_card_visa',
+      amount: { amount: '3.21', currency: 'GBP' },
+      reference: 'x',
+    };
+    await app.graphql(DASHBOARD, {}, { subject: 'cust_alice' });
+    statements.length = 0;
+
+    const { body } = await app.graphql(
+      pay,
+      { input, k: 'consent-reads-payment-0001' },
+      { subject: 'cust_alice' },
+    );
+
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.initiatePayment).toMatchObject({ payment: { status: 'SETTLED' }, userErrors: [] });
+    // What the payment itself sent (the sandbox's webhooks are being processed meanwhile): the key's
+    // claim, two recovery points and its finish; the payment with its history in one statement; the
+    // staged audit entry. No consent read, no read-back of what was just written, no chain lock.
+    const idempotency = statements.filter((sql) => /idempotency_keys/.test(sql));
+    expect(idempotency).toHaveLength(4);
+    expect(statements.filter((sql) => /INSERT INTO payments/.test(sql))).toHaveLength(1);
+    expect(statements.filter((sql) => /INSERT INTO audit_pending/.test(sql)).length).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(statements.filter(readsConsents)).toEqual([]);
+    expect(statements.filter((sql) => /FROM (payment_events|refunds)\b/.test(sql))).toEqual([]);
+  });
+
   it('honours a consent revoked between two requests: CONSENT_REQUIRED and no partner call', async () => {
     const query = 'query($id: ID!) { account(id: $id) { id balance { current { amount } } } }';
     const list = await app.graphql(DASHBOARD, {}, { subject: 'cust_bob' });

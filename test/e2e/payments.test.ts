@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createStripeProvider, type StripeProvider } from '../../datasources/stripe/provider.js';
-import type { PartnerCredential } from '../../domain/providers.js';
 import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import { startStripeSandbox, STRIPE_SANDBOX_SECRET_KEY } from '../../sandboxes/stripe/index.js';
 import { PaymentService } from '../../services/payments/index.js';
@@ -34,30 +33,31 @@ describe('payments over HTTP', () => {
   beforeAll(async () => {
     app = await startTestApp();
     sandbox = await startStripeSandbox({ empty: true });
-    const links = new Map<string, PartnerCredential>();
     const logger = pino({ level: 'silent' });
+    const services = app.server.services;
     stripe = createStripeProvider(
       { baseUrl: sandbox.url, secretKey: STRIPE_SANDBOX_SECRET_KEY, returnUrl: 'https://app.example/return' },
-      {
-        credentials: {
-          get: async (subject) => links.get(subject) ?? null,
-          update: async (credential) => void links.set(credential.subject, credential),
-        },
-        logger,
-      },
+      { credentials: services.consents.credentials, logger },
     );
+    // The customers' Stripe links point at this suite's sandbox, in the consents table as in production
+    // (a request's consent snapshot reads them there).
     for (const subject of ['cust_alice', 'cust_bob']) {
+      const seeded = await services.consents.findActive(subject, 'stripe');
+      if (seeded) await services.consents.revoke(subject, seeded.id);
       const link = await stripe.connectSandboxCustomer(subject);
-      links.set(subject, {
+      await services.consents.grant({
         subject,
         provider: 'stripe',
-        externalRef: link.externalRef,
-        accessToken: '',
-        refreshToken: null,
-        expiresAt: null,
+        permissions: link.permissions,
+        partnerRef: link.externalRef,
+        credential: {
+          accessToken: link.accessToken,
+          refreshToken: link.refreshToken,
+          expiresAt: link.tokenExpiresAt,
+        },
+        expiresAt: link.expiresAt,
       });
     }
-    const services = app.server.services;
     const payments = new PaymentService(
       { db: services.db, audit: services.audit, logger, providers: () => stripe.payments },
       { partnerKeySecret: 'http-e2e', cardProvider: 'stripe' },

@@ -14,9 +14,8 @@
  * Prints `READY <url>` once it listens.
  */
 import { join } from 'node:path';
-import type { ProviderName } from '../../../domain/model.js';
 import { createStripeProvider } from '../../../datasources/stripe/provider.js';
-import type { CredentialStore, PartnerCredential } from '../../../domain/providers.js';
+import type { CredentialStore } from '../../../domain/providers.js';
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { loadConfig } from '../../../server/config.js';
 import { createLogger } from '../../../server/logger.js';
@@ -39,13 +38,10 @@ const db = env.TEST_PG_URL
   ? await openDatabase({ url: env.TEST_PG_URL, schema: env.TEST_PG_SCHEMA!, max: 8 })
   : await openDatabase({ dataDir: join(dataDir, 'db') });
 
-const links = new Map<string, PartnerCredential>();
-const credentials: CredentialStore = {
-  get: async (subject: string, provider: ProviderName) => links.get(`${subject}|${provider}`) ?? null,
-  update: async (credential) => {
-    links.set(`${credential.subject}|${credential.provider}`, credential);
-  },
-};
+// The replica's services first: the Stripe links live in the shared consents table, as in production,
+// so a request's consent snapshot finds them.
+const services = await createServices(config, logger, { db });
+const credentials: CredentialStore = services.consents.credentials;
 const stripeAt = (timeoutMs: number) =>
   createStripeProvider(
     {
@@ -56,17 +52,23 @@ const stripeAt = (timeoutMs: number) =>
     },
     { credentials, logger },
   );
-// Linking runs at boot with a generous timeout; the payments provider gets the one under test.
+// Linking runs at boot with a generous timeout (once per shared database); the payments provider gets
+// the timeout under test.
 const linker = stripeAt(60_000);
 for (const subject of ['cust_alice', 'cust_bob']) {
+  if (await services.consents.findActive(subject, 'stripe')) continue;
   const link = await linker.connectSandboxCustomer(subject);
-  await credentials.update({
+  await services.consents.grant({
     subject,
     provider: 'stripe',
-    externalRef: link.externalRef,
-    accessToken: '',
-    refreshToken: null,
-    expiresAt: null,
+    permissions: link.permissions,
+    partnerRef: link.externalRef,
+    credential: {
+      accessToken: link.accessToken,
+      refreshToken: link.refreshToken,
+      expiresAt: link.tokenExpiresAt,
+    },
+    expiresAt: link.expiresAt,
   });
 }
 await linker.close();
@@ -74,7 +76,6 @@ const stripe = stripeAt(Number(env.TEST_STRIPE_TIMEOUT_MS ?? 5_000));
 
 // The replica's payment service, whatever server/wiring.ts builds: this one calls the test's sandbox.
 // It is put in place before the app is built, as the composition root would (no late binding).
-const services = await createServices(config, logger, { db });
 const payments = new PaymentService(
   { db, audit: services.audit, logger, providers: () => stripe.payments },
   {

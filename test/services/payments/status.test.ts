@@ -130,6 +130,59 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
     return id;
   }
 
+  it.each(['PENDING', 'REQUIRES_ACTION', 'PROCESSING', 'SETTLED', 'FAILED', 'REFUNDED'] as const)(
+    'records a just-created %s payment in one statement exactly as record() and a read would',
+    async (status) => {
+      const at = new Date('2026-03-01T10:00:00.123Z');
+      const created = (partnerId: string) => ({
+        id: encodeId('Payment', 'stripe', partnerId),
+        provider: 'stripe',
+        partnerId,
+        ownerId: 'cust_alice',
+        status,
+        amount: { minor: 1234n, currency: 'GBP' },
+        debtorAccountId: null,
+        creditor: { name: 'Jane Doe', sortCode: '040004', accountNumber: '12345678', iban: null },
+        reference: 'equivalence',
+        createdAt: new Date('2026-03-01T09:59:59.000Z'),
+        updatedAt: new Date('2026-03-01T09:59:59.000Z'),
+        failureReason: status === 'FAILED' ? 'card_declined' : null,
+        nextAction:
+          status === 'REQUIRES_ACTION' ? { type: 'redirect', url: 'https://bank.example/3ds' } : null,
+        events: [],
+        refunds: [],
+      });
+      const report = { source: 'API' as const, detail: 'initiatePayment', at };
+      serial += 1;
+      const fast = created(`pi_fast_${status}_${serial}`);
+      const slow = created(`pi_slow_${status}_${serial}`);
+      const statements: string[] = [];
+      const stored = await db.transaction((tx) =>
+        ledger.recordCreated(
+          {
+            query: (sql, params) => {
+              statements.push(sql);
+              return tx.query(sql, params);
+            },
+            exec: (sql) => tx.exec(sql),
+          },
+          fast,
+          report,
+        ),
+      );
+      expect(statements).toHaveLength(1);
+      await db.transaction(async (tx) => {
+        await ledger.record(tx, slow, report);
+      });
+      const read = await ledger.get('cust_alice', slow.id);
+      const comparable = (payment: typeof read) => ({ ...payment, id: 'x', partnerId: 'x' });
+      expect(comparable(stored)).toEqual(comparable(read));
+      expect(comparable(await ledger.get('cust_alice', fast.id))).toEqual(comparable(read));
+      // Recording it again (a resumed attempt) changes nothing and answers the stored payment.
+      expect(await db.transaction((tx) => ledger.recordCreated(tx, fast, report))).toEqual(stored);
+    },
+  );
+
   it('is idempotent, ignores stale reports and records the history of what it applied', async () => {
     const id = await newPayment();
     expect(await ledger.applyStatus(id, 'SETTLED', { source: 'WEBHOOK' })).toEqual({
