@@ -11,6 +11,15 @@ declare module 'autocannon' {
     pipelining?: number;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
+    /** The requests each connection cycles through; `setupRequest` may rewrite each before it is sent. */
+    requests?: { setupRequest?: (request: RawRequest) => RawRequest }[];
+  }
+
+  interface RawRequest {
+    method?: string;
+    path?: string;
+    headers?: Record<string, string>;
+    body?: string;
   }
 
   interface Distribution {

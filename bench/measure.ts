@@ -13,6 +13,8 @@ export interface Target {
   pid: number;
   body: string;
   headers?: Record<string, string>;
+  /** A new body for every request (e.g. a fresh idempotency key); `body` is the first one. */
+  bodyFor?: () => string;
 }
 
 export interface Sample {
@@ -44,6 +46,9 @@ function cannon(target: Target, connections: number, seconds: number) {
     timeout: 30,
     headers: { 'content-type': 'application/json', ...target.headers },
     body: target.body,
+    ...(target.bodyFor
+      ? { requests: [{ setupRequest: (request) => ({ ...request, body: target.bodyFor!() }) }] }
+      : {}),
   });
 }
 

@@ -10,10 +10,13 @@
  *       the same data from memory — ratios are taken per round, reported as median and min–max;
  *   (c) `_entities` with 100 Account references (in the same rounds; partner calls counted);
  *   (a) the dashboard with every partner call taking 20 ms (one connection for latency, then 50);
- *   (d) Open Banking down and its breaker open: the cached answer's latency (one connection and 50).
+ *   (d) Open Banking down and its breaker open: the cached answer's latency (one connection and 50);
+ *   (e) money: card payments with fresh keys against the Stripe sandbox, replays of one key, and the
+ *       webhook inbox keeping up (bench/money.ts).
  *
  * Flags: --quick (1 s warm-up, 3 s runs, 1 round), --warmup S, --duration S, --rounds N, --profile (a
- * CPU profile of the server per Tributary scenario, and its self time by area).
+ * CPU profile of the server per Tributary scenario, and its self time by area), --soak S (only the
+ * soak: S seconds of mixed traffic with the server's memory sampled; bench/soak.ts).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +25,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { fromRoot } from '../store/paths.js';
 import { detectPinning, pinSelf, startChild, type Child } from './children.js';
 import { askOnce, measure, type Sample, type Target } from './measure.js';
+import { measureMoney } from './money.js';
+import { soak } from './soak.js';
 import { printAreas, selfTimeByArea, type CpuProfile } from './profile.js';
 import { printReport, writeReport } from './report.js';
 import { entitiesCallTarget, summarise, type Settings } from './summary.js';
@@ -31,6 +36,8 @@ import {
   DASHBOARD,
   ENTITIES,
   HEALTH,
+  INITIATE_PAYMENT,
+  paymentBody,
   IDS,
   perOperation,
   timeless,
@@ -90,6 +97,15 @@ async function partnerCalls(sandboxes: Sandboxes, target: Target, count: number)
 const setFaults = (sandboxes: Sandboxes, partner: string, rules: unknown[]) =>
   sandboxes.call({ op: 'faults', partner, rules });
 
+/** `--soak S`: only the soak, for S seconds; null without the flag. */
+function soakArgument(): number | null {
+  const index = process.argv.indexOf('--soak');
+  if (index < 0) return null;
+  const seconds = Number(process.argv[index + 1] ?? 600);
+  if (!Number.isFinite(seconds) || seconds < 10) throw new Error('--soak takes the seconds to run (>= 10)');
+  return seconds;
+}
+
 async function main(): Promise<void> {
   const run = settings();
   const pinning = detectPinning();
@@ -107,7 +123,12 @@ async function main(): Promise<void> {
       { cpu: pinning?.load ?? null },
     );
     children.push(sandboxes);
-    const tributary = await startChild<{ url: string; tokens: Record<string, string>; ops: string }>(
+    const tributary = await startChild<{
+      url: string;
+      tokens: Record<string, string>;
+      ops: string;
+      webhookSecrets: Record<string, string[]>;
+    }>(
       'tributary',
       { endpoints: sandboxes.ready.endpoints, env: SERVER_ENV, customers: [CUSTOMER, BULK] },
       { cpu: pinning?.server ?? null },
@@ -159,6 +180,39 @@ async function main(): Promise<void> {
       '_entities answers 100 accounts',
     );
 
+    const soakSeconds = soakArgument();
+    if (soakSeconds !== null) {
+      await sandboxes.call({
+        op: 'webhooks',
+        url: tributary.ready.url,
+        secrets: tributary.ready.webhookSecrets,
+      });
+      let serial = 0;
+      const runId = Date.now().toString(36);
+      const pay = target('tributary-payments', INITIATE_PAYMENT, CUSTOMER);
+      const report = await soak({
+        seconds: soakSeconds,
+        database: DATABASE,
+        tributary,
+        mix: [
+          { target: dashboard, connections: 16 },
+          { target: dashboardLive, connections: 4 },
+          { target: entities, connections: 2 },
+          { target: { ...pay, bodyFor: () => paymentBody(`soak-${runId}-${serial++}`) }, connections: 4 },
+        ],
+        log,
+      });
+      console.log(`Database: ${report.database}\nRequests: ${JSON.stringify(report.requests)}\n\nTargets:`);
+      for (const goal of report.targets) {
+        const verdict = goal.met === null ? 'reported' : goal.met ? 'met' : 'NOT met';
+        console.log(`  [${verdict}] ${goal.scenario}: ${goal.target}; observed ${goal.observed}`);
+      }
+      const file = fromRoot('bench', 'results', 'soak-latest.json');
+      writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), ...report }, null, 2)}\n`);
+      log(`wrote ${file}`);
+      return;
+    }
+
     const dataFile = join(mkdtempSync(join(tmpdir(), 'tributary-bench-')), 'dashboard.json');
     writeFileSync(dataFile, JSON.stringify({ data: reference.data }));
     const baseline = async (kind: 'graphql' | 'apollo' | 'bytes', name: string): Promise<Target> => {
@@ -188,7 +242,13 @@ async function main(): Promise<void> {
     if (process.argv.includes('--profile')) {
       const directory = fromRoot('bench', 'results', 'profiles');
       mkdirSync(directory, { recursive: true });
-      for (const scenario of [dashboard, entities]) {
+      let profiled = 0;
+      const payments: Target = {
+        ...target('tributary-payments', INITIATE_PAYMENT, CUSTOMER),
+        body: paymentBody(`bench-profile-${Date.now()}-x`),
+        bodyFor: () => paymentBody(`bench-profile-${Date.now()}-${profiled++}`),
+      };
+      for (const scenario of [dashboard, entities, payments]) {
         await tributary.call({ profile: 'start' });
         await measure(scenario, run);
         const file = join(directory, `${scenario.name}.cpuprofile`);
@@ -245,7 +305,24 @@ async function main(): Promise<void> {
     const cachedMany = await measure(bank, run);
     await setFaults(sandboxes, 'openbanking', []);
 
+    log('(e) payments: fresh keys, then replays of one key');
+    await sandboxes.call({
+      op: 'webhooks',
+      url: tributary.ready.url,
+      secrets: tributary.ready.webhookSecrets,
+    });
+    const money = await measureMoney({
+      payments: target('tributary-payments', INITIATE_PAYMENT, CUSTOMER),
+      tributary,
+      run: { ...run, connections: 32 },
+      databaseUrl: process.env.DATABASE_URL ?? null,
+      log,
+    });
+
     const report = summarise(run, pinning !== null, samples, { slowOne, slowMany, cachedOne, cachedMany });
+    report.lines.push(...money.lines);
+    report.targets.push(...money.targets);
+    report.samples.push(...money.samples);
     report.database = DATABASE;
     report.partnerCallsPerOperation = { ...calls, 'cached-breaker-open': cachedCalls };
     report.targets.splice(1, 0, entitiesCallTarget(calls['entities-100']));

@@ -107,3 +107,34 @@ export function timeless(value: unknown): unknown {
   }
   return value;
 }
+
+/** A card payment through the Stripe sandbox; every request of the payments scenario has its own key. */
+export const INITIATE_PAYMENT = /* GraphQL */ `
+  mutation Pay($input: InitiatePaymentInput!, $key: String!) {
+    initiatePayment(input: $input, idempotencyKey: $key) {
+      payment {
+        id
+        status
+        amount {
+          amount
+          currency
+        }
+      }
+      userErrors {
+        code
+      }
+    }
+  }
+`;
+
+/** The body of one card payment under `key`. */
+export function paymentBody(key: string): string {
+  return body(INITIATE_PAYMENT, {
+    input: {
+      paymentMethodId: 'pm_card_visa',
+      amount: { amount: '12.34', currency: 'GBP' },
+      reference: 'Benchmark',
+    },
+    key,
+  });
+}

@@ -5,7 +5,9 @@
  * because production refuses the local signing key and the sandboxes this benchmark relies on. The
  * database is PostgreSQL when the run passes DATABASE_URL, else the embedded PGlite in memory.
  *
- * Argument: { endpoints, env, customers }. Ready message: { url, tokens: { [subject]: token }, ops }.
+ * Argument: { endpoints, env, customers }. Ready message: { url, tokens: { [subject]: token }, ops,
+ * webhookSecrets }. Over IPC it also answers `{ id, op: 'inbox' }` (the webhook inbox's counts by status)
+ * and `{ id, op: 'memory' }` (process.memoryUsage()).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
@@ -18,6 +20,7 @@ import { loadConfig } from '../../server/config.js';
 import { createLogger } from '../../server/logger.js';
 import { startServer } from '../../server/main.js';
 import { seedDemoCustomers } from '../../cli/dev/demo.js';
+import { sandboxWebhookSecrets } from '../../cli/dev/webhooks.js';
 import { openDatabase } from '../../store/db.js';
 
 interface Argument {
@@ -59,7 +62,12 @@ const sign = (subject: string, scopes: readonly string[]) =>
   });
 const tokens: Record<string, string> = {};
 for (const subject of argument.customers) tokens[subject] = await sign(subject, CUSTOMER_SCOPES);
-process.send?.({ url: server.url, tokens, ops: await sign('ops_bench', ALL_SCOPES) });
+process.send?.({
+  url: server.url,
+  tokens,
+  ops: await sign('ops_bench', ALL_SCOPES),
+  webhookSecrets: sandboxWebhookSecrets(config.partners),
+});
 
 // `--profile`: the runner starts and stops the inspector's CPU profiler around a scenario.
 const inspector = new Session();
@@ -69,9 +77,17 @@ const post = <T>(method: string): Promise<T> =>
     inspector.post(method, (error, result) => (error ? reject(error) : resolve(result as T))),
   );
 process.on('message', (message) => {
-  const { id, profile, file } = message as { id?: number; profile?: 'start' | 'stop'; file?: string };
-  if (id === undefined || !profile) return;
+  const { id, profile, file, op } = message as {
+    id?: number;
+    profile?: 'start' | 'stop';
+    file?: string;
+    op?: 'inbox' | 'memory';
+  };
+  if (id === undefined) return;
   const done = (reply: unknown) => process.send?.({ id, reply });
+  if (op === 'inbox') return void server.services.webhooks.repository.counts().then(done);
+  if (op === 'memory') return void done(process.memoryUsage());
+  if (!profile) return;
   if (profile === 'start') {
     void post('Profiler.enable')
       .then(() => post('Profiler.start'))

@@ -9,7 +9,7 @@ import { sandboxEndpoints, type RunningSandboxes } from '../../sandboxes/index.j
 import type { Config } from '../../server/config.js';
 import { startServer, type RunningServer } from '../../server/main.js';
 import type { ServiceOverrides } from '../../server/wiring.js';
-import { registerSandboxWebhooks } from './webhooks.js';
+import { registerSandboxWebhooks, sandboxWebhookSecrets } from './webhooks.js';
 
 /**
  * Starts the subgraph with `sandboxes` standing in for unconfigured partners. In production mode
@@ -25,7 +25,7 @@ export async function startDevServer(
   if (!config.production)
     await registerSandboxWebhooks(
       sandboxes,
-      config.partners,
+      sandboxWebhookSecrets(config.partners),
       config.webhooks.publicUrl ?? server.url,
       logger,
     );

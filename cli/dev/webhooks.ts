@@ -22,20 +22,31 @@ async function dispatcherFor(tls: PartnerTlsFiles | undefined): Promise<Agent> {
 }
 
 /**
- * Registers `subgraphUrl/webhooks/<partner>` with every running sandbox whose partner the configuration
- * leaves unset (a configured partner is the real one, and its sandbox is not this subgraph's partner).
+ * The webhook secrets of the partners whose sandbox stands in for them: those the configuration leaves
+ * unset (a configured partner is the real one, and its sandbox is not this subgraph's partner).
  */
+export function sandboxWebhookSecrets(
+  partners: Readonly<Record<ProviderName, PartnerSettings>>,
+): Record<ProviderName, readonly string[]> {
+  return Object.fromEntries(
+    Object.entries(partners).flatMap(([name, settings]) =>
+      settings.endpoint ? [] : [[name, settings.webhookSecrets]],
+    ),
+  );
+}
+
+/** Registers `subgraphUrl/webhooks/<partner>` with the running sandbox of every partner in `secrets`. */
 export async function registerSandboxWebhooks(
   sandboxes: RunningSandboxes,
-  partners: Readonly<Record<ProviderName, PartnerSettings>>,
+  secrets: Readonly<Record<ProviderName, readonly string[]>>,
   subgraphUrl: string,
   logger: Logger,
 ): Promise<void> {
   for (const [partner, sandbox] of Object.entries(sandboxes)) {
-    const settings = partners[partner];
-    if (!sandbox || !settings || settings.endpoint) continue;
+    const partnerSecrets = secrets[partner];
+    if (!sandbox || !partnerSecrets) continue;
     const url = `${subgraphUrl.replace(/\/$/, '')}/webhooks/${partner}`;
-    const body = sandbox.webhookRegistration(url, settings.webhookSecrets);
+    const body = sandbox.webhookRegistration(url, partnerSecrets);
     if (!body) {
       logger.warn({ partner }, 'No webhook secret configured: the sandbox is not told to send webhooks.');
       continue;
