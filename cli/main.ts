@@ -41,7 +41,7 @@ program
   .description('sign a development token (refused in production)')
   .requiredOption('--subject <id>', 'the customer id (JWT sub), e.g. cust_alice')
   .addOption(new Option('--scopes <scopes>', 'space-separated scopes').default(CUSTOMER_SCOPES.join(' ')))
-  .option('--ttl <seconds>', 'lifetime in seconds', '3600')
+  .option('--ttl <duration>', 'lifetime: seconds, or 15m, 12h, 7d (at most 30 days)', '3600')
   .action((options: { subject: string; scopes: string; ttl: string }) => runToken(options));
 
 const audit = program.command('audit').description('the tamper-evident audit log');

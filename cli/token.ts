@@ -1,12 +1,40 @@
 import { ALL_SCOPES, loadOrCreateDevKey, signDevToken } from '../server/auth.js';
 import { configOrExit } from './common.js';
 
+/** The longest development token `tributary token` issues: 30 days. */
+export const MAX_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+
+const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/**
+ * A token lifetime from `--ttl`: whole seconds ("3600") or with a unit ("90s", "15m", "12h", "7d"),
+ * at least one second and at most MAX_TOKEN_TTL_SECONDS. Anything else is a message for the user,
+ * never an already-expired or decade-long token.
+ */
+export function parseTtl(text: string): { seconds: number } | { problem: string } {
+  const match = /^\s*(\d{1,9})\s*([smhd]?)\s*$/.exec(text);
+  if (!match) {
+    return { problem: `--ttl ${JSON.stringify(text)}: give whole seconds or a duration like 15m, 12h or 7d` };
+  }
+  const seconds = Number(match[1]) * (UNITS[match[2] || 's'] ?? 1);
+  if (seconds < 1) return { problem: '--ttl: a token must live at least one second' };
+  if (seconds > MAX_TOKEN_TTL_SECONDS) {
+    return { problem: `--ttl: at most ${MAX_TOKEN_TTL_SECONDS} seconds (30 days) for a development token` };
+  }
+  return { seconds };
+}
+
 export async function runToken(options: { subject: string; scopes: string; ttl: string }): Promise<void> {
   const config = configOrExit();
   if (config.production || config.auth.mode !== 'dev') {
     process.stderr.write(
       'tributary token issues development tokens only; this deployment uses a real identity provider.\n',
     );
+    process.exit(2);
+  }
+  const ttl = parseTtl(options.ttl);
+  if ('problem' in ttl) {
+    process.stderr.write(`${ttl.problem}\n`);
     process.exit(2);
   }
   const scopes = options.scopes.split(/\s+/).filter(Boolean);
@@ -21,7 +49,7 @@ export async function runToken(options: { subject: string; scopes: string; ttl: 
     scopes,
     issuer: config.auth.issuer,
     audience: config.auth.audience,
-    ttlSeconds: Number(options.ttl),
+    ttlSeconds: ttl.seconds,
   });
   process.stdout.write(`${token}\n`);
 }

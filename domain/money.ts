@@ -1,8 +1,12 @@
 /**
  * Money inside the process: an integer count of minor units (bigint) and an ISO 4217 code.
+ * Currencies and their exponents come from the ISO 4217 list as the `currency-codes` package publishes it
+ * (kept current by its maintainers from SIX's list), so a made-up code like QQQ is no currency at all.
  * Floats never hold money. Conversion to and from decimal strings is exact; rounding, where a
  * partner sends more digits than the currency has, is explicit and half-even (banker's rounding).
  */
+
+import currencyCodes from 'currency-codes';
 
 export interface Money {
   /** Integer minor units: pence for GBP, yen for JPY, fils for BHD. Negative = money out. */
@@ -12,42 +16,9 @@ export interface Money {
 }
 
 /**
- * ISO 4217 minor-unit exponents that differ from 2. Every other well-formed code uses 2.
- * Source: the ISO 4217 list (SIX), current edition.
+ * ISO 4217 units that have no minor unit ("N.A." in the standard): precious metals, bond-market units,
+ * the SDR, the testing code and "no currency". They are on the list but money is never held in them.
  */
-const EXPONENT_EXCEPTIONS: Readonly<Record<string, number>> = {
-  // zero decimals
-  BIF: 0,
-  CLP: 0,
-  DJF: 0,
-  GNF: 0,
-  ISK: 0,
-  JPY: 0,
-  KMF: 0,
-  KRW: 0,
-  PYG: 0,
-  RWF: 0,
-  UGX: 0,
-  UYI: 0,
-  VND: 0,
-  VUV: 0,
-  XAF: 0,
-  XOF: 0,
-  XPF: 0,
-  // three decimals
-  BHD: 3,
-  IQD: 3,
-  JOD: 3,
-  KWD: 3,
-  LYD: 3,
-  OMR: 3,
-  TND: 3,
-  // four decimals
-  CLF: 4,
-  UYW: 4,
-};
-
-/** Codes that are well-formed but are not currencies (metals, testing, no currency). */
 const NOT_CURRENCIES = new Set([
   'XAG',
   'XAU',
@@ -66,20 +37,28 @@ const NOT_CURRENCIES = new Set([
 
 const CODE = /^[A-Z]{3}$/;
 
+/** Minor-unit digits of every currency money can be held in, from the published list, built once. */
+const EXPONENTS: ReadonlyMap<string, number> = new Map(
+  currencyCodes
+    .codes()
+    .filter((code) => !NOT_CURRENCIES.has(code))
+    .map((code) => [code, currencyCodes.code(code)!.digits]),
+);
+
 export class MoneyError extends Error {
   override name = 'MoneyError';
 }
 
-/** True when the code is a well-formed ISO 4217 currency code we can hold money in. */
+/** True when the code is a current ISO 4217 currency (the published list) that money can be held in. */
 export function isCurrencyCode(code: string): boolean {
-  return CODE.test(code) && !NOT_CURRENCIES.has(code);
+  return CODE.test(code) && EXPONENTS.has(code);
 }
 
 /** The number of minor-unit digits of a currency (JPY 0, GBP 2, BHD 3). */
 export function exponentOf(currency: string): number {
   if (!isCurrencyCode(currency))
     throw new MoneyError(`not an ISO 4217 currency code: ${JSON.stringify(currency)}`);
-  return EXPONENT_EXCEPTIONS[currency] ?? 2;
+  return EXPONENTS.get(currency)!;
 }
 
 export type Rounding = 'reject' | 'half-even';

@@ -1,7 +1,7 @@
 /** The custom scalars: exact decimals, ISO 4217 codes and RFC 3339 UTC timestamps. */
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
-import { isCurrencyCode } from '../domain/money.js';
 
+const CURRENCY_SHAPE = /^[A-Z]{3}$/;
 const DECIMAL = /^-?\d{1,30}(\.\d{1,18})?$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i;
 
@@ -28,11 +28,16 @@ export const Decimal = stringScalar(
   'must be a decimal string such as "-12.30".',
 );
 
+/**
+ * Shape only: three upper-case letters. Whether the code is a currency money can be held in is the
+ * operation's question (UNSUPPORTED_CURRENCY as a user error, with its field), and answers the
+ * partners send are checked by the mappers.
+ */
 export const CurrencyCode = stringScalar(
   'CurrencyCode',
   'An ISO 4217 alphabetic currency code.',
-  isCurrencyCode,
-  'must be an ISO 4217 currency code such as "GBP".',
+  (value) => CURRENCY_SHAPE.test(value),
+  'must be three upper-case letters, an ISO 4217 currency code such as "GBP".',
 );
 
 function parseDateTime(value: unknown): Date {

@@ -181,6 +181,13 @@ function businessRefusal(wire: WireError): InputError | null {
   if (wire.code === 'resource_missing' && wire.param === 'payment_method') {
     return new InputError('The payment method is unknown.', 'paymentMethodId');
   }
+  // Stripe refused a field of ours without creating anything: the client's amount or currency.
+  if (wire.type === 'invalid_request_error' && wire.param === 'amount') {
+    return new InputError(`Stripe refused the amount: ${wire.message ?? 'not valid'}`, 'amount');
+  }
+  if (wire.type === 'invalid_request_error' && wire.param === 'currency') {
+    return new InputError(`Stripe does not accept the currency: ${wire.message ?? 'not valid'}`, 'currency');
+  }
   return null;
 }
 

@@ -32,8 +32,9 @@ export type Scalars = {
   Int: { input: number; output: number };
   Float: { input: number; output: number };
   /**
-   * An ISO 4217 alphabetic currency code, upper case, for example "GBP". The code fixes the number of minor-unit
-   * digits: JPY 0, GBP 2, BHD 3.
+   * An ISO 4217 alphabetic currency code, three upper-case letters, for example "GBP". The code fixes the number
+   * of minor-unit digits: JPY 0, GBP 2, BHD 3. A well-formed code that is not a current ISO 4217 currency (QQQ,
+   * or XXX "no currency") is refused by the operation with the user error UNSUPPORTED_CURRENCY.
    */
   CurrencyCode: { input: string; output: string };
   /** A point in time, written as an RFC 3339 timestamp in UTC, for example "2025-03-01T09:30:00Z". */

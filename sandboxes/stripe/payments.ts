@@ -171,7 +171,13 @@ function newIntent(state: StripeState, params: FormParams): SbIntent {
   return intent;
 }
 
-/** Stripe's amount rules: positive, at least 50 minor units for two-decimal currencies, ISK whole krónur. */
+/** Three-decimal currencies: Stripe takes amounts in thousandths but only whole hundredths (last digit 0). */
+const THREE_DECIMAL = new Set(['bhd', 'jod', 'kwd', 'omr', 'tnd']);
+
+/**
+ * Stripe's amount rules: positive, at least 50 minor units for two-decimal currencies, ISK whole
+ * krónur, and three-decimal currencies in multiples of ten.
+ */
 function checkAmount(amount: number, currency: string): void {
   const minimum = ZERO_DECIMAL.has(currency) ? 1 : 50;
   if (amount < minimum) {
@@ -185,6 +191,12 @@ function checkAmount(amount: number, currency: string): void {
       'Invalid amount. Currency ISK has become effectively zero-decimal and charged amounts must be evenly divisible by 100.',
       'amount',
       'invalid_charge_amount_no_decimal_compatible',
+    );
+  }
+  if (THREE_DECIMAL.has(currency) && amount % 10 !== 0) {
+    throw invalidRequest(
+      `Invalid amount. Charges in ${currency.toUpperCase()} must have 0 as their last digit: the amount is in thousandths but is charged in hundredths.`,
+      'amount',
     );
   }
 }

@@ -15,13 +15,14 @@ import { checkIdempotencyKey } from './keys.js';
 import { moveMoney } from './movement.js';
 import { declineOf, rejectionOf, type RefusalCodes } from './outcomes.js';
 import { loadPayment, storePayment, type PaymentResult } from './payload.js';
-import { validateInitiate, type InitiatePaymentArgs, type PaymentOrder } from './validation.js';
+import { inputRefusal, validateInitiate, type InitiatePaymentArgs, type PaymentOrder } from './validation.js';
 
 const MUTATION = 'initiatePayment';
 const REFUSALS: RefusalCodes = {
   code: 'DECLINED',
   byField: {
     amount: 'INVALID_AMOUNT',
+    currency: 'UNSUPPORTED_CURRENCY',
     paymentMethodId: 'INVALID_ACCOUNT',
     debtorAccountId: 'INVALID_ACCOUNT',
     creditor: 'INVALID_CREDITOR',
@@ -37,7 +38,14 @@ export async function initiatePayment(
   idempotencyKey: string,
 ): Promise<PaymentResult> {
   const key = checkIdempotencyKey(idempotencyKey);
-  const order = validateInitiate(input, deps.cardProvider);
+  let order: PaymentOrder;
+  try {
+    order = validateInitiate(input, deps.cardProvider);
+  } catch (error) {
+    const refused = inputRefusal(error);
+    if (refused) return refused;
+    throw error;
+  }
   const provider = deps.providers(order.provider);
 
   return moveMoney<Payment>(deps, call, {

@@ -15,7 +15,7 @@ import { moveMoney } from './movement.js';
 import { userError, type PaymentUserError, type RefusalCodes } from './outcomes.js';
 import { loadPayment, storePayment, type PaymentResult } from './payload.js';
 import { isRefundable } from './status.js';
-import { parseAmount, type MoneyArgs } from './validation.js';
+import { inputRefusal, parseAmount, type MoneyArgs } from './validation.js';
 
 const MUTATION = 'refundPayment';
 const REFUSALS: RefusalCodes = {
@@ -48,7 +48,14 @@ export async function refundPayment(
 ): Promise<PaymentResult> {
   const key = checkIdempotencyKey(idempotencyKey);
   const current = await ownedPayment(deps, call.subject, id);
-  const requested = amountArgs ? parseAmount(amountArgs, 'amount') : null;
+  let requested: Money | null;
+  try {
+    requested = amountArgs ? parseAmount(amountArgs, ['amount']) : null;
+  } catch (error) {
+    const refused = inputRefusal(error);
+    if (refused) return refused;
+    throw error;
+  }
   if (requested && requested.currency !== current.amount.currency) {
     throw new InputError(
       `The refund must be in the payment's currency, ${current.amount.currency}.`,

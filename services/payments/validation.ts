@@ -7,8 +7,10 @@
 import type { ProviderName } from '../../domain/model.js';
 import { NotSupportedError } from '../../domain/errors.js';
 import { decodeId } from '../../domain/ids.js';
-import { MoneyError, parseDecimal, type Money } from '../../domain/money.js';
+import { isCurrencyCode, MoneyError, parseDecimal, type Money } from '../../domain/money.js';
 import { InputError } from '../../domain/errors.js';
+import { PaymentRejectedError, userError } from './outcomes.js';
+import type { PaymentResult } from './payload.js';
 
 /** A decimal amount as the graph carries it. */
 export interface MoneyArgs {
@@ -60,18 +62,47 @@ const SORT_CODE = /^\d{6}$/;
 const ACCOUNT_NUMBER = /^\d{8}$/;
 const IBAN = /^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/;
 
-/** Parses a positive amount exactly; more digits than the currency has is an error, never rounded. */
-export function parseAmount(args: MoneyArgs, field: string): Money {
+/**
+ * Parses a positive amount exactly. A currency that is not on ISO 4217's list is refused as
+ * UNSUPPORTED_CURRENCY, an amount that is not positive or has more digits than its currency as
+ * INVALID_AMOUNT (never rounded): both before any key is claimed or any partner is called.
+ * `field` is the amount's path in the mutation, e.g. ["input", "amount"].
+ */
+export function parseAmount(args: MoneyArgs, field: readonly string[]): Money {
+  if (!isCurrencyCode(args.currency)) {
+    throw new PaymentRejectedError(
+      'UNSUPPORTED_CURRENCY',
+      `${JSON.stringify(args.currency)} is not an ISO 4217 currency.`,
+      null,
+      [...field, 'currency'],
+    );
+  }
   let amount: Money;
   try {
     amount = parseDecimal(args.amount, args.currency);
   } catch (error) {
     if (error instanceof MoneyError)
-      throw new InputError(`The amount is not valid: ${error.message}.`, field);
+      throw new PaymentRejectedError('INVALID_AMOUNT', `The amount is not valid: ${error.message}.`, null, [
+        ...field,
+      ]);
     throw error;
   }
-  if (amount.minor <= 0n) throw new InputError('The amount must be greater than zero.', field);
+  if (amount.minor <= 0n)
+    throw new PaymentRejectedError('INVALID_AMOUNT', 'The amount must be greater than zero.', null, [
+      ...field,
+    ]);
   return amount;
+}
+
+/**
+ * The answer to a refused input (a PaymentRejectedError from validation): the payload's user error,
+ * stored under no key, so the client can correct the input and retry with the same key. Null for any
+ * other error.
+ */
+export function inputRefusal(error: unknown): PaymentResult | null {
+  if (!(error instanceof PaymentRejectedError) || error.payment) return null;
+  const refused = userError(error.userErrorCode, error.message, error.field);
+  return { payload: { payment: null, refund: null, userErrors: [refused] }, replayed: false };
 }
 
 /** Validates and normalises initiatePayment's input; `cardProvider` handles payment-method payments. */
@@ -84,7 +115,7 @@ export function validateInitiate(
   if (hasAccount === hasMethod) {
     throw new InputError('Give exactly one of debtorAccountId and paymentMethodId.', 'input');
   }
-  const amount = parseAmount(input.amount, 'input.amount');
+  const amount = parseAmount(input.amount, ['input', 'amount']);
   const reference = input.reference.trim();
   if (!REFERENCE.test(reference)) {
     throw new InputError('The reference must be 1 to 35 printable ASCII characters.', 'input.reference');

@@ -26,6 +26,12 @@ describe('money', () => {
     expect(() => exponentOf('XXX')).toThrow(MoneyError);
   });
 
+  it('knows only the codes on the ISO 4217 list: made-up codes are not currencies', () => {
+    for (const code of ['QQQ', 'ABC', 'XTS', 'XXX']) expect(isCurrencyCode(code), code).toBe(false);
+    for (const code of ['GBP', 'USD', 'EUR', 'JPY', 'KWD', 'CHF', 'ZAR'])
+      expect(isCurrencyCode(code), code).toBe(true);
+  });
+
   it.each([
     ['12.30', 'GBP', 1230n],
     ['-12.30', 'GBP', -1230n],

@@ -98,8 +98,64 @@ describe('payments over HTTP', () => {
     expect(reused.body.errors?.[0]?.extensions?.correlationId).toBeTruthy();
     const short = await app.graphql(INITIATE, { input: card(), key: 'too-short' });
     expect(short.body.errors?.[0]?.extensions).toMatchObject({ code: 'IDEMPOTENCY_KEY_REQUIRED' });
-    const bad = await app.graphql(INITIATE, { input: card('1.001'), key: key() });
-    expect(bad.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.amount' });
+    const bad = await app.graphql(INITIATE, { input: { ...card(), reference: 'x'.repeat(36) }, key: key() });
+    expect(bad.body.errors?.[0]?.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'input.reference',
+    });
+  });
+
+  it('refuses currencies that are not ISO 4217 and amounts finer than their currency before calling Stripe', async () => {
+    const creates = () => sandbox.ledger().requests['POST /v1/payment_intents'] ?? 0;
+    const before = creates();
+    const refused = async (amount: string, currency: string) => {
+      const answer = await app.graphql(INITIATE, {
+        input: { ...card(), amount: { amount, currency } },
+        key: key(),
+      });
+      expect(answer.body.errors).toBeUndefined();
+      return answer.body.data?.initiatePayment as {
+        payment: unknown;
+        userErrors: { code: string; field: string[] | null }[];
+      };
+    };
+    for (const currency of ['QQQ', 'XXX', 'ABC']) {
+      expect(await refused('10.00', currency)).toEqual({
+        payment: null,
+        userErrors: [
+          expect.objectContaining({ code: 'UNSUPPORTED_CURRENCY', field: ['input', 'amount', 'currency'] }),
+        ],
+      });
+    }
+    expect(await refused('1.5', 'JPY')).toEqual({
+      payment: null,
+      userErrors: [expect.objectContaining({ code: 'INVALID_AMOUNT', field: ['input', 'amount'] })],
+    });
+    expect(creates()).toBe(before);
+  });
+
+  it('takes KWD in thousandths and answers INVALID_AMOUNT, replayably, when Stripe refuses the last digit', async () => {
+    const k = key();
+    const variables = { input: { ...card(), amount: { amount: '1.234', currency: 'KWD' } }, key: k };
+    const first = await app.graphql(INITIATE, variables);
+    expect(first.body.errors).toBeUndefined();
+    expect(first.body.data?.initiatePayment).toEqual({
+      payment: null,
+      userErrors: [expect.objectContaining({ code: 'INVALID_AMOUNT', field: ['input', 'amount'] })],
+    });
+    // The refusal is the key's final answer: replayed, not left unfinished or retried at Stripe.
+    const again = await app.graphql(INITIATE, variables);
+    expect(again.body.extensions?.idempotency).toMatchObject({ replayed: true });
+    expect(again.body.data?.initiatePayment).toEqual(first.body.data?.initiatePayment);
+
+    const whole = await app.graphql(INITIATE, {
+      input: { ...card(), amount: { amount: '1.230', currency: 'KWD' } },
+      key: key(),
+    });
+    expect(whole.body.data?.initiatePayment).toMatchObject({
+      payment: { status: 'SETTLED', amount: { amount: '1.230', currency: 'KWD' } },
+      userErrors: [],
+    });
   });
 
   it('returns a decline as a user error next to the failed payment', async () => {

@@ -3,7 +3,7 @@ import { encodeId } from '../../../domain/ids.js';
 import { IdempotencyError, InputError } from '../../../domain/errors.js';
 import { parseCrashSwitch } from '../../../services/payments/crash.js';
 import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from '../../../services/payments/keys.js';
-import { declineOf, refusalOf } from '../../../services/payments/outcomes.js';
+import { declineOf, PaymentRejectedError, refusalOf } from '../../../services/payments/outcomes.js';
 import { validateInitiate, type InitiatePaymentArgs } from '../../../services/payments/validation.js';
 
 const account = encodeId('Account', 'openbanking', 'acc-001');
@@ -64,10 +64,38 @@ describe('payment input validation', () => {
   });
 
   it.each([
-    ['too many decimals', bank({ amount: { amount: '1.005', currency: 'GBP' } }), 'input.amount'],
-    ['zero', bank({ amount: { amount: '0', currency: 'GBP' } }), 'input.amount'],
-    ['negative', bank({ amount: { amount: '-5.00', currency: 'GBP' } }), 'input.amount'],
-    ['decimals in yen', bank({ amount: { amount: '10.5', currency: 'JPY' } }), 'input.amount'],
+    ['too many decimals', '1.005', 'GBP', 'INVALID_AMOUNT', ['input', 'amount']],
+    ['zero', '0', 'GBP', 'INVALID_AMOUNT', ['input', 'amount']],
+    ['negative', '-5.00', 'GBP', 'INVALID_AMOUNT', ['input', 'amount']],
+    ['decimals in yen', '1.5', 'JPY', 'INVALID_AMOUNT', ['input', 'amount']],
+    ['a made-up currency', '10.00', 'QQQ', 'UNSUPPORTED_CURRENCY', ['input', 'amount', 'currency']],
+    ['ABC', '10.00', 'ABC', 'UNSUPPORTED_CURRENCY', ['input', 'amount', 'currency']],
+    ['"no currency" (XXX)', '10', 'XXX', 'UNSUPPORTED_CURRENCY', ['input', 'amount', 'currency']],
+    ['gold (XAU)', '10', 'XAU', 'UNSUPPORTED_CURRENCY', ['input', 'amount', 'currency']],
+    ['a lower-case code', '10.00', 'gbp', 'UNSUPPORTED_CURRENCY', ['input', 'amount', 'currency']],
+  ] as const)('refuses %s as %s', (_name, amount, currency, code, field) => {
+    const refusal = (() => {
+      try {
+        validateInitiate(bank({ amount: { amount, currency } }), 'stripe');
+      } catch (error) {
+        return error;
+      }
+      return null;
+    })();
+    expect(refusal).toBeInstanceOf(PaymentRejectedError);
+    expect(refusal).toMatchObject({ userErrorCode: code, field });
+  });
+
+  it('accepts three decimals where the currency has them (KWD 1.234)', () => {
+    expect(validateInitiate(bank({ amount: { amount: '1.234', currency: 'KWD' } }), 'stripe').amount).toEqual(
+      {
+        minor: 1234n,
+        currency: 'KWD',
+      },
+    );
+  });
+
+  it.each([
     ['no creditor', bank({ creditor: null }), 'input.creditor'],
     [
       'both schemes',
