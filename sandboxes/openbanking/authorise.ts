@@ -1,8 +1,9 @@
 /**
  * The customer's side of the sandbox: approving a consent at the bank. Real banks do this in their
- * own app or web journey (redirect with PKCE); the sandbox reduces it to one call that returns the
- * authorisation code the redirect would have carried. Against a mutual-TLS sandbox the call presents
- * `tls` (the CA to trust, and a client certificate the sandbox accepts).
+ * own app or web journey (redirect with PKCE); `authoriseInSandbox` reduces it to one call that returns
+ * the authorisation code the redirect would have carried, and `customerAnswersAtBank` plays that
+ * journey (journey.ts) without a browser. Against a mutual-TLS sandbox the calls present `tls` (the CA
+ * to trust, and a client certificate the sandbox accepts).
  */
 import type { ConnectionOptions } from 'node:tls';
 import { Agent, request } from 'undici';
@@ -43,6 +44,56 @@ export async function authoriseInSandbox(
   } finally {
     await dispatcher.close();
   }
+}
+
+/**
+ * The customer at the bank, without a browser: opens the authorisation URL the app sent them to, reads
+ * the page's ticket, submits the form as `psuId` with `decision`, and returns where the bank sends
+ * them back (the 302's Location, not followed): redirect_uri with `code` and `state`, or `error` and
+ * `state`. A SandboxAuthorisationError when the bank shows no page or answers the form otherwise.
+ */
+export async function customerAnswersAtBank(
+  authorisationUrl: string,
+  psuId: string,
+  decision: 'approve' | 'reject',
+  tls?: SandboxClientTls,
+): Promise<URL> {
+  const dispatcher = new Agent({ connect: { ...tls, timeout: 10_000 } });
+  const timeouts = { headersTimeout: 10_000, bodyTimeout: 10_000 };
+  try {
+    const page = await request(authorisationUrl, { method: 'GET', dispatcher, ...timeouts });
+    const html = await page.body.text();
+    const ticket = /<input[^>]*\bname="ticket"[^>]*\bvalue="([^"]*)"/.exec(html)?.[1];
+    const action = /<form[^>]*\baction="([^"]*)"/.exec(html)?.[1];
+    if (page.statusCode !== 200 || ticket === undefined || action === undefined) {
+      throw new SandboxAuthorisationError(page.statusCode, `no consent page: ${html.trim()}`, psuId);
+    }
+    const form = new URLSearchParams({ ticket: unescapeHtml(ticket), psu_id: psuId, decision });
+    const answer = await request(new URL(unescapeHtml(action), authorisationUrl), {
+      method: 'POST',
+      dispatcher,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      ...timeouts,
+    });
+    const body = await answer.body.text();
+    const location = answer.headers.location;
+    if (answer.statusCode !== 302 || typeof location !== 'string') {
+      throw new SandboxAuthorisationError(answer.statusCode, `no redirect back: ${body.trim()}`, psuId);
+    }
+    return new URL(location, authorisationUrl);
+  } finally {
+    await dispatcher.close();
+  }
+}
+
+const ENTITIES: Readonly<Record<string, string>> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
+
+/** Attribute values as the page escaped them (journey.ts writes numeric references). */
+function unescapeHtml(text: string): string {
+  return text.replace(/&(#\d+|[a-z]+);/g, (whole, entity: string) =>
+    entity.startsWith('#') ? String.fromCharCode(Number(entity.slice(1))) : (ENTITIES[entity] ?? whole),
+  );
 }
 
 /** The sandbox did not give a code: the customer declined (access_denied) or the request was wrong. */

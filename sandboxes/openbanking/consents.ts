@@ -2,7 +2,7 @@
  * Account-access consents (client-credentials token): create (OBReadConsent1 -> OBReadConsentResponse1,
  * status AwaitingAuthorisation), read, delete; plus the sandbox-only POST /__sandbox/authorise that
  * stands in for the customer approving the consent at the bank and returns an authorisation code
- * (payment consents included: pis.ts decides those).
+ * (payment consents included: pis.ts decides those). The faithful journey is journey.ts.
  */
 import { z } from 'zod';
 import { json, readJson, empty, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
@@ -138,14 +138,31 @@ function authorise(state: SandboxState) {
     if (consent.Status !== 'AwaitingAuthorisation') {
       return json(409, { error: `consent is ${consent.Status}` });
     }
-    const accountIds = state.bank.byPsu.get(parsed.data.psuId);
-    if (!accountIds) return json(404, { error: 'unknown customer' });
-    consent.Status = 'Authorised';
-    consent.StatusUpdateDateTime = obDateTime(new Date(state.now()));
-    consent.psuId = parsed.data.psuId;
-    consent.accountIds = [...accountIds];
+    if (!authoriseAccountConsent(state, consent, parsed.data.psuId)) {
+      return json(404, { error: 'unknown customer' });
+    }
     return json(200, { code: state.newCode(consent.clientId, consent.ConsentId) });
   };
+}
+
+/**
+ * The customer's approval at the bank: the consent becomes Authorised for the PSU's accounts. False,
+ * and nothing changes, when the bank does not know the PSU. Shared by /__sandbox/authorise and the
+ * authorisation endpoint (journey.ts).
+ */
+export function authoriseAccountConsent(state: SandboxState, consent: Consent, psuId: string): boolean {
+  const accountIds = state.bank.byPsu.get(psuId);
+  if (!accountIds) return false;
+  setStatus(state, consent, 'Authorised');
+  consent.psuId = psuId;
+  consent.accountIds = [...accountIds];
+  return true;
+}
+
+/** Moves a consent to a new status, stamping StatusUpdateDateTime on the sandbox clock. */
+export function setStatus(state: SandboxState, consent: Consent, status: Consent['Status']): void {
+  consent.Status = status;
+  consent.StatusUpdateDateTime = obDateTime(new Date(state.now()));
 }
 
 /** Registers the consent routes and the sandbox-only authorisation step. */
@@ -156,11 +173,12 @@ export function registerConsentRoutes(router: Router, state: SandboxState): void
     const token = requireToken(req, state, 'client');
     return json(200, consentResponse(req, ownConsent(req, state, token.clientId)));
   });
+  // OB v3.1: the AISP's DELETE deletes the resource, whatever its status (Revoked is for a PSU who
+  // revokes at the bank). It is then unknown: a second DELETE or a GET answers 400 Resource.NotFound.
   router.on('DELETE', `${base}/{ConsentId}`, (req) => {
     const token = requireToken(req, state, 'client');
     const consent = ownConsent(req, state, token.clientId);
-    consent.Status = 'Revoked';
-    consent.StatusUpdateDateTime = obDateTime(new Date(state.now()));
+    state.consents.delete(consent.ConsentId);
     state.revokeConsentTokens(consent.ConsentId);
     return empty(204);
   });

@@ -51,7 +51,8 @@ export function requireConsent(
       obError(403, 'UK.OBIE.Resource.InvalidConsentStatus', 'The consent is not authorised.', 'ConsentId'),
     );
   }
-  if (consent.ExpirationDateTime && Date.parse(consent.ExpirationDateTime) <= state.now()) {
+  // The answer for a consent past its ExpirationDateTime is the one for any consent no longer authorised.
+  if (state.consentExpired(consent)) {
     throw new ObFailure(
       obError(403, 'UK.OBIE.Resource.InvalidConsentStatus', 'The consent has expired.', 'ConsentId'),
     );

@@ -10,6 +10,7 @@ export {
 } from './server.js';
 export {
   authoriseInSandbox,
+  customerAnswersAtBank,
   SandboxAuthorisationError,
   sandboxConsentApprover,
   type AuthoriseOptions,

@@ -2,9 +2,14 @@
  * The authorisation server's token endpoint (RFC 6749): form-encoded requests, client authentication
  * by HTTP Basic (client_secret_basic) or in the body (client_secret_post), and the grants
  * client_credentials, authorization_code and refresh_token. Errors follow RFC 6749 section 5.2.
+ * A code from the authorisation endpoint (journey.ts) also needs its PKCE verifier and redirect_uri.
  */
+import { createHash } from 'node:crypto';
 import { json, readForm, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
-import type { SandboxState } from './state.js';
+import type { CodeBinding, SandboxState } from './state.js';
+
+/** RFC 7636 section 4.1: 43 to 128 unreserved characters. */
+const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
 
@@ -63,19 +68,26 @@ function tokenEndpoint(state: SandboxState) {
       case 'authorization_code': {
         const code = form.get('code');
         if (!code) return oauthError(400, 'invalid_request', 'code is required');
-        const consentId = state.redeemCode(code, clientId);
-        const scope = consentId ? state.consentScope(consentId) : null;
-        if (!consentId || !scope) {
+        const grant = state.redeemCode(code, clientId);
+        const scope = grant ? state.consentScope(grant.consentId) : null;
+        if (!grant || !scope) {
           return oauthError(400, 'invalid_grant', 'the code is invalid, expired or already used');
         }
-        return json(200, state.issuePsuTokens(clientId, consentId, scope), NO_STORE);
+        const unbound = grant.binding && bindingMismatch(grant.binding, form);
+        if (unbound) return oauthError(400, 'invalid_grant', unbound);
+        return json(200, state.issuePsuTokens(clientId, grant.consentId, scope), NO_STORE);
       }
       case 'refresh_token': {
         const token = form.get('refresh_token');
         if (!token) return oauthError(400, 'invalid_request', 'refresh_token is required');
         const consentId = state.redeemRefreshToken(token, clientId);
-        if (!consentId || state.consents.get(consentId)?.Status !== 'Authorised') {
-          return oauthError(400, 'invalid_grant', 'the refresh token is invalid or revoked');
+        const consent = consentId ? state.consents.get(consentId) : undefined;
+        if (!consentId || consent?.Status !== 'Authorised' || state.consentExpired(consent)) {
+          return oauthError(
+            400,
+            'invalid_grant',
+            'the refresh token is invalid or revoked, or its consent expired',
+          );
         }
         return json(200, state.issuePsuTokens(clientId, consentId), NO_STORE);
       }
@@ -83,6 +95,23 @@ function tokenEndpoint(state: SandboxState) {
         return oauthError(400, 'unsupported_grant_type', `grant_type ${grant ?? '(none)'} is not supported`);
     }
   };
+}
+
+/**
+ * Why the token request does not match the authorisation request its code came from, or null: the
+ * verifier must hash to the challenge (RFC 7636 section 4.6, S256) and redirect_uri must be repeated
+ * exactly (RFC 6749 section 4.1.3).
+ */
+function bindingMismatch(binding: CodeBinding, form: URLSearchParams): string | null {
+  const verifier = form.get('code_verifier');
+  if (verifier === null || !VERIFIER.test(verifier)) return 'a valid code_verifier is required';
+  if (createHash('sha256').update(verifier).digest('base64url') !== binding.codeChallenge) {
+    return 'code_verifier does not match the code_challenge';
+  }
+  if (form.get('redirect_uri') !== binding.redirectUri) {
+    return 'redirect_uri does not match the authorisation request';
+  }
+  return null;
 }
 
 /** Registers POST /token. */

@@ -1,9 +1,10 @@
 /**
- * Starts the Open Banking sandbox: the kit's server with the token endpoint, consents, the Account
- * and Transaction API and the Payment Initiation API, x-fapi-interaction-id on every answer, and
- * OB-shaped faults. Given `tls`, it serves HTTPS and demands a client certificate issued by `tls.ca`
- * (mutual TLS, as banks do): a client without one, or with another CA's, fails the handshake.
- * Payment status changes go out as event notifications to registered endpoints (webhooks.ts).
+ * Starts the Open Banking sandbox: the kit's server with the token endpoint, the authorisation
+ * endpoint (the customer's journey, journey.ts), consents, the Account and Transaction API and the
+ * Payment Initiation API, x-fapi-interaction-id on every answer, and OB-shaped faults. Given `tls`,
+ * it serves HTTPS and demands a client certificate issued by `tls.ca` (mutual TLS, as banks do): a
+ * client without one, or with another CA's, fails the handshake. Payment status changes go out as
+ * event notifications to registered endpoints (webhooks.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
@@ -18,6 +19,7 @@ import {
 } from '../kit/sandbox.js';
 import { registerAccountRoutes } from './ais.js';
 import { registerConsentRoutes } from './consents.js';
+import { registerJourneyRoutes } from './journey.js';
 import { registerOAuthRoutes } from './oauth.js';
 import { registerPaymentRoutes } from './pis.js';
 import { PisState, type PaymentStatusEvent } from './pis-state.js';
@@ -98,6 +100,7 @@ export async function startOpenBankingSandbox(
   const router = new Router();
   registerOAuthRoutes(router, state);
   registerConsentRoutes(router, state);
+  registerJourneyRoutes(router, state);
   registerAccountRoutes(router, state);
   registerPaymentRoutes(router, state, state.pis);
   registerWebhookRoutes(router, state, webhooks, OB_SANDBOX_CLIENT_ID);

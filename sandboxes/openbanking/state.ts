@@ -36,11 +36,37 @@ export interface AccessToken {
   scope: string;
 }
 
-interface Code {
-  clientId: string;
+/**
+ * What a code from the authorisation endpoint is bound to: the PKCE challenge (RFC 7636) and the
+ * redirect_uri the token request must repeat (RFC 6749 section 4.1.3).
+ */
+export interface CodeBinding {
+  codeChallenge: string;
+  redirectUri: string;
+}
+
+/** A redeemed code: its consent, and its binding (null for codes of /__sandbox/authorise). */
+export interface CodeGrant {
   consentId: string;
+  binding: CodeBinding | null;
+}
+
+interface Code extends CodeGrant {
+  clientId: string;
   expiresAt: number;
 }
+
+/** A validated authorisation request, waiting for the customer's answer on the bank's page. */
+export interface AuthorisationRequest {
+  clientId: string;
+  consentId: string;
+  redirectUri: string;
+  state: string;
+  codeChallenge: string;
+}
+
+/** How long the customer has to answer the bank's page. */
+const TICKET_TTL_MS = 10 * 60_000;
 
 interface RefreshGrant {
   clientId: string;
@@ -71,6 +97,7 @@ export class SandboxState {
   private readonly tokens = new Map<string, AccessToken>();
   private readonly codes = new Map<string, Code>();
   private readonly refreshTokens = new Map<string, RefreshGrant>();
+  private readonly tickets = new Map<string, AuthorisationRequest & { expiresAt: number }>();
 
   /** The Payment Initiation side (pis-state.ts), set when the server starts. */
   pis: PisState | null = null;
@@ -88,6 +115,19 @@ export class SandboxState {
     return this.options.clients[clientId] !== undefined && this.options.clients[clientId] === secret;
   }
 
+  /** The registered client's secret (it signs the client's request objects), or undefined. */
+  clientSecret(clientId: string): string | undefined {
+    return Object.hasOwn(this.options.clients, clientId) ? this.options.clients[clientId] : undefined;
+  }
+
+  /**
+   * Whether the consent's ExpirationDateTime has passed on the sandbox clock. OB v3.1 has no Expired
+   * status: the consent keeps reading Authorised, but it no longer grants anything.
+   */
+  consentExpired(consent: Consent): boolean {
+    return consent.ExpirationDateTime !== undefined && Date.parse(consent.ExpirationDateTime) <= this.now();
+  }
+
   newConsentId(): string {
     return `aac-${randomUUID()}`;
   }
@@ -98,7 +138,8 @@ export class SandboxState {
 
   /** The scope a code for this consent grants: accounts or payments; null when it cannot be used now. */
   consentScope(consentId: string): 'accounts' | 'payments' | null {
-    if (this.consents.get(consentId)?.Status === 'Authorised') return 'accounts';
+    const consent = this.consents.get(consentId);
+    if (consent?.Status === 'Authorised' && !this.consentExpired(consent)) return 'accounts';
     return this.pis?.consentUsable(consentId) ? 'payments' : null;
   }
 
@@ -124,18 +165,39 @@ export class SandboxState {
     return token;
   }
 
-  newCode(clientId: string, consentId: string): string {
+  /** A code for the consent; `binding` when it comes from the authorisation endpoint. */
+  newCode(clientId: string, consentId: string, binding: CodeBinding | null = null): string {
     const code = secret();
-    this.codes.set(code, { clientId, consentId, expiresAt: this.now() + this.options.codeTtlSeconds * 1000 });
+    const expiresAt = this.now() + this.options.codeTtlSeconds * 1000;
+    this.codes.set(code, { clientId, consentId, binding, expiresAt });
     return code;
   }
 
-  /** Redeems a code once: a second use fails, as RFC 6749 section 4.1.2 requires. */
-  redeemCode(code: string, clientId: string): string | null {
+  /**
+   * Redeems a code once: a second use fails, as RFC 6749 section 4.1.2 requires. A failed attempt
+   * (wrong client, and in oauth.ts a wrong verifier) spends it too, so a stolen code gets one guess.
+   */
+  redeemCode(code: string, clientId: string): CodeGrant | null {
     const grant = this.codes.get(code);
     this.codes.delete(code);
     if (!grant || grant.clientId !== clientId || grant.expiresAt <= this.now()) return null;
-    return grant.consentId;
+    return { consentId: grant.consentId, binding: grant.binding };
+  }
+
+  /** Keeps a validated authorisation request server-side; the page carries only this random handle. */
+  newTicket(request: AuthorisationRequest): string {
+    const ticket = secret();
+    this.tickets.set(ticket, { ...request, expiresAt: this.now() + TICKET_TTL_MS });
+    return ticket;
+  }
+
+  /** The request behind a ticket, once; null when unknown, used or expired. */
+  takeTicket(ticket: string): AuthorisationRequest | null {
+    const held = this.tickets.get(ticket);
+    this.tickets.delete(ticket);
+    if (!held || held.expiresAt <= this.now()) return null;
+    const { expiresAt: _expiresAt, ...request } = held;
+    return request;
   }
 
   /** Rotates a refresh token: the old one stops working as soon as the new one is issued. */

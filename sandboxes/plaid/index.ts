@@ -1,5 +1,5 @@
 /**
- * Plaid (API version 2020-09-14) sandbox: link, accounts, balances, transactions sync, items, webhooks.
+ * Plaid (API version 2020-09-14) sandbox: Link, accounts, balances, transactions sync, items, webhooks.
  */
 export {
   PLAID_SANDBOX_CLIENT_ID,
@@ -7,6 +7,7 @@ export {
   startPlaidSandbox,
   type PlaidSandboxOptions,
 } from './server.js';
+export { customerCompletesLink, SandboxLinkError } from './customer.js';
 export { accountIdOf, SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
 export { INSTITUTIONS } from './seed-data.js';
 export type { CallRecord } from './state.js';

@@ -6,6 +6,7 @@
  * The link flow is Plaid's real sandbox one: /sandbox/public_token/create stands in for Link, and
  * `options.override_username` names the seeded customer who "logs in" (`cust_alice`, `cust_bob`, ...;
  * Plaid's default `user_good` is cust_alice). The public token is then exchanged for an access token.
+ * The Link flow proper (/link/token/create, then the customer in Link) is link.ts.
  */
 import { json, readJson, type Handler, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { INSTITUTIONS } from './seed-data.js';
@@ -15,7 +16,16 @@ import { errorObject, fail, newRequestId, PlaidFailure, PLAID_VERSION, isoDateTi
 
 export type Body = Record<string, unknown>;
 
-const PRODUCTS = ['assets', 'auth', 'balance', 'identity', 'investments', 'liabilities', 'transactions'];
+/** The products an Item can be created with. */
+export const PRODUCTS = [
+  'assets',
+  'auth',
+  'balance',
+  'identity',
+  'investments',
+  'liabilities',
+  'transactions',
+];
 
 /** Wraps a handler with Plaid's request checks and records the call for GET /__sandbox/plaid/calls. */
 export function endpoint(

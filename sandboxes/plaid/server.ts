@@ -1,7 +1,7 @@
 /**
- * Starts the Plaid sandbox: the kit's server with the Plaid endpoints Tributary uses, the Plaid-only
- * control routes, webhooks signed the way Plaid signs them, and faults that look like Plaid's own (its
- * error object, its ways of breaking a payload).
+ * Starts the Plaid sandbox: the kit's server with the Plaid endpoints Tributary uses, Link (link.ts),
+ * the Plaid-only control routes, webhooks signed the way Plaid signs them, and faults that look like
+ * Plaid's own (its error object, its ways of breaking a payload).
  */
 import {
   BodyError,
@@ -12,6 +12,7 @@ import {
   type SandboxRequest,
 } from '../kit/sandbox.js';
 import { registerControlRoutes } from './control.js';
+import { registerLinkRoutes } from './link.js';
 import { registerPlaidRoutes } from './routes.js';
 import { PlaidSandboxState } from './state.js';
 import { PlaidFailure, plaidError } from './wire.js';
@@ -49,6 +50,7 @@ export async function startPlaidSandbox(options: PlaidSandboxOptions = {}): Prom
   const webhooks = await PlaidWebhookSender.create(state, options.webhooks);
   const router = new Router();
   registerPlaidRoutes(router, state);
+  registerLinkRoutes(router, state);
   registerControlRoutes(router, state, (customer) => webhooks.transactionsChanged(customer));
   registerWebhookRoutes(router, state, webhooks);
   const handle = await startSandbox({

@@ -46,6 +46,15 @@ interface PublicToken {
   expiresAt: number;
 }
 
+/** What a Link session was opened for (/link/token/create), until the customer finishes Link. */
+export interface LinkToken {
+  clientUserId: string;
+  products: string[];
+  webhook: string | null;
+  redirectUri: string | null;
+  expiresAt: number;
+}
+
 /** What the sandbox saw of one partner call (GET /__sandbox/plaid/calls). */
 export interface CallRecord {
   route: string;
@@ -72,6 +81,9 @@ export interface StateOptions {
   extraAccounts: Record<string, number>;
 }
 
+/** Plaid: a link token for a new Item lives 4 hours. */
+const LINK_TOKEN_TTL_MS = 4 * 3_600_000;
+
 /** Plaid's default sandbox user stands for the first demo customer. */
 const USERNAME_ALIASES: Readonly<Record<string, string>> = { user_good: 'cust_alice' };
 const MAX_CALLS = 1000;
@@ -80,6 +92,7 @@ export class PlaidSandboxState {
   books = new Map<string, Book>();
   calls: CallRecord[] = [];
   private publicTokens = new Map<string, PublicToken>();
+  private linkTokens = new Map<string, LinkToken>();
   private items = new Map<string, Item>();
   private tokens = new Map<string, string>();
   private removedTokens = new Set<string>();
@@ -117,6 +130,7 @@ export class PlaidSandboxState {
       this.books.set(seed.customer, book);
     }
     this.publicTokens.clear();
+    this.linkTokens.clear();
     this.items.clear();
     this.tokens.clear();
     this.removedTokens.clear();
@@ -149,6 +163,25 @@ export class PlaidSandboxState {
     const expiresAt = this.options.now() + this.options.publicTokenTtlSeconds * 1000;
     this.publicTokens.set(token, { customer, institutionId, products, webhook, expiresAt });
     return token;
+  }
+
+  /** Opens a Link session: the token the app starts Link with, and when it expires. */
+  createLinkToken(session: Omit<LinkToken, 'expiresAt'>): { linkToken: string; expiresAt: Date } {
+    const linkToken = `link-sandbox-${randomUUID()}`;
+    const expiresAt = this.options.now() + LINK_TOKEN_TTL_MS;
+    this.linkTokens.set(linkToken, { ...session, expiresAt });
+    return { linkToken, expiresAt: new Date(expiresAt) };
+  }
+
+  /** The live Link session of a token; null when unknown, spent or expired. */
+  linkSession(linkToken: string): LinkToken | null {
+    const session = this.linkTokens.get(linkToken);
+    return session && session.expiresAt > this.options.now() ? session : null;
+  }
+
+  /** Ends a Link session: a link token serves one completion (or one exit). */
+  spendLinkToken(linkToken: string): void {
+    this.linkTokens.delete(linkToken);
   }
 
   /** Redeems a public token once, creating the Item. */
