@@ -13,6 +13,7 @@ import type {
   AccountsProvider,
   CallContext,
   PaymentsProvider,
+  ConsentsProvider,
   Provider,
   RefreshOutcome,
   SandboxLink,
@@ -66,6 +67,8 @@ export interface Registry {
   /** The accounts capability of a partner (behind the cached fallback); NotSupportedError when it has none. */
   accounts(name: ProviderName): AccountsProvider;
   payments(name: ProviderName): PaymentsProvider;
+  /** The consent lifecycle at a partner; NotSupportedError when customers do not link to it. */
+  consents(name: ProviderName): ConsentsProvider;
   /** Partners whose sandbox can link a demo customer. */
   sandboxLinkable(): ProviderName[];
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
@@ -148,6 +151,11 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
     payments(name) {
       const capability = entryOf(name).provider.payments;
       if (!capability) throw new NotSupportedError(name, 'payments');
+      return capability;
+    },
+    consents(name) {
+      const capability = entryOf(name).provider.consents;
+      if (!capability) throw new NotSupportedError(name, 'consents granted through Tributary');
       return capability;
     },
     sandboxLinkable: () =>

@@ -69,7 +69,9 @@ export class InputError extends DomainError {
 export class ConsentRequiredError extends DomainError {
   readonly code = 'CONSENT_REQUIRED';
   constructor(provider: ProviderName, permission: string) {
-    super(`An active ${provider} consent with the ${permission} permission is required.`);
+    super(
+      `An active ${provider} consent with the ${permission} permission is required: ask the customer to grant one (grantConsent).`,
+    );
     Object.assign(this.extensions, { provider, permission });
   }
 }

@@ -123,7 +123,11 @@ export interface Payment {
   refunds: Refund[];
 }
 
-export type ConsentStatus = 'ACTIVE' | 'EXPIRED' | 'REVOKED';
+/**
+ * AWAITING_AUTHORISATION: granted by the app, waiting for the customer at the partner; REJECTED: the
+ * customer (or the partner) said no. Only ACTIVE consents reach partners.
+ */
+export type ConsentStatus = 'AWAITING_AUTHORISATION' | 'ACTIVE' | 'REJECTED' | 'EXPIRED' | 'REVOKED';
 
 export interface Consent {
   id: string;
@@ -131,7 +135,10 @@ export interface Consent {
   provider: ProviderName;
   permissions: string[];
   status: ConsentStatus;
+  /** When the grant started. */
   grantedAt: Date;
+  /** When the customer approved at the partner; null until then. */
+  authorisedAt: Date | null;
   expiresAt: Date | null;
   revokedAt: Date | null;
 }

@@ -132,6 +132,68 @@ export interface SandboxLink {
   expiresAt: Date | null;
 }
 
+/** What a grant asks the partner for. */
+export interface ConsentRequest {
+  /** Canonical permissions (`accounts:read`, `balances:read`, `transactions:read`). */
+  permissions: readonly string[];
+  /** When the consent should lapse; null: the partner's default. */
+  expiresAt: Date | null;
+  /** The OAuth `state`: opaque, unguessable, handed back with the customer's answer. */
+  state: string;
+  /** RFC 7636 S256 challenge of the verifier Tributary keeps until the grant completes. */
+  codeChallenge: string;
+  /** Where the partner sends the customer back (Tributary's callback, or the app's own redirect). */
+  redirectUri: string;
+  /** A pseudonymous id of the customer for partners that want one (Plaid's client_user_id). */
+  customerRef: string;
+}
+
+/** A grant started at the partner: what the customer must be sent to. */
+export interface ConsentStarted {
+  /** The partner's handle of the pending grant (Open Banking ConsentId, Plaid link token). */
+  partnerRef: string;
+  /** Where to send the customer's browser (the bank's authorisation page); null when the app opens the partner's own UI. */
+  authorisationUrl: string | null;
+  /** The token the app opens the partner's UI with (Plaid Link); null otherwise. */
+  linkToken: string | null;
+  /** Until when the customer can answer. */
+  answerBy: Date | null;
+  /** The canonical permissions the partner will grant. */
+  permissions: string[];
+  /** When the consent lapses once authorised, as the partner recorded it. */
+  expiresAt: Date | null;
+}
+
+/** The customer approved: what completing a grant stores. */
+export interface ConsentCompleted {
+  /** The link's handle from now on (the same ConsentId; Plaid's item id). */
+  partnerRef: string;
+  accessToken: string;
+  refreshToken: string | null;
+  tokenExpiresAt: Date | null;
+}
+
+/** A partner's side of the consent lifecycle (DESIGN §12). */
+export interface ConsentsProvider {
+  readonly name: ProviderName;
+  /** Creates the grant at the partner and says where the customer approves it. */
+  start(ctx: CallContext, request: ConsentRequest): Promise<ConsentStarted>;
+  /**
+   * Exchanges the customer's answer (the authorisation code, Plaid's public token) for the link's
+   * credentials. InputError when the partner refuses the code (expired, used, not for this grant).
+   */
+  complete(
+    ctx: CallContext,
+    pending: { partnerRef: string; codeVerifier: string; redirectUri: string },
+    code: string,
+  ): Promise<ConsentCompleted>;
+  /**
+   * Deletes the link at the partner. A link the partner no longer knows counts as deleted; any other
+   * failure rejects, and the caller retries later.
+   */
+  revoke(ctx: CallContext, link: { partnerRef: string; accessToken: string | null }): Promise<void>;
+}
+
 /** What a scheduled refresh of local copies did. */
 export interface RefreshOutcome {
   refreshed: number;
@@ -145,6 +207,8 @@ export interface Provider {
   readonly name: ProviderName;
   readonly accounts?: AccountsProvider;
   readonly payments?: PaymentsProvider;
+  /** Granting and revoking consents at the partner, for partners customers link to. */
+  readonly consents?: ConsentsProvider;
   /**
    * Development only, against the partner's sandbox: runs the partner's consent flow with the sandbox
    * standing in for the customer's approval, and returns the resulting credential.

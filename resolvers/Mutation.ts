@@ -1,14 +1,11 @@
 import type { CallContext } from '../domain/providers.js';
 import type { RequestContext } from './context.js';
-import { NotImplementedError, UnauthenticatedError } from '../domain/errors.js';
+import { InputError, UnauthenticatedError } from '../domain/errors.js';
+import { isProviderName } from '../domain/model.js';
 import { markReplayed } from './support/idempotency.js';
 import type { PaymentResult } from '../services/payments/index.js';
 import type { MutationResolvers } from './__generated__/types.js';
 import { replayWebhookEventPayload } from './support/webhooks.js';
-
-const notYet = (what: string) => () => {
-  throw new NotImplementedError(what);
-};
 
 /** The partner-call context of a mutation: credentials from the request's consent snapshot. */
 function callOf(context: RequestContext): CallContext {
@@ -40,7 +37,37 @@ export const Mutation: MutationResolvers = {
         args.idempotencyKey,
       ),
     ),
-  grantConsent: notYet('Granting consents through the graph'),
-  revokeConsent: notYet('Revoking consents through the graph'),
+  grantConsent: async (_root, args, context) => {
+    const { input } = args;
+    const provider = input.provider.toLowerCase();
+    if (!isProviderName(provider))
+      throw new InputError(`Unknown provider ${input.provider}.`, 'input.provider');
+    const result = await context.services.consents.grant(
+      callOf(context),
+      {
+        provider,
+        permissions: input.permissions,
+        expiresAt: input.expiresAt ?? null,
+        redirectUri: input.redirectUri ?? null,
+      },
+      args.idempotencyKey,
+    );
+    if (result.replayed) markReplayed(context);
+    return result.payload;
+  },
+  completeConsent: async (_root, args, context) => {
+    const result = await context.services.consents.completeFor(
+      callOf(context),
+      { state: args.input.state, code: args.input.code ?? null, error: args.input.error ?? null },
+      args.idempotencyKey,
+    );
+    if (result.replayed) markReplayed(context);
+    return result.payload;
+  },
+  revokeConsent: async (_root, args, context) => {
+    const result = await context.services.consents.revoke(callOf(context), args.id, args.idempotencyKey);
+    if (result.replayed) markReplayed(context);
+    return result.payload;
+  },
   replayWebhookEvent: (_root, args, context) => replayWebhookEventPayload(context, args.id),
 };

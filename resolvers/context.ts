@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Consent, ProviderName } from '../domain/model.js';
 import type { Principal } from '../domain/principal.js';
 import type { PartnerHealth } from '../datasources/resilience.js';
+import type { ConsentService } from '../services/consents/index.js';
 import type { PaymentService } from '../services/payments/index.js';
 import type { WebhookOperations } from '../services/webhooks/index.js';
 import type { Loaders } from './loaders.js';
@@ -23,7 +24,7 @@ export interface GraphServices {
   consents: {
     listBySubject(subject: string): Promise<Consent[]>;
     get(subject: string, id: string): Promise<Consent | null>;
-  };
+  } & Pick<ConsentService, 'grant' | 'completeFor' | 'revoke'>;
   partners: {
     /** Whether the partner is reachable here and has the accounts capability. */
     hasAccounts(name: ProviderName): boolean;

@@ -32,6 +32,7 @@ import { partialErrorsPlugin } from '../resolvers/support/partial-errors.js';
 import { buildSchema } from './schema.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
 import type { Services } from './wiring.js';
+import { registerConsentRoutes } from './consent-routes.js';
 import { isDomainError } from '../domain/errors.js';
 import { GraphQLError } from 'graphql';
 
@@ -112,6 +113,7 @@ export async function buildApp(services: Services): Promise<App> {
   });
 
   await registerWebhookRoutes(fastify, services);
+  registerConsentRoutes(fastify, services);
 
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => contextFor(services, request),
@@ -147,7 +149,13 @@ export async function buildApp(services: Services): Promise<App> {
 function graphServices(services: Services): GraphServices {
   return {
     payments: services.payments,
-    consents: services.consents,
+    consents: {
+      listBySubject: (subject) => services.consents.listBySubject(subject),
+      get: (subject, id) => services.consents.get(subject, id),
+      grant: (call, args, key) => services.consentService.grant(call, args, key),
+      completeFor: (call, args, key) => services.consentService.completeFor(call, args, key),
+      revoke: (call, id, key) => services.consentService.revoke(call, id, key),
+    },
     partners: services.registry,
     webhooks: { operations: services.webhooks.operations, wake: () => services.webhooks.worker.wake() },
   };

@@ -74,7 +74,7 @@ const EnvSchema = z
     IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
     TRIBUTARY_CRASH_AT: optionalText,
   })
-  .extend({ PAYMENT_RETURN_URL: optionalUrl })
+  .extend({ PAYMENT_RETURN_URL: optionalUrl, CONSENT_CALLBACK_URL: optionalUrl })
   .extend(WebhookEnvSchema.shape);
 
 export interface Config {
@@ -104,6 +104,12 @@ export interface Config {
   partners: Record<ProviderName, PartnerSettings>;
   /** Where a customer lands after authorising a payment at a partner (3-D Secure, bank redirect). */
   paymentReturnUrl: string | null;
+  /**
+   * Where partners send customers back after they answer a consent (this process's
+   * `GET /consents/callback`, as the customer's browser reaches it). Unset: development uses the local
+   * listener once it listens (server/main.ts); production grants must name the app's own redirect.
+   */
+  consentCallbackUrl: string | null;
   /**
    * Every partner's call settings before its own `<NAME>_*` overrides (the `PARTNER_*` variables);
    * each partner's effective settings are `partners[name].calls`.
@@ -228,6 +234,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ]),
     ),
     paymentReturnUrl: e.PAYMENT_RETURN_URL ?? null,
+    consentCallbackUrl: e.CONSENT_CALLBACK_URL ?? null,
     partnerDefaults: callDefaults,
     cache: {
       maxBytes: e.CACHE_MAX_BYTES,

@@ -25,6 +25,11 @@ export async function startServer(
   const address = app.fastify.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  if (!config.consentCallbackUrl && !config.production) {
+    // A wildcard listener answers a local browser on loopback.
+    const local = url.replace('//0.0.0.0:', '//127.0.0.1:').replace('//[::]:', '//[::1]:');
+    services.consentService.useCallback(`${local}/consents/callback`);
+  }
   services.webhooks.worker.start();
   let closing: Promise<void> | undefined;
   return {

@@ -25,6 +25,9 @@ import {
   type WebhookService,
 } from '../services/webhooks/index.js';
 import { startCopyRefresher, type CopyRefresher } from '../services/copies/refresher.js';
+import { ConsentService } from '../services/consents/index.js';
+import { startRevocationWorker, type RevocationWorker } from '../services/consents/worker.js';
+import { IdempotencyStore } from '../store/idempotency.js';
 import {
   crashSwitch,
   partnerKeySecretFrom,
@@ -57,6 +60,10 @@ export interface Services {
   keyReaper: KeyReaper;
   /** Synchronises local partner copies that no webhook refreshed for a while. */
   copyRefresher: CopyRefresher;
+  /** The consent lifecycle: grants, the customers' answers, revocations at the partners. */
+  consentService: ConsentService;
+  /** Deletes at the partners the links of revoked consents they did not confirm yet. */
+  revocationWorker: RevocationWorker;
 }
 
 export interface ServiceOverrides {
@@ -147,8 +154,30 @@ export async function createServices(
     observeDelivery: (partner, outcome) => metrics.webhookDelivery(partner, outcome),
     observeProcessing: (partner, outcome) => metrics.webhookProcessed(partner, outcome),
   });
+  const partnerKeySecret = partnerKeySecretFrom(config.secretsKey);
+  const consentService = new ConsentService(
+    {
+      consents,
+      audit,
+      providers: (name) => registry.consents(name),
+      box: secrets,
+      logger,
+      once: {
+        keys: new IdempotencyStore(db),
+        partnerKeySecret,
+        leaseMs: config.payments.leaseMs,
+        retentionMs: config.payments.retentionHours * 3_600_000,
+      },
+    },
+    { callbackUrl: config.consentCallbackUrl, customerRefSecret: partnerKeySecret },
+  );
   return {
     payments,
+    consentService,
+    revocationWorker: startRevocationWorker(consentService, logger.child({ component: 'consents' }), {
+      intervalMs: 60_000,
+      batchSize: 50,
+    }),
     keyReaper: startKeyReaper(payments.keys, logger),
     copyRefresher: startCopyRefresher(registry, logger, { ...config.copyRefresh, batchSize: 500 }),
     config,
@@ -203,6 +232,7 @@ function cardProviderOf(registry: Registry): { cardProvider?: ProviderName } {
 
 export async function closeServices(services: Services): Promise<void> {
   services.keyReaper.stop();
+  services.revocationWorker.stop();
   services.copyRefresher.stop();
   await services.webhooks.close();
   // What the last requests and inbox events staged joins the chain before the database goes.

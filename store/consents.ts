@@ -4,9 +4,15 @@
  * Every read takes the subject, so one customer's consent is invisible to another: ownership is
  * enforced here, in the data layer, not only by the callers. Tokens are sealed with the SecretBox
  * bound to the row (`consent:<id>:<subject>:<provider>`), so a ciphertext copied onto another row does
- * not open, and they are dropped as soon as the consent is revoked (data minimisation).
+ * not open, and they are dropped as soon as the consent is revoked (data minimisation) or, when the
+ * link must still be deleted at the partner, as soon as the partner confirmed it.
+ *
+ * A grant through the graph lives here from its start: `startGrant` records it AWAITING_AUTHORISATION
+ * with the digest of its OAuth state and the sealed PKCE verifier; `pendingByState` finds it again when
+ * the customer comes back; `authorise` or `decline` closes it. Only authorised, unrevoked, unexpired
+ * consents are ACTIVE, and only those reach partners.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { isProviderName } from '../domain/model.js';
 import type { Consent, ConsentStatus, ProviderName } from '../domain/model.js';
 import type { CredentialStore, PartnerCredential } from '../domain/providers.js';
@@ -39,6 +45,35 @@ export interface ActiveConsent {
   openCredential: (() => PartnerCredential) | null;
 }
 
+/** What `startGrant` records: a grant waiting for the customer's answer at the partner. */
+export interface StartGrantInput {
+  subject: string;
+  provider: ProviderName;
+  permissions: readonly string[];
+  /** The partner's handle of the pending grant (Open Banking ConsentId, Plaid link token). */
+  partnerRef: string;
+  expiresAt: Date | null;
+  /** The OAuth state handed to the customer's browser; only its digest is stored. */
+  state: string;
+  /** What completing needs: sealed at rest, cleared once used. */
+  pending: PendingGrant;
+}
+
+/** The secrets of a pending grant. */
+export interface PendingGrant {
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+/** A consent whose deletion at the partner is due, with what the partner needs to delete it. */
+export interface DuePartnerRevocation {
+  consent: Consent;
+  partnerRef: string;
+  /** Null when the link held no credential (a grant revoked before the customer answered). */
+  accessToken: string | null;
+  attempts: number;
+}
+
 interface ConsentRow {
   id: string;
   subject: string;
@@ -48,14 +83,25 @@ interface ConsentRow {
   credentials_sealed: string | null;
   key_id: string | null;
   granted_at: Date;
+  authorised_at: Date | null;
+  declined_at: Date | null;
   expires_at: Date | null;
   revoked_at: Date | null;
+  pending_sealed: string | null;
+  partner_revocation_attempts: number;
 }
 
-const COLUMNS =
-  'id, subject, provider, permissions, partner_ref, credentials_sealed, key_id, granted_at, expires_at, revoked_at';
-/** Not revoked and not expired at the time in parameter `at` (e.g. `$3`). */
-const activeAt = (at: string) => `revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${at})`;
+const COLUMNS = `id, subject, provider, permissions, partner_ref, credentials_sealed, key_id, granted_at, authorised_at,
+  declined_at, expires_at, revoked_at, pending_sealed, partner_revocation_attempts`;
+/** Authorised, not revoked and not expired at the time in parameter `at` (e.g. `$3`). */
+const activeAt = (at: string) =>
+  `authorised_at IS NOT NULL AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${at})`;
+/** Waiting for the customer: neither answered nor revoked. */
+const AWAITING = 'authorised_at IS NULL AND declined_at IS NULL AND revoked_at IS NULL';
+
+/** The stored digest of an OAuth state: the state itself never rests in the database. */
+export const stateDigest = (state: string): string =>
+  createHash('sha256').update(state, 'utf8').digest('hex');
 const ACTIVE = activeAt('$3');
 const NEWEST_FIRST = 'ORDER BY granted_at DESC, created_at DESC, id';
 
@@ -81,6 +127,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The change-feed topic of consent changes; the key is the subject. */
 export const CONSENTS_TOPIC = 'consents';
 
+/** Associated data of a pending grant's secrets: another row's ciphertext does not open here. */
+const pendingAad = (owner: { id: string; subject: string; provider: string }): string =>
+  `consent-pending:${owner.id}:${owner.subject}:${owner.provider}`;
+
 /** Consent records of every subject, and the CredentialStore providers read tokens from. */
 export class ConsentRepository {
   readonly #now: () => Date;
@@ -105,7 +155,7 @@ export class ConsentRepository {
     await this.#changes?.publish(CONSENTS_TOPIC, subject);
   }
 
-  /** Records a new consent, sealing its credential. */
+  /** Records a consent the customer already authorised (a link made outside the graph), sealing its credential. */
   async grant(input: GrantConsentInput): Promise<Consent> {
     const grantedAt = input.grantedAt ?? this.#now();
     const permissions = [...new Set(input.permissions)];
@@ -116,8 +166,8 @@ export class ConsentRepository {
       : null;
     const [row] = await this.db.query<ConsentRow>(
       `INSERT INTO consents (id, subject, provider, permissions, partner_ref, credentials_sealed, key_id,
-         granted_at, expires_at, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
+         granted_at, authorised_at, expires_at, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $10) RETURNING ${COLUMNS}`,
       [
         id,
         input.subject,
@@ -133,6 +183,146 @@ export class ConsentRepository {
     );
     await this.#changed(input.subject);
     return this.#toConsent(row as ConsentRow);
+  }
+
+  /** Records a grant waiting for the customer at the partner (AWAITING_AUTHORISATION). */
+  async startGrant(input: StartGrantInput): Promise<Consent> {
+    const grantedAt = this.#now();
+    const permissions = [...new Set(input.permissions)];
+    checkGrant({ ...input, credential: null }, permissions, grantedAt);
+    const id = randomUUID();
+    const owner = { id, subject: input.subject, provider: input.provider };
+    const [row] = await this.db.query<ConsentRow>(
+      `INSERT INTO consents (id, subject, provider, permissions, partner_ref, granted_at, expires_at,
+         state_digest, pending_sealed, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $6, $6) RETURNING ${COLUMNS}`,
+      [
+        id,
+        input.subject,
+        input.provider,
+        permissions,
+        input.partnerRef,
+        grantedAt,
+        input.expiresAt,
+        stateDigest(input.state),
+        this.box.seal(JSON.stringify(input.pending), pendingAad(owner)),
+      ],
+    );
+    await this.#changed(input.subject);
+    return this.#toConsent(row as ConsentRow);
+  }
+
+  /**
+   * The grant still waiting for the customer that was handed `state`, with its secrets and the
+   * partner's handle; null when no grant waits under it (unknown, answered, revoked).
+   */
+  async pendingByState(
+    state: string,
+  ): Promise<{ consent: Consent; partnerRef: string; pending: PendingGrant } | null> {
+    const [row] = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents WHERE state_digest = $1 AND ${AWAITING}`,
+      [stateDigest(state)],
+    );
+    if (!row?.pending_sealed) return null;
+    const pending = JSON.parse(this.box.open(row.pending_sealed, pendingAad(row))) as PendingGrant;
+    return { consent: this.#toConsent(row), partnerRef: row.partner_ref, pending };
+  }
+
+  /**
+   * The customer approved: the grant becomes ACTIVE with the link's credential and handle, and its
+   * state and secrets are dropped. Null when it no longer waits (answered or revoked meanwhile).
+   */
+  async authorise(
+    consent: Pick<Consent, 'id' | 'subject' | 'provider'>,
+    link: { partnerRef: string; credential: ConsentCredential },
+  ): Promise<Consent | null> {
+    const now = this.#now();
+    const [row] = await this.db.query<ConsentRow>(
+      `UPDATE consents SET authorised_at = $3, partner_ref = $4, credentials_sealed = $5, key_id = $6,
+         state_digest = NULL, pending_sealed = NULL, updated_at = $3
+       WHERE id = $1 AND subject = $2 AND ${AWAITING} RETURNING ${COLUMNS}`,
+      [
+        consent.id,
+        consent.subject,
+        now,
+        link.partnerRef,
+        this.#seal(consent, link.credential),
+        this.box.currentKeyId,
+      ],
+    );
+    await this.#changed(consent.subject);
+    return row ? this.#toConsent(row) : null;
+  }
+
+  /** The customer (or the partner) said no: REJECTED, its state and secrets dropped. Null when it no longer waits. */
+  async decline(consent: Pick<Consent, 'id' | 'subject'>): Promise<Consent | null> {
+    const now = this.#now();
+    const [row] = await this.db.query<ConsentRow>(
+      `UPDATE consents SET declined_at = $3, state_digest = NULL, pending_sealed = NULL, updated_at = $3
+       WHERE id = $1 AND subject = $2 AND ${AWAITING} RETURNING ${COLUMNS}`,
+      [consent.id, consent.subject, now],
+    );
+    await this.#changed(consent.subject);
+    return row ? this.#toConsent(row) : null;
+  }
+
+  /**
+   * Revokes the subject's consent here at once and schedules its deletion at the partner: the sealed
+   * credential stays (the partner may need it to delete the link) until `partnerRevoked`. Revoking
+   * twice keeps the first time and schedules nothing new. Null when it does not exist or belongs to
+   * another subject.
+   */
+  async revokeWithPartner(subject: string, id: string): Promise<Consent | null> {
+    if (!UUID.test(id)) return null;
+    const now = this.#now();
+    const [row] = await this.db.query<ConsentRow>(
+      `UPDATE consents SET
+         partner_revocation_due = CASE WHEN revoked_at IS NULL AND declined_at IS NULL THEN $3
+                                       ELSE partner_revocation_due END,
+         revoked_at = coalesce(revoked_at, $3), state_digest = NULL, pending_sealed = NULL, updated_at = $3
+       WHERE id = $1 AND subject = $2 RETURNING ${COLUMNS}`,
+      [id, subject, now],
+    );
+    await this.#changed(subject);
+    return row ? this.#toConsent(row) : null;
+  }
+
+  /**
+   * Revoked consents whose deletion at the partner is due, oldest first, with their credential opened;
+   * only consent `id` when given.
+   */
+  async duePartnerRevocations(limit: number, id?: string): Promise<DuePartnerRevocation[]> {
+    const rows = await this.db.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents WHERE partner_revocation_due <= $1 AND ($3::uuid IS NULL OR id = $3)
+       ORDER BY partner_revocation_due, id LIMIT $2`,
+      [this.#now(), limit, id ?? null],
+    );
+    return rows.map((row) => ({
+      consent: this.#toConsent(row),
+      partnerRef: row.partner_ref,
+      accessToken: this.#open(row)?.accessToken ?? null,
+      attempts: row.partner_revocation_attempts,
+    }));
+  }
+
+  /** The partner deleted the link: nothing is due any more and the credential is dropped. */
+  async partnerRevoked(id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE consents SET partner_revocation_due = NULL, partner_revocation_error = NULL,
+         credentials_sealed = NULL, key_id = NULL, updated_at = $2
+       WHERE id = $1`,
+      [id, this.#now()],
+    );
+  }
+
+  /** The partner could not be reached: try again at `retryAt`, keeping why. */
+  async partnerRevocationFailed(id: string, error: string, retryAt: Date): Promise<void> {
+    await this.db.query(
+      `UPDATE consents SET partner_revocation_due = $2, partner_revocation_error = $3,
+         partner_revocation_attempts = partner_revocation_attempts + 1, updated_at = $4
+       WHERE id = $1 AND partner_revocation_due IS NOT NULL`,
+      [id, retryAt, error.slice(0, 500), this.#now()],
+    );
   }
 
   /** Every consent of the subject, newest first, whatever its status. */
@@ -323,6 +513,7 @@ export class ConsentRepository {
       permissions: row.permissions,
       status: this.#status(row),
       grantedAt: row.granted_at,
+      authorisedAt: row.authorised_at,
       expiresAt: row.expires_at,
       revokedAt: row.revoked_at,
     };
@@ -330,6 +521,8 @@ export class ConsentRepository {
 
   #status(row: ConsentRow): ConsentStatus {
     if (row.revoked_at) return 'REVOKED';
+    if (row.declined_at) return 'REJECTED';
+    if (!row.authorised_at) return 'AWAITING_AUTHORISATION';
     if (row.expires_at && row.expires_at <= this.#now()) return 'EXPIRED';
     return 'ACTIVE';
   }

@@ -4,11 +4,12 @@
  * shortly before expiry, or once after a 401), lists followed through Links.Next. Token lifecycles
  * live in tokens.ts.
  */
+import { z } from 'zod';
 import { ConsentRequiredError } from '../../domain/errors.js';
 import type { PartnerHttp, PartnerRequest, PartnerResponse } from '../http.js';
 import type { PartnerCredential } from '../../domain/providers.js';
 import { contractViolation } from '../contract.js';
-import { isInvalidGrant, isUnauthorised, PERMISSION_FOR_ENDPOINT } from './errors.js';
+import { isConsentGone, isInvalidGrant, isUnauthorised, PERMISSION_FOR_ENDPOINT } from './errors.js';
 import { callFields, type Call, type OpenBankingTokens, type PsuCall, type PsuTokens } from './tokens.js';
 import type { OpenBankingHttpOptions, OpenBankingTransport } from './transport.js';
 import {
@@ -91,9 +92,31 @@ export class OpenBankingClient {
     return res.data.Data;
   }
 
+  /**
+   * Deletes an account-access consent at the bank (the customer revoked it). A consent the bank no
+   * longer knows is already gone, which is success too; other failures throw.
+   */
+  async deleteConsent(ctx: Call, consentId: string): Promise<void> {
+    try {
+      await this.tppCall(ctx, {
+        method: 'DELETE',
+        path: `${this.base}/account-access-consents/${encodeURIComponent(consentId)}`,
+        endpoint: 'DELETE /account-access-consents/{ConsentId}',
+        // 204 No Content.
+        schema: z.undefined(),
+      });
+    } catch (error) {
+      if (!isConsentGone(error)) throw error;
+    }
+  }
+
   /** Exchanges the authorisation code the customer's approval produced for PSU tokens. */
-  async exchangeCode(ctx: Call, code: string): Promise<PsuTokens> {
-    return this.tokens.exchangeCode(ctx, code);
+  async exchangeCode(
+    ctx: Call,
+    code: string,
+    journey?: { codeVerifier: string; redirectUri: string },
+  ): Promise<PsuTokens> {
+    return this.tokens.exchangeCode(ctx, code, journey);
   }
 
   /** Refreshes a customer's tokens and saves them; concurrent callers share one refresh. */

@@ -141,3 +141,11 @@ export function isInvalidGrant(error: unknown): boolean {
 export function isUnauthorised(error: unknown): boolean {
   return error instanceof PartnerError && error.status === 401;
 }
+
+/** The bank no longer knows the consent (deleted already, or expired and purged): nothing left to delete. */
+export function isConsentGone(error: unknown): boolean {
+  return (
+    error instanceof PartnerError &&
+    (error.status === 404 || error.partnerCode === 'UK.OBIE.Resource.NotFound')
+  );
+}

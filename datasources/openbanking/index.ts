@@ -12,16 +12,10 @@ import type { Provider } from '../../domain/providers.js';
 import { partnerEnvSection } from '../env.js';
 import { optionalText } from '../env-fields.js';
 import type { PartnerModule, ProviderDeps, ProviderSettings } from '../module.js';
+import { canonicalPermissions } from './consents.js';
 import { createOpenBankingProvider, DEFAULT_PERMISSIONS } from './provider.js';
 import { loadClientTls } from './tls.js';
 import { OPENBANKING_DEV_WEBHOOK_SECRET, openBankingWebhookVerifier } from './webhook.js';
-
-/** Open Banking permissions -> the canonical permissions a consent record holds. */
-const CANONICAL_PERMISSIONS = {
-  ReadAccountsDetail: 'accounts:read',
-  ReadBalances: 'balances:read',
-  ReadTransactionsDetail: 'transactions:read',
-} as const;
 
 function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provider {
   const { endpoint, calls } = settings;
@@ -57,11 +51,7 @@ function createProvider(settings: ProviderSettings, deps: ProviderDeps): Provide
         accessToken: credential.accessToken,
         refreshToken: credential.refreshToken,
         tokenExpiresAt: credential.expiresAt,
-        permissions: DEFAULT_PERMISSIONS.flatMap((permission) =>
-          permission in CANONICAL_PERMISSIONS
-            ? [CANONICAL_PERMISSIONS[permission as keyof typeof CANONICAL_PERMISSIONS]]
-            : [],
-        ),
+        permissions: canonicalPermissions(DEFAULT_PERMISSIONS),
         expiresAt: null,
       };
     },

@@ -14,9 +14,11 @@ import {
   type AccountsProvider,
   type CallContext,
   type CredentialStore,
+  type ConsentsProvider,
   type PartnerCredential,
   type Provider,
 } from '../../domain/providers.js';
+import { openBankingConsents } from './consents.js';
 import { contractViolation } from '../contract.js';
 import type { SandboxHooks } from '../module.js';
 import { OpenBankingClient, type OpenBankingClientOptions } from './client.js';
@@ -81,6 +83,7 @@ export interface OpenBankingProvider extends Provider {
   readonly name: 'openbanking';
   readonly accounts: AccountsProvider;
   readonly payments: OpenBankingPayments;
+  readonly consents: ConsentsProvider;
   /**
    * Onboards a customer: consent -> customer approval -> code exchange. Returns the credential to
    * store for the subject (the caller adds `subject`). Used by dev seeding and tests.
@@ -169,10 +172,20 @@ export function createOpenBankingProvider(
     },
   );
 
+  const authorisationEndpoint =
+    options.authorisationEndpoint ?? new URL('/authorize', options.baseUrl).toString();
+  const consents = openBankingConsents(client, {
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    authorisationEndpoint,
+    now,
+  });
+
   return {
     name: 'openbanking',
     accounts,
     payments,
+    consents,
     async connectCustomer(psuId, connect = {}) {
       const authorise = connect.authorise ?? approveConsent;
       if (!authorise) {

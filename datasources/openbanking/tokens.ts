@@ -98,9 +98,21 @@ export class OpenBankingTokens {
     return inFlight;
   }
 
-  /** Exchanges an authorisation code for PSU tokens. */
-  async exchangeCode(ctx: Call, code: string): Promise<PsuTokens> {
-    return this.psuTokens(await this.grant(ctx, { grant_type: 'authorization_code', code }), null);
+  /**
+   * Exchanges an authorisation code for PSU tokens. A code from a redirect journey carries its PKCE
+   * verifier and the redirect URI it was issued for (RFC 6749 section 4.1.3, RFC 7636 section 4.5).
+   */
+  async exchangeCode(
+    ctx: Call,
+    code: string,
+    journey?: { codeVerifier: string; redirectUri: string },
+  ): Promise<PsuTokens> {
+    const form: Record<string, string> = { grant_type: 'authorization_code', code };
+    if (journey) {
+      form.code_verifier = journey.codeVerifier;
+      form.redirect_uri = journey.redirectUri;
+    }
+    return this.psuTokens(await this.grant(ctx, form), null);
   }
 
   /** True when the credential's access token expires within the skew. */

@@ -9,9 +9,9 @@
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type { Logger } from 'pino';
-import { Configuration, PlaidApi, Products } from 'plaid';
+import { Configuration, CountryCode, PlaidApi, Products } from 'plaid';
 import type { ZodType } from 'zod';
-import { isDomainError } from '../../domain/errors.js';
+import { ConsentRequiredError, isDomainError } from '../../domain/errors.js';
 import { contractViolation, zodIssues } from '../contract.js';
 import {
   DEFAULT_MAX_RESPONSE_BYTES,
@@ -23,6 +23,8 @@ import { plaidErrorFromResponse, plaidTransportError, type PlaidCallInfo } from 
 import {
   accountsGetResponseSchema,
   itemPublicTokenExchangeResponseSchema,
+  itemRemoveResponseSchema,
+  linkTokenCreateResponseSchema,
   sandboxPublicTokenCreateResponseSchema,
   transactionsSyncResponseSchema,
   webhookVerificationKeyGetResponseSchema,
@@ -73,6 +75,8 @@ const endpoint = (path: string, permission: string): PlaidCallInfo => ({
   permission,
 });
 const LINK = endpoint('/sandbox/public_token/create', 'accounts:read');
+const LINK_TOKEN = endpoint('/link/token/create', 'accounts:read');
+const REMOVE = endpoint('/item/remove', 'accounts:read');
 const EXCHANGE = endpoint('/item/public_token/exchange', 'accounts:read');
 const ACCOUNTS = endpoint('/accounts/get', 'accounts:read');
 const BALANCES = endpoint('/accounts/balance/get', 'balances:read');
@@ -138,6 +142,47 @@ export class PlaidClient {
     return data.public_token;
   }
 
+  /**
+   * A Link token for the customer's app to open Plaid Link with (`user.client_user_id` is a
+   * pseudonymous id: Plaid is told nothing about who the customer is).
+   */
+  async createLinkToken(
+    call: PlaidCall,
+    request: { customerRef: string; redirectUri: string | null; webhook: string | null },
+  ): Promise<{ linkToken: string; expiration: Date }> {
+    const data = await this.call(call, LINK_TOKEN, linkTokenCreateResponseSchema, (options) =>
+      this.api.linkTokenCreate(
+        {
+          client_name: 'Tributary',
+          language: 'en',
+          country_codes: [CountryCode.Gb, CountryCode.Us],
+          user: { client_user_id: request.customerRef },
+          products: [Products.Transactions],
+          ...(request.webhook ? { webhook: request.webhook } : {}),
+          ...(request.redirectUri ? { redirect_uri: request.redirectUri } : {}),
+        },
+        options,
+      ),
+    );
+    return { linkToken: data.link_token, expiration: new Date(data.expiration) };
+  }
+
+  /**
+   * Removes the Item at Plaid (the customer revoked the link): its access token stops working. An
+   * Item Plaid no longer knows is already removed.
+   */
+  async removeItem(call: PlaidCall, accessToken: string): Promise<void> {
+    try {
+      await this.call(call, REMOVE, itemRemoveResponseSchema, (options) =>
+        this.api.itemRemove({ access_token: accessToken }, options),
+      );
+    } catch (error) {
+      // INVALID_ACCESS_TOKEN, ITEM_NOT_FOUND and the other broken-link answers: nothing left to remove.
+      if (error instanceof ConsentRequiredError) return;
+      throw error;
+    }
+  }
+
   /** Exchanges a public token for the Item's access token. */
   async exchangePublicToken(
     call: PlaidCall,
@@ -198,7 +243,8 @@ export class PlaidClient {
     send: (options: SdkOptions) => Promise<SdkResponse>,
   ): Promise<T> {
     // Plaid's API is all POSTs; only linking an Item changes anything, every other call is a read.
-    const kind = info === LINK || info === EXCHANGE ? 'write' : 'read';
+    const kind =
+      info === LINK || info === EXCHANGE || info === LINK_TOKEN || info === REMOVE ? 'write' : 'read';
     const response = await this.policy.execute((signal) => this.attempt(call, info, signal, send), {
       kind,
       endpoint: info.endpoint,

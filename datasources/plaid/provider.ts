@@ -15,12 +15,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PlaidCopy, PlaidSyncStore } from './store.js';
-import { ConsentRequiredError } from '../../domain/errors.js';
+import { ConsentRequiredError, InputError, PartnerError } from '../../domain/errors.js';
 import type { Freshness } from '../../domain/model.js';
 import {
   credentialsFor,
   type AccountsProvider,
   type CallContext,
+  type ConsentsProvider,
   type CredentialStore,
   type PartnerCredential,
   type Provider,
@@ -168,9 +169,64 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
     },
   };
 
+  /**
+   * Plaid's consent lifecycle: a Link token for the app (Plaid Link is the customer's side, so there is
+   * no redirect, state or PKCE at Plaid), the public token Link returns exchanged for the Item, and
+   * /item/remove, after which the local copy of the Item's transactions is dropped too.
+   */
+  const consents: ConsentsProvider = {
+    name: 'plaid',
+    async start(ctx, request) {
+      const unknown = request.permissions.filter(
+        (permission) => !(PLAID_PERMISSIONS as readonly string[]).includes(permission),
+      );
+      if (unknown.length > 0) {
+        throw new InputError(
+          `Plaid grants ${PLAID_PERMISSIONS.join(', ')}; not ${unknown.join(', ')}.`,
+          'permissions',
+        );
+      }
+      if (request.expiresAt) {
+        throw new InputError('A Plaid Item has no expiry of its own; leave expiresAt out.', 'expiresAt');
+      }
+      const { linkToken, expiration } = await client.createLinkToken(ctx, {
+        customerRef: request.customerRef,
+        redirectUri: null,
+        // Webhooks reach Tributary through the dashboard's registration, not per Item.
+        webhook: null,
+      });
+      return {
+        partnerRef: linkToken,
+        authorisationUrl: null,
+        linkToken,
+        answerBy: expiration,
+        permissions: [...PLAID_PERMISSIONS],
+        expiresAt: null,
+      };
+    },
+    async complete(ctx, _pending, publicToken) {
+      try {
+        const { accessToken, itemId } = await client.exchangePublicToken(ctx, publicToken);
+        // Plaid access tokens do not expire; the Item lives until it is removed.
+        return { partnerRef: itemId, accessToken, refreshToken: null, tokenExpiresAt: null };
+      } catch (error) {
+        if (error instanceof PartnerError && error.partnerCode === 'INVALID_PUBLIC_TOKEN') {
+          throw new InputError('Plaid refused the public token: expired, used or not from Link.', 'code');
+        }
+        throw error;
+      }
+    },
+    async revoke(ctx, link) {
+      // A grant revoked before Link finished holds no Item: nothing to remove at Plaid.
+      if (link.accessToken) await client.removeItem(ctx, link.accessToken);
+      await deps.sync.forgetItem(ctx.subject, link.partnerRef);
+    },
+  };
+
   return {
     name: 'plaid',
     accounts,
+    consents,
 
     async connectSandboxCustomer(customerId: string): Promise<SandboxLink> {
       const call: PlaidCall = {

@@ -158,6 +158,16 @@ export const sandboxPublicTokenCreateResponseSchema = z.object({
   request_id: z.string(),
 });
 
+/** LinkTokenCreateResponse. */
+export const linkTokenCreateResponseSchema = z.object({
+  link_token: z.string().min(1),
+  expiration: z.iso.datetime({ offset: true }),
+  request_id: z.string(),
+});
+
+/** ItemRemoveResponse. */
+export const itemRemoveResponseSchema = z.object({ request_id: z.string() });
+
 /** ItemPublicTokenExchangeResponse. */
 export const itemPublicTokenExchangeResponseSchema = z.object({
   access_token: z.string().min(1),

@@ -141,12 +141,33 @@ export type CancelPaymentPayload = {
   userErrors: Array<UserError>;
 };
 
+/** The customer's answer at the partner, as the app received it. */
+export type CompleteConsentInput = {
+  /** The authorisation code from the bank's redirect, or the public token Plaid Link returned; null when the customer declined. */
+  code?: InputMaybe<Scalars['String']['input']>;
+  /** The partner's refusal instead of a code: the redirect's OAuth `error` (access_denied), or Plaid Link's exit status. */
+  error?: InputMaybe<Scalars['String']['input']>;
+  /** The state of the grant (ConsentAuthorisation.state, handed back on the redirect). */
+  state: Scalars['String']['input'];
+};
+
+/** The result of completeConsent. */
+export type CompleteConsentPayload = {
+  __typename?: 'CompleteConsentPayload';
+  /** The consent: ACTIVE when authorised, REJECTED when declined; null when the state names no waiting grant of the caller's. */
+  consent?: Maybe<Consent>;
+  /** CONSENT_DECLINED or CONSENT_AUTHORISATION_INVALID; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** The customer's permission for Tributary to reach a partner on their behalf. */
 export type Consent = {
   __typename?: 'Consent';
+  /** When the customer authorised the consent at the partner; null until then. */
+  authorisedAt?: Maybe<Scalars['DateTime']['output']>;
   /** When the consent lapses; null when it does not. */
   expiresAt?: Maybe<Scalars['DateTime']['output']>;
-  /** When the customer granted the consent. */
+  /** When the grant started (for consents linked outside the graph, when they were linked). */
   grantedAt: Scalars['DateTime']['output'];
   /** Opaque id of the consent. */
   id: Scalars['ID']['output'];
@@ -160,12 +181,29 @@ export type Consent = {
   status: ConsentStatus;
 };
 
+/** Where the customer answers a grant at the partner. */
+export type ConsentAuthorisation = {
+  __typename?: 'ConsentAuthorisation';
+  /** Until when the customer can answer. */
+  answerBy?: Maybe<Scalars['DateTime']['output']>;
+  /** The token to open Plaid Link with; null for partners with a redirect. */
+  linkToken?: Maybe<Scalars['String']['output']>;
+  /** The opaque state the answer comes back with; completeConsent takes it. */
+  state: Scalars['String']['output'];
+  /** The bank's authorisation page to open in the customer's browser; null when the app opens the partner's own UI. */
+  url?: Maybe<Scalars['String']['output']>;
+};
+
 /** Where a consent is in its life. */
 export type ConsentStatus =
-  /** In force: the partner may be called for the permissions it grants. */
+  /** In force: the customer authorised it at the partner, which may be called for the permissions it grants. */
   | 'ACTIVE'
+  /** Granted by the app; the customer has not answered at the partner yet. Nothing is read with it. */
+  | 'AWAITING_AUTHORISATION'
   /** Past its expiry time. */
   | 'EXPIRED'
+  /** The customer (or the partner) declined it. Nothing is read with it. */
+  | 'REJECTED'
   /** Revoked by the customer. */
   | 'REVOKED';
 
@@ -250,12 +288,19 @@ export type GrantConsentInput = {
   permissions: Array<Scalars['String']['input']>;
   /** The partner to grant access to. */
   provider: Provider;
+  /**
+   * Where the partner sends the customer back with their answer, for apps that own the redirect and call
+   * completeConsent; omitted: Tributary's own callback (GET /consents/callback) completes the grant.
+   */
+  redirectUri?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** The result of grantConsent. */
 export type GrantConsentPayload = {
   __typename?: 'GrantConsentPayload';
-  /** The new consent, or null when a user error stopped it. */
+  /** Where the customer answers; null when a user error stopped the grant. */
+  authorisation?: Maybe<ConsentAuthorisation>;
+  /** The new consent, AWAITING_AUTHORISATION, or null when a user error stopped it. */
   consent?: Maybe<Consent>;
   /** Expected business outcomes that stopped the grant; empty on success. */
   userErrors: Array<UserError>;
@@ -309,7 +354,15 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Cancels a payment that has not yet progressed too far. */
   cancelPayment: CancelPaymentPayload;
-  /** Records the caller's consent for a partner. */
+  /**
+   * Completes a grant with the customer's answer, for apps that own the redirect (or use Plaid Link); a
+   * grant with Tributary's own callback completes there.
+   */
+  completeConsent: CompleteConsentPayload;
+  /**
+   * Starts a consent at a partner: the consent is AWAITING_AUTHORISATION until the customer answers where
+   * `authorisation` says (the bank's page, or Plaid Link), then ACTIVE or REJECTED.
+   */
   grantConsent: GrantConsentPayload;
   /** Starts a payment. Retrying with the same key and the same input returns the first result and never pays twice. */
   initiatePayment: InitiatePaymentPayload;
@@ -317,7 +370,10 @@ export type Mutation = {
   refundPayment: RefundPaymentPayload;
   /** Queues a failed or dead-lettered webhook event for processing again. For operators; audited. */
   replayWebhookEvent: ReplayWebhookEventPayload;
-  /** Revokes one of the caller's consents; the partner is no longer called for its permissions. */
+  /**
+   * Revokes one of the caller's consents: at once here (no partner is called with it from then on), then
+   * at the partner, retried until the partner confirms.
+   */
   revokeConsent: RevokeConsentPayload;
 };
 
@@ -328,6 +384,15 @@ export type Mutation = {
 export type MutationCancelPaymentArgs = {
   id: Scalars['ID']['input'];
   idempotencyKey: Scalars['String']['input'];
+};
+
+/**
+ * Entry points that change state. Every state-changing mutation takes an idempotency key; at most one
+ * money-moving mutation runs per operation.
+ */
+export type MutationCompleteConsentArgs = {
+  idempotencyKey: Scalars['String']['input'];
+  input: CompleteConsentInput;
 };
 
 /**
@@ -721,6 +786,10 @@ export type UserError = {
 export type UserErrorCode =
   /** The amount exceeds a limit set by Tributary or by the partner. */
   | 'AMOUNT_TOO_LARGE'
+  /** The consent's authorisation is unknown, already used, no longer waiting, or its code was refused by the partner. */
+  | 'CONSENT_AUTHORISATION_INVALID'
+  /** The customer declined the consent at the partner. */
+  | 'CONSENT_DECLINED'
   /** The consent the operation needs is missing, revoked or expired; the customer must grant it again. */
   | 'CONSENT_EXPIRED'
   /** The consent is not active (already revoked or expired). */
@@ -936,7 +1005,12 @@ export type ResolversTypes = {
   CancelPaymentPayload: ResolverTypeWrapper<
     Omit<CancelPaymentPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }
   >;
+  CompleteConsentInput: CompleteConsentInput;
+  CompleteConsentPayload: ResolverTypeWrapper<
+    Omit<CompleteConsentPayload, 'consent'> & { consent?: Maybe<ResolversTypes['Consent']> }
+  >;
   Consent: ResolverTypeWrapper<ConsentModel>;
+  ConsentAuthorisation: ResolverTypeWrapper<ConsentAuthorisation>;
   ConsentStatus: ConsentStatus;
   Creditor: ResolverTypeWrapper<CreditorModel>;
   CreditorInput: CreditorInput;
@@ -1018,7 +1092,12 @@ export type ResolversParentTypes = {
   CancelPaymentPayload: Omit<CancelPaymentPayload, 'payment'> & {
     payment?: Maybe<ResolversParentTypes['Payment']>;
   };
+  CompleteConsentInput: CompleteConsentInput;
+  CompleteConsentPayload: Omit<CompleteConsentPayload, 'consent'> & {
+    consent?: Maybe<ResolversParentTypes['Consent']>;
+  };
   Consent: ConsentModel;
+  ConsentAuthorisation: ConsentAuthorisation;
   Creditor: CreditorModel;
   CreditorInput: CreditorInput;
   CurrencyCode: Scalars['CurrencyCode']['output'];
@@ -1144,6 +1223,15 @@ export type CancelPaymentPayloadResolvers<
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type CompleteConsentPayloadResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['CompleteConsentPayload'] =
+    ResolversParentTypes['CompleteConsentPayload'],
+> = {
+  consent?: Resolver<Maybe<ResolversTypes['Consent']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type ConsentResolvers<
   ContextType = RequestContext,
   ParentType extends ResolversParentTypes['Consent'] = ResolversParentTypes['Consent'],
@@ -1154,6 +1242,7 @@ export type ConsentResolvers<
     FederationReferenceType,
     ContextType
   >;
+  authorisedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   expiresAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   grantedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1161,6 +1250,17 @@ export type ConsentResolvers<
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+};
+
+export type ConsentAuthorisationResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['ConsentAuthorisation'] =
+    ResolversParentTypes['ConsentAuthorisation'],
+> = {
+  answerBy?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  linkToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  state?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type CreditorResolvers<
@@ -1227,6 +1327,7 @@ export type GrantConsentPayloadResolvers<
   ParentType extends ResolversParentTypes['GrantConsentPayload'] =
     ResolversParentTypes['GrantConsentPayload'],
 > = {
+  authorisation?: Resolver<Maybe<ResolversTypes['ConsentAuthorisation']>, ParentType, ContextType>;
   consent?: Resolver<Maybe<ResolversTypes['Consent']>, ParentType, ContextType>;
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
@@ -1257,6 +1358,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationCancelPaymentArgs, 'id' | 'idempotencyKey'>
+  >;
+  completeConsent?: Resolver<
+    ResolversTypes['CompleteConsentPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationCompleteConsentArgs, 'idempotencyKey' | 'input'>
   >;
   grantConsent?: Resolver<
     ResolversTypes['GrantConsentPayload'],
@@ -1544,7 +1651,9 @@ export type Resolvers<ContextType = RequestContext> = {
   AccountEdge?: AccountEdgeResolvers<ContextType>;
   Balance?: BalanceResolvers<ContextType>;
   CancelPaymentPayload?: CancelPaymentPayloadResolvers<ContextType>;
+  CompleteConsentPayload?: CompleteConsentPayloadResolvers<ContextType>;
   Consent?: ConsentResolvers<ContextType>;
+  ConsentAuthorisation?: ConsentAuthorisationResolvers<ContextType>;
   Creditor?: CreditorResolvers<ContextType>;
   CurrencyCode?: GraphQLScalarType;
   Customer?: CustomerResolvers<ContextType>;

@@ -11,6 +11,9 @@ const KEY_FORMAT = /^[A-Za-z0-9_.:-]{16,255}$/;
 /** The state-changing mutations that take an idempotency key. */
 export type IdempotentMutation = 'initiatePayment' | 'cancelPayment' | 'refundPayment';
 
+/** Every mutation that takes an idempotency key: money movement, and the consent lifecycle. */
+export type KeyedMutation = IdempotentMutation | 'grantConsent' | 'completeConsent' | 'revokeConsent';
+
 /** Throws IDEMPOTENCY_KEY_REQUIRED unless the key has the documented format. */
 export function checkIdempotencyKey(key: string | null | undefined): string {
   if (typeof key !== 'string' || !KEY_FORMAT.test(key)) {
@@ -26,7 +29,7 @@ export function checkIdempotencyKey(key: string | null | undefined): string {
  * SHA-256 (hex) of the canonical JSON of the normalised arguments: the same request gives the same
  * fingerprint whatever the key order or the decimal spelling ("10.5" and "10.50" are one amount).
  */
-export function fingerprintOf(mutation: IdempotentMutation, args: unknown): string {
+export function fingerprintOf(mutation: KeyedMutation, args: unknown): string {
   return createHash('sha256').update(canonicalJson({ mutation, args }), 'utf8').digest('hex');
 }
 
@@ -43,7 +46,7 @@ const PARTNER_KEY_PREFIX = 'trb1-';
 export function derivePartnerKey(
   secret: string | Buffer,
   subject: string,
-  mutation: IdempotentMutation,
+  mutation: KeyedMutation,
   key: string,
 ): string {
   const digest = createHmac('sha256', secret)

@@ -182,11 +182,8 @@ describe('the ownership matrix', () => {
     const missingAnswers = new Map<string, unknown>();
     for (const object of objects) {
       for (const [path, query, variables] of PATHS[object.kind]) {
-        // The owner reads it (a path whose feature has not landed yet answers NOT_IMPLEMENTED for everyone).
         const own = await ask(object.owner, query, variables(object.id));
-        const pending = own.body.errors?.every((error) => error.extensions?.code === 'NOT_IMPLEMENTED');
-        if (!pending)
-          expect(own.body.errors, `${object.owner} reads own ${object.kind} via ${path}`).toBeUndefined();
+        expect(own.body.errors, `${object.owner} reads own ${object.kind} via ${path}`).toBeUndefined();
         for (const reader of PRINCIPALS.filter((principal) => principal !== object.owner)) {
           const other = missing(object);
           const key = `${reader}|${path}|${other}`;

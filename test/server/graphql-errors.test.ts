@@ -25,7 +25,8 @@ describe('formatError', () => {
       path: ['account', 'balance'],
     });
     expect(format(production, error)).toEqual({
-      message: 'An active openbanking consent with the balances:read permission is required.',
+      message:
+        'An active openbanking consent with the balances:read permission is required: ask the customer to grant one (grantConsent).',
       path: ['account', 'balance'],
       locations: undefined,
       extensions: {

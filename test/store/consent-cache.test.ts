@@ -148,6 +148,7 @@ describe('consent cache bookkeeping', () => {
       permissions: ['accounts:read'],
       status: 'ACTIVE',
       grantedAt: new Date(),
+      authorisedAt: new Date(),
       expiresAt: null,
       revokedAt: null,
     },

@@ -64,6 +64,7 @@ describe.each(testBackends())('consents on $kind', (backend) => {
       permissions: ['accounts:read'],
       status: 'ACTIVE',
       grantedAt: T0,
+      authorisedAt: T0,
       expiresAt: new Date(T0.getTime() + 90 * DAY),
       revokedAt: null,
     });
@@ -235,5 +236,94 @@ describe.each(testBackends())('consents on $kind', (backend) => {
     const consent = await consents.grant(input);
     expect(await consents.findByPartnerRef('plaid', input.partnerRef)).toEqual([consent]);
     expect(await consents.findByPartnerRef('openbanking', input.partnerRef)).toEqual([]);
+  });
+
+  describe('the lifecycle of a grant through the graph', () => {
+    const start = (subject: string, state = randomBytes(32).toString('base64url')) =>
+      consents.startGrant({
+        subject,
+        provider: 'openbanking',
+        permissions: ['accounts:read'],
+        partnerRef: `consent-${randomUUID()}`,
+        expiresAt: null,
+        state,
+        pending: { codeVerifier: `verifier-${randomUUID()}`, redirectUri: 'https://app.example/done' },
+      });
+    const link = (accessToken = `access-${randomUUID()}`) => ({
+      partnerRef: `consent-${randomUUID()}`,
+      credential: { accessToken, refreshToken: null, expiresAt: null },
+    });
+
+    it('waits for the customer without a credential and is never active until authorised', async () => {
+      const subject = newSubject();
+      const waiting = await start(subject);
+      expect(waiting).toMatchObject({ status: 'AWAITING_AUTHORISATION', authorisedAt: null });
+      expect(await consents.findActive(subject, 'openbanking')).toBeNull();
+      expect(await consents.listActive(subject)).toEqual([]);
+      expect(await consents.credentials.get(subject, 'openbanking')).toBeNull();
+    });
+
+    it('keeps only the digest of the state and the verifier sealed, and finds the grant by its state once', async () => {
+      const subject = newSubject();
+      const state = randomBytes(32).toString('base64url');
+      const waiting = await start(subject, state);
+      const [row] = await db.query<Record<string, string | null>>(
+        'SELECT state_digest, pending_sealed FROM consents WHERE id = $1',
+        [waiting.id],
+      );
+      expect(JSON.stringify(row)).not.toContain(state);
+      expect(row?.pending_sealed).not.toContain('verifier-');
+      const found = await consents.pendingByState(state);
+      expect(found?.consent.id).toBe(waiting.id);
+      expect(found?.pending).toMatchObject({ redirectUri: 'https://app.example/done' });
+      expect(await consents.pendingByState(`${state}x`)).toBeNull();
+
+      const authorised = await consents.authorise(waiting, link('access-after'));
+      expect(authorised).toMatchObject({ status: 'ACTIVE', authorisedAt: now });
+      expect((await consents.credentials.get(subject, 'openbanking'))?.accessToken).toBe('access-after');
+      // The state is spent: the same answer again finds nothing, and authorising again changes nothing.
+      expect(await consents.pendingByState(state)).toBeNull();
+      expect(await consents.authorise(waiting, link())).toBeNull();
+      expect(await consents.decline(waiting)).toBeNull();
+    });
+
+    it('records a declined grant as REJECTED and never activates it afterwards', async () => {
+      const subject = newSubject();
+      const waiting = await start(subject);
+      expect(await consents.decline(waiting)).toMatchObject({ status: 'REJECTED' });
+      expect(await consents.authorise(waiting, link())).toBeNull();
+      expect(await consents.findActive(subject, 'openbanking')).toBeNull();
+    });
+
+    it('revokes at once and keeps the sealed credential only until the partner confirmed the deletion', async () => {
+      const subject = newSubject();
+      const waiting = await start(subject);
+      await consents.authorise(waiting, link('access-to-delete'));
+      const revoked = await consents.revokeWithPartner(subject, waiting.id);
+      expect(revoked).toMatchObject({ status: 'REVOKED', revokedAt: now });
+      expect(await consents.credentials.get(subject, 'openbanking')).toBeNull();
+      const [due] = await consents.duePartnerRevocations(10, waiting.id);
+      expect(due).toMatchObject({ accessToken: 'access-to-delete', attempts: 0 });
+
+      await consents.partnerRevocationFailed(waiting.id, 'bank down', new Date(now.getTime() + 60_000));
+      expect(await consents.duePartnerRevocations(10, waiting.id)).toEqual([]);
+      now = new Date(now.getTime() + 60_000);
+      expect(await consents.duePartnerRevocations(10, waiting.id)).toEqual([
+        expect.objectContaining({ attempts: 1 }),
+      ]);
+      await consents.partnerRevoked(waiting.id);
+      expect(await consents.duePartnerRevocations(10, waiting.id)).toEqual([]);
+      expect((await rawRow(waiting.id))?.credentials_sealed).toBeNull();
+      // Revoking again schedules nothing new.
+      await consents.revokeWithPartner(subject, waiting.id);
+      expect(await consents.duePartnerRevocations(10, waiting.id)).toEqual([]);
+    });
+
+    it("does not revoke another subject's consent", async () => {
+      const [owner, other] = [newSubject(), newSubject()];
+      const waiting = await start(owner);
+      expect(await consents.revokeWithPartner(other, waiting.id)).toBeNull();
+      expect((await consents.get(owner, waiting.id))?.status).toBe('AWAITING_AUTHORISATION');
+    });
   });
 });
