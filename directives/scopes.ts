@@ -83,15 +83,3 @@ export function collectFieldScopes(schema: GraphQLSchema): FieldScopes[] {
 export function satisfies(held: ReadonlySet<string>, requirement: ScopeRequirement): boolean {
   return requirement.some((alternative) => alternative.every((scope) => held.has(scope)));
 }
-
-/** Field names marked `@pii`, for log redaction. */
-export function piiFieldNames(schema: GraphQLSchema): string[] {
-  const names = new Set<string>();
-  for (const type of Object.values(schema.getTypeMap())) {
-    if (!isObjectType(type)) continue;
-    for (const field of Object.values(type.getFields())) {
-      if (field.astNode?.directives?.some((node) => node.name.value === 'pii')) names.add(field.name);
-    }
-  }
-  return [...names];
-}

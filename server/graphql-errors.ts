@@ -14,6 +14,11 @@ import type { GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { Logger } from 'pino';
 import { ERROR_CODES, isDomainError, PartnerError, type ErrorCode } from '../domain/errors.js';
 import { isTokenLimitError, tokenLimitError } from './limits.js';
+import { redactDeep } from './logger.js';
+import { sdlPiiInputFields } from './sdl.js';
+
+/** Input fields marked @pii, read from the SDL the first time an operation is logged. */
+let piiInputs: ReadonlySet<string> | undefined;
 
 const KNOWN_CODES = new Set<string>(ERROR_CODES);
 
@@ -78,6 +83,16 @@ export function correlationPlugin(): ApolloServerPlugin<{ correlationId: string;
   return {
     async requestDidStart() {
       return {
+        // At debug level, which operation ran with which variables (personal and secret fields redacted).
+        async didResolveOperation({ operationName, operation, request, contextValue }) {
+          if (!contextValue.logger.isLevelEnabled('debug')) return;
+          piiInputs ??= new Set(sdlPiiInputFields());
+          const variables = redactDeep(request.variables ?? {}, piiInputs);
+          contextValue.logger.debug(
+            { operationName, operation: operation?.operation ?? null, variables },
+            'GraphQL operation.',
+          );
+        },
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) reportError(error, contextValue.logger);
         },

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDevKey, signDevToken, CUSTOMER_SCOPES, type DevSigningKey } from '../../server/auth.js';
 import { loadConfig, type Config } from '../../server/config.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../server/logger.js';
 import type { RunningServer } from '../../server/main.js';
 import { sharedSandboxTls } from '../../sandboxes/certs.js';
@@ -33,6 +34,8 @@ export interface TestAppOptions {
   customers?: readonly string[];
   /** An existing database (e.g. a PostgreSQL schema shared by two replicas). Default: fresh PGlite. */
   db?: Db;
+  /** Where the server's log lines go (with `env.LOG_LEVEL`); default stdout. */
+  logs?: DestinationStream;
 }
 
 export interface GraphQLAnswer {
@@ -75,7 +78,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...bankTls,
     ...options.env,
   });
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({
+    level: config.logLevel,
+    ...(options.logs ? { destination: options.logs } : {}),
+  });
   const sandboxes = await startSandboxes(options.sandboxes);
   const devKey = await generateDevKey();
   const db = options.db ?? (await testBackends()[0]!.open({ migrate: false }));

@@ -1,0 +1,47 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, redactDeep } from '../../server/logger.js';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, logger: createLogger({ level: 'debug', destination }) };
+}
+
+describe('the logger', () => {
+  it('redacts @pii fields and secrets at any depth of plain objects and arrays', () => {
+    const { lines, logger } = capture();
+    logger.info(
+      {
+        a: { b: { c: { d: [{ reference: 'Rent 12', accessToken: 'tok', amount: '1.00' }] } } },
+        description: 'Coffee',
+      },
+      'deep',
+    );
+    expect(lines[0]).toMatchObject({
+      a: { b: { c: { d: [{ reference: '[redacted]', accessToken: '[redacted]', amount: '1.00' }] } } },
+      description: '[redacted]',
+    });
+  });
+
+  it("redacts secrets an error carries, after pino's error serializer", () => {
+    const { lines, logger } = capture();
+    const error = Object.assign(new Error('boom'), { token: 'secret-token', code: 'PARTNER_UNAVAILABLE' });
+    logger.warn({ err: error }, 'failed');
+    expect(lines[0]?.err).toMatchObject({
+      message: 'boom',
+      token: '[redacted]',
+      code: 'PARTNER_UNAVAILABLE',
+    });
+  });
+
+  it('leaves an object with nothing to redact as it is, without copying it', () => {
+    const value = { a: { b: [1, { c: 'x' }] } };
+    expect(redactDeep(value, new Set(['secret']))).toBe(value);
+  });
+});
