@@ -11,6 +11,8 @@ import { runReconcile, type ReconcileCliOptions } from './reconcile.js';
 import { runSandboxes } from './sandboxes.js';
 import { runStart } from './start.js';
 import { runToken } from './token.js';
+import { runErase } from './erase.js';
+import { runSecretsRotate } from './secrets.js';
 import { runWebhooksList, runWebhooksReplay, type ListOptions, type ReplayOptions } from './webhooks.js';
 
 const program = new Command('tributary')
@@ -43,6 +45,27 @@ program
   .addOption(new Option('--scopes <scopes>', 'space-separated scopes').default(CUSTOMER_SCOPES.join(' ')))
   .option('--ttl <duration>', 'lifetime: seconds, or 15m, 12h, 7d (at most 30 days)', '3600')
   .action((options: { subject: string; scopes: string; ttl: string }) => runToken(options));
+
+program
+  .command('erase')
+  .description(
+    'erase a customer: revoke their links at the partners, delete their personal data, pseudonymise the ledger (audited)',
+  )
+  .requiredOption('--subject <id>', "the customer's id (JWT sub)")
+  .requiredOption(
+    '--reason <ticket>',
+    'a reference to the request (ticket id), kept in the audit log; no personal data',
+  )
+  .action((options: { subject: string; reason: string }) => runErase(options));
+
+const secrets = program.command('secrets').description('the key ring of SECRETS_KEY');
+secrets
+  .command('rotate')
+  .description(
+    'reseal every partner credential under the current (first) key; exit 1 while any is left under an older one',
+  )
+  .option('--batch-size <n>', 'credentials per transaction', '100')
+  .action((options: { batchSize: string }) => runSecretsRotate(options));
 
 const audit = program.command('audit').description('the tamper-evident audit log');
 audit

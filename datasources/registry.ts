@@ -67,8 +67,11 @@ export interface Registry {
   /** The accounts capability of a partner (behind the cached fallback); NotSupportedError when it has none. */
   accounts(name: ProviderName): AccountsProvider;
   payments(name: ProviderName): PaymentsProvider;
-  /** The consent lifecycle at a partner; NotSupportedError when customers do not link to it. */
-  consents(name: ProviderName): ConsentsProvider;
+  /**
+   * The consent lifecycle at a partner; null when the partner has none (nothing to grant or delete
+   * there); NotSupportedError when the partner is not reachable in this deployment.
+   */
+  consents(name: ProviderName): ConsentsProvider | null;
   /** Partners whose sandbox can link a demo customer. */
   sandboxLinkable(): ProviderName[];
   connectSandboxCustomer(name: ProviderName, customerId: string): Promise<SandboxLink>;
@@ -76,6 +79,13 @@ export interface Registry {
   refreshLink(name: ProviderName, ctx: CallContext, externalRef: string): Promise<boolean>;
   /** Provider.refreshStale of every partner that keeps local copies, with what each did. */
   refreshStale(logger: Logger, before: Date, limit: number): Promise<Map<ProviderName, RefreshOutcome>>;
+  /**
+   * Erasure: drops the subject's partner data held in this process's cache and every partner's local
+   * copies; returns how many links' local data each partner dropped.
+   */
+  eraseSubject(subject: string): Promise<Map<ProviderName, number>>;
+  /** Forgets the subject's cached partner data in this process (another replica erased them). */
+  forgetSubject(subject: string): void;
   /** The endpoint the partner is reached at here (configured or sandbox); null when absent. */
   endpoint(name: ProviderName): PartnerEndpoint | null;
   /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
@@ -153,11 +163,7 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
       if (!capability) throw new NotSupportedError(name, 'payments');
       return capability;
     },
-    consents(name) {
-      const capability = entryOf(name).provider.consents;
-      if (!capability) throw new NotSupportedError(name, 'consents granted through Tributary');
-      return capability;
-    },
+    consents: (name) => entryOf(name).provider.consents ?? null,
     sandboxLinkable: () =>
       [...entries]
         .filter(([, entry]) => entry.sandbox && entry.provider.connectSandboxCustomer)
@@ -183,6 +189,15 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
       }
       return outcomes;
     },
+    async eraseSubject(subject) {
+      cache.forgetSubject(subject);
+      const dropped = new Map<ProviderName, number>();
+      for (const [name, entry] of entries) {
+        if (entry.provider.eraseSubject) dropped.set(name, await entry.provider.eraseSubject(subject));
+      }
+      return dropped;
+    },
+    forgetSubject: (subject) => cache.forgetSubject(subject),
     endpoint: (name) => entries.get(name)?.endpoint ?? null,
     health: () => [...entries.values()].map((entry) => entry.policy.health()),
     async close() {

@@ -226,6 +226,12 @@ export interface Provider {
    * that are gone are dropped. Partners that keep no local copy leave it out.
    */
   refreshStale?(logger: CallContext['logger'], before: Date, limit: number): Promise<RefreshOutcome>;
+  /**
+   * Erasure: drops everything the partner module keeps locally for the subject (Plaid: the Items'
+   * transaction copies and cursors); returns how many links' data went. Partners that keep nothing
+   * leave it out.
+   */
+  eraseSubject?(subject: string): Promise<number>;
   /** Releases pools and timers. */
   close(): Promise<void>;
 }

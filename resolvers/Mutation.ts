@@ -70,4 +70,15 @@ export const Mutation: MutationResolvers = {
     return result.payload;
   },
   replayWebhookEvent: (_root, args, context) => replayWebhookEventPayload(context, args.id),
+  eraseCustomer: async (_root, args, context) => {
+    if (!context.principal) throw new UnauthenticatedError();
+    const report = await context.services.erasure.erase(
+      args.subject,
+      `operator:${context.principal.subject}`,
+      args.reason,
+    );
+    let localCopies = 0;
+    for (const count of Object.values(report.localCopies)) localCopies += count ?? 0;
+    return { erasure: { ...report, localCopies }, userErrors: [] };
+  },
 };

@@ -12,6 +12,7 @@ import type { Consent, ProviderName } from '../domain/model.js';
 import type { Principal } from '../domain/principal.js';
 import type { PartnerHealth } from '../datasources/resilience.js';
 import type { ConsentService } from '../services/consents/index.js';
+import type { CustomerErasure } from '../services/erasure/index.js';
 import type { PaymentService } from '../services/payments/index.js';
 import type { WebhookOperations } from '../services/webhooks/index.js';
 import type { Loaders } from './loaders.js';
@@ -31,6 +32,8 @@ export interface GraphServices {
     /** Breaker state and recent calls per partner (`partnerHealth`). */
     health(): PartnerHealth[];
   };
+  /** Erasing a customer (operators). */
+  erasure: Pick<CustomerErasure, 'erase'>;
   webhooks: {
     operations: WebhookOperations;
     /** Asks the inbox worker to look for work now (after a replay). */

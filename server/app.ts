@@ -157,6 +157,7 @@ function graphServices(services: Services): GraphServices {
       revoke: (call, id, key) => services.consentService.revoke(call, id, key),
     },
     partners: services.registry,
+    erasure: services.erasure,
     webhooks: { operations: services.webhooks.operations, wake: () => services.webhooks.worker.wake() },
   };
 }

@@ -28,6 +28,8 @@ import { startCopyRefresher, type CopyRefresher } from '../services/copies/refre
 import { ConsentService } from '../services/consents/index.js';
 import { startRevocationWorker, type RevocationWorker } from '../services/consents/worker.js';
 import { IdempotencyStore } from '../store/idempotency.js';
+import { CustomerErasure, ERASURE_TOPIC } from '../services/erasure/index.js';
+import { ErasureRepository } from '../store/erasure.js';
 import {
   crashSwitch,
   partnerKeySecretFrom,
@@ -64,6 +66,8 @@ export interface Services {
   consentService: ConsentService;
   /** Deletes at the partners the links of revoked consents they did not confirm yet. */
   revocationWorker: RevocationWorker;
+  /** Erasing a customer (data-subject requests). */
+  erasure: CustomerErasure;
 }
 
 export interface ServiceOverrides {
@@ -171,9 +175,26 @@ export async function createServices(
     },
     { callbackUrl: config.consentCallbackUrl, customerRefSecret: partnerKeySecret },
   );
+  // A customer erased on another replica: this one's cached partner data about them goes too.
+  // A lost notice leaves the data unreachable (the consents are gone) until it ages out of the cache.
+  changes.subscribe(ERASURE_TOPIC, {
+    onChange: (subject) => registry.forgetSubject(subject),
+    onReset: () => undefined,
+  });
+  const erasure = new CustomerErasure({
+    consents,
+    revocations: consentService,
+    core: new ErasureRepository(db),
+    partners: registry,
+    changes,
+    audit,
+    logger,
+    pseudonymKey: partnerKeySecret,
+  });
   return {
     payments,
     consentService,
+    erasure,
     revocationWorker: startRevocationWorker(consentService, logger.child({ component: 'consents' }), {
       intervalMs: 60_000,
       batchSize: 50,

@@ -414,13 +414,25 @@ export class ConsentRepository {
     return erased;
   }
 
+  /** How many stored credentials are sealed under another key than the current one. */
+  async countNotUnderCurrentKey(): Promise<number> {
+    const [row] = await this.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM consents WHERE key_id <> $1',
+      [this.box.currentKeyId],
+    );
+    return row?.n ?? 0;
+  }
+
   /**
    * Re-seals every stored credential that is not under the current key, in batches. Run after making a
    * new key current; the old key can leave the ring once `unreadable` is empty. Rows that no longer
    * open (tampered, or sealed with a key already gone) are listed, not fatal, so one bad row cannot
    * block a rotation.
    */
-  async resealCredentials(batchSize = 100): Promise<{ resealed: number; unreadable: string[] }> {
+  async resealCredentials(
+    batchSize = 100,
+    onBatch?: (sofar: { resealed: number; unreadable: number }) => void,
+  ): Promise<{ resealed: number; unreadable: string[] }> {
     const outcome = { resealed: 0, unreadable: [] as string[] };
     let after = '00000000-0000-0000-0000-000000000000';
     for (;;) {
@@ -444,6 +456,7 @@ export class ConsentRepository {
         after = rows.at(-1)?.id ?? after;
         return rows.length;
       });
+      onBatch?.({ resealed: outcome.resealed, unreadable: outcome.unreadable.length });
       if (seen < batchSize) return outcome;
     }
   }

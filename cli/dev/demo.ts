@@ -65,7 +65,12 @@ export async function seedDemoCustomers(
       linked.push({ subject, provider });
     }
   }
-  if (linked.length > 0) deps.logger.info({ linked }, 'demo customers connected to the sandboxes');
+  // Counts only: customer ids stay out of the logs (an erased customer must not linger there).
+  if (linked.length > 0)
+    deps.logger.info(
+      { customers: customers.length, providers: [...new Set(linked.map((link) => link.provider))] },
+      'demo customers connected to the sandboxes',
+    );
   return linked;
 }
 

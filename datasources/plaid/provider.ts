@@ -274,6 +274,8 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
 
     refreshLink,
 
+    eraseSubject: (subject) => deps.sync.eraseSubject(subject),
+
     close: () => client.close(),
   };
 }

@@ -257,6 +257,39 @@ export type CustomerPaymentsArgs = {
   status?: InputMaybe<Array<PaymentStatus>>;
 };
 
+/**
+ * What erasing a customer did. The customer's payments, keys and webhook events stay under the pseudonym
+ * with amounts and statuses (the ledger needs them); everything personal is gone.
+ */
+export type CustomerErasure = {
+  __typename?: 'CustomerErasure';
+  /** Audit entries whose subject and personal details were erased; the chain still verifies. */
+  auditEntriesErased: Scalars['Int']['output'];
+  /** Consent records deleted with their sealed credentials. */
+  consentsDeleted: Scalars['Int']['output'];
+  /** Consents revoked (and deleted at their partners) by the erasure. */
+  consentsRevoked: Scalars['Int']['output'];
+  /** Idempotency keys pseudonymised, their stored responses dropped. */
+  idempotencyKeys: Scalars['Int']['output'];
+  /** Partner links whose local copies were dropped (Plaid Items' transactions). */
+  localCopies: Scalars['Int']['output'];
+  /** Payments pseudonymised: creditor, reference and debtor account blanked. */
+  payments: Scalars['Int']['output'];
+  /** The pseudonym the customer's remaining ledger rows carry now. */
+  pseudonym: Scalars['String']['output'];
+  /** Webhook events whose partner payload was blanked. */
+  webhookEvents: Scalars['Int']['output'];
+};
+
+/** The result of eraseCustomer. */
+export type EraseCustomerPayload = {
+  __typename?: 'EraseCustomerPayload';
+  /** What the erasure did; null when a user error stopped it. */
+  erasure?: Maybe<CustomerErasure>;
+  /** Expected outcomes that stopped the erasure; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** How fresh a partner-served value is. Present wherever partner data is served. */
 export type Freshness = {
   __typename?: 'Freshness';
@@ -360,6 +393,13 @@ export type Mutation = {
    */
   completeConsent: CompleteConsentPayload;
   /**
+   * Erases a customer (a data-subject erasure request): revokes their consents at the partners, deletes
+   * their credentials and local partner data, pseudonymises their payments, keys and webhook events, and
+   * erases them from the audit log. For operators; audited under the pseudonym. Running it again is safe.
+   * When a partner cannot confirm a deletion it answers PARTNER_UNAVAILABLE and should be run again.
+   */
+  eraseCustomer: EraseCustomerPayload;
+  /**
    * Starts a consent at a partner: the consent is AWAITING_AUTHORISATION until the customer answers where
    * `authorisation` says (the bank's page, or Plaid Link), then ACTIVE or REJECTED.
    */
@@ -393,6 +433,15 @@ export type MutationCancelPaymentArgs = {
 export type MutationCompleteConsentArgs = {
   idempotencyKey: Scalars['String']['input'];
   input: CompleteConsentInput;
+};
+
+/**
+ * Entry points that change state. Every state-changing mutation takes an idempotency key; at most one
+ * money-moving mutation runs per operation.
+ */
+export type MutationEraseCustomerArgs = {
+  reason: Scalars['String']['input'];
+  subject: Scalars['ID']['input'];
 };
 
 /**
@@ -1021,8 +1070,10 @@ export type ResolversTypes = {
       payments: ResolversTypes['PaymentConnection'];
     }
   >;
+  CustomerErasure: ResolverTypeWrapper<CustomerErasure>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  EraseCustomerPayload: ResolverTypeWrapper<EraseCustomerPayload>;
   Freshness: ResolverTypeWrapper<FreshnessModel>;
   FreshnessSource: FreshnessSource;
   GrantConsentInput: GrantConsentInput;
@@ -1107,8 +1158,10 @@ export type ResolversParentTypes = {
         payments: ResolversParentTypes['PaymentConnection'];
       })
     | FederationReferenceTypes['Customer'];
+  CustomerErasure: CustomerErasure;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
+  EraseCustomerPayload: EraseCustomerPayload;
   Freshness: FreshnessModel;
   GrantConsentInput: GrantConsentInput;
   GrantConsentPayload: Omit<GrantConsentPayload, 'consent'> & {
@@ -1305,6 +1358,20 @@ export type CustomerResolvers<
   >;
 };
 
+export type CustomerErasureResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['CustomerErasure'] = ResolversParentTypes['CustomerErasure'],
+> = {
+  auditEntriesErased?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consentsDeleted?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consentsRevoked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  idempotencyKeys?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  localCopies?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  payments?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pseudonym?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  webhookEvents?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -1312,6 +1379,15 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Decimal'], any> {
   name: 'Decimal';
 }
+
+export type EraseCustomerPayloadResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['EraseCustomerPayload'] =
+    ResolversParentTypes['EraseCustomerPayload'],
+> = {
+  erasure?: Resolver<Maybe<ResolversTypes['CustomerErasure']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
 
 export type FreshnessResolvers<
   ContextType = RequestContext,
@@ -1364,6 +1440,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationCompleteConsentArgs, 'idempotencyKey' | 'input'>
+  >;
+  eraseCustomer?: Resolver<
+    ResolversTypes['EraseCustomerPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationEraseCustomerArgs, 'reason' | 'subject'>
   >;
   grantConsent?: Resolver<
     ResolversTypes['GrantConsentPayload'],
@@ -1657,8 +1739,10 @@ export type Resolvers<ContextType = RequestContext> = {
   Creditor?: CreditorResolvers<ContextType>;
   CurrencyCode?: GraphQLScalarType;
   Customer?: CustomerResolvers<ContextType>;
+  CustomerErasure?: CustomerErasureResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  EraseCustomerPayload?: EraseCustomerPayloadResolvers<ContextType>;
   Freshness?: FreshnessResolvers<ContextType>;
   GrantConsentPayload?: GrantConsentPayloadResolvers<ContextType>;
   InitiatePaymentPayload?: InitiatePaymentPayloadResolvers<ContextType>;

@@ -80,8 +80,11 @@ export interface CompleteConsentArgs {
 export interface ConsentServiceDeps {
   consents: ConsentRepository;
   audit: AuditLog;
-  /** The partner's consent lifecycle (the registry's); NotSupportedError for partners without one. */
-  providers: (name: ProviderName) => ConsentsProvider;
+  /**
+   * The partner's consent lifecycle (the registry's): null for a partner without one, NotSupportedError
+   * for a partner this deployment does not reach.
+   */
+  providers: (name: ProviderName) => ConsentsProvider | null;
   /** Seals what a replayed grant answers with (it carries the state). */
   box: SecretBox;
   logger: Logger;
@@ -374,7 +377,8 @@ export class ConsentService {
       const { consent } = item;
       const call: CallContext = { subject: consent.subject, correlationId: randomUUID(), logger };
       try {
-        const provider = this.#providerOrNull(consent.provider);
+        // A partner without a consent lifecycle holds nothing to delete; one not reachable here throws.
+        const provider = this.deps.providers(consent.provider);
         if (provider)
           await provider.revoke(call, { partnerRef: item.partnerRef, accessToken: item.accessToken });
         await this.deps.consents.partnerRevoked(consent.id);
@@ -417,16 +421,9 @@ export class ConsentService {
 
   #provider(name: string): ConsentsProvider {
     if (!isProviderName(name)) throw new InputError(`Unknown provider ${name}.`, 'input.provider');
-    return this.deps.providers(name);
-  }
-
-  #providerOrNull(name: ProviderName): ConsentsProvider | null {
-    try {
-      return this.deps.providers(name);
-    } catch (error) {
-      if (error instanceof NotSupportedError) return null;
-      throw error;
-    }
+    const provider = this.deps.providers(name);
+    if (!provider) throw new NotSupportedError(name, 'consents granted through Tributary');
+    return provider;
   }
 }
 

@@ -52,7 +52,8 @@ export function itemEventHandler(deps: ItemHandlerDeps): ItemEventHandler {
         ...new Set(consents.filter((consent) => consent.status === 'ACTIVE').map((c) => c.subject)),
       ];
       if (subjects.length === 0) {
-        return { outcome: 'ignored', detail: `no active ${event.provider} link for Item ${itemId}` };
+        // Details reach the logs and unerasable audit entries: they name no Item (a customer's handle).
+        return { outcome: 'ignored', detail: `no active ${event.provider} link for the Item` };
       }
       const synced: string[] = [];
       for (const subject of subjects) {
@@ -60,17 +61,23 @@ export function itemEventHandler(deps: ItemHandlerDeps): ItemEventHandler {
         if (await deps.refreshLink(event.provider, ctx, itemId)) synced.push(subject);
       }
       if (synced.length === 0) {
-        return { outcome: 'ignored', detail: `Item ${itemId} is no longer the linked one of its subject` };
+        return { outcome: 'ignored', detail: 'the Item is no longer the linked one of its subject' };
       }
       return {
         outcome: 'processed',
-        detail: `transactions of Item ${itemId} synced (${event.type})`,
+        detail: `transactions of the Item synced (${event.type})`,
         audit: {
           actor: `webhook:${event.provider}`,
           action: 'webhook.processed',
           subject: synced.length === 1 ? synced[0] : null,
-          target: itemId,
-          details: { webhookEventId: event.id, partnerEventId: event.partnerEventId, type: event.type },
+          // The Item id is the customer's handle at Plaid: in details, erased with the subject.
+          target: event.id,
+          details: {
+            itemId,
+            webhookEventId: event.id,
+            partnerEventId: event.partnerEventId,
+            type: event.type,
+          },
         },
       };
     },
