@@ -32,6 +32,19 @@ export interface WebhookDelivery {
   headers: Record<string, string | undefined>;
   /** When we received it (tests pass a fixed clock). */
   receivedAt: Date;
+  /**
+   * Whether the verifier may call out (fetch a key from the partner) for this delivery: false while
+   * refused deliveries are over their budget, so forgeries cannot spend our partner quota. Absent: yes.
+   */
+  mayCallOut?: () => boolean;
+}
+
+/**
+ * Thrown by a verifier that would have to call the partner (fetch a key) while it may not: the
+ * delivery is answered 429 without a call, and the partner retries a real one later.
+ */
+export class KeyFetchBudgetError extends Error {
+  override name = 'KeyFetchBudgetError';
 }
 
 /** One partner's verifier. */

@@ -23,6 +23,7 @@ import {
   correlationPlugin,
   createErrorFormatter,
   reportError,
+  notFoundHandler,
   stampCorrelationId,
   transportErrorHandler,
 } from './graphql-errors.js';
@@ -32,7 +33,9 @@ import { partialErrorsPlugin } from '../resolvers/support/partial-errors.js';
 import { buildSchema } from './schema.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
 import type { Services } from './wiring.js';
+import helmet from '@fastify/helmet';
 import { registerConsentRoutes } from './consent-routes.js';
+import { serverWithDeadlines } from './http-server.js';
 import { isDomainError } from '../domain/errors.js';
 import { GraphQLError } from 'graphql';
 
@@ -68,7 +71,24 @@ export async function buildApp(services: Services): Promise<App> {
     genReqId: (request) => correlationIdOf(request.headers),
     logController: new CompletedRequestsOnly({ requestIdLogLabel: 'correlationId' }),
     return503OnClosing: true,
+    serverFactory: serverWithDeadlines(config.http),
   });
+
+  // Security headers for an API (and the consent callback's page, which sets its own CSP): no sniffing,
+  // no framing, no referrer, HSTS in production. Development keeps Apollo's landing page working.
+  await fastify.register(helmet, {
+    contentSecurityPolicy: config.production
+      ? { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } }
+      : false,
+    crossOriginEmbedderPolicy: false,
+    frameguard: { action: 'deny' },
+    hsts: config.production ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+
+  // Every refusal fastify itself answers (a body over its limit, an unknown path) in the documented shape.
+  fastify.setErrorHandler(transportErrorHandler);
+  fastify.setNotFoundHandler(notFoundHandler);
 
   const formatError = createErrorFormatter({ production: config.production });
   const apollo = new ApolloServer<RequestContext>({

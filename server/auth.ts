@@ -132,6 +132,11 @@ export function createAuthenticator(
       if (typeof payload.sub !== 'string' || !SUBJECT.test(payload.sub)) {
         throw new UnauthenticatedError('The token subject is not valid.');
       }
+      // A token valid for years is a stolen credential waiting to happen: its lifetime is bounded.
+      const issuedAt = typeof payload.iat === 'number' ? payload.iat : Math.floor(now() / 1000);
+      if (typeof payload.exp === 'number' && payload.exp - issuedAt > config.maxTokenLifetimeSeconds) {
+        throw new UnauthenticatedError('The token lives longer than this service accepts.');
+      }
       const principal = { subject: payload.sub, scopes: scopesOf(payload) };
       // Remembered only once valid now (nbf passed), until it expires, at most ttlMs.
       const started = now();

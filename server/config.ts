@@ -33,6 +33,7 @@ const EnvSchema = z
     AUTH_AUDIENCE: optionalText,
     AUTH_ALGORITHMS: list,
     AUTH_CLOCK_TOLERANCE_SECONDS: int(30, 0, 300),
+    AUTH_MAX_TOKEN_LIFETIME_SECONDS: int(86_400, 60, 30 * 86_400),
     SECRETS_KEY: optionalText,
 
     PARTNER_CONNECT_TIMEOUT_MS: int(2_000, 10, 60_000),
@@ -60,6 +61,11 @@ const EnvSchema = z
     COPY_REFRESH_INTERVAL_SECONDS: int(900, 0, 24 * 3600),
     COPY_STALE_AFTER_SECONDS: int(6 * 3600, 60, 7 * 24 * 3600),
 
+    HTTP_HEADERS_TIMEOUT_MS: int(10_000, 500, 120_000),
+    HTTP_REQUEST_TIMEOUT_MS: int(30_000, 1_000, 600_000),
+    HTTP_WEBHOOK_BODY_TIMEOUT_MS: int(5_000, 500, 120_000),
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 1_000, 600_000),
+    HTTP_IDLE_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
     LIMIT_BODY_BYTES: int(1024 * 1024, 1_024, 64 * 1024 * 1024),
     LIMIT_WEBHOOK_BODY_BYTES: int(256 * 1024, 1_024, 16 * 1024 * 1024),
     LIMIT_TOKENS: int(10_000, 100, 1_000_000),
@@ -94,8 +100,17 @@ export interface Config {
         audience: string;
         algorithms: string[];
         clockToleranceSeconds: number;
+        /** Tokens whose lifetime (exp - iat) exceeds this are refused. */
+        maxTokenLifetimeSeconds: number;
       }
-    | { mode: 'dev'; issuer: string; audience: string; algorithms: string[]; clockToleranceSeconds: number };
+    | {
+        mode: 'dev';
+        issuer: string;
+        audience: string;
+        algorithms: string[];
+        clockToleranceSeconds: number;
+        maxTokenLifetimeSeconds: number;
+      };
   secretsKey: string;
   /**
    * Every partner of the module list, from its env section; `endpoint` null: not configured
@@ -140,6 +155,18 @@ export interface Config {
     entityRepresentations: number;
     /** Field selections in one document (duplicates included). */
     fields: number;
+  };
+  /**
+   * Deadlines on every connection (server/http-server.ts): the request's headers, the whole request
+   * (headers and body), a webhook's body (tighter), how long an idle keep-alive connection is kept, and
+   * how long a socket may sit silent at all.
+   */
+  http: {
+    headersTimeoutMs: number;
+    requestTimeoutMs: number;
+    webhookBodyTimeoutMs: number;
+    keepAliveTimeoutMs: number;
+    idleTimeoutMs: number;
   };
   shutdownGraceMs: number;
   /** Partner webhooks (DESIGN §11); each partner's secrets are in `partners`. */
@@ -218,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           audience: e.AUTH_AUDIENCE!,
           algorithms,
           clockToleranceSeconds,
+          maxTokenLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
         }
       : {
           mode: 'dev',
@@ -225,6 +253,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           audience: e.AUTH_AUDIENCE ?? DEV_AUDIENCE,
           algorithms: ['ES256'],
           clockToleranceSeconds,
+          // Development tokens are minted for up to 30 days (tributary token --ttl).
+          maxTokenLifetimeSeconds: Math.max(e.AUTH_MAX_TOKEN_LIFETIME_SECONDS, 30 * 86_400),
         },
     secretsKey: e.SECRETS_KEY ?? DEV_SECRETS_KEY,
     partners: Object.fromEntries(
@@ -264,6 +294,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       entityRepresentations: e.LIMIT_ENTITY_REPRESENTATIONS,
       fields: e.LIMIT_FIELDS,
     },
+    http: {
+      headersTimeoutMs: Math.min(e.HTTP_HEADERS_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      webhookBodyTimeoutMs: Math.min(e.HTTP_WEBHOOK_BODY_TIMEOUT_MS, e.HTTP_REQUEST_TIMEOUT_MS),
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: Math.max(e.HTTP_IDLE_TIMEOUT_MS, e.HTTP_KEEP_ALIVE_TIMEOUT_MS),
+    },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     payments: {
       retentionHours: e.IDEMPOTENCY_RETENTION_HOURS,
@@ -272,6 +309,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     webhooks: webhooksFrom(e),
   };
+}
+
+/** https, or http to a loopback address. */
+function trustedTransport(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return true; // Reported by the field's own rule.
+  }
+  if (url.protocol === 'https:') return true;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  return url.protocol === 'http:' && (host === 'localhost' || host === '::1' || /^127\./.test(host));
 }
 
 /** Rules that span several variables, checked on the raw values so they are reported with the rest. */
@@ -295,6 +345,11 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
     if (!has('DATABASE_URL'))
       problems.push('DATABASE_URL: production requires PostgreSQL, not the embedded database');
     const urls = PARTNER_MODULES.map((module) => `${module.name.toUpperCase()}_BASE_URL`);
+    // Keys and partner traffic cross the network only over TLS (loopback aside: a local proxy, tests).
+    for (const name of ['AUTH_JWKS_URL', ...urls]) {
+      if (has(name) && !trustedTransport(env[name]!.trim()))
+        problems.push(`${name}: production requires https (plain http only to a loopback address)`);
+    }
     if (!urls.some(has))
       problems.push(
         `${urls.join(' / ')}: production refuses the local sandboxes; configure at least one partner`,

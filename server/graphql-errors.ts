@@ -29,9 +29,25 @@ const APOLLO_CODES: Readonly<Record<string, ErrorCode>> = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   BAD_REQUEST: 'BAD_USER_INPUT',
   OPERATION_RESOLUTION_FAILURE: 'BAD_USER_INPUT',
-  PERSISTED_QUERY_NOT_FOUND: 'BAD_USER_INPUT',
-  PERSISTED_QUERY_NOT_SUPPORTED: 'BAD_USER_INPUT',
 };
+
+/**
+ * The automatic persisted queries protocol's own answers keep their own codes: a miss is how the
+ * protocol asks the client for the query (Apollo Client resends on PERSISTED_QUERY_NOT_FOUND), not a
+ * client mistake; a hash that does not match its query or an unknown version is one, but not ours.
+ */
+function persistedQueryCode(formatted: GraphQLFormattedError): ErrorCode | undefined {
+  const given = formatted.extensions?.code;
+  if (given === 'PERSISTED_QUERY_NOT_FOUND' || given === 'PERSISTED_QUERY_NOT_SUPPORTED') return given;
+  if (/^(provided sha does not match query|Unsupported persisted query version)/.test(formatted.message))
+    return 'PERSISTED_QUERY_INVALID';
+  return undefined;
+}
+
+/** Production answers carry no schema hints: graphql-js's "Did you mean ...?" names fields and values. */
+function withoutSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean [^?]*\?/g, '');
+}
 
 export interface ErrorFormatterOptions {
   /** Mask unknown errors and drop non-public details. */
@@ -69,7 +85,15 @@ export function reportError(error: unknown, logger: Logger): void {
     return;
   }
   const formatted = error instanceof Error && 'toJSON' in error ? (error as GraphQLError).toJSON() : {};
-  if (expectedCode(formatted as GraphQLFormattedError)) return;
+  const persisted = persistedQueryCode(formatted as GraphQLFormattedError);
+  if (persisted === 'PERSISTED_QUERY_INVALID') {
+    logger.warn(
+      { reason: (formatted as GraphQLFormattedError).message },
+      'a persisted query request was refused',
+    );
+    return;
+  }
+  if (persisted || expectedCode(formatted as GraphQLFormattedError)) return;
   const path = (error as { path?: unknown }).path;
   logger.error({ err: original, path }, 'an unexpected error reached the client');
 }
@@ -141,7 +165,8 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
     correlationId?: string,
   ): GraphQLFormattedError => {
     const original = originalOf(error);
-    const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+    const message = options.production ? withoutSuggestions(formatted.message) : formatted.message;
+    const base = { message, locations: formatted.locations, path: formatted.path };
     // Known here only to callers that pass it; otherwise correlationPlugin stamps it afterwards.
     const id = correlationId === undefined ? {} : { correlationId };
 
@@ -157,6 +182,9 @@ export function createErrorFormatter(options: ErrorFormatterOptions) {
         },
       };
     }
+
+    const persisted = persistedQueryCode(formatted);
+    if (persisted) return { ...base, extensions: { code: persisted, ...id } };
 
     const given = typeof formatted.extensions?.code === 'string' ? formatted.extensions.code : undefined;
     // The parser's maxTokens refusal is a limit, not a typo: QUERY_TOO_COMPLEX, without the position.
@@ -237,9 +265,22 @@ export function transportAnswer(error: FastifyError, correlationId: string): Tra
   return answer(500, 'INTERNAL_SERVER_ERROR', 'Internal server error.');
 }
 
-/** A fastify error handler for the GraphQL route, built on transportAnswer; 5xx are logged. */
+/** Every route's fastify error handler, built on transportAnswer; 5xx are logged. */
 export function transportErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
   const { status, body } = transportAnswer(error, request.id);
   if (status >= 500) request.log.error({ err: error }, 'the GraphQL route failed before Apollo answered');
   return reply.code(status).type('application/json').send(body);
+}
+
+/** Unknown paths (and methods) answer in the same shape: a code, a safe message, the correlation id. */
+export function notFoundHandler(request: FastifyRequest, reply: FastifyReply) {
+  const body = {
+    errors: [
+      {
+        message: 'There is nothing at this path.',
+        extensions: { code: 'NOT_FOUND' as ErrorCode, correlationId: request.id },
+      },
+    ],
+  };
+  return reply.code(404).type('application/json').send(body);
 }

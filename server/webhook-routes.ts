@@ -4,11 +4,17 @@
  * Buffer, scoped to this route (GraphQL keeps fastify's JSON parser), with the webhook body limit.
  */
 import type { FastifyInstance } from 'fastify';
+import { bodyDeadline } from './http-server.js';
 import type { Services } from './wiring.js';
 
 export async function registerWebhookRoutes(fastify: FastifyInstance, services: Services): Promise<void> {
   const bodyLimit = services.config.limits.webhookBodyBytes;
+  const bodyMs = services.config.http.webhookBodyTimeoutMs;
   await fastify.register(async (scope) => {
+    // Deliveries are unauthenticated until verified: their bodies get a tighter deadline than requests.
+    scope.addHook('onRequest', async (request, reply) => {
+      bodyDeadline(request.raw, reply.raw, bodyMs, request.id);
+    });
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_request, body, done) =>
       done(null, body),

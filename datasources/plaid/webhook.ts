@@ -14,6 +14,7 @@
  */
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
 import {
+  KeyFetchBudgetError,
   parseObject,
   reject,
   safeEqual,
@@ -53,20 +54,48 @@ export function normalisePlaidEvent(body: Buffer, iat: number): CanonicalWebhook
 
 export interface PlaidWebhookOptions {
   fetchKey: PlaidKeyFetcher;
+  /** Key fetches allowed per minute across all kids, whatever the deliveries ask (default 10). */
+  maxKeyFetchesPerMinute?: number;
   /** Future skew allowed on iat (the age limit is Plaid's 5 minutes). */
   clockToleranceSeconds: number;
   /** How long a fetched key is trusted before it is fetched again (expiry may be set meanwhile). */
   keyCacheMs?: number;
 }
 
-/** The Plaid verifier, with its key cache. */
+/** Plaid's key ids are UUIDs; anything else is not worth a call to Plaid. */
+const PLAID_KID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The Plaid verifier, with its key cache. A key is fetched from Plaid only for a kid shaped like
+ * Plaid's, at most once per kid per cache interval (unknown kids are remembered too), at most
+ * `maxKeyFetchesPerMinute` times a minute in all, and never while refused deliveries are over their
+ * budget (`WebhookDelivery.mayCallOut`).
+ */
 export function plaidWebhookVerifier(options: PlaidWebhookOptions): WebhookVerifier {
   const cacheMs = options.keyCacheMs ?? 10 * 60_000;
+  const perMinute = options.maxKeyFetchesPerMinute ?? 10;
   const cache = new Map<string, { key: PlaidVerificationKey | null; until: number }>();
+  const fetches = { tokens: perMinute, at: 0 };
 
-  async function keyFor(kid: string, now: number): Promise<PlaidVerificationKey | null> {
+  /** Spends one fetch from the minute's budget (continuously refilled); false when none is left. */
+  function spendFetch(now: number): boolean {
+    fetches.tokens = Math.min(perMinute, fetches.tokens + ((now - fetches.at) / 60_000) * perMinute);
+    fetches.at = now;
+    if (fetches.tokens < 1) return false;
+    fetches.tokens -= 1;
+    return true;
+  }
+
+  async function keyFor(
+    kid: string,
+    now: number,
+    mayCallOut: () => boolean,
+  ): Promise<PlaidVerificationKey | null> {
     const hit = cache.get(kid);
     if (hit && hit.until > now) return hit.key;
+    if (!mayCallOut() || !spendFetch(now)) {
+      throw new KeyFetchBudgetError('Plaid verification keys: no fetch allowed now');
+    }
     const key = await options.fetchKey(kid);
     // Unknown kids are remembered briefly too, so forged kids cannot make us hammer Plaid.
     cache.set(kid, { key, until: now + (key ? cacheMs : 60_000) });
@@ -87,10 +116,10 @@ export function plaidWebhookVerifier(options: PlaidWebhookOptions): WebhookVerif
         return reject('malformed_signature', 'Plaid-Verification is not a JWT');
       }
       if (header.alg !== 'ES256') return reject('malformed_signature', 'Plaid-Verification alg is not ES256');
-      if (typeof header.kid !== 'string' || header.kid === '' || header.kid.length > 200)
-        return reject('malformed_signature', 'Plaid-Verification has no kid');
+      if (typeof header.kid !== 'string' || !PLAID_KID.test(header.kid))
+        return reject('malformed_signature', "Plaid-Verification has no kid shaped like Plaid's");
       const now = delivery.receivedAt.getTime();
-      const jwk = await keyFor(header.kid, now);
+      const jwk = await keyFor(header.kid, now, delivery.mayCallOut ?? (() => true));
       if (!jwk) return reject('unknown_key', 'Plaid does not know this kid');
       if (jwk.expired_at != null && jwk.expired_at * 1000 <= now)
         return reject('unknown_key', 'the Plaid verification key has expired');

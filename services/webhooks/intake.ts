@@ -6,9 +6,13 @@
  */
 import type { Logger } from 'pino';
 import type { ProviderName } from '../../domain/model.js';
-import type { RejectionReason, WebhookVerifier } from '../../datasources/webhook-verify.js';
+import {
+  KeyFetchBudgetError,
+  type RejectionReason,
+  type WebhookVerifier,
+} from '../../datasources/webhook-verify.js';
 import type { WebhookRepository } from '../../store/webhooks.js';
-import type { RejectionBudget, SourceAllowList } from './limits.js';
+import { LogSampler, type RejectionBudget, type SourceAllowList } from './limits.js';
 
 /** The HTTP answer to a delivery. */
 export interface IntakeAnswer {
@@ -30,6 +34,8 @@ export interface IntakeDeps {
   /** Told after an insert, so a local worker can start at once instead of at its next poll. */
   onStored?: () => void;
   now?: () => Date;
+  /** Which refusals are logged (default: 10 a minute per partner, then one in 100). */
+  sampler?: LogSampler;
 }
 
 /** Rejections a partner can fix by sending a well-formed request: 400; signature failures: 401. */
@@ -40,7 +46,11 @@ const BAD_REQUEST: ReadonlySet<RejectionReason> = new Set([
 ]);
 
 export class WebhookIntake {
-  constructor(private readonly deps: IntakeDeps) {}
+  readonly #sampler: LogSampler;
+
+  constructor(private readonly deps: IntakeDeps) {
+    this.#sampler = deps.sampler ?? new LogSampler();
+  }
 
   /** Handles one delivery to `/webhooks/{provider}`. */
   async receive(
@@ -61,8 +71,15 @@ export class WebhookIntake {
     const flat = flatten(headers);
     let result: Awaited<ReturnType<WebhookVerifier['verify']>>;
     try {
-      result = await verifier.verify({ body, headers: flat, receivedAt });
+      // No call to the partner (a key fetch) while refusals are over their budget.
+      const mayCallOut = () => this.deps.budget.available(partner);
+      result = await verifier.verify({ body, headers: flat, receivedAt, mayCallOut });
     } catch (error) {
+      if (error instanceof KeyFetchBudgetError) {
+        this.deps.observe?.(partner, 'rate_limited');
+        this.#sampled(partner, log, { reason: 'key_fetch_refused', sourceAddress });
+        return { status: 429, body: { error: 'too_many_rejected_deliveries' } };
+      }
       // The partner's key service is unreachable: we cannot tell, so the partner must retry later.
       log.error({ err: error }, 'Webhook verification could not run.');
       this.deps.observe?.(partner, 'verification_unavailable');
@@ -106,13 +123,19 @@ export class WebhookIntake {
     fields: Record<string, unknown>,
   ): IntakeAnswer {
     if (!this.deps.budget.spend(partner)) {
-      // Past the budget nothing more is logged per delivery: a flood must not become a log flood.
       this.deps.observe?.(partner, 'rate_limited');
+      this.#sampled(partner, log, { reason: 'rate_limited', ...fields });
       return { status: 429, body: { error: 'too_many_rejected_deliveries' } };
     }
     this.deps.observe?.(partner, reason);
-    log.warn({ reason, ...fields }, 'Webhook delivery refused.');
+    this.#sampled(partner, log, { reason, ...fields });
     return { status, body: { error: reason } };
+  }
+
+  /** Refusals log at a sampled rate: a flood of forgeries must not become a flood of log lines. */
+  #sampled(partner: ProviderName, log: Logger, fields: Record<string, unknown>): void {
+    const taken = this.#sampler.take(partner);
+    if (taken) log.warn({ ...fields, suppressed: taken.suppressed }, 'Webhook delivery refused.');
   }
 }
 

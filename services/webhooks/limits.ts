@@ -21,14 +21,57 @@ export class RejectionBudget {
 
   /** Spends one token; false when the partner's budget is used up. */
   spend(partner: ProviderName): boolean {
+    const bucket = this.#refilled(partner);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  /** Whether a refusal could still be afforded now, without spending: the gate of outbound calls. */
+  available(partner: ProviderName): boolean {
+    return this.#refilled(partner).tokens >= 1;
+  }
+
+  #refilled(partner: ProviderName): { tokens: number; at: number } {
     const now = this.now();
     const bucket = this.#buckets.get(partner) ?? { tokens: this.perMinute, at: now };
     bucket.tokens = Math.min(this.perMinute, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
     bucket.at = now;
     this.#buckets.set(partner, bucket);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return bucket;
+  }
+}
+
+/**
+ * Which refusals are logged: the first `perMinute` of a partner in each minute, then one in `every`,
+ * each carrying how many were left out since the last one logged. A flood of forgeries costs a few
+ * log lines a minute, and still shows.
+ */
+export class LogSampler {
+  readonly #state = new Map<ProviderName, { minute: number; logged: number; skipped: number }>();
+
+  constructor(
+    private readonly perMinute = 10,
+    private readonly every = 100,
+    private readonly now: () => number = () => Date.now(),
+  ) {}
+
+  /** Null when this one is left out; otherwise how many were left out before it. */
+  take(partner: ProviderName): { suppressed: number } | null {
+    const minute = Math.floor(this.now() / 60_000);
+    let state = this.#state.get(partner);
+    if (!state || state.minute !== minute) {
+      state = { minute, logged: 0, skipped: state?.skipped ?? 0 };
+      this.#state.set(partner, state);
+    }
+    if (state.logged < this.perMinute || state.skipped + 1 >= this.every) {
+      const suppressed = state.skipped;
+      state.logged += 1;
+      state.skipped = 0;
+      return { suppressed };
+    }
+    state.skipped += 1;
+    return null;
   }
 }
 

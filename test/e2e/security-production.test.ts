@@ -44,6 +44,41 @@ describe('the attack corpus, in production', () => {
       expect(answer.status).toBe(400);
       expect(answer.text).not.toMatch(/did you mean/i);
     }
+    // Variable coercion names enum values and input fields in its suggestions too.
+    for (const [query, variables] of [
+      ['query($p: Provider) { accounts(provider: $p) { edges { node { id } } } }', { p: 'PLAIDD' }],
+      [
+        'query($s: WebhookEventStatus) { webhookEvents(first: 1, status: $s) { edges { node { id } } } }',
+        { s: 'PROCESSD' },
+      ],
+      [
+        'mutation($i: InitiatePaymentInput!) { initiatePayment(input: $i, idempotencyKey: "k-0123456789abcdef") { userErrors { code } } }',
+        { i: { amount: { amount: '1.00', currency: 'GBP' }, referenc: 'x' } },
+      ],
+    ] as const) {
+      const answer = await send(prod.app.url, identity, {
+        name: 'coercion',
+        status: 400,
+        code: 'BAD_USER_INPUT',
+        body: JSON.stringify({ query, variables }),
+      });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(answer.text).not.toMatch(/did you mean/i);
+    }
+  });
+
+  it('answers with the security headers of an API: HSTS, a CSP that allows nothing, no sniffing or framing', async () => {
+    const response = await fetch(`${prod.app.url}/graphql`, {
+      method: 'POST',
+      headers: { ...identity, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ consents { id } }' }),
+    });
+    expect(response.headers.get('strict-transport-security')).toMatch(/max-age=\d+/);
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
   it('refuses every attack from a caller without the router secret before reading it (403, not 413)', async () => {

@@ -188,7 +188,7 @@ describe('plaid sandbox webhooks', { timeout: 60_000 }, () => {
     const { privateKey } = await generateKeyPair('ES256');
     const body = Buffer.from('{"webhook_type":"TRANSACTIONS","webhook_code":"SYNC_UPDATES_AVAILABLE"}');
     const forged = await new SignJWT({ request_body_sha256: 'ab'.repeat(32) })
-      .setProtectedHeader({ alg: 'ES256', kid: 'kid-that-never-signed', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'ES256', kid: '00000000-0000-4000-8000-00000000dead', typ: 'JWT' })
       .setIssuedAt()
       .sign(privateKey);
     expect(

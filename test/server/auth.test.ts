@@ -26,6 +26,7 @@ const devConfig = (): Config['auth'] => ({
   audience: AUDIENCE,
   algorithms: ['ES256'],
   clockToleranceSeconds: 30,
+  maxTokenLifetimeSeconds: 86_400,
 });
 const jwksConfig = (): Extract<Config['auth'], { mode: 'jwks' }> => ({
   mode: 'jwks',
@@ -33,6 +34,7 @@ const jwksConfig = (): Extract<Config['auth'], { mode: 'jwks' }> => ({
   issuer: ISSUER,
   audience: AUDIENCE,
   algorithms: ['ES256', 'RS256', 'EdDSA'],
+  maxTokenLifetimeSeconds: 86_400,
   clockToleranceSeconds: 30,
 });
 
@@ -70,6 +72,18 @@ describe('JWT verification against a JWKS', () => {
     const principal = await auth.verify(await sign(first, { scope: 'accounts:read balances:read' }));
     expect(principal.subject).toBe('cust_alice');
     expect([...principal.scopes]).toEqual(['accounts:read', 'balances:read']);
+  });
+
+  it('refuses a token whose lifetime exceeds the configured maximum, with or without iat', async () => {
+    const auth = createAuthenticator(jwksConfig(), null);
+    const tenYears = 10 * 365 * 86_400;
+    expect(await outcome(auth, await sign(first, { iat: now(), exp: now() + 86_400 }))).toBe('accepted');
+    expect(await outcome(auth, await sign(first, { iat: now(), exp: now() + tenYears }))).toBe(
+      'The token lives longer than this service accepts.',
+    );
+    expect(await outcome(auth, await sign(first, { exp: now() + 2 * 86_400 }))).toBe(
+      'The token lives longer than this service accepts.',
+    );
   });
 
   it('follows key rotation by kid: a new key verifies, a retired key stops verifying', async () => {
@@ -184,7 +198,14 @@ describe('development tokens', () => {
   it('verifies only tokens signed with the local key', async () => {
     const local = await generateDevKey();
     const auth = createAuthenticator(
-      { mode: 'dev', issuer: ISSUER, audience: AUDIENCE, algorithms: ['ES256'], clockToleranceSeconds: 30 },
+      {
+        mode: 'dev',
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        algorithms: ['ES256'],
+        clockToleranceSeconds: 30,
+        maxTokenLifetimeSeconds: 86_400,
+      },
       local,
     );
     expect(await outcome(auth, await sign(local))).toBe('accepted');

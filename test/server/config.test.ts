@@ -86,6 +86,33 @@ describe('config', () => {
     expect(config.partners.openbanking?.endpoint?.baseUrl).toBe('https://bank.example');
   });
 
+  it('refuses plain-http JWKS and partner URLs in production, loopback excepted', () => {
+    const base = {
+      NODE_ENV: 'production',
+      DATABASE_URL: 'postgres://db.internal:5432/tributary',
+      AUTH_ISSUER: 'https://id.example/',
+      AUTH_AUDIENCE: 'tributary',
+      ROUTER_SECRET: 'r'.repeat(40),
+      SECRETS_KEY: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+      OPENBANKING_CLIENT_ID: 'client',
+      OPENBANKING_CLIENT_SECRET: 'secret',
+      ...bankTls,
+    };
+    const plain = problemsOf({
+      ...base,
+      AUTH_JWKS_URL: 'http://id.example/.well-known/jwks.json',
+      OPENBANKING_BASE_URL: 'http://bank.example',
+    }).join('\n');
+    expect(plain).toMatch(/AUTH_JWKS_URL: production requires https/);
+    expect(plain).toMatch(/OPENBANKING_BASE_URL: production requires https/);
+    const loopback = problemsOf({
+      ...base,
+      AUTH_JWKS_URL: 'http://127.0.0.1:9999/jwks.json',
+      OPENBANKING_BASE_URL: 'http://localhost:8443',
+    }).join('\n');
+    expect(loopback).not.toMatch(/requires https/);
+  });
+
   it('refuses a short router secret', () => {
     expect(problemsOf({ ROUTER_SECRET: 'short' }).join('\n')).toMatch(/ROUTER_SECRET: must be at least 32/);
   });

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KeyFetchBudgetError } from '../../../datasources/webhook-verify.js';
 import { plaidWebhookVerifier, type PlaidVerificationKey } from '../../../datasources/plaid/webhook.js';
+
+/** Plaid's key ids are UUIDs; the verifier fetches keys for nothing else. */
+const KID_CURRENT = '6c5516e1-92dc-479e-a8ff-5a51992e0001';
+const KID_OLD = '6c5516e1-92dc-479e-a8ff-5a51992e0002';
+const KID_NOPE = '6c5516e1-92dc-479e-a8ff-5a51992e0003';
 
 const NOW = new Date('2026-01-15T12:00:00Z');
 const T = Math.floor(NOW.getTime() / 1000);
@@ -37,8 +43,8 @@ beforeAll(async () => {
     const { d: _d, ...jwk } = await exportJWK(k);
     keys.set(kid, { ...jwk, kid, alg: 'ES256', use: 'sig', created_at: T - 1000, expired_at: expired });
   };
-  await publicOf(current, 'kid-current', null);
-  await publicOf(rotated, 'kid-old', T - 10);
+  await publicOf(current, KID_CURRENT, null);
+  await publicOf(rotated, KID_OLD, T - 10);
 });
 
 const verifier = () =>
@@ -54,7 +60,7 @@ describe('Plaid-Verification', () => {
   it('accepts a valid token, fetches the key once, and uses the body hash and iat as event id', async () => {
     const v = verifier();
     fetches = 0;
-    const headers = { 'plaid-verification': await token(current, 'kid-current') };
+    const headers = { 'plaid-verification': await token(current, KID_CURRENT) };
     const result = await v.verify({ body: BODY, headers, receivedAt: NOW });
     expect(result).toEqual({
       ok: true,
@@ -73,7 +79,7 @@ describe('Plaid-Verification', () => {
   it('tells a later notification with the same body from a copy signed in the same second', async () => {
     const v = verifier();
     const idOf = async (iat: number) => {
-      const headers = { 'plaid-verification': await token(current, 'kid-current', { iat }) };
+      const headers = { 'plaid-verification': await token(current, KID_CURRENT, { iat }) };
       const result = await v.verify({ body: BODY, headers, receivedAt: NOW });
       return result.ok ? result.event.partnerEventId : result.reason;
     };
@@ -84,7 +90,7 @@ describe('Plaid-Verification', () => {
   it('refuses a token signed by another key under a known kid', async () => {
     const result = await verifier().verify({
       body: BODY,
-      headers: { 'plaid-verification': await token(stranger, 'kid-current') },
+      headers: { 'plaid-verification': await token(stranger, KID_CURRENT) },
       receivedAt: NOW,
     });
     expect(result).toMatchObject({ ok: false, reason: 'bad_signature' });
@@ -95,21 +101,61 @@ describe('Plaid-Verification', () => {
     expect(
       await v.verify({
         body: BODY,
-        headers: { 'plaid-verification': await token(stranger, 'kid-nope') },
+        headers: { 'plaid-verification': await token(stranger, KID_NOPE) },
         receivedAt: NOW,
       }),
     ).toMatchObject({ reason: 'unknown_key' });
     expect(
       await v.verify({
         body: BODY,
-        headers: { 'plaid-verification': await token(rotated, 'kid-old') },
+        headers: { 'plaid-verification': await token(rotated, KID_OLD) },
         receivedAt: NOW,
       }),
     ).toMatchObject({ reason: 'unknown_key' });
   });
 
+  it('fetches no key for a kid not shaped like Plaid’s', async () => {
+    const v = verifier();
+    fetches = 0;
+    for (const kid of ['kid-current', '1', `${KID_CURRENT}x`, '../../etc/passwd']) {
+      const result = await v.verify({
+        body: BODY,
+        headers: { 'plaid-verification': await token(current, kid) },
+        receivedAt: NOW,
+      });
+      expect(result).toMatchObject({ ok: false, reason: 'malformed_signature' });
+    }
+    expect(fetches).toBe(0);
+  });
+
+  it('fetches each unknown kid once per interval, within a global budget, and never when told not to', async () => {
+    const v = verifier();
+    fetches = 0;
+    const unknown = (n: number) => `6c5516e1-92dc-479e-a8ff-${n.toString().padStart(12, '0')}`;
+    const attempt = async (kid: string, mayCallOut?: () => boolean) =>
+      v
+        .verify({
+          body: BODY,
+          headers: { 'plaid-verification': await token(stranger, kid) },
+          receivedAt: NOW,
+          ...(mayCallOut ? { mayCallOut } : {}),
+        })
+        .catch((error: unknown) => error);
+    // Told not to call out (refusals over their budget): no fetch, a KeyFetchBudgetError.
+    expect(await attempt(unknown(100), () => false)).toBeInstanceOf(KeyFetchBudgetError);
+    expect(fetches).toBe(0);
+    // The same unknown kid twice: one fetch; then fresh kids until the minute's budget (10) is spent.
+    await attempt(unknown(1));
+    await attempt(unknown(1));
+    expect(fetches).toBe(1);
+    const outcomes = [];
+    for (let n = 2; n <= 15; n += 1) outcomes.push(await attempt(unknown(n)));
+    expect(fetches).toBe(10);
+    expect(outcomes.filter((outcome) => outcome instanceof KeyFetchBudgetError)).toHaveLength(5);
+  });
+
   it('refuses a flipped byte and a re-serialised body (request_body_sha256)', async () => {
-    const headers = { 'plaid-verification': await token(current, 'kid-current') };
+    const headers = { 'plaid-verification': await token(current, KID_CURRENT) };
     const flipped = Buffer.from(BODY);
     flipped[3] = flipped[3]! ^ 0x01;
     expect(await verifier().verify({ body: flipped, headers, receivedAt: NOW })).toMatchObject({
@@ -123,12 +169,12 @@ describe('Plaid-Verification', () => {
 
   it('refuses iat older than 5 minutes and iat in the future', async () => {
     for (const iat of [T - 301, T + 120]) {
-      const headers = { 'plaid-verification': await token(current, 'kid-current', { iat }) };
+      const headers = { 'plaid-verification': await token(current, KID_CURRENT, { iat }) };
       expect(await verifier().verify({ body: BODY, headers, receivedAt: NOW })).toMatchObject({
         reason: 'timestamp_out_of_range',
       });
     }
-    const edge = { 'plaid-verification': await token(current, 'kid-current', { iat: T - 290 }) };
+    const edge = { 'plaid-verification': await token(current, KID_CURRENT, { iat: T - 290 }) };
     expect(await verifier().verify({ body: BODY, headers: edge, receivedAt: NOW })).toMatchObject({
       ok: true,
     });
@@ -137,12 +183,12 @@ describe('Plaid-Verification', () => {
   it('refuses other algorithms before looking up a key, and missing or malformed headers', async () => {
     const v = verifier();
     fetches = 0;
-    const none = `${Buffer.from('{"alg":"none","kid":"kid-current"}').toString('base64url')}.${Buffer.from('{}').toString('base64url')}.`;
+    const none = `${Buffer.from(`{"alg":"none","kid":"${KID_CURRENT}"}`).toString('base64url')}.${Buffer.from('{}').toString('base64url')}.`;
     expect(
       await v.verify({ body: BODY, headers: { 'plaid-verification': none }, receivedAt: NOW }),
     ).toMatchObject({ reason: 'malformed_signature' });
     const hs = await new SignJWT({ request_body_sha256: sha(BODY) })
-      .setProtectedHeader({ alg: 'HS256', kid: 'kid-current' })
+      .setProtectedHeader({ alg: 'HS256', kid: KID_CURRENT })
       .setIssuedAt(T)
       .sign(new TextEncoder().encode('x'.repeat(32)));
     expect(
