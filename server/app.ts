@@ -35,7 +35,7 @@ import { registerWebhookRoutes } from './webhook-routes.js';
 import type { Services } from './wiring.js';
 import helmet from '@fastify/helmet';
 import { registerConsentRoutes } from './consent-routes.js';
-import { serverWithDeadlines } from './http-server.js';
+import { bodyDeadline, serverWithDeadlines } from './http-server.js';
 import { isDomainError } from '../domain/errors.js';
 import { GraphQLError } from 'graphql';
 
@@ -120,6 +120,11 @@ export async function buildApp(services: Services): Promise<App> {
 
   fastify.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+  });
+  // A body that does not arrive in time is answered 408 in the error shape (webhooks: tighter, below).
+  fastify.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/webhooks/'))
+      bodyDeadline(request.raw, reply.raw, config.http.requestTimeoutMs, request.id);
   });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));

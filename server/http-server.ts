@@ -1,8 +1,9 @@
 /**
  * The HTTP server under fastify, with a deadline on every phase of a connection (slowloris and
  * trickled bodies are cut, not waited on):
- * - headers must be complete within `headersTimeoutMs`, the whole request within `requestTimeoutMs`
- *   (Node answers 408 and closes the connection), checked every second;
+ * - headers must be complete within `headersTimeoutMs`; a body within `requestTimeoutMs` of its
+ *   headers (`bodyDeadline`: 408 in the documented error shape, connection closed), and Node's own
+ *   request timeout a few seconds later is the backstop (a bare 408), checked every second;
  * - a socket silent for `idleTimeoutMs` is destroyed; an idle keep-alive connection is closed after
  *   `keepAliveTimeoutMs` (longer than a router's or load balancer's idle timeout, so they close first);
  * - a webhook's body must arrive within `webhookBodyTimeoutMs` of its headers (`webhookBodyDeadline`).
@@ -16,13 +17,16 @@ import {
 } from 'node:http';
 import type { Config } from './config.js';
 
+const BACKSTOP_MS = 2_000;
+
 /** fastify's serverFactory: a node:http server with the configured deadlines. */
 export function serverWithDeadlines(http: Config['http']): (handler: RequestListener) => Server {
   return (handler) => {
     const server = createServer(
       {
         headersTimeout: http.headersTimeoutMs,
-        requestTimeout: http.requestTimeoutMs,
+        // The backstop behind bodyDeadline, which answers first in the documented shape.
+        requestTimeout: http.headersTimeoutMs + http.requestTimeoutMs + BACKSTOP_MS,
         keepAliveTimeout: http.keepAliveTimeoutMs,
         // How often Node looks for requests past their deadlines (default 30 s would blunt them).
         connectionsCheckingInterval: 1_000,

@@ -248,6 +248,9 @@ export class ConsentService {
     caller: CallContext | null,
     logger?: Logger,
   ): Promise<ConsentPayload> {
+    if (args.code === null && args.error === null) {
+      throw new InputError('Give the code the partner handed back, or the error it answered.', 'input.code');
+    }
     const pending = await this.deps.consents.pendingByState(args.state);
     if (!pending || (caller && pending.consent.subject !== caller.subject)) {
       return { consent: null, userErrors: [INVALID_ANSWER] };
@@ -259,7 +262,7 @@ export class ConsentService {
       logger: (logger ?? this.deps.logger).child({ component: 'consents' }),
     };
     const actor = caller ? `subject:${caller.subject}` : `partner:${consent.provider}`;
-    if (args.error !== null || args.code === null) {
+    if (args.code === null || args.error !== null) {
       const declined = await this.deps.consents.decline(consent);
       await this.deps.audit.append({
         actor,

@@ -182,6 +182,10 @@ describe('consents through the graph: Open Banking', () => {
     expect(back.origin + back.pathname).toBe('https://app.example/consent-done');
     const input = { state: back.searchParams.get('state'), code: back.searchParams.get('code') };
 
+    // Neither a code nor an error is not an answer (and declines nothing).
+    const empty = await as(subject, COMPLETE, { input: { state: input.state }, key: key() });
+    expect(empty.body.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.code' });
+
     // Another customer holding the state and the code gets nothing.
     const stolen = await as('cust_bob', COMPLETE, { input, key: key() });
     expect(stolen.body.data!.completeConsent).toEqual({

@@ -50,7 +50,7 @@ describe('connection deadlines', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   }, 20_000);
 
-  it('cuts a GraphQL body trickled a byte a second at the request deadline (408)', async () => {
+  it('cuts a GraphQL body trickled a byte a second at the request deadline (408 in the error shape)', async () => {
     const { socket, closed } = await rawConnection();
     const body = JSON.stringify({ query: '{ consents { id } }' });
     socket.write(
@@ -63,6 +63,7 @@ describe('connection deadlines', () => {
     try {
       const answer = await closed;
       expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
       expect(sent).toBeLessThan(body.length);
     } finally {
       clearInterval(trickle);
