@@ -87,6 +87,7 @@ export class PaymentService {
       logger: deps.logger.child({ component: 'payments' }),
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
+      current: (subject, paymentId) => this.ledger.get(subject, paymentId),
     });
     this.#flows = {
       ledger: this.ledger,

@@ -18,6 +18,7 @@ import {
   type Lease,
   type RecoveryPoint,
 } from '../../store/idempotency.js';
+import type { Payment } from '../../domain/model.js';
 import type { IdempotentMutation } from './keys.js';
 import { loadPayload, storePayload, type PaymentPayload, type PaymentResult } from './payload.js';
 
@@ -48,6 +49,12 @@ export interface RunnerOptions {
   checkpoint?: Checkpoint;
   /** Told the outcome of every attempt (a metrics counter). */
   observe?: (outcome: AttemptOutcome, mutation: IdempotentMutation) => void;
+  /**
+   * The payment as the ledger holds it now. A replay keeps the first call's outcome (which payment,
+   * which user errors) but answers the payment's current state, so a client's cache never goes back
+   * in time (a retried initiatePayment after the settling webhook answers SETTLED, not PROCESSING).
+   */
+  current?: (subject: string, paymentId: string) => Promise<Payment | null>;
 }
 
 /** The identity of one logical operation. */
@@ -105,9 +112,12 @@ export class IdempotentRunner {
           'IDEMPOTENCY_KEY_REUSED',
           'This idempotency key was already used with different arguments; use a new key for a new operation.',
         );
-      case 'finished':
+      case 'finished': {
         observe('replayed');
-        return { payload: loadPayload(claim.record.response), replayed: true };
+        const stored = loadPayload(claim.record.response);
+        const now = stored.payment && (await this.options.current?.(op.subject, stored.payment.id));
+        return { payload: now ? { ...stored, payment: now } : stored, replayed: true };
+      }
       case 'busy':
         observe('in_use');
         throw inUse();

@@ -47,7 +47,10 @@ afterAll(async () => {
 });
 
 /** Initiates a bank payment through the graph; it is PROCESSING, as the bank accepted it. */
-async function initiate(amount: string): Promise<PaymentView> {
+async function initiate(
+  amount: string,
+  key = `ob-webhooks-${randomBytes(8).toString('hex')}`,
+): Promise<PaymentView> {
   const answer = await app.graphql(INITIATE, {
     input: {
       debtorAccountId,
@@ -55,7 +58,7 @@ async function initiate(amount: string): Promise<PaymentView> {
       creditor: { name: 'Acme Supplies Ltd', sortCode: '040004', accountNumber: '12345678' },
       reference: 'OB webhooks',
     },
-    key: `ob-webhooks-${randomBytes(8).toString('hex')}`,
+    key,
   });
   expect(answer.body.errors).toBeUndefined();
   const payment = (answer.body.data?.initiatePayment as { payment: PaymentView }).payment;
@@ -92,9 +95,24 @@ async function inbox() {
 
 describe('Open Banking payments moved by event notifications', { timeout: 180_000 }, () => {
   it('reaches SETTLED through webhooks alone', async () => {
-    const payment = await initiate('9.87');
+    const key = `ob-webhooks-${randomBytes(8).toString('hex')}`;
+    const payment = await initiate('9.87', key);
     const settled = await reaches(payment.id, 'SETTLED');
     expect(settled.status).toBe('SETTLED');
+    // A retry of the first call replays its outcome with the payment as it is now: never back in time.
+    const replay = await app.graphql(INITIATE, {
+      input: {
+        debtorAccountId,
+        amount: { amount: '9.87', currency: 'GBP' },
+        creditor: { name: 'Acme Supplies Ltd', sortCode: '040004', accountNumber: '12345678' },
+        reference: 'OB webhooks',
+      },
+      key,
+    });
+    expect(replay.body.extensions?.idempotency).toMatchObject({ replayed: true });
+    expect(replay.body.data?.initiatePayment).toMatchObject({
+      payment: { id: payment.id, status: 'SETTLED' },
+    });
     expect(settled.events.find((event) => event.status === 'PROCESSING')?.source).toBe('API');
     expect(settled.events.find((event) => event.status === 'SETTLED')?.source).toBe('WEBHOOK');
 
