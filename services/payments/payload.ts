@@ -1,7 +1,8 @@
 /**
  * The payloads of the money-moving mutations, and their stored form. A finished idempotency key keeps
  * the payload as JSON (money as decimal strings of minor units, times as ISO strings), and a replay
- * returns exactly what the first attempt returned.
+ * returns what the first attempt returned, with the payment's current state read from the ledger
+ * (runner.ts), so the outcome is replayed but the payment never goes back in time.
  */
 import type { Payment, PaymentEvent, Refund } from '../../domain/model.js';
 import type { Json } from '../../store/idempotency.js';
