@@ -219,6 +219,15 @@ export class PaymentRepository {
     return (await this.getMany(subject, [id], q)).get(id) ?? null;
   }
 
+  /** When the subject's payment last changed; null when it is not theirs or does not exist. */
+  async updatedAt(subject: string, id: string): Promise<Date | null> {
+    const [row] = await this.db.query<{ updated_at: Date }>(
+      'SELECT updated_at FROM payments WHERE subject = $1 AND id = $2',
+      [subject, id],
+    );
+    return row?.updated_at ?? null;
+  }
+
   /** The subject's payments among `ids`; others' and unknown ids are absent from the map. */
   async getMany(
     subject: string,

@@ -87,7 +87,7 @@ export class PaymentService {
       logger: deps.logger.child({ component: 'payments' }),
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
-      current: (subject, paymentId) => this.ledger.get(subject, paymentId),
+      current: (subject, known) => this.ledger.current(subject, known),
     });
     this.#flows = {
       ledger: this.ledger,

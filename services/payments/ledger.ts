@@ -122,4 +122,14 @@ export class PaymentLedger {
   get(subject: string, id: string, q?: Queryable): Promise<Payment | null> {
     return this.repository.get(subject, id, q);
   }
+
+  /**
+   * The payment as it is now when it changed since `known` (one statement when it did not: the
+   * common case of a client retrying at once); `known` itself otherwise.
+   */
+  async current(subject: string, known: Payment): Promise<Payment> {
+    const updatedAt = await this.repository.updatedAt(subject, known.id);
+    if (!updatedAt || updatedAt.getTime() <= known.updatedAt.getTime()) return known;
+    return (await this.repository.get(subject, known.id)) ?? known;
+  }
 }

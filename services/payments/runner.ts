@@ -54,7 +54,7 @@ export interface RunnerOptions {
    * which user errors) but answers the payment's current state, so a client's cache never goes back
    * in time (a retried initiatePayment after the settling webhook answers SETTLED, not PROCESSING).
    */
-  current?: (subject: string, paymentId: string) => Promise<Payment | null>;
+  current?: (subject: string, known: Payment) => Promise<Payment>;
 }
 
 /** The identity of one logical operation. */
@@ -115,8 +115,11 @@ export class IdempotentRunner {
       case 'finished': {
         observe('replayed');
         const stored = loadPayload(claim.record.response);
-        const now = stored.payment && (await this.options.current?.(op.subject, stored.payment.id));
-        return { payload: now ? { ...stored, payment: now } : stored, replayed: true };
+        const payment =
+          stored.payment && this.options.current
+            ? await this.options.current(op.subject, stored.payment)
+            : stored.payment;
+        return { payload: { ...stored, payment }, replayed: true };
       }
       case 'busy':
         observe('in_use');
