@@ -6,6 +6,7 @@
  */
 import { userInfo } from 'node:os';
 import { isDomainError } from '../domain/errors.js';
+import { localCopiesOf } from '../services/erasure/index.js';
 import { closeServices, createServices } from '../server/wiring.js';
 import { cliLogger, configOrExit } from './common.js';
 
@@ -18,14 +19,12 @@ export async function runErase(options: { subject: string; reason: string }): Pr
       `operator:${userInfo().username}`,
       options.reason,
     );
-    let localCopies = 0;
-    for (const count of Object.values(report.localCopies)) localCopies += count ?? 0;
     process.stdout.write(
       [
         `erased ${options.subject}; what remains for the ledger carries ${report.pseudonym}`,
         `  consents revoked at partners ${report.consentsRevoked}, deleted ${report.consentsDeleted}`,
         `  payments ${report.payments}, idempotency keys ${report.idempotencyKeys}, webhook events ${report.webhookEvents}`,
-        `  local partner copies ${localCopies}, audit entries ${report.auditEntriesErased}`,
+        `  local partner copies ${localCopiesOf(report)}, audit entries ${report.auditEntriesErased}`,
         '',
       ].join('\n'),
     );

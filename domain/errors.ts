@@ -96,13 +96,6 @@ export class QueryTooComplexError extends DomainError {
   readonly code = 'QUERY_TOO_COMPLEX';
 }
 
-export class NotImplementedError extends DomainError {
-  readonly code = 'NOT_IMPLEMENTED';
-  constructor(what: string) {
-    super(`${what} is not available yet.`);
-  }
-}
-
 /** Thrown by a provider for an operation its partner cannot do; never answered with empty data. */
 export class NotSupportedError extends DomainError {
   readonly code = 'BAD_USER_INPUT';

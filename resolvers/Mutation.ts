@@ -3,9 +3,9 @@ import type { RequestContext } from './context.js';
 import { InputError, UnauthenticatedError } from '../domain/errors.js';
 import { isProviderName } from '../domain/model.js';
 import { markReplayed } from './support/idempotency.js';
-import type { PaymentResult } from '../services/payments/index.js';
 import type { MutationResolvers } from './__generated__/types.js';
 import { replayWebhookEventPayload } from './support/webhooks.js';
+import { localCopiesOf } from '../services/erasure/index.js';
 
 /** The partner-call context of a mutation: credentials from the request's consent snapshot. */
 function callOf(context: RequestContext): CallContext {
@@ -14,7 +14,7 @@ function callOf(context: RequestContext): CallContext {
 }
 
 /** A replayed result is marked so the response carries `extensions.idempotency.replayed`. */
-function answer(context: RequestContext, result: PaymentResult) {
+function answer<P>(context: RequestContext, result: { payload: P; replayed: boolean }): P {
   if (result.replayed) markReplayed(context);
   return result.payload;
 }
@@ -42,33 +42,31 @@ export const Mutation: MutationResolvers = {
     const provider = input.provider.toLowerCase();
     if (!isProviderName(provider))
       throw new InputError(`Unknown provider ${input.provider}.`, 'input.provider');
-    const result = await context.services.consents.grant(
-      callOf(context),
-      {
-        provider,
-        permissions: input.permissions,
-        expiresAt: input.expiresAt ?? null,
-        redirectUri: input.redirectUri ?? null,
-      },
-      args.idempotencyKey,
+    return answer(
+      context,
+      await context.services.consents.grant(
+        callOf(context),
+        {
+          provider,
+          permissions: input.permissions,
+          expiresAt: input.expiresAt ?? null,
+          redirectUri: input.redirectUri ?? null,
+        },
+        args.idempotencyKey,
+      ),
     );
-    if (result.replayed) markReplayed(context);
-    return result.payload;
   },
-  completeConsent: async (_root, args, context) => {
-    const result = await context.services.consents.completeFor(
-      callOf(context),
-      { state: args.input.state, code: args.input.code ?? null, error: args.input.error ?? null },
-      args.idempotencyKey,
-    );
-    if (result.replayed) markReplayed(context);
-    return result.payload;
-  },
-  revokeConsent: async (_root, args, context) => {
-    const result = await context.services.consents.revoke(callOf(context), args.id, args.idempotencyKey);
-    if (result.replayed) markReplayed(context);
-    return result.payload;
-  },
+  completeConsent: async (_root, args, context) =>
+    answer(
+      context,
+      await context.services.consents.completeFor(
+        callOf(context),
+        { state: args.input.state, code: args.input.code ?? null, error: args.input.error ?? null },
+        args.idempotencyKey,
+      ),
+    ),
+  revokeConsent: async (_root, args, context) =>
+    answer(context, await context.services.consents.revoke(callOf(context), args.id, args.idempotencyKey)),
   replayWebhookEvent: (_root, args, context) => replayWebhookEventPayload(context, args.id),
   eraseCustomer: async (_root, args, context) => {
     if (!context.principal) throw new UnauthenticatedError();
@@ -77,8 +75,6 @@ export const Mutation: MutationResolvers = {
       `operator:${context.principal.subject}`,
       args.reason,
     );
-    let localCopies = 0;
-    for (const count of Object.values(report.localCopies)) localCopies += count ?? 0;
-    return { erasure: { ...report, localCopies }, userErrors: [] };
+    return { erasure: { ...report, localCopies: localCopiesOf(report) }, userErrors: [] };
   },
 };

@@ -70,13 +70,17 @@ export function openBankingConsents(
       const nonce = randomBytes(16).toString('base64url');
       const intent = { openbanking_intent_id: { value: consent.ConsentId, essential: true } };
       const issuedAt = Math.floor(options.now() / 1000);
-      const requestObject = await new SignJWT({
+      // The authorisation request, in the URL and (signed) in the request object alike.
+      const authorisation = {
         response_type: 'code',
         client_id: options.clientId,
         redirect_uri: request.redirectUri,
         scope: 'openid accounts',
         state: request.state,
         nonce,
+      };
+      const requestObject = await new SignJWT({
+        ...authorisation,
         claims: { id_token: intent, userinfo: intent },
       })
         .setProtectedHeader({ alg: 'HS256', typ: 'oauth-authz-req+jwt' })
@@ -87,12 +91,7 @@ export function openBankingConsents(
         .sign(secret);
       const url = new URL(options.authorisationEndpoint);
       const params = {
-        response_type: 'code',
-        client_id: options.clientId,
-        redirect_uri: request.redirectUri,
-        scope: 'openid accounts',
-        state: request.state,
-        nonce,
+        ...authorisation,
         code_challenge: request.codeChallenge,
         code_challenge_method: 'S256',
         request: requestObject,

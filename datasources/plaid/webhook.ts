@@ -13,6 +13,7 @@
  * accounts; events name the Item they concern.
  */
 import { decodeProtectedHeader, importJWK, jwtVerify, type JWK } from 'jose';
+import { TokenBucket } from '../../domain/token-bucket.js';
 import {
   KeyFetchBudgetError,
   parseObject,
@@ -75,16 +76,9 @@ export function plaidWebhookVerifier(options: PlaidWebhookOptions): WebhookVerif
   const cacheMs = options.keyCacheMs ?? 10 * 60_000;
   const perMinute = options.maxKeyFetchesPerMinute ?? 10;
   const cache = new Map<string, { key: PlaidVerificationKey | null; until: number }>();
-  const fetches = { tokens: perMinute, at: 0 };
-
-  /** Spends one fetch from the minute's budget (continuously refilled); false when none is left. */
-  function spendFetch(now: number): boolean {
-    fetches.tokens = Math.min(perMinute, fetches.tokens + ((now - fetches.at) / 60_000) * perMinute);
-    fetches.at = now;
-    if (fetches.tokens < 1) return false;
-    fetches.tokens -= 1;
-    return true;
-  }
+  // The delivery's receipt time is the bucket's clock (tests pass fixed times).
+  let clock = 0;
+  const fetches = new TokenBucket(perMinute, () => clock);
 
   async function keyFor(
     kid: string,
@@ -93,7 +87,8 @@ export function plaidWebhookVerifier(options: PlaidWebhookOptions): WebhookVerif
   ): Promise<PlaidVerificationKey | null> {
     const hit = cache.get(kid);
     if (hit && hit.until > now) return hit.key;
-    if (!mayCallOut() || !spendFetch(now)) {
+    clock = now;
+    if (!mayCallOut() || !fetches.take()) {
       throw new KeyFetchBudgetError('Plaid verification keys: no fetch allowed now');
     }
     const key = await options.fetchKey(kid);

@@ -52,6 +52,11 @@ export interface ErasureDeps {
   pseudonymKey: string | Buffer;
 }
 
+/** How many links' local partner data the erasure dropped, over every partner. */
+export function localCopiesOf(report: Pick<ErasureReport, 'localCopies'>): number {
+  return Object.values(report.localCopies).reduce<number>((total, count) => total + (count ?? 0), 0);
+}
+
 const SUBJECT = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
 export class CustomerErasure {

@@ -5,6 +5,7 @@
 import { BlockList } from 'node:net';
 import type { ProviderName } from '../../domain/model.js';
 import { parseCidr } from '../../domain/cidr.js';
+import { TokenBucket } from '../../domain/token-bucket.js';
 
 /**
  * Refusals allowed per partner: `perMinute` tokens, refilled continuously. Verified deliveries never
@@ -12,7 +13,7 @@ import { parseCidr } from '../../domain/cidr.js';
  * costing us logs and work beyond the budget (answered 429).
  */
 export class RejectionBudget {
-  readonly #buckets = new Map<ProviderName, { tokens: number; at: number }>();
+  readonly #buckets = new Map<ProviderName, TokenBucket>();
 
   constructor(
     private readonly perMinute: number,
@@ -21,23 +22,17 @@ export class RejectionBudget {
 
   /** Spends one token; false when the partner's budget is used up. */
   spend(partner: ProviderName): boolean {
-    const bucket = this.#refilled(partner);
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
+    return this.#bucket(partner).take();
   }
 
   /** Whether a refusal could still be afforded now, without spending: the gate of outbound calls. */
   available(partner: ProviderName): boolean {
-    return this.#refilled(partner).tokens >= 1;
+    return this.#bucket(partner).available();
   }
 
-  #refilled(partner: ProviderName): { tokens: number; at: number } {
-    const now = this.now();
-    const bucket = this.#buckets.get(partner) ?? { tokens: this.perMinute, at: now };
-    bucket.tokens = Math.min(this.perMinute, bucket.tokens + ((now - bucket.at) / 60_000) * this.perMinute);
-    bucket.at = now;
-    this.#buckets.set(partner, bucket);
+  #bucket(partner: ProviderName): TokenBucket {
+    let bucket = this.#buckets.get(partner);
+    if (!bucket) this.#buckets.set(partner, (bucket = new TokenBucket(this.perMinute, this.now)));
     return bucket;
   }
 }

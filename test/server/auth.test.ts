@@ -197,17 +197,7 @@ describe('JWT verification against a JWKS', () => {
 describe('development tokens', () => {
   it('verifies only tokens signed with the local key', async () => {
     const local = await generateDevKey();
-    const auth = createAuthenticator(
-      {
-        mode: 'dev',
-        issuer: ISSUER,
-        audience: AUDIENCE,
-        algorithms: ['ES256'],
-        clockToleranceSeconds: 30,
-        maxTokenLifetimeSeconds: 86_400,
-      },
-      local,
-    );
+    const auth = createAuthenticator(devConfig(), local);
     expect(await outcome(auth, await sign(local))).toBe('accepted');
     expect(await outcome(auth, await sign(first))).toBe('The token signature is not valid.');
   });
