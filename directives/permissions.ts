@@ -26,9 +26,10 @@ import {
   type IMiddlewareFunction,
   type IMiddlewareTypeMap,
 } from 'graphql-middleware';
-import { deny, rule, shield, type and } from 'graphql-shield';
+import { and, deny, rule, shield } from 'graphql-shield';
 import type { IRules } from 'graphql-shield';
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../domain/errors.js';
+import { decodeAnyId } from '../domain/ids.js';
 import type { Principal } from '../domain/principal.js';
 import { collectFieldScopes, satisfies, typeScopes, type ScopeRequirement } from './scopes.js';
 
@@ -108,6 +109,30 @@ function entitiesAuthorised(schema: GraphQLSchema): ShieldRule {
   );
 }
 
+/**
+ * `Query.node(id)`: the id names the kind of object, so the caller's scopes are checked for that kind
+ * before anything is loaded (an `accounts:read` token cannot make Tributary fetch a payment). A
+ * malformed id passes here and answers NOT_FOUND from the resolver.
+ */
+function nodeAuthorised(schema: GraphQLSchema): ShieldRule {
+  return rule('node', { cache: 'no_cache' })((_parent, args: { id?: unknown }, context: AuthContext) => {
+    const principal = context.principal;
+    if (!principal) return new UnauthenticatedError();
+    const decoded = typeof args.id === 'string' ? decodeAnyId(args.id) : null;
+    const type = decoded ? schema.getType(decoded.kind) : undefined;
+    const requirement = type ? typeScopes(type) : null;
+    if (requirement && !satisfies(principal.scopes, requirement)) {
+      return new ForbiddenError(`This field needs the scope ${describe([requirement])}.`);
+    }
+    return true;
+  });
+}
+
+/** Root fields whose arguments decide what they need beyond their SDL scopes. */
+const ROOT_ARGUMENT_RULES: Readonly<Record<string, (schema: GraphQLSchema) => ShieldRule>> = {
+  'Query.node': nodeAuthorised,
+};
+
 /** The named type a field returns, through lists and non-null wrappers. */
 function namedTypeOf(type: GraphQLOutputType): GraphQLNamedType {
   return getNamedType(type);
@@ -151,9 +176,12 @@ export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<strin
     if (ROOT_TYPES.has(type)) {
       const coordinate = `${type}.${field}`;
       const access = requirements.length === 0 ? ROOT_WITHOUT_SCOPES[coordinate] : 'scoped';
+      const byArguments = ROOT_ARGUMENT_RULES[coordinate];
       (map[type] ??= {})[field] =
         access === 'scoped'
-          ? ruleFor(requirements)
+          ? byArguments
+            ? and(ruleFor(requirements), byArguments(schema))
+            : ruleFor(requirements)
           : access === 'public'
             ? publicField
             : access === 'entities'

@@ -105,6 +105,15 @@ export interface Refund {
   createdAt: Date;
 }
 
+/**
+ * What the customer must do for a payment to go on: REDIRECT_TO_BANK (open `url`) or THREE_D_SECURE
+ * (the processor's client SDK completes it with the payment's client secret, or `url` on the web).
+ */
+export interface PaymentNextAction {
+  type: 'REDIRECT_TO_BANK' | 'THREE_D_SECURE';
+  url: string | null;
+}
+
 export interface Payment {
   id: string;
   provider: ProviderName;
@@ -117,8 +126,9 @@ export interface Payment {
   reference: string;
   createdAt: Date;
   updatedAt: Date;
+  /** A PaymentFailureCode (DECLINED, INSUFFICIENT_FUNDS, ...) when FAILED; the graph adds the words. */
   failureReason: string | null;
-  nextAction: { type: string; url: string | null } | null;
+  nextAction: PaymentNextAction | null;
   events: PaymentEvent[];
   refunds: Refund[];
 }

@@ -118,6 +118,21 @@ export interface PaymentsProvider {
     amount: Money | null,
     partnerIdempotencyKey: string,
   ): Promise<Payment>;
+  /**
+   * Finishes a payment the customer authenticated in the processor's client SDK (3-D Secure): the
+   * processor confirms it server-side. A payment still waiting for the customer is returned as it is.
+   * Absent when the partner completes payments without a server-side step (a bank's redirect).
+   */
+  confirmPayment?(
+    ctx: CallContext,
+    partnerPaymentId: string,
+    partnerIdempotencyKey: string,
+  ): Promise<Payment>;
+  /**
+   * The secret the processor's client SDK needs to complete the payment's next action (Stripe's
+   * PaymentIntent client secret); null when the payment needs none. Read when asked, never stored.
+   */
+  clientSecretOf?(ctx: CallContext, partnerPaymentId: string): Promise<string | null>;
 }
 
 /** A customer linked to a partner without a browser; only sandboxes offer this. */

@@ -25,6 +25,8 @@ export const Mutation: MutationResolvers = {
       context,
       await context.services.payments.initiate(callOf(context), args.input, args.idempotencyKey),
     ),
+  confirmPayment: async (_root, args, context) =>
+    answer(context, await context.services.payments.confirm(callOf(context), args.id, args.idempotencyKey)),
   cancelPayment: async (_root, args, context) =>
     answer(context, await context.services.payments.cancel(callOf(context), args.id, args.idempotencyKey)),
   refundPayment: async (_root, args, context) =>

@@ -1,8 +1,13 @@
-import type { PaymentStatus } from '../domain/model.js';
+import type { Payment as PaymentModel, PaymentStatus } from '../domain/model.js';
 import type { RequestContext } from './context.js';
 import { InputError, UnauthenticatedError } from '../domain/errors.js';
+import { failureOf } from '../services/payments/index.js';
 import { paymentPage } from '../services/payments/reads.js';
-import type { CreditorResolvers, PaymentResolvers } from './__generated__/types.js';
+import type {
+  CreditorResolvers,
+  PaymentNextActionResolvers,
+  PaymentResolvers,
+} from './__generated__/types.js';
 import { cursorOf, found, pageSize } from './support/connection.js';
 
 function subjectOf(context: RequestContext): string {
@@ -54,6 +59,27 @@ export const Payment: PaymentResolvers = {
   __resolveReference: (reference, context) => found(paymentLoader(context).load(reference.id), 'Payment'),
   debtorAccount: (payment, _args, context) =>
     payment.debtorAccountId ? context.loaders.account.load(payment.debtorAccountId) : null,
+  failureCode: (payment) => failureOf(payment)?.code ?? null,
+  failureReason: (payment) => failureOf(payment)?.message ?? null,
+  nextAction: (payment) => {
+    if (!payment.nextAction) return null;
+    const action = { ...payment.nextAction };
+    PAYMENT_OF.set(action, payment);
+    return action;
+  },
+};
+
+/** The payment each next action the graph handed out belongs to (for its client secret). */
+const PAYMENT_OF = new WeakMap<object, PaymentModel>();
+
+export const PaymentNextAction: PaymentNextActionResolvers = {
+  // Read from the processor when asked, for the payment's owner only (the Payment was checked when it
+  // was handed out, and this field needs payments:write).
+  clientSecret: (action, _args, context) => {
+    const payment = PAYMENT_OF.get(action);
+    if (!payment || action.type !== 'THREE_D_SECURE') return null;
+    return context.services.payments.clientSecret(context.loaders.call(), payment);
+  },
 };
 
 /** Account numbers leave the process as their last four digits; IBANs keep the country code too. */

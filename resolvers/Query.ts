@@ -4,6 +4,7 @@ import { connectionFrom, found, pageSize } from './support/connection.js';
 import { transactionsOf } from './support/transactions.js';
 import { paymentLoader, paymentsConnection } from './Payment.js';
 import { webhookEventsConnection } from './support/webhooks.js';
+import { node } from './Node.js';
 
 export const Query: QueryResolvers = {
   accounts: async (_root, args, context, info) => {
@@ -11,6 +12,7 @@ export const Query: QueryResolvers = {
     return connectionFrom(await accountsOf(context, args.provider, info), args);
   },
   account: (_root, args, context) => found(context.loaders.account.load(args.id), 'Account'),
+  node,
   transactions: async (_root, args, context, info) => {
     if (!args.accountId) {
       const accounts = await accountsOf(context, null, info);

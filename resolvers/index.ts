@@ -6,7 +6,8 @@ import { Consent } from './Consent.js';
 import { Customer } from './Customer.js';
 import { Money } from './Money.js';
 import { Mutation } from './Mutation.js';
-import { Creditor, Payment } from './Payment.js';
+import { Node } from './Node.js';
+import { Creditor, Payment, PaymentNextAction } from './Payment.js';
 import { Query } from './Query.js';
 import { CurrencyCode, DateTime, Decimal } from './scalars.js';
 import { Transaction } from './Transaction.js';
@@ -21,7 +22,9 @@ export const resolvers: Resolvers = {
   Decimal,
   Money,
   Mutation,
+  Node,
   Payment,
+  PaymentNextAction,
   Provider: providerEnum(),
   Query,
   Transaction,

@@ -40,7 +40,12 @@ import { InputError, QueryTooComplexError, type DomainError } from '../domain/er
 export type Limits = Config['limits'];
 
 /** Mutations that move money: at most one of them per operation. */
-export const MONEY_MOVING_MUTATIONS = new Set(['initiatePayment', 'cancelPayment', 'refundPayment']);
+export const MONEY_MOVING_MUTATIONS = new Set([
+  'initiatePayment',
+  'confirmPayment',
+  'cancelPayment',
+  'refundPayment',
+]);
 
 /** graphql-js's message when `maxTokens` stops the parser (16.x spells it "more that"). */
 const TOKEN_LIMIT = /contains more tha[nt] (\d+) tokens/;

@@ -182,7 +182,11 @@ export class Metrics {
     this.cache = cache;
   }
 
-  /** Counts every operation by type (query, mutation, unknown) and outcome (success, partial, error). */
+  /**
+   * Counts every operation by type (query, mutation, unknown) and outcome: success (no error), partial
+   * (errors beside some data), error (no data, or every root field null: nullable root fields keep a
+   * failure at its path, but an operation whose only field failed answered nothing).
+   */
   operationsPlugin(): ApolloServerPlugin<BaseContext> {
     const operations = this.operations;
     const duration = this.operationDuration;
@@ -193,7 +197,7 @@ export class Metrics {
           async willSendResponse({ operation, response }) {
             const result =
               response.body.kind === 'single' ? response.body.singleResult : response.body.initialResult;
-            const outcome = !result.errors?.length ? 'success' : result.data ? 'partial' : 'error';
+            const outcome = !result.errors?.length ? 'success' : answered(result.data) ? 'partial' : 'error';
             const labels = { type: operation?.operation ?? 'unknown', outcome };
             operations.inc(labels);
             duration.observe(labels, (performance.now() - started) / 1000);
@@ -217,4 +221,9 @@ export class Metrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** True when at least one root field of the answer carries data. */
+function answered(data: Record<string, unknown> | null | undefined): boolean {
+  return !!data && Object.values(data).some((value) => value !== null);
 }

@@ -86,7 +86,7 @@ export function toPayment(row: PaymentRow, events: EventRow[], refunds: RefundRo
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     failureReason: row.failure_reason,
-    nextAction: row.next_action,
+    nextAction: nextActionOf(row.next_action),
     events: events
       .filter((event) => event.payment_id === row.id)
       .map((event) => ({ status: event.status, at: event.at, source: event.source, detail: event.detail })),
@@ -99,4 +99,13 @@ export function toPayment(row: PaymentRow, events: EventRow[], refunds: RefundRo
         createdAt: refund.created_at,
       })),
   };
+}
+
+/**
+ * Rows written before next actions were canonical hold the partner's own type (Stripe's
+ * `redirect_to_url`, `use_stripe_sdk`); every card next action is 3-D Secure.
+ */
+function nextActionOf(stored: Payment['nextAction']): Payment['nextAction'] {
+  if (!stored || stored.type === 'REDIRECT_TO_BANK' || stored.type === 'THREE_D_SECURE') return stored;
+  return { type: 'THREE_D_SECURE', url: stored.url };
 }

@@ -126,6 +126,21 @@ export class StripeClient {
     );
   }
 
+  /**
+   * Confirms a PaymentIntent server-side (manual confirmation: after the customer completed 3-D Secure in
+   * the client SDK, it waits in requires_confirmation). A failed charge throws StripeDeclineError.
+   */
+  confirmPaymentIntent(call: StripeCall, id: string, key: string): Promise<WirePaymentIntent> {
+    const context = {
+      endpoint: 'POST /v1/payment_intents/{id}/confirm',
+      resource: 'Payment',
+      mayDecline: true,
+    };
+    return this.send(call, context, paymentIntentSchema, key, (options) =>
+      this.stripe.paymentIntents.confirm(id, { expand: ['latest_charge'] }, options),
+    );
+  }
+
   cancelPaymentIntent(call: StripeCall, id: string, key: string): Promise<WirePaymentIntent> {
     const context = {
       endpoint: 'POST /v1/payment_intents/{id}/cancel',

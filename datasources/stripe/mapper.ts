@@ -242,9 +242,10 @@ function nextAction(intent: WirePaymentIntent, ctx: MapContext): Payment['nextAc
     if (url === null || !/^https?:\/\//.test(url)) {
       throw violation(ctx, ['next_action.redirect_to_url.url: not an http(s) URL']);
     }
-    return { type: 'redirect_to_url', url };
+    return { type: 'THREE_D_SECURE', url };
   }
-  return { type: action.type, url: null };
+  // use_stripe_sdk: the app's Stripe SDK completes it with the client secret (Payment.nextAction.clientSecret).
+  return { type: 'THREE_D_SECURE', url: null };
 }
 
 /** Refunds and disputes must belong to the PaymentIntent and be in its currency. */

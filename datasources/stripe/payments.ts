@@ -80,6 +80,8 @@ export class StripePayments implements PaymentsProvider {
       payment_method: request.paymentMethodId,
       payment_method_types: ['card'],
       confirm: true,
+      // After 3-D Secure in the app's SDK, the payment waits for confirmPayment (server-side confirmation).
+      confirmation_method: 'manual' as const,
       ...(this.returnUrl ? { return_url: this.returnUrl } : {}),
       description: request.reference,
       metadata,
@@ -141,6 +143,46 @@ export class StripePayments implements PaymentsProvider {
     if (canceled.status !== 'canceled') issues.push(`status: ${canceled.status} after cancel`);
     if (issues.length > 0) throw violation(ctx, 'POST /v1/payment_intents/{id}/cancel', issues);
     return this.load(ctx, canceled);
+  }
+
+  /**
+   * Confirms a PaymentIntent the customer authenticated in the app (requires_confirmation). One still
+   * waiting for the customer (requires_action), or already past confirmation, is reported as it is; a
+   * charge the issuer declines on confirmation is the FAILED payment, as on creation.
+   */
+  async confirmPayment(
+    ctx: CallContext,
+    partnerPaymentId: string,
+    partnerIdempotencyKey: string,
+  ): Promise<Payment> {
+    const customer = await this.customerFor(ctx, 'payments:write');
+    const intent = await this.ownedIntent(ctx, customer, partnerPaymentId);
+    if (intent.status !== 'requires_confirmation') return this.load(ctx, intent);
+    const endpoint = 'POST /v1/payment_intents/{id}/confirm';
+    const call = this.call(ctx);
+    let confirmed: WirePaymentIntent;
+    try {
+      confirmed = await this.client.confirmPaymentIntent(call, partnerPaymentId, partnerIdempotencyKey);
+    } catch (error) {
+      if (!(error instanceof StripeDeclineError)) throw error;
+      confirmed = decode(paymentIntentSchema, error.paymentIntent, { ...call, endpoint });
+    }
+    const issues = mismatches(confirmed, {
+      amount: intent.amount,
+      currency: intent.currency,
+      customer,
+      subject: ctx.subject,
+    });
+    if (confirmed.id !== partnerPaymentId) issues.push(`id: not ${partnerPaymentId}`);
+    if (issues.length > 0) throw violation(call, endpoint, issues);
+    return this.load(ctx, confirmed);
+  }
+
+  /** The PaymentIntent's client secret while the customer must act on it; null otherwise. */
+  async clientSecretOf(ctx: CallContext, partnerPaymentId: string): Promise<string | null> {
+    const customer = await this.customerFor(ctx, 'payments:write');
+    const intent = await this.ownedIntent(ctx, customer, partnerPaymentId);
+    return intent.status === 'requires_action' ? (intent.client_secret ?? null) : null;
   }
 
   /** Refunds in full (amount null) or in part; the answer is the payment with its refunds. */

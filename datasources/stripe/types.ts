@@ -99,6 +99,9 @@ export const paymentIntentSchema = z.object({
   created: timestamp,
   status: z.enum(PAYMENT_INTENT_STATUSES),
   canceled_at: timestamp.nullable(),
+  /** The secret the client SDK completes 3-D Secure with; served to the payment's owner, never stored. */
+  client_secret: z.string().min(1).nullable().optional(),
+  confirmation_method: z.enum(['automatic', 'manual']).optional(),
   cancellation_reason: z.string().nullable(),
   capture_method: z.enum(['automatic', 'automatic_async', 'manual']),
   description: z.string().nullable(),

@@ -48,7 +48,7 @@ export type Scalars = {
 };
 
 /** A bank account the customer connected through a partner. Ids are opaque and carry their provider. */
-export type Account = {
+export type Account = Node & {
   __typename?: 'Account';
   /** The current and available balance. Costs a partner call per account that is not already loaded. */
   balance?: Maybe<Balance>;
@@ -66,8 +66,11 @@ export type Account = {
   ownerId: Scalars['ID']['output'];
   /** The partner that holds the account. */
   provider: Provider;
-  /** The account's transactions, newest first. */
-  transactions: TransactionConnection;
+  /**
+   * The account's transactions, newest first. Null, with an error at this path, when the caller lacks
+   * `transactions:read` or the partner failed with nothing cached; the rest of the account still arrives.
+   */
+  transactions?: Maybe<TransactionConnection>;
   /** The kind of account. */
   type: AccountType;
 };
@@ -160,8 +163,21 @@ export type CompleteConsentPayload = {
   userErrors: Array<UserError>;
 };
 
+/** The result of confirmPayment. */
+export type ConfirmPaymentPayload = {
+  __typename?: 'ConfirmPaymentPayload';
+  /**
+   * The payment after confirmation, or null when a user error stopped it. Still REQUIRES_ACTION (with its
+   * `nextAction`) when the customer has not completed authentication yet; FAILED with `failureCode`
+   * AUTHENTICATION_FAILED when they failed it.
+   */
+  payment?: Maybe<Payment>;
+  /** NOT_CONFIRMABLE or NOT_SUPPORTED; empty on success. */
+  userErrors: Array<UserError>;
+};
+
 /** The customer's permission for Tributary to reach a partner on their behalf. */
-export type Consent = {
+export type Consent = Node & {
   __typename?: 'Consent';
   /** When the customer authorised the consent at the partner; null until then. */
   authorisedAt?: Maybe<Scalars['DateTime']['output']>;
@@ -235,12 +251,12 @@ export type CreditorInput = {
 /** A customer, owned by the customers subgraph. Tributary contributes the customer's accounts and payments. */
 export type Customer = {
   __typename?: 'Customer';
-  /** The customer's connected accounts across all partners. */
-  accounts: AccountConnection;
+  /** The customer's connected accounts across all partners; null, with an error at this path, when they cannot be served (scope, partner), so the rest of the customer still arrives. */
+  accounts?: Maybe<AccountConnection>;
   /** The customer's id, as issued by the customers subgraph (the JWT subject). */
   id: Scalars['ID']['output'];
-  /** The customer's payments, newest first. */
-  payments: PaymentConnection;
+  /** The customer's payments, newest first; null, with an error at this path, when they cannot be served. */
+  payments?: Maybe<PaymentConnection>;
 };
 
 /** A customer, owned by the customers subgraph. Tributary contributes the customer's accounts and payments. */
@@ -356,7 +372,10 @@ export type InitiatePaymentInput = {
 /** The result of initiatePayment. */
 export type InitiatePaymentPayload = {
   __typename?: 'InitiatePaymentPayload';
-  /** The payment, or null when a user error stopped it. */
+  /**
+   * The payment, or null when a user error stopped it before the partner created one. A payment the partner
+   * created and then failed (a declined card) is returned FAILED, with `failureCode`, and no user error.
+   */
   payment?: Maybe<Payment>;
   /** Expected business outcomes that stopped the payment; empty on success. */
   userErrors: Array<UserError>;
@@ -392,6 +411,11 @@ export type Mutation = {
    * grant with Tributary's own callback completes there.
    */
   completeConsent: CompleteConsentPayload;
+  /**
+   * Finishes a card payment after the customer completed 3-D Secure in the processor's client SDK: the
+   * processor confirms it server-side and the payment moves on (SETTLED, or FAILED when authentication failed).
+   */
+  confirmPayment: ConfirmPaymentPayload;
   /**
    * Erases a customer (a data-subject erasure request): revokes their consents at the partners, deletes
    * their credentials and local partner data, pseudonymises their payments, keys and webhook events, and
@@ -433,6 +457,15 @@ export type MutationCancelPaymentArgs = {
 export type MutationCompleteConsentArgs = {
   idempotencyKey: Scalars['String']['input'];
   input: CompleteConsentInput;
+};
+
+/**
+ * Entry points that change state. Every state-changing mutation takes an idempotency key; at most one
+ * money-moving mutation runs per operation.
+ */
+export type MutationConfirmPaymentArgs = {
+  id: Scalars['ID']['input'];
+  idempotencyKey: Scalars['String']['input'];
 };
 
 /**
@@ -489,6 +522,15 @@ export type MutationRevokeConsentArgs = {
   idempotencyKey: Scalars['String']['input'];
 };
 
+/**
+ * An object with a global id that `Query.node` refetches. Ids are opaque and carry the kind of object, so a
+ * normalized cache can key every object by `id` alone.
+ */
+export type Node = {
+  /** Opaque global id. */
+  id: Scalars['ID']['output'];
+};
+
 /** Relay pagination details for a connection. */
 export type PageInfo = {
   __typename?: 'PageInfo';
@@ -524,7 +566,7 @@ export type PartnerHealth = {
 };
 
 /** A payment initiated through Tributary: a bank payment from a connected account or a card payment. */
-export type Payment = {
+export type Payment = Node & {
   __typename?: 'Payment';
   /** The amount paid, positive. */
   amount: Money;
@@ -536,6 +578,8 @@ export type Payment = {
   debtorAccount?: Maybe<Account>;
   /** The status history, oldest first. */
   events: Array<PaymentEvent>;
+  /** Why the payment failed, as a code a client can switch on; null unless the status is FAILED. */
+  failureCode?: Maybe<PaymentFailureCode>;
   /** Why the payment failed, in words safe to show the customer; null unless the status is FAILED. */
   failureReason?: Maybe<Scalars['String']['output']>;
   /** Opaque global id of the payment; it encodes the provider and the partner's own id. */
@@ -596,10 +640,33 @@ export type PaymentEventSource =
   /** A signed webhook from the partner. */
   | 'WEBHOOK';
 
-/** An action the customer must take for the payment to continue. */
+/** Why a payment failed. */
+export type PaymentFailureCode =
+  /** The card holder did not complete 3-D Secure, or failed it. */
+  | 'AUTHENTICATION_FAILED'
+  /** The issuer or the bank declined it without a more precise reason. */
+  | 'DECLINED'
+  /** The card has expired. */
+  | 'EXPIRED_CARD'
+  /** The card number, expiry or security code is incorrect. */
+  | 'INCORRECT_CARD_DETAILS'
+  /** The account or card has insufficient funds. */
+  | 'INSUFFICIENT_FUNDS';
+
+/**
+ * An action the customer must take for the payment to continue. A bank payment: open `url` (the bank's
+ * authorisation page). A card payment with 3-D Secure: hand `clientSecret` to the processor's client SDK
+ * (Stripe: `handleNextAction`), or open `url` on the web, then call `confirmPayment`.
+ */
 export type PaymentNextAction = {
   __typename?: 'PaymentNextAction';
-  /** The kind of action, for example "REDIRECT_TO_BANK" or "THREE_D_SECURE". */
+  /**
+   * For THREE_D_SECURE at a processor whose client SDK completes it (Stripe): the PaymentIntent's client
+   * secret the app's SDK needs. Only the payment's owner with `payments:write` sees it; it is read from the
+   * processor when asked, never stored or logged by Tributary.
+   */
+  clientSecret?: Maybe<Scalars['String']['output']>;
+  /** The kind of action: "REDIRECT_TO_BANK" or "THREE_D_SECURE". */
   type: Scalars['String']['output'];
   /** Where to send the customer, when the action is a redirect. */
   url?: Maybe<Scalars['String']['output']>;
@@ -643,20 +710,26 @@ export type Query = {
   __typename?: 'Query';
   /** One of the caller's accounts; null when it does not exist or is not the caller's. */
   account?: Maybe<Account>;
-  /** The caller's connected accounts across all partners. */
-  accounts: AccountConnection;
-  /** The caller's consents with every partner, newest first. */
-  consents: Array<Consent>;
+  /** The caller's connected accounts across all partners; null, with an error at this path, when they cannot be served. */
+  accounts?: Maybe<AccountConnection>;
+  /** The caller's consents with every partner, newest first; null, with an error at this path, when they cannot be served. */
+  consents?: Maybe<Array<Consent>>;
+  /**
+   * Any object this subgraph owns, by its global id (Relay's refetch): an account, a transaction, a payment
+   * or a consent. The caller needs the object's own read scope; another customer's object, like a missing
+   * one, is null with NOT_FOUND.
+   */
+  node?: Maybe<Node>;
   /** The health of every partner as seen by this instance. For operators. */
-  partnerHealth: Array<PartnerHealth>;
+  partnerHealth?: Maybe<Array<PartnerHealth>>;
   /** One of the caller's payments; null when it does not exist or is not the caller's. */
   payment?: Maybe<Payment>;
-  /** The caller's payments, newest first. */
-  payments: PaymentConnection;
-  /** Transactions across the caller's accounts, or of one account, newest first. */
-  transactions: TransactionConnection;
+  /** The caller's payments, newest first; null, with an error at this path, when they cannot be served. */
+  payments?: Maybe<PaymentConnection>;
+  /** Transactions across the caller's accounts, or of one account, newest first; null, with an error at this path, when they cannot be served. */
+  transactions?: Maybe<TransactionConnection>;
   /** Received webhook events, newest first. For operators. */
-  webhookEvents: WebhookEventConnection;
+  webhookEvents?: Maybe<WebhookEventConnection>;
 };
 
 /** Entry points for reading data. Every field serves only the caller's own data. */
@@ -669,6 +742,11 @@ export type QueryAccountsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
   provider?: InputMaybe<Provider>;
+};
+
+/** Entry points for reading data. Every field serves only the caller's own data. */
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
 };
 
 /** Entry points for reading data. Every field serves only the caller's own data. */
@@ -754,10 +832,10 @@ export type RevokeConsentPayload = {
 };
 
 /** A movement of money on an account, as reported by the partner. */
-export type Transaction = {
+export type Transaction = Node & {
   __typename?: 'Transaction';
-  /** The account the transaction was made on. */
-  account: Account;
+  /** The account the transaction was made on; null, with an error at this path, without `accounts:read`. */
+  account?: Maybe<Account>;
   /** The signed amount: negative is money out of the account, positive is money in. */
   amount: Money;
   /** When the transaction was booked, or authorised for a pending one. */
@@ -843,7 +921,10 @@ export type UserErrorCode =
   | 'CONSENT_EXPIRED'
   /** The consent is not active (already revoked or expired). */
   | 'CONSENT_NOT_ACTIVE'
-  /** The partner or the issuing bank declined the payment. */
+  /**
+   * The partner or the bank refused the payment before creating it (a bank that declined the payment consent).
+   * A card the issuer declined is not a user error: the payment exists, FAILED, with its `failureCode`.
+   */
   | 'DECLINED'
   /** The debtor account does not hold enough money for the payment. */
   | 'INSUFFICIENT_FUNDS'
@@ -855,6 +936,8 @@ export type UserErrorCode =
   | 'INVALID_CREDITOR'
   /** The payment has progressed beyond the point where it can be cancelled. */
   | 'NOT_CANCELLABLE'
+  /** The payment is not waiting for confirmation (already finished, failed or cancelled). */
+  | 'NOT_CONFIRMABLE'
   /** The payment is not in a state that can be refunded. */
   | 'NOT_REFUNDABLE'
   /** The webhook event is not in a state that can be replayed. */
@@ -1038,6 +1121,11 @@ export type FederationReferenceTypes = {
   >;
 };
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  Node: AccountModel | ConsentModel | PaymentModel | TransactionModel;
+};
+
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
   Account: ResolverTypeWrapper<AccountModel>;
@@ -1058,6 +1146,9 @@ export type ResolversTypes = {
   CompleteConsentPayload: ResolverTypeWrapper<
     Omit<CompleteConsentPayload, 'consent'> & { consent?: Maybe<ResolversTypes['Consent']> }
   >;
+  ConfirmPaymentPayload: ResolverTypeWrapper<
+    Omit<ConfirmPaymentPayload, 'payment'> & { payment?: Maybe<ResolversTypes['Payment']> }
+  >;
   Consent: ResolverTypeWrapper<ConsentModel>;
   ConsentAuthorisation: ResolverTypeWrapper<ConsentAuthorisation>;
   ConsentStatus: ConsentStatus;
@@ -1066,8 +1157,8 @@ export type ResolversTypes = {
   CurrencyCode: ResolverTypeWrapper<Scalars['CurrencyCode']['output']>;
   Customer: ResolverTypeWrapper<
     Omit<Customer, 'accounts' | 'payments'> & {
-      accounts: ResolversTypes['AccountConnection'];
-      payments: ResolversTypes['PaymentConnection'];
+      accounts?: Maybe<ResolversTypes['AccountConnection']>;
+      payments?: Maybe<ResolversTypes['PaymentConnection']>;
     }
   >;
   CustomerErasure: ResolverTypeWrapper<CustomerErasure>;
@@ -1087,6 +1178,7 @@ export type ResolversTypes = {
   Money: ResolverTypeWrapper<MoneyModel>;
   MoneyInput: MoneyInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PartnerHealth: ResolverTypeWrapper<PartnerHealthModel>;
@@ -1098,6 +1190,7 @@ export type ResolversTypes = {
   PaymentEdge: ResolverTypeWrapper<Omit<PaymentEdge, 'node'> & { node: ResolversTypes['Payment'] }>;
   PaymentEvent: ResolverTypeWrapper<PaymentEventModel>;
   PaymentEventSource: PaymentEventSource;
+  PaymentFailureCode: PaymentFailureCode;
   PaymentNextAction: ResolverTypeWrapper<PaymentNextAction>;
   PaymentStatus: PaymentStatus;
   Provider: null;
@@ -1147,6 +1240,9 @@ export type ResolversParentTypes = {
   CompleteConsentPayload: Omit<CompleteConsentPayload, 'consent'> & {
     consent?: Maybe<ResolversParentTypes['Consent']>;
   };
+  ConfirmPaymentPayload: Omit<ConfirmPaymentPayload, 'payment'> & {
+    payment?: Maybe<ResolversParentTypes['Payment']>;
+  };
   Consent: ConsentModel;
   ConsentAuthorisation: ConsentAuthorisation;
   Creditor: CreditorModel;
@@ -1154,8 +1250,8 @@ export type ResolversParentTypes = {
   CurrencyCode: Scalars['CurrencyCode']['output'];
   Customer:
     | (Omit<Customer, 'accounts' | 'payments'> & {
-        accounts: ResolversParentTypes['AccountConnection'];
-        payments: ResolversParentTypes['PaymentConnection'];
+        accounts?: Maybe<ResolversParentTypes['AccountConnection']>;
+        payments?: Maybe<ResolversParentTypes['PaymentConnection']>;
       })
     | FederationReferenceTypes['Customer'];
   CustomerErasure: CustomerErasure;
@@ -1174,6 +1270,7 @@ export type ResolversParentTypes = {
   Money: MoneyModel;
   MoneyInput: MoneyInput;
   Mutation: Record<PropertyKey, never>;
+  Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   PartnerHealth: PartnerHealthModel;
@@ -1233,12 +1330,13 @@ export type AccountResolvers<
   ownerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   transactions?: Resolver<
-    ResolversTypes['TransactionConnection'],
+    Maybe<ResolversTypes['TransactionConnection']>,
     ParentType,
     ContextType,
     RequireFields<AccountTransactionsArgs, 'first'>
   >;
   type?: Resolver<ResolversTypes['AccountType'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type AccountConnectionResolvers<
@@ -1285,6 +1383,15 @@ export type CompleteConsentPayloadResolvers<
   userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
 };
 
+export type ConfirmPaymentPayloadResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['ConfirmPaymentPayload'] =
+    ResolversParentTypes['ConfirmPaymentPayload'],
+> = {
+  payment?: Resolver<Maybe<ResolversTypes['Payment']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
 export type ConsentResolvers<
   ContextType = RequestContext,
   ParentType extends ResolversParentTypes['Consent'] = ResolversParentTypes['Consent'],
@@ -1303,6 +1410,7 @@ export type ConsentResolvers<
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['ConsentStatus'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type ConsentAuthorisationResolvers<
@@ -1344,14 +1452,14 @@ export type CustomerResolvers<
     ContextType
   >;
   accounts?: Resolver<
-    ResolversTypes['AccountConnection'],
+    Maybe<ResolversTypes['AccountConnection']>,
     ParentType,
     ContextType,
     RequireFields<CustomerAccountsArgs, 'first'>
   >;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   payments?: Resolver<
-    ResolversTypes['PaymentConnection'],
+    Maybe<ResolversTypes['PaymentConnection']>,
     ParentType,
     ContextType,
     RequireFields<CustomerPaymentsArgs, 'first'>
@@ -1441,6 +1549,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationCompleteConsentArgs, 'idempotencyKey' | 'input'>
   >;
+  confirmPayment?: Resolver<
+    ResolversTypes['ConfirmPaymentPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationConfirmPaymentArgs, 'id' | 'idempotencyKey'>
+  >;
   eraseCustomer?: Resolver<
     ResolversTypes['EraseCustomerPayload'],
     ParentType,
@@ -1477,6 +1591,13 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationRevokeConsentArgs, 'id' | 'idempotencyKey'>
   >;
+};
+
+export type NodeResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node'],
+> = {
+  __resolveType: TypeResolveFn<'Account' | 'Consent' | 'Payment' | 'Transaction', ParentType, ContextType>;
 };
 
 export type PageInfoResolvers<
@@ -1518,6 +1639,7 @@ export type PaymentResolvers<
   creditor?: Resolver<Maybe<ResolversTypes['Creditor']>, ParentType, ContextType>;
   debtorAccount?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType>;
   events?: Resolver<Array<ResolversTypes['PaymentEvent']>, ParentType, ContextType>;
+  failureCode?: Resolver<Maybe<ResolversTypes['PaymentFailureCode']>, ParentType, ContextType>;
   failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   nextAction?: Resolver<Maybe<ResolversTypes['PaymentNextAction']>, ParentType, ContextType>;
@@ -1527,6 +1649,7 @@ export type PaymentResolvers<
   refunds?: Resolver<Array<ResolversTypes['Refund']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['PaymentStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type PaymentConnectionResolvers<
@@ -1558,6 +1681,7 @@ export type PaymentNextActionResolvers<
   ContextType = RequestContext,
   ParentType extends ResolversParentTypes['PaymentNextAction'] = ResolversParentTypes['PaymentNextAction'],
 > = {
+  clientSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
@@ -1575,13 +1699,14 @@ export type QueryResolvers<
     RequireFields<QueryAccountArgs, 'id'>
   >;
   accounts?: Resolver<
-    ResolversTypes['AccountConnection'],
+    Maybe<ResolversTypes['AccountConnection']>,
     ParentType,
     ContextType,
     RequireFields<QueryAccountsArgs, 'first'>
   >;
-  consents?: Resolver<Array<ResolversTypes['Consent']>, ParentType, ContextType>;
-  partnerHealth?: Resolver<Array<ResolversTypes['PartnerHealth']>, ParentType, ContextType>;
+  consents?: Resolver<Maybe<Array<ResolversTypes['Consent']>>, ParentType, ContextType>;
+  node?: Resolver<Maybe<ResolversTypes['Node']>, ParentType, ContextType, RequireFields<QueryNodeArgs, 'id'>>;
+  partnerHealth?: Resolver<Maybe<Array<ResolversTypes['PartnerHealth']>>, ParentType, ContextType>;
   payment?: Resolver<
     Maybe<ResolversTypes['Payment']>,
     ParentType,
@@ -1589,19 +1714,19 @@ export type QueryResolvers<
     RequireFields<QueryPaymentArgs, 'id'>
   >;
   payments?: Resolver<
-    ResolversTypes['PaymentConnection'],
+    Maybe<ResolversTypes['PaymentConnection']>,
     ParentType,
     ContextType,
     RequireFields<QueryPaymentsArgs, 'first'>
   >;
   transactions?: Resolver<
-    ResolversTypes['TransactionConnection'],
+    Maybe<ResolversTypes['TransactionConnection']>,
     ParentType,
     ContextType,
     RequireFields<QueryTransactionsArgs, 'first'>
   >;
   webhookEvents?: Resolver<
-    ResolversTypes['WebhookEventConnection'],
+    Maybe<ResolversTypes['WebhookEventConnection']>,
     ParentType,
     ContextType,
     RequireFields<QueryWebhookEventsArgs, 'first'>
@@ -1657,7 +1782,7 @@ export type TransactionResolvers<
     FederationReferenceType,
     ContextType
   >;
-  account?: Resolver<ResolversTypes['Account'], ParentType, ContextType>;
+  account?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType>;
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   bookedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   category?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1667,6 +1792,7 @@ export type TransactionResolvers<
   merchantName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['TransactionStatus'], ParentType, ContextType>;
   valueDate?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type TransactionConnectionResolvers<
@@ -1734,6 +1860,7 @@ export type Resolvers<ContextType = RequestContext> = {
   Balance?: BalanceResolvers<ContextType>;
   CancelPaymentPayload?: CancelPaymentPayloadResolvers<ContextType>;
   CompleteConsentPayload?: CompleteConsentPayloadResolvers<ContextType>;
+  ConfirmPaymentPayload?: ConfirmPaymentPayloadResolvers<ContextType>;
   Consent?: ConsentResolvers<ContextType>;
   ConsentAuthorisation?: ConsentAuthorisationResolvers<ContextType>;
   Creditor?: CreditorResolvers<ContextType>;
@@ -1748,6 +1875,7 @@ export type Resolvers<ContextType = RequestContext> = {
   InitiatePaymentPayload?: InitiatePaymentPayloadResolvers<ContextType>;
   Money?: MoneyResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
+  Node?: NodeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   PartnerHealth?: PartnerHealthResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { empty, json, readJson, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { testCard } from './cards.js';
-import { cancelIntent, decline, failAuthentication, settle } from './intents.js';
+import { cancelIntent, completeAuthentication, decline, failAuthentication, settle } from './intents.js';
 import { disputeObject } from './reversals.js';
 import type { DisputeStatus, SbIntent, StripeState } from './state.js';
 
@@ -56,7 +56,7 @@ export function registerControlRoutes(router: Router, state: StripeState): void 
       return json(409, { error: `payment_intent is ${intent.status}` });
     const redirect = intent.next_action?.redirect_to_url as { return_url?: string | null } | undefined;
     const approved = req.query.get('result') !== 'fail';
-    if (approved) settle(state, intent);
+    if (approved) completeAuthentication(state, intent);
     else failAuthentication(intent);
     const back = redirect?.return_url;
     if (!back) return json(200, intent);

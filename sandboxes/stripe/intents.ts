@@ -75,6 +75,11 @@ export function confirmIntent(
       intent.latest_charge = newCharge(state, intent, card, 'pending').id;
       return;
     case 'authenticate':
+      // Authenticated already (manual confirmation after 3-D Secure): the charge goes through.
+      if (AUTHENTICATED.has(intent)) {
+        settle(state, intent, card);
+        return;
+      }
       intent.status = 'requires_action';
       intent.next_action = returnUrl
         ? {
@@ -97,6 +102,23 @@ export function confirmIntent(
       throw new StripeFailure(402, { ...error, payment_intent: structuredClone(intent) });
     }
   }
+}
+
+/** PaymentIntents whose customer completed 3-D Secure; confirming them charges the card. */
+const AUTHENTICATED = new WeakSet<SbIntent>();
+
+/**
+ * The customer completed 3-D Secure: an automatic-confirmation intent is charged at once; a manual one
+ * waits in requires_confirmation for the merchant's server to confirm it, as Stripe does.
+ */
+export function completeAuthentication(state: StripeState, intent: SbIntent): void {
+  AUTHENTICATED.add(intent);
+  if (intent.confirmation_method !== 'manual') {
+    settle(state, intent);
+    return;
+  }
+  intent.status = 'requires_confirmation';
+  intent.next_action = null;
 }
 
 /** Charges the card successfully: succeeded, or requires_capture for manual capture. */

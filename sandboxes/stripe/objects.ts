@@ -61,6 +61,7 @@ export interface IntentInput {
   description: string | null;
   metadata: Record<string, string>;
   captureMethod: SbIntent['capture_method'];
+  confirmationMethod?: 'automatic' | 'manual';
   paymentMethod: string | null;
 }
 
@@ -80,7 +81,7 @@ export function intentObject(input: IntentInput): SbIntent {
     cancellation_reason: null,
     capture_method: input.captureMethod,
     client_secret: `${input.id}_secret_${input.id.slice(3).split('').reverse().join('')}`,
-    confirmation_method: 'automatic',
+    confirmation_method: input.confirmationMethod ?? 'automatic',
     created: input.created,
     currency: input.currency,
     customer: input.customer,

@@ -31,6 +31,7 @@ const CREATE_PARAMS = [
   'metadata',
   'description',
   'capture_method',
+  'confirmation_method',
   'return_url',
   'expand',
   'receipt_email',
@@ -133,6 +134,15 @@ export function findIntent(state: StripeState, id: string): SbIntent {
   return intent;
 }
 
+/** `confirmation_method`: automatic (the default) or manual (the server confirms after 3-D Secure). */
+function confirmationMethodOf(params: FormParams): 'automatic' | 'manual' {
+  const method = optionalString(params, 'confirmation_method') ?? 'automatic';
+  if (method !== 'automatic' && method !== 'manual') {
+    throw invalidRequest(`Invalid confirmation_method: ${method}`, 'confirmation_method');
+  }
+  return method;
+}
+
 function newIntent(state: StripeState, params: FormParams): SbIntent {
   const amount = optionalInteger(params, 'amount');
   if (amount === undefined)
@@ -162,6 +172,7 @@ function newIntent(state: StripeState, params: FormParams): SbIntent {
     description: optionalString(params, 'description') ?? null,
     metadata: metadataParam(params) ?? {},
     captureMethod: capture as SbIntent['capture_method'],
+    confirmationMethod: confirmationMethodOf(params),
     paymentMethod: null,
   });
   intent.receipt_email = optionalString(params, 'receipt_email') ?? null;

@@ -75,6 +75,7 @@ export function assertPartnerStillDedupes(attempt: Attempt, provider: ProviderNa
 
 const ACTIONS: Record<IdempotentMutation, string> = {
   initiatePayment: 'payment.initiate',
+  confirmPayment: 'payment.confirm',
   cancelPayment: 'payment.cancel',
   refundPayment: 'payment.refund',
 };

@@ -6,7 +6,7 @@
  * Development and test only: it is refused in production, and it is enabled by configuration
  * (`TRIBUTARY_CRASH_AT=<point>[:<mutation>]`, read by server/config.ts), never by a request.
  */
-import type { IdempotentMutation } from './keys.js';
+import { IDEMPOTENT_MUTATIONS, type IdempotentMutation } from './keys.js';
 import type { Checkpoint, CrashPoint } from './runner.js';
 
 /** Every point the switch can name, in the order an operation reaches them. */
@@ -23,7 +23,7 @@ export function parseCrashSwitch(value: string): { point: CrashPoint; mutation: 
   if (!CRASH_POINTS.includes(point as CrashPoint)) {
     throw new Error(`Unknown crash point "${point}"; use one of ${CRASH_POINTS.join(', ')}.`);
   }
-  if (mutation !== null && !['initiatePayment', 'cancelPayment', 'refundPayment'].includes(mutation)) {
+  if (mutation !== null && !(IDEMPOTENT_MUTATIONS as readonly string[]).includes(mutation)) {
     throw new Error(`Unknown mutation "${mutation}" in the crash switch.`);
   }
   return { point: point as CrashPoint, mutation: mutation as IdempotentMutation | null };

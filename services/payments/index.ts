@@ -10,7 +10,8 @@ import type { Db } from '../../store/db.js';
 import { IdempotencyStore } from '../../store/idempotency.js';
 import { PaymentRepository } from '../../store/payments.js';
 import { cancelPayment } from './cancel.js';
-import type { FlowDeps } from './context.js';
+import { confirmPayment } from './confirm.js';
+import { callPartner, type FlowDeps } from './context.js';
 import { initiatePayment } from './initiate.js';
 import { PaymentLedger, type StatusChange, type StatusReport } from './ledger.js';
 import type { PaymentResult } from './payload.js';
@@ -21,7 +22,13 @@ import type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
 
 export type { PaymentPayload, PaymentResult } from './payload.js';
 export type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
-export { PaymentRejectedError, type PaymentUserError, type PaymentUserErrorCode } from './outcomes.js';
+export {
+  failureOf,
+  PaymentRejectedError,
+  type PaymentFailureCode,
+  type PaymentUserError,
+  type PaymentUserErrorCode,
+} from './outcomes.js';
 export type { AttemptOutcome, Checkpoint, CrashPoint } from './runner.js';
 export { crashSwitch } from './crash.js';
 export { partnerKeySecretFrom } from './keys.js';
@@ -105,6 +112,24 @@ export class PaymentService {
   /** initiatePayment. */
   initiate(call: CallContext, input: InitiatePaymentArgs, idempotencyKey: string): Promise<PaymentResult> {
     return initiatePayment(this.#flows, call, input, idempotencyKey);
+  }
+
+  /** confirmPayment: finishes a card payment after the customer's 3-D Secure. */
+  confirm(call: CallContext, id: string, idempotencyKey: string): Promise<PaymentResult> {
+    return confirmPayment(this.#flows, call, id, idempotencyKey);
+  }
+
+  /**
+   * The client secret the processor's SDK completes the payment's next action with, read from the
+   * partner when asked (never stored); null when the payment waits for no such action.
+   */
+  async clientSecret(call: CallContext, payment: Payment): Promise<string | null> {
+    if (payment.ownerId !== call.subject || payment.status !== 'REQUIRES_ACTION') return null;
+    const provider = this.#flows.providers(payment.provider);
+    if (!provider.clientSecretOf) return null;
+    return callPartner(call, this.#flows, payment.provider, 'clientSecretOf', (ctx) =>
+      provider.clientSecretOf!(ctx, payment.partnerId),
+    );
   }
 
   /** cancelPayment. */

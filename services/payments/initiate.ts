@@ -13,7 +13,7 @@ import { checkCreatedPayment } from './checks.js';
 import type { FlowDeps } from './context.js';
 import { checkIdempotencyKey } from './keys.js';
 import { moveMoney } from './movement.js';
-import { declineOf, rejectionOf, type RefusalCodes } from './outcomes.js';
+import { rejectionOf, type RefusalCodes } from './outcomes.js';
 import { loadPayment, storePayment, type PaymentResult } from './payload.js';
 import { inputRefusal, validateInitiate, type InitiatePaymentArgs, type PaymentOrder } from './validation.js';
 
@@ -86,15 +86,14 @@ export async function initiatePayment(
       return { result: payment, recovery: storePayment(payment), paymentId: payment.id };
     },
     resume: loadPayment,
-    outcome: (payment) => {
-      const declined = declineOf(payment);
-      return declined ? [declined] : [];
-    },
     record: async (tx, payment) => {
       if (!payment) return null;
       return deps.ledger.recordCreated(tx, payment, { source: 'API', detail: MUTATION });
     },
-    payload: (payment, _result, userErrors) => ({ payment, refund: null, userErrors }),
+    // The SDL: a payment the partner created is the answer, even a failed one (a declined card is FAILED
+    // with its failureCode); user errors only when nothing was created.
+    payload: (payment, _result, userErrors) =>
+      payment ? { payment, refund: null, userErrors: [] } : { payment: null, refund: null, userErrors },
   });
 }
 

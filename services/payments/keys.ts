@@ -9,7 +9,15 @@ import { canonicalJson } from '../../domain/canonical-json.js';
 const KEY_FORMAT = /^[A-Za-z0-9_.:-]{16,255}$/;
 
 /** The state-changing mutations that take an idempotency key. */
-export type IdempotentMutation = 'initiatePayment' | 'cancelPayment' | 'refundPayment';
+export type IdempotentMutation = 'initiatePayment' | 'confirmPayment' | 'cancelPayment' | 'refundPayment';
+
+/** The money-moving mutations, in the order a payment meets them. */
+export const IDEMPOTENT_MUTATIONS: readonly IdempotentMutation[] = [
+  'initiatePayment',
+  'confirmPayment',
+  'cancelPayment',
+  'refundPayment',
+];
 
 /** Every mutation that takes an idempotency key: money movement, and the consent lifecycle. */
 export type KeyedMutation = IdempotentMutation | 'grantConsent' | 'completeConsent' | 'revokeConsent';

@@ -16,6 +16,7 @@ export type PaymentUserErrorCode =
   | 'INVALID_AMOUNT'
   | 'UNSUPPORTED_CURRENCY'
   | 'INVALID_CREDITOR'
+  | 'NOT_CONFIRMABLE'
   | 'NOT_CANCELLABLE'
   | 'NOT_REFUNDABLE'
   | 'REFUND_EXCEEDS_PAYMENT'
@@ -92,21 +93,27 @@ export function userError(
   return { code, message, field };
 }
 
+/** The SDL's PaymentFailureCode values. */
+export type PaymentFailureCode =
+  'DECLINED' | 'INSUFFICIENT_FUNDS' | 'EXPIRED_CARD' | 'INCORRECT_CARD_DETAILS' | 'AUTHENTICATION_FAILED';
+
 /**
- * Providers report a decline as the FAILED payment, with `failureReason` holding the reason code
- * (datasources/stripe DECLINE_CODES). Codes the graph has become that code; the rest are DECLINED.
+ * Why a FAILED payment failed, as a code and in words safe to show the customer. Providers keep the
+ * reason code in `failureReason` (datasources/stripe DECLINE_CODES, Open Banking's status reasons);
+ * a code the graph does not name is DECLINED.
  */
-const DECLINES: Readonly<Record<string, { code: PaymentUserErrorCode; message: string }>> = {
-  DECLINED: { code: 'DECLINED', message: 'The payment was declined.' },
-  INSUFFICIENT_FUNDS: { code: 'INSUFFICIENT_FUNDS', message: 'The account or card has insufficient funds.' },
-  EXPIRED_CARD: { code: 'DECLINED', message: 'The card has expired.' },
-  INCORRECT_CARD_DETAILS: { code: 'DECLINED', message: 'The card details are incorrect.' },
-  AUTHENTICATION_FAILED: { code: 'DECLINED', message: 'The card holder did not complete authentication.' },
+const FAILURES: Readonly<Record<PaymentFailureCode, string>> = {
+  DECLINED: 'The payment was declined.',
+  INSUFFICIENT_FUNDS: 'The account or card has insufficient funds.',
+  EXPIRED_CARD: 'The card has expired.',
+  INCORRECT_CARD_DETAILS: 'The card details are incorrect.',
+  AUTHENTICATION_FAILED: 'The card holder did not complete authentication.',
 };
 
-/** The user error of a payment the partner created but failed (declined); null unless FAILED. */
-export function declineOf(payment: Payment): PaymentUserError | null {
+/** The failure of a FAILED payment; null for any other status. */
+export function failureOf(payment: Payment): { code: PaymentFailureCode; message: string } | null {
   if (payment.status !== 'FAILED') return null;
-  const known = payment.failureReason ? DECLINES[payment.failureReason] : undefined;
-  return known ? userError(known.code, known.message) : userError('DECLINED', 'The payment was declined.');
+  const reason = payment.failureReason ?? 'DECLINED';
+  const code = (Object.hasOwn(FAILURES, reason) ? reason : 'DECLINED') as PaymentFailureCode;
+  return { code, message: FAILURES[code] };
 }

@@ -47,6 +47,11 @@ export function isCancellable(status: PaymentStatus): boolean {
   return allows(status, 'CANCELLED');
 }
 
+/** Whether a payment waits for the customer or for a server-side confirmation (confirmPayment). */
+export function isConfirmable(status: PaymentStatus): boolean {
+  return status === 'REQUIRES_ACTION' || status === 'PENDING';
+}
+
 /** Whether money can be refunded from a payment in this status. */
 export function isRefundable(status: PaymentStatus): boolean {
   return status === 'SETTLED' || status === 'PARTIALLY_REFUNDED';

@@ -158,12 +158,36 @@ describe('payments over HTTP', () => {
     });
   });
 
-  it('returns a decline as a user error next to the failed payment', async () => {
-    const answer = await app.graphql(INITIATE, { input: card('3.00', 'pm_card_chargeDeclined'), key: key() });
-    expect(answer.body.data?.initiatePayment).toMatchObject({
-      payment: { status: 'FAILED' },
-      userErrors: [{ code: 'DECLINED', field: null }],
+  it('answers a declined card as the FAILED payment with its failure code and no user error, as the SDL says', async () => {
+    const declined = `mutation($input: InitiatePaymentInput!, $key: String!) {
+      initiatePayment(input: $input, idempotencyKey: $key) {
+        payment { id status failureCode failureReason } userErrors { code }
+      }
+    }`;
+    const answer = await app.graphql(declined, { input: card('3.00', 'pm_card_chargeDeclined'), key: key() });
+    expect(answer.body.errors).toBeUndefined();
+    expect(answer.body.data?.initiatePayment).toEqual({
+      payment: {
+        id: expect.any(String),
+        status: 'FAILED',
+        failureCode: 'DECLINED',
+        failureReason: 'The payment was declined.',
+      },
+      userErrors: [],
     });
+    const poor = await app.graphql(declined, {
+      input: card('3.00', 'pm_card_chargeDeclinedInsufficientFunds'),
+      key: key(),
+    });
+    expect(poor.body.data?.initiatePayment).toMatchObject({
+      payment: { status: 'FAILED', failureCode: 'INSUFFICIENT_FUNDS' },
+      userErrors: [],
+    });
+    // The SDL's words: the payment is null only when a user error stopped it before it was created.
+    const sdl = await app.graphql('{ _service { sdl } }');
+    expect((sdl.body.data?._service as { sdl: string }).sdl).toContain(
+      'A payment the partner\n  created and then failed (a declined card) is returned FAILED',
+    );
   });
 
   it("reads the caller's payments from the ledger, and hides them from anyone else", async () => {

@@ -120,7 +120,8 @@ describe('partner faults end in a typed error or a cached answer, within the dea
     sandbox().setFaults([{ ...rule, match: ACCOUNTS_ROUTE }]);
 
     const cold = await timed(OB_ACCOUNTS, 'cust_bob');
-    expect(cold.body.data).toBeNull();
+    // The failure stays at its path (accounts is nullable): data is there, the field is null.
+    expect(cold.body.data).toEqual({ accounts: null });
     expect(cold.body.errors?.[0]?.extensions).toMatchObject({ code, partner: 'openbanking' });
     expect(cold.ms).toBeLessThan(DEADLINE_MS + MARGIN_MS);
     expect(requests()).toBe(attempts);

@@ -108,7 +108,8 @@ describe('scopes over HTTP', () => {
   it('answers FORBIDDEN, naming the scope, when a root field needs a scope the token lacks', async () => {
     resetLedgers(prod.partners);
     const { body } = await withToken(await prod.token('cust_alice', ['balances:read']));
-    expect(body.data ?? null).toBeNull();
+    expect(body.data).toEqual({ accounts: null });
+    expect(body.errors?.[0]?.path).toEqual(['accounts']);
     expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(body.errors?.[0]?.message).toMatch(/accounts:read/);
     expect(partnerRequests(prod.partners)).toEqual({});

@@ -111,7 +111,7 @@ describe('Stripe mapper: PaymentIntent status', () => {
   it('exposes the 3-D Secure redirect as nextAction', () => {
     const payment = map('requires_action');
     expect(payment.nextAction).toEqual({
-      type: 'redirect_to_url',
+      type: 'THREE_D_SECURE',
       url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/__sandbox\/stripe\/authenticate\/pi_/),
     });
   });

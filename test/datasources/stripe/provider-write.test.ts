@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { money } from '../../../domain/money.js';
 import { createStripeProvider } from '../../../datasources/stripe/provider.js';
 import { SEEDED_CUSTOMERS, STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
-import { IdempotencyError, InputError, NotSupportedError } from '../../../domain/errors.js';
+import { IdempotencyError, InputError, NotFoundError, NotSupportedError } from '../../../domain/errors.js';
 import { cardPayment, credentials, ctx, failure, key, logger, useStripeHarness } from './harness.js';
 
 const h = useStripeHarness();
@@ -69,7 +69,7 @@ describe('Stripe provider: moving money', () => {
     );
     expect(payment.status).toBe('REQUIRES_ACTION');
     expect(payment.nextAction).toEqual({
-      type: 'redirect_to_url',
+      type: 'THREE_D_SECURE',
       url: expect.stringContaining('/__sandbox/stripe/authenticate/pi_'),
     });
   });
@@ -86,7 +86,63 @@ describe('Stripe provider: moving money', () => {
       );
       expect(payment).toMatchObject({
         status: 'REQUIRES_ACTION',
-        nextAction: { type: 'use_stripe_sdk', url: null },
+        nextAction: { type: 'THREE_D_SECURE', url: null },
+      });
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('finishes 3-D Secure server-side: the client secret while it waits, confirmation once the customer passed', async () => {
+    const bare = createStripeProvider(
+      { baseUrl: h.sandbox.url, secretKey: STRIPE_SANDBOX_SECRET_KEY },
+      { credentials, logger },
+    );
+    try {
+      const payments = bare.payments;
+      const waiting = await payments.createPayment(
+        ctx('cust_alice'),
+        cardPayment({ paymentMethodId: 'pm_card_authenticationRequired' }),
+      );
+      const secret = await payments.clientSecretOf(ctx('cust_alice'), waiting.partnerId);
+      expect(secret).toMatch(new RegExp(`^${waiting.partnerId}_secret_`));
+      // Another customer learns nothing, not even that the payment exists.
+      expect(await failure(payments.clientSecretOf(ctx('cust_bob'), waiting.partnerId))).toBeInstanceOf(
+        NotFoundError,
+      );
+      // Before the customer acts, confirming leaves the payment waiting for them (no second challenge).
+      expect(
+        await payments.confirmPayment(ctx('cust_alice'), waiting.partnerId, 'key-confirm-early-0001'),
+      ).toMatchObject({
+        status: 'REQUIRES_ACTION',
+      });
+
+      const approved = await fetch(`${h.sandbox.url}/__sandbox/stripe/authenticate/${waiting.partnerId}`, {
+        method: 'POST',
+      });
+      expect(approved.status).toBe(200);
+      expect(((await approved.json()) as { status: string }).status).toBe('requires_confirmation');
+      expect(await payments.clientSecretOf(ctx('cust_alice'), waiting.partnerId)).toBeNull();
+
+      const confirmed = await payments.confirmPayment(
+        ctx('cust_alice'),
+        waiting.partnerId,
+        'key-confirm-0001',
+      );
+      expect(confirmed).toMatchObject({ status: 'SETTLED', nextAction: null });
+
+      const failing = await payments.createPayment(
+        ctx('cust_alice'),
+        cardPayment({ paymentMethodId: 'pm_card_authenticationRequired' }),
+      );
+      await fetch(`${h.sandbox.url}/__sandbox/stripe/authenticate/${failing.partnerId}?result=fail`, {
+        method: 'POST',
+      });
+      expect(
+        await payments.confirmPayment(ctx('cust_alice'), failing.partnerId, 'key-confirm-0002'),
+      ).toMatchObject({
+        status: 'FAILED',
+        failureReason: 'AUTHENTICATION_FAILED',
       });
     } finally {
       await bare.close();

@@ -148,7 +148,9 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
         updatedAt: new Date('2026-03-01T09:59:59.000Z'),
         failureReason: status === 'FAILED' ? 'card_declined' : null,
         nextAction:
-          status === 'REQUIRES_ACTION' ? { type: 'redirect', url: 'https://bank.example/3ds' } : null,
+          status === 'REQUIRES_ACTION'
+            ? { type: 'THREE_D_SECURE' as const, url: 'https://bank.example/3ds' }
+            : null,
         events: [],
         refunds: [],
       });

@@ -3,7 +3,7 @@ import { encodeId } from '../../../domain/ids.js';
 import { IdempotencyError, InputError } from '../../../domain/errors.js';
 import { parseCrashSwitch } from '../../../services/payments/crash.js';
 import { checkIdempotencyKey, derivePartnerKey, fingerprintOf } from '../../../services/payments/keys.js';
-import { declineOf, PaymentRejectedError, refusalOf } from '../../../services/payments/outcomes.js';
+import { failureOf, PaymentRejectedError, refusalOf } from '../../../services/payments/outcomes.js';
 import { validateInitiate, type InitiatePaymentArgs } from '../../../services/payments/validation.js';
 
 const account = encodeId('Account', 'openbanking', 'acc-001');
@@ -191,13 +191,22 @@ describe('business outcomes', () => {
     expect(refusalOf(new Error('socket hang up'), codes)).toBeNull();
   });
 
-  it('reads a decline from a failed payment', () => {
+  it("reads a failed payment's failure code and its words, DECLINED for a reason the graph does not name", () => {
     const failed = { status: 'FAILED', failureReason: 'INSUFFICIENT_FUNDS' } as never;
-    expect(declineOf(failed)).toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
-    expect(declineOf({ status: 'FAILED', failureReason: 'EXPIRED_CARD' } as never)).toMatchObject({
+    expect(failureOf(failed)).toEqual({
+      code: 'INSUFFICIENT_FUNDS',
+      message: 'The account or card has insufficient funds.',
+    });
+    expect(failureOf({ status: 'FAILED', failureReason: 'EXPIRED_CARD' } as never)).toMatchObject({
+      code: 'EXPIRED_CARD',
+    });
+    expect(failureOf({ status: 'FAILED', failureReason: 'do_not_honor' } as never)).toMatchObject({
       code: 'DECLINED',
     });
-    expect(declineOf({ status: 'SETTLED', failureReason: null } as never)).toBeNull();
+    expect(failureOf({ status: 'FAILED', failureReason: 'toString' } as never)).toMatchObject({
+      code: 'DECLINED',
+    });
+    expect(failureOf({ status: 'SETTLED', failureReason: null } as never)).toBeNull();
   });
 
   it('parses the crash switch strictly', () => {
@@ -208,5 +217,6 @@ describe('business outcomes', () => {
     expect(parseCrashSwitch('started')).toEqual({ point: 'started', mutation: null });
     expect(() => parseCrashSwitch('partner-called')).toThrow();
     expect(() => parseCrashSwitch('started:payEveryone')).toThrow();
+    expect(parseCrashSwitch('partner_called:confirmPayment').mutation).toBe('confirmPayment');
   });
 });

@@ -1,0 +1,92 @@
+/**
+ * confirmPayment: after the customer completed 3-D Secure in the processor's client SDK, the processor
+ * confirms the payment server-side (Stripe's manual confirmation). The ledger decides first whether the
+ * payment still waits for anything (a business outcome, stored); a partner without a server-side step
+ * (a bank, whose redirect completes the payment) answers NOT_SUPPORTED.
+ *
+ * Resuming at `partner_requested`, the partner is first asked where the payment is: one already past
+ * confirmation needs no second request; anything else gets the same partner key again.
+ */
+import type { Payment } from '../../domain/model.js';
+import type { CallContext } from '../../domain/providers.js';
+import { checkSamePayment } from './checks.js';
+import { ownedPayment, withPartnerState, type FlowDeps } from './context.js';
+import { checkIdempotencyKey } from './keys.js';
+import { moveMoney } from './movement.js';
+import { rejectionOf, userError } from './outcomes.js';
+import { loadPayment, storePayment, type PaymentResult } from './payload.js';
+import { isConfirmable } from './status.js';
+
+const MUTATION = 'confirmPayment';
+
+/** Confirms a payment exactly once per (subject, idempotency key). */
+export async function confirmPayment(
+  deps: FlowDeps,
+  call: CallContext,
+  id: string,
+  idempotencyKey: string,
+): Promise<PaymentResult> {
+  const key = checkIdempotencyKey(idempotencyKey);
+  const current = await ownedPayment(deps, call.subject, id);
+  const provider = deps.providers(current.provider);
+  const { partnerId } = current;
+
+  return moveMoney<Payment>(deps, call, {
+    mutation: MUTATION,
+    key,
+    args: { id },
+    partner: current.provider,
+    paymentId: id,
+    refusals: { code: 'NOT_CONFIRMABLE', path: [] },
+    begin: async () => {
+      if (!provider.confirmPayment) {
+        return {
+          finish: [
+            userError('NOT_SUPPORTED', 'This payment completes at the partner, without confirmation.'),
+          ],
+        };
+      }
+      const latest = (await deps.ledger.get(call.subject, id)) ?? current;
+      if (isConfirmable(latest.status)) return {};
+      if (latest.status === 'FAILED' || latest.status === 'CANCELLED') {
+        const message = `A ${latest.status.toLowerCase()} payment cannot be confirmed.`;
+        return { finish: [userError('NOT_CONFIRMABLE', message)] };
+      }
+      // Already confirmed (a retry after a lost answer, a webhook first): the payment as it is.
+      return { finish: [] };
+    },
+    ask: {
+      endpoint: 'getPayments',
+      request: async (ctx) => {
+        const known = (await provider.getPayments(ctx, [partnerId])).get(partnerId);
+        return known && !isConfirmable(known.status) ? known : null;
+      },
+    },
+    send: {
+      endpoint: 'confirmPayment',
+      request: (ctx, partnerKey) => provider.confirmPayment!(ctx, partnerId, partnerKey),
+    },
+    refused: async (error) => {
+      const latest = rejectionOf(error)?.payment ?? null;
+      if (latest) checkSamePayment(current, latest, MUTATION);
+      return latest;
+    },
+    confirm: (answer) => {
+      checkSamePayment(current, answer, MUTATION);
+      return { result: answer, recovery: storePayment(answer) };
+    },
+    resume: loadPayment,
+    record: async (tx, answer) => {
+      if (answer)
+        await deps.ledger.record(tx, withPartnerState(current, answer), { source: 'API', detail: MUTATION });
+      return deps.ledger.get(call.subject, current.id, tx);
+    },
+    // The SDL: the payment after confirmation (a failed authentication is FAILED with its failureCode),
+    // or null when a user error stopped the confirmation.
+    payload: (payment, _answer, userErrors) => ({
+      payment: userErrors.length > 0 ? null : payment,
+      refund: null,
+      userErrors,
+    }),
+  });
+}
