@@ -133,13 +133,7 @@ export class StripePayments implements PaymentsProvider {
       partnerPaymentId,
       partnerIdempotencyKey,
     );
-    const issues = mismatches(canceled, {
-      amount: intent.amount,
-      currency: intent.currency,
-      customer,
-      subject: ctx.subject,
-    });
-    if (canceled.id !== partnerPaymentId) issues.push(`id: not ${partnerPaymentId}`);
+    const issues = this.sameIntentIssues(ctx, customer, intent, canceled);
     if (canceled.status !== 'canceled') issues.push(`status: ${canceled.status} after cancel`);
     if (issues.length > 0) throw violation(ctx, 'POST /v1/payment_intents/{id}/cancel', issues);
     return this.load(ctx, canceled);
@@ -167,13 +161,7 @@ export class StripePayments implements PaymentsProvider {
       if (!(error instanceof StripeDeclineError)) throw error;
       confirmed = decode(paymentIntentSchema, error.paymentIntent, { ...call, endpoint });
     }
-    const issues = mismatches(confirmed, {
-      amount: intent.amount,
-      currency: intent.currency,
-      customer,
-      subject: ctx.subject,
-    });
-    if (confirmed.id !== partnerPaymentId) issues.push(`id: not ${partnerPaymentId}`);
+    const issues = this.sameIntentIssues(ctx, customer, intent, confirmed);
     if (issues.length > 0) throw violation(call, endpoint, issues);
     return this.load(ctx, confirmed);
   }
@@ -256,6 +244,23 @@ export class StripePayments implements PaymentsProvider {
     const intent = await this.client.retrievePaymentIntent(this.call(ctx), id);
     if (!this.owns(ctx, customer, intent)) throw new NotFoundError('Payment');
     return intent;
+  }
+
+  /** How Stripe's answer about a PaymentIntent differs from the intent it was asked about. */
+  private sameIntentIssues(
+    ctx: CallContext,
+    customer: string,
+    intent: WirePaymentIntent,
+    answer: WirePaymentIntent,
+  ): string[] {
+    const issues = mismatches(answer, {
+      amount: intent.amount,
+      currency: intent.currency,
+      customer,
+      subject: ctx.subject,
+    });
+    if (answer.id !== intent.id) issues.push(`id: not ${intent.id}`);
+    return issues;
   }
 
   private owns(ctx: CallContext, customer: string, intent: WirePaymentIntent): boolean {

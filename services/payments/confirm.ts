@@ -10,11 +10,11 @@
 import type { Payment } from '../../domain/model.js';
 import type { CallContext } from '../../domain/providers.js';
 import { checkSamePayment } from './checks.js';
-import { ownedPayment, withPartnerState, type FlowDeps } from './context.js';
+import { ownedPayment, type FlowDeps } from './context.js';
 import { checkIdempotencyKey } from './keys.js';
-import { moveMoney } from './movement.js';
+import { moveMoney, onExistingPayment } from './movement.js';
 import { rejectionOf, userError } from './outcomes.js';
-import { loadPayment, storePayment, type PaymentResult } from './payload.js';
+import type { PaymentResult } from './payload.js';
 import { isConfirmable } from './status.js';
 
 const MUTATION = 'confirmPayment';
@@ -71,22 +71,7 @@ export async function confirmPayment(
       if (latest) checkSamePayment(current, latest, MUTATION);
       return latest;
     },
-    confirm: (answer) => {
-      checkSamePayment(current, answer, MUTATION);
-      return { result: answer, recovery: storePayment(answer) };
-    },
-    resume: loadPayment,
-    record: async (tx, answer) => {
-      if (answer)
-        await deps.ledger.record(tx, withPartnerState(current, answer), { source: 'API', detail: MUTATION });
-      return deps.ledger.get(call.subject, current.id, tx);
-    },
-    // The SDL: the payment after confirmation (a failed authentication is FAILED with its failureCode),
-    // or null when a user error stopped the confirmation.
-    payload: (payment, _answer, userErrors) => ({
-      payment: userErrors.length > 0 ? null : payment,
-      refund: null,
-      userErrors,
-    }),
+    // The SDL: the payment after the operation, or null when a user error stopped it.
+    ...onExistingPayment(deps, call, current, MUTATION),
   });
 }

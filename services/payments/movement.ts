@@ -19,10 +19,17 @@ import { formatDecimal } from '../../domain/money.js';
 import type { CallContext } from '../../domain/providers.js';
 import type { Queryable } from '../../store/db.js';
 import type { Json } from '../../store/idempotency.js';
-import { assertPartnerStillDedupes, auditOutcome, callPartner, type FlowDeps } from './context.js';
+import { checkSamePayment } from './checks.js';
+import {
+  assertPartnerStillDedupes,
+  auditOutcome,
+  callPartner,
+  withPartnerState,
+  type FlowDeps,
+} from './context.js';
 import { derivePartnerKey, fingerprintOf, type IdempotentMutation } from './keys.js';
 import { refusalOf, type PaymentUserError, type RefusalCodes } from './outcomes.js';
-import type { PaymentPayload, PaymentResult } from './payload.js';
+import { loadPayment, storePayment, type PaymentPayload, type PaymentResult } from './payload.js';
 import type { Attempt } from './runner.js';
 
 /** One partner request, run under the partner-call deadline (callPartner). */
@@ -77,6 +84,36 @@ export interface MoneyMovement<R, P = undefined> {
   record: (tx: Queryable, result: R | null) => Promise<Payment | null>;
   /** The mutation's payload from the ledger's payment. */
   payload: (payment: Payment | null, result: R | null, userErrors: PaymentUserError[]) => PaymentPayload;
+}
+
+/**
+ * The steps shared by operations on a payment the ledger already holds (confirm, cancel): the partner's
+ * answer must be the same payment; its state is recorded over the ledger's; the payload is the payment
+ * after the operation, or null when a user error stopped it.
+ */
+export function onExistingPayment(
+  deps: FlowDeps,
+  call: CallContext,
+  current: Payment,
+  mutation: IdempotentMutation,
+): Pick<MoneyMovement<Payment>, 'confirm' | 'resume' | 'record' | 'payload'> {
+  return {
+    confirm: (answer) => {
+      checkSamePayment(current, answer, mutation);
+      return { result: answer, recovery: storePayment(answer) };
+    },
+    resume: loadPayment,
+    record: async (tx, answer) => {
+      if (answer)
+        await deps.ledger.record(tx, withPartnerState(current, answer), { source: 'API', detail: mutation });
+      return deps.ledger.get(call.subject, current.id, tx);
+    },
+    payload: (payment, _answer, userErrors) => ({
+      payment: userErrors.length > 0 ? null : payment,
+      refund: null,
+      userErrors,
+    }),
+  };
 }
 
 /** Runs `movement` exactly once per (subject, mutation, key), resuming at the key's recovery point. */
