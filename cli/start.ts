@@ -73,7 +73,20 @@ export async function runStart(options: { seed: boolean }): Promise<void> {
       `curl -s ${server.url}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
       `  -d '${JSON.stringify({ query })}'`,
       '',
+      ...sandboxLines(sandboxes),
       '',
     ].join('\n'),
   );
+}
+
+/** Where the partner sandboxes listen: their control routes approve a 3-D Secure challenge or settle a payment. */
+function sandboxLines(sandboxes: RunningSandboxes): string[] {
+  const running = Object.entries(sandboxes).filter(([, sandbox]) => sandbox);
+  if (running.length === 0) return [];
+  return [
+    'Partner sandboxes (their test cards and control routes: README, "Trying payments"):',
+    '',
+    ...running.map(([name, sandbox]) => `  ${name.padEnd(12)} ${sandbox!.handle.url}`),
+    '',
+  ];
 }

@@ -5,71 +5,11 @@
  * The real command runs as a child process on a free port and a fresh data directory; a second start
  * on the same data directory must not pay the demo payments again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromRoot } from '../../store/paths.js';
-
-interface Started {
-  child: ChildProcess;
-  url: string;
-  token: string;
-  output: () => string;
-}
-
-const running = new Set<ChildProcess>();
-
-/** Runs `tributary start` from source and resolves once it printed its URL and token. */
-function start(dataDir: string): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('cli', 'main.ts'), 'start'], {
-    cwd: fromRoot(),
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? tmpdir(),
-      NODE_ENV: 'development',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      TRIBUTARY_DATA_DIR: dataDir,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let stdout = '';
-  let stderr = '';
-  const output = () => `stdout:\n${stdout}\nstderr:\n${stderr}`;
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no token within 150 s\n${output()}`)), 150_000);
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const url = /Tributary is serving on (http:\/\/\S+)\/graphql/.exec(stdout)?.[1];
-      const token = /export TOKEN=(\S+)/.exec(stdout)?.[1];
-      if (url && token) {
-        clearTimeout(timer);
-        resolve({ child, url, token, output });
-      }
-    });
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`tributary start exited (${code ?? signal}) before printing a token\n${output()}`));
-    });
-  });
-}
-
-/** Stops a started process: SIGTERM (graceful close), SIGKILL if it lingers. */
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  running.delete(child);
-}
+import { startTributary as start, stopAll, stopProcess as stop, type Started } from '../helpers/cli.js';
 
 interface Demo {
   accounts: { edges: { node: { id: string; provider: string } }[] };
@@ -112,7 +52,7 @@ describe('npm start (tributary start) for cust_alice', () => {
   }, 200_000);
 
   afterAll(async () => {
-    for (const child of running) await stop(child);
+    await stopAll();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   }, 30_000);
 
