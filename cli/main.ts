@@ -10,6 +10,7 @@ import { runMigrate } from './migrate.js';
 import { runReconcile, type ReconcileCliOptions } from './reconcile.js';
 import { runSandboxes } from './sandboxes.js';
 import { runStart } from './start.js';
+import { runSupergraph, type SupergraphOptions } from './supergraph.js';
 import { runToken } from './token.js';
 import { runErase } from './erase.js';
 import { runSecretsRotate } from './secrets.js';
@@ -45,6 +46,14 @@ program
   .addOption(new Option('--scopes <scopes>', 'space-separated scopes').default(CUSTOMER_SCOPES.join(' ')))
   .option('--ttl <duration>', 'lifetime: seconds, or 15m, 12h, 7d (at most 30 days)', '3600')
   .action((options: { subject: string; scopes: string; ttl: string }) => runToken(options));
+
+program
+  .command('supergraph')
+  .description("compose running subgraphs' SDL (_service) into a supergraph file for a router")
+  .requiredOption('--subgraph <name=url...>', 'each subgraph, e.g. tributary=http://localhost:4001/graphql')
+  .option('--router-secret <name=secret...>', "a subgraph's router secret (default: ROUTER_SECRET for all)")
+  .option('--out <file>', 'write the supergraph here (default: standard output)')
+  .action((options: SupergraphOptions) => runSupergraph(options));
 
 program
   .command('erase')

@@ -92,7 +92,7 @@ export async function buildApp(services: Services): Promise<App> {
 
   const formatError = createErrorFormatter({ production: config.production });
   const apollo = new ApolloServer<RequestContext>({
-    schema: buildSchema(),
+    schema: buildSchema({ authDirectives: config.federationAuthDirectives }),
     logger,
     formatError,
     includeStacktraceInErrorResponses: false,

@@ -28,6 +28,7 @@ const EnvSchema = z
     DATABASE_URL: optionalUrl,
     TRIBUTARY_DATA_DIR: z.string().default('./.data'),
     ROUTER_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
+    FEDERATION_AUTH_DIRECTIVES: z.enum(['keep', 'strip']).default('keep'),
     AUTH_JWKS_URL: optionalUrl,
     AUTH_ISSUER: optionalText,
     AUTH_AUDIENCE: optionalText,
@@ -92,6 +93,12 @@ export interface Config {
   database: { url: string | null; dataDir: string };
   dataDir: string;
   routerSecret: string | null;
+  /**
+   * Whether `_service.sdl` carries the router-facing authorisation directives (`@requiresScopes`,
+   * `@authenticated`, `@policy`) and their `@link` imports. Tributary enforces scopes itself either way;
+   * `strip` is for routers that refuse SECURITY features they cannot enforce (a stock `@apollo/gateway`).
+   */
+  federationAuthDirectives: 'keep' | 'strip';
   auth:
     | {
         mode: 'jwks';
@@ -237,6 +244,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: { url: e.DATABASE_URL ?? null, dataDir: e.TRIBUTARY_DATA_DIR },
     dataDir: e.TRIBUTARY_DATA_DIR,
     routerSecret: e.ROUTER_SECRET ?? null,
+    federationAuthDirectives: e.FEDERATION_AUTH_DIRECTIVES,
     auth: jwksConfigured
       ? {
           mode: 'jwks',

@@ -3,7 +3,7 @@
  * (the fields marked `@pii`). Kept apart from schema.ts so the logger does not load the resolvers.
  */
 import { readFileSync } from 'node:fs';
-import { parse, visit, type DocumentNode } from 'graphql';
+import { parse, print, visit, type DocumentNode } from 'graphql';
 import { fromRoot } from '../store/paths.js';
 
 /** The domain files of the contract, in a fixed order. */
@@ -49,4 +49,34 @@ export function sdlPiiInputFields(document: DocumentNode = typeDefs()): string[]
     },
   });
   return [...names].sort();
+}
+
+/** The federation directives a router enforces for security; Tributary enforces the same rules itself. */
+const ROUTER_AUTH_DIRECTIVES = new Set(['requiresScopes', 'authenticated', 'policy']);
+
+/**
+ * The SDL without the router-facing authorisation directives, their `@link` imports and definitions:
+ * what `FEDERATION_AUTH_DIRECTIVES=strip` publishes for routers that refuse a SECURITY feature they cannot
+ * enforce (a stock `@apollo/gateway`). Only the router's view changes; the subgraph's own checks remain.
+ */
+export function withoutRouterAuthDirectives(sdl: string): string {
+  const imported = (value: string) => ROUTER_AUTH_DIRECTIVES.has(value.replace(/^@/, ''));
+  return print(
+    visit(parse(sdl), {
+      Directive: (node) => (ROUTER_AUTH_DIRECTIVES.has(node.name.value) ? null : undefined),
+      DirectiveDefinition: (node) =>
+        ROUTER_AUTH_DIRECTIVES.has(node.name.value.replace(/^federation__/, '')) ? null : undefined,
+      ScalarTypeDefinition: (node) =>
+        ['federation__Scope', 'federation__Policy'].includes(node.name.value) ? null : undefined,
+      Argument: {
+        leave(node) {
+          if (node.name.value !== 'import' || node.value.kind !== 'ListValue') return undefined;
+          const values = node.value.values.filter(
+            (value) => !(value.kind === 'StringValue' && imported(value.value)),
+          );
+          return { ...node, value: { ...node.value, values } };
+        },
+      },
+    }),
+  );
 }

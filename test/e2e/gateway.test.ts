@@ -20,9 +20,10 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { parse, visit, type DocumentNode } from 'graphql';
+import { parse } from 'graphql';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { subgraphSdl, withoutRouterAuthDirectives } from '../../server/sdl.js';
 import { fromRoot } from '../../store/paths.js';
 import { startTestApp, type GraphQLAnswer, type TestApp } from '../helpers/app.js';
 
@@ -34,6 +35,7 @@ const CUSTOMERS: Readonly<Record<string, { id: string; name: string; email: stri
 };
 
 const CUSTOMERS_SDL = readFileSync(fromRoot('test', 'fixtures', 'subgraphs', 'customers.graphql'), 'utf8');
+const CUSTOMERS_FOR_GATEWAY = withoutRouterAuthDirectives(CUSTOMERS_SDL);
 
 const ACCOUNTS_SELECTION = /* GraphQL */ `
   accounts {
@@ -132,7 +134,7 @@ function composeForGateway(subgraphs: readonly SubgraphEndpoint[]): SupergraphSd
         });
         const sdl = (response.data?._service as { sdl?: string } | undefined)?.sdl;
         if (!sdl) throw new Error(`${subgraph.name} published no SDL`);
-        return { ...subgraph, typeDefs: withoutRouterScopes(sdl) };
+        return { ...subgraph, typeDefs: parse(sdl) };
       }),
     );
     const composed = composeServices(services);
@@ -179,18 +181,6 @@ async function startGateway(
   return { url, calls, supergraphSdl: served, stop: () => server.stop() };
 }
 
-/**
- * The subgraph SDL as @apollo/gateway can serve it. The gateway refuses a supergraph that links
- * requiresScopes `for: SECURITY`, because it cannot enforce it; Tributary enforces every scope
- * itself, so the router's view drops the directive (and its import) instead of the protection.
- */
-function withoutRouterScopes(sdl: string): DocumentNode {
-  return visit(parse(sdl), {
-    Directive: (node) => (node.name.value === 'requiresScopes' ? null : undefined),
-    StringValue: (node) => (node.value === '@requiresScopes' ? null : undefined),
-  });
-}
-
 interface CustomersContext {
   subject: string | null;
 }
@@ -203,7 +193,8 @@ async function startCustomersSubgraph(app: TestApp): Promise<{ url: string; stop
     // The module form types resolvers with this server's context.
     schema: buildSubgraphSchema([
       {
-        typeDefs: parse(CUSTOMERS_SDL),
+        // Behind a stock @apollo/gateway every subgraph publishes without router-enforced directives.
+        typeDefs: parse(CUSTOMERS_FOR_GATEWAY),
         resolvers: {
           Query: {
             me: (_root: unknown, _args: unknown, context: CustomersContext) =>
@@ -256,7 +247,9 @@ let router: RunningGateway;
 let routerWithoutSecret: RunningGateway;
 
 beforeAll(async () => {
-  app = await startTestApp({ env: { ROUTER_SECRET } });
+  // A stock @apollo/gateway cannot enforce @requiresScopes and refuses a supergraph that links it, so
+  // Tributary publishes its SDL without (FEDERATION_AUTH_DIRECTIVES=strip) and enforces scopes itself.
+  app = await startTestApp({ env: { ROUTER_SECRET, FEDERATION_AUTH_DIRECTIVES: 'strip' } });
   customers = await startCustomersSubgraph(app);
   subgraphs = [
     { name: 'customers', url: customers.url },
@@ -404,5 +397,40 @@ describe('Tributary behind @apollo/gateway with a customers subgraph', () => {
     expect(JSON.stringify(body)).not.toMatch(/Everyday|Rainy day|Travel card|-123\.45/);
     // Refused before any resolver ran: nothing was fetched from a partner on alice's behalf.
     expect(partnerCalls()).toEqual({});
+  });
+});
+
+describe('FEDERATION_AUTH_DIRECTIVES', () => {
+  it('strip: the published SDL has no authorisation directive, and Tributary still refuses a missing scope', async () => {
+    const service = await fetch(`${app.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'router-authorization': ROUTER_SECRET },
+      body: JSON.stringify({ query: '{ _service { sdl } }' }),
+    });
+    const sdl = ((await service.json()) as { data: { _service: { sdl: string } } }).data._service.sdl;
+    expect(sdl).toContain('@key');
+    expect(sdl).not.toMatch(/requiresScopes|@authenticated|@policy/);
+
+    const token = await app.token('cust_alice', ['accounts:read']);
+    const body = await ask(
+      router,
+      `{ customer(id: "cust_alice") { id name accounts { edges { node { name balance { current { amount } } } } } } }`,
+      { authorization: `Bearer ${token}` },
+    );
+    const edges = (body.data?.customer as { accounts: { edges: Edge[] } }).accounts.edges;
+    expect(edges.length).toBeGreaterThan(0);
+    expect(edges.every(({ node }) => typeof node.name === 'string' && node.balance === null)).toBe(true);
+    expect(new Set(body.errors?.map((error) => error.extensions?.code))).toEqual(new Set(['FORBIDDEN']));
+  });
+
+  it('keep: a stock @apollo/gateway refuses the SDL as written, which is why strip exists', async () => {
+    const customersSdl = parse(CUSTOMERS_FOR_GATEWAY);
+    const composed = composeServices([
+      { name: 'customers', url: customers.url, typeDefs: customersSdl },
+      { name: 'tributary', url: `${app.url}/graphql`, typeDefs: parse(subgraphSdl()) },
+    ]);
+    expect(composed.errors).toBeUndefined();
+    const gateway = gatewayFor(composed.supergraphSdl!, ROUTER_SECRET);
+    await expect(gateway.load()).rejects.toThrow(/requiresScopes.*SECURITY/s);
   });
 });

@@ -116,4 +116,12 @@ describe('config', () => {
   it('refuses a short router secret', () => {
     expect(problemsOf({ ROUTER_SECRET: 'short' }).join('\n')).toMatch(/ROUTER_SECRET: must be at least 32/);
   });
+
+  it('keeps the authorisation directives in the published SDL unless told to strip them, and refuses other values', () => {
+    expect(loadConfig({}).federationAuthDirectives).toBe('keep');
+    expect(loadConfig({ FEDERATION_AUTH_DIRECTIVES: 'strip' }).federationAuthDirectives).toBe('strip');
+    expect(problemsOf({ FEDERATION_AUTH_DIRECTIVES: 'remove' }).join('\n')).toMatch(
+      /FEDERATION_AUTH_DIRECTIVES/,
+    );
+  });
 });
