@@ -9,7 +9,7 @@ import { runAuditVerify } from './audit.js';
 import { runMigrate } from './migrate.js';
 import { runReconcile, type ReconcileCliOptions } from './reconcile.js';
 import { runSandboxes } from './sandboxes.js';
-import { runStart } from './start.js';
+import { runStart, type StartOptions } from './start.js';
 import { runSupergraph, type SupergraphOptions } from './supergraph.js';
 import { runToken } from './token.js';
 import { runErase } from './erase.js';
@@ -26,7 +26,12 @@ program
     'migrate, start partner sandboxes where no partner is configured, seed demo data, serve the subgraph',
   )
   .option('--no-seed', 'do not seed the demo customers')
-  .action((options: { seed: boolean }) => runStart(options));
+  .option('--no-sandboxes', 'start no partner sandbox; unconfigured partners stay disabled')
+  .option(
+    '--attach-sandboxes <file>',
+    "a second replica: use the sandboxes in the first replica's <data dir>/sandboxes.json",
+  )
+  .action((options: StartOptions) => runStart(options));
 
 program
   .command('sandboxes')

@@ -1,4 +1,5 @@
-import { ALL_SCOPES, loadOrCreateDevKey, signDevToken } from '../server/auth.js';
+import { resolve } from 'node:path';
+import { ALL_SCOPES, loadDevKey, signDevToken } from '../server/auth.js';
 import { configOrExit } from './common.js';
 
 /** The longest development token `tributary token` issues: 30 days. */
@@ -43,7 +44,21 @@ export async function runToken(options: { subject: string; scopes: string; ttl: 
     process.stderr.write(`unknown scopes: ${unknown.join(' ')}\nknown: ${ALL_SCOPES.join(' ')}\n`);
     process.exit(2);
   }
-  const key = await loadOrCreateDevKey(config.dataDir);
+  // The server signs with the key in its data directory; a token signed with any other key is refused
+  // there, so a missing key is an error naming the directory, never a fresh key.
+  const dataDir = resolve(config.dataDir);
+  const key = await loadDevKey(dataDir);
+  if (!key) {
+    process.stderr.write(
+      [
+        `No development signing key in ${dataDir} (TRIBUTARY_DATA_DIR=${config.dataDir}).`,
+        'A token is only accepted by a server started on the same data directory: run `npm start` there first,',
+        'or set TRIBUTARY_DATA_DIR to the directory the server uses (npm start prints the exact command).',
+        '',
+      ].join('\n'),
+    );
+    process.exit(2);
+  }
   const token = await signDevToken(key, {
     subject: options.subject,
     scopes,

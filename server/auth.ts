@@ -197,6 +197,16 @@ export function routerSecretMatches(expected: string, presented: string | undefi
 const DEV_KEY_FILE = 'dev-signing-key.json';
 
 /** Loads the development signing key from the data directory, creating it on first use. */
+/** The development signing key a server on this data directory made, or null when none has started there. */
+export async function loadDevKey(dataDir: string): Promise<DevSigningKey | null> {
+  try {
+    return JSON.parse(await readFile(join(dataDir, DEV_KEY_FILE), 'utf8')) as DevSigningKey;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 export async function loadOrCreateDevKey(dataDir: string): Promise<DevSigningKey> {
   const file = join(dataDir, DEV_KEY_FILE);
   try {

@@ -9,7 +9,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTributary as start, stopAll, stopProcess as stop, type Started } from '../helpers/cli.js';
+import {
+  cliEnv,
+  runCli,
+  startTributary as start,
+  stopAll,
+  stopProcess as stop,
+  type Started,
+} from '../helpers/cli.js';
 
 interface Demo {
   accounts: { edges: { node: { id: string; provider: string } }[] };
@@ -71,8 +78,43 @@ describe('npm start (tributary start) for cust_alice', () => {
       const ids = (d: Demo) => d.payments.edges.map((edge) => edge.node.id).sort();
       expect(ids(second)).toEqual(ids(first));
       expect(providers(second.accounts.edges)).toEqual(new Set(['OPENBANKING', 'PLAID']));
+
+      // The token command it prints, run from elsewhere, mints a token this server accepts.
+      const command = /^ {2}TRIBUTARY_DATA_DIR=(\S+) npx tributary token (.*)$/m.exec(again.output());
+      expect(command, again.output()).not.toBeNull();
+      expect(command![1]).toBe(dataDir);
+      const args = [...command![2]!.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!);
+      const minted = await runCli(['token', ...args], cliEnv(command![1]!, { HOME: tmpdir() }));
+      expect(minted.code, minted.stderr).toBe(0);
+      const bob = await fetch(`${again.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${minted.stdout.trim()}` },
+        body: JSON.stringify({ query: '{ accounts(first: 5) { edges { node { id } } } }' }),
+      });
+      const answer = (await bob.json()) as { data?: { accounts: { edges: unknown[] } }; errors?: unknown };
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data?.accounts.edges.length).toBeGreaterThan(0);
     } finally {
       await stop(again.child);
+    }
+  }, 200_000);
+
+  it('starts no sandbox with --no-sandboxes, and says which partners are then disabled', async () => {
+    const bare = await start(dataDir, { LOG_LEVEL: 'warn' }, ['--no-sandboxes', '--no-seed']);
+    try {
+      expect(bare.sandboxes).toEqual({});
+      expect(bare.output()).toMatch(
+        /no sandboxes \(--no-sandboxes\): these unconfigured partners are disabled/,
+      );
+      const health = await fetch(`${bare.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${bare.token}` },
+        body: JSON.stringify({ query: '{ accounts(first: 5) { edges { node { id } } } }' }),
+      });
+      const body = (await health.json()) as { data?: { accounts: { edges: unknown[] } | null } };
+      expect(body.data?.accounts?.edges ?? []).toEqual([]);
+    } finally {
+      await stop(bare.child);
     }
   }, 200_000);
 });

@@ -35,8 +35,12 @@ export function cliEnv(dataDir: string, extra: Record<string, string> = {}): Nod
 }
 
 /** Runs `tributary start` from source and resolves once it printed its URL, token and sandboxes. */
-export function startTributary(dataDir: string, extra: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('cli', 'main.ts'), 'start'], {
+export function startTributary(
+  dataDir: string,
+  extra: Record<string, string> = {},
+  args: readonly string[] = [],
+): Promise<Started> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fromRoot('cli', 'main.ts'), 'start', ...args], {
     cwd: fromRoot(),
     env: cliEnv(dataDir, extra),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -52,11 +56,12 @@ export function startTributary(dataDir: string, extra: Record<string, string> = 
       stdout += chunk.toString();
       const url = /Tributary is serving on (http:\/\/\S+)\/graphql/.exec(stdout)?.[1];
       const token = /export TOKEN=(\S+)/.exec(stdout)?.[1];
-      // The banner is written at once; the sandboxes' lines end it.
-      if (url && token && /Partner sandboxes[^\n]*\n\n(?: {2}\S+ +\S+\n)+\n/.test(stdout)) {
+      // The banner ends with its last line; the sandboxes' block, when there is one, comes before it.
+      if (url && token && stdout.includes('Stop with Ctrl-C.')) {
         clearTimeout(timer);
+        const block = /Partner sandboxes[^\n]*\n\n((?: {2}\S+ +\S+\n)+)/.exec(stdout)?.[1] ?? '';
         const sandboxes = Object.fromEntries(
-          [...stdout.matchAll(/^ {2}(\w+) +(https?:\/\/\S+)$/gm)].map((match) => [match[1]!, match[2]!]),
+          [...block.matchAll(/^ {2}(\w+) +(https?:\/\/\S+)$/gm)].map((match) => [match[1]!, match[2]!]),
         );
         resolve({ child, url, token, sandboxes, output });
       }
