@@ -73,6 +73,11 @@ export interface SandboxHandle {
   ledger(): LedgerSnapshot;
   resetLedger(): void;
   setFaults(rules: readonly FaultRule[]): void;
+  /**
+   * Resolves once no request is being answered (a delayed or slow one included), so a test can wait for
+   * the partner to finish instead of sleeping; rejects after `timeoutMs`.
+   */
+  idle(timeoutMs?: number): Promise<void>;
 }
 
 /** Starts a sandbox on loopback and resolves once it listens. */
@@ -80,11 +85,19 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
   const ledger = options.ledger ?? new Ledger();
   const faults = new Faults();
   const protocol = options.protocol ?? 'http';
+  let inFlight = 0;
+  let onIdle: (() => void)[] = [];
   const listener: RequestListener = (req, res) => {
-    handle(options, ledger, faults, protocol, req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ error: 'sandbox failure', message: String(error) }));
-    });
+    inFlight += 1;
+    handle(options, ledger, faults, protocol, req, res)
+      .catch((error: unknown) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: 'sandbox failure', message: String(error) }));
+      })
+      .finally(() => {
+        inFlight -= 1;
+        if (inFlight === 0) for (const resolve of onIdle.splice(0)) resolve();
+      });
   };
   const server = (options.createServer ?? createServer)(listener);
   await new Promise<void>((resolve, reject) => {
@@ -103,6 +116,20 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
     ledger: () => ledger.snapshot(),
     resetLedger: () => ledger.reset(),
     setFaults: (rules) => faults.set(rules),
+    idle: (timeoutMs = 30_000) =>
+      inFlight === 0
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => {
+              onIdle = onIdle.filter((waiter) => waiter !== done);
+              reject(new Error(`sandbox still answering ${inFlight} request(s) after ${timeoutMs} ms`));
+            }, timeoutMs);
+            const done = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+            onIdle.push(done);
+          }),
   };
 }
 

@@ -78,7 +78,7 @@ describe.each(testBackends())('crash and timeout recovery on $kind', (backend) =
     const result = await h.service().initiate(h.call(), cardPayment('34.00'), key);
     await waitFor(() => h.partnerPayments().length > before);
     // The delayed first request reaches the partner too, and is answered from the same key.
-    await new Promise((resolve) => setTimeout(resolve, 4_500));
+    await h.sandbox.idle();
     const created = h.partnerPayments().slice(before);
     expect(created).toHaveLength(1);
     expect(result.payload.payment?.partnerId).toBe(created[0]!.id);
