@@ -14,6 +14,7 @@ import { runSupergraph, type SupergraphOptions } from './supergraph.js';
 import { runToken } from './token.js';
 import { runErase } from './erase.js';
 import { runSecretsRotate } from './secrets.js';
+import { runOperationsList, runOperationsPublish } from './operations.js';
 import { runWebhooksList, runWebhooksReplay, type ListOptions, type ReplayOptions } from './webhooks.js';
 
 const program = new Command('tributary')
@@ -103,6 +104,21 @@ webhooks
   .option('--since <time>', 'ISO time, or 30m / 6h / 2d back from now')
   .option('--provider <provider>', 'with --since: only this partner')
   .action((id: string | undefined, options: ReplayOptions) => runWebhooksReplay(id, options));
+
+const operations = program
+  .command('operations')
+  .description('persisted operations: the manifest every replica serves (PERSISTED_OPERATIONS)');
+operations
+  .command('publish <file>')
+  .description(
+    "publish an Apollo persisted query manifest (audited); refuses the whole file (exit 1) if any id is not its body's SHA-256 or any body does not validate",
+  )
+  .action((file: string) => runOperationsPublish(file));
+operations
+  .command('list')
+  .description('list the published operations, oldest first')
+  .option('--json', 'print JSON')
+  .action((options: { json?: boolean }) => runOperationsList(options));
 
 program
   .command('reconcile')

@@ -22,6 +22,7 @@ export const ERROR_CODES = [
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'PERSISTED_QUERY_INVALID',
+  'PERSISTED_QUERY_REQUIRED',
   'NOT_IMPLEMENTED',
   'INTERNAL_SERVER_ERROR',
 ] as const;
@@ -94,6 +95,14 @@ export class IdempotencyError extends DomainError {
 
 export class QueryTooComplexError extends DomainError {
   readonly code = 'QUERY_TOO_COMPLEX';
+}
+
+/** PERSISTED_OPERATIONS=require: a document that is not one of the published operations is not run. */
+export class PersistedQueryRequiredError extends DomainError {
+  readonly code = 'PERSISTED_QUERY_REQUIRED';
+  constructor() {
+    super('Only published operations run here: send the id of one (extensions.persistedQuery.sha256Hash).');
+  }
 }
 
 /** Thrown by a provider for an operation its partner cannot do; never answered with empty data. */

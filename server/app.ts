@@ -30,6 +30,13 @@ import {
 import { idempotencyPlugin } from '../resolvers/support/idempotency.js';
 import { operationLimitsPlugin, shapeGuard, shapeLimitRule } from './limits.js';
 import { partialErrorsPlugin } from '../resolvers/support/partial-errors.js';
+import {
+  PersistedOperationsGate,
+  persistedOperationsGuard,
+  persistedOperationsPlugin,
+  PublishedOperations,
+} from './persisted-operations.js';
+import { PersistedOperationRepository } from '../store/persisted-operations.js';
 import { buildSchema } from './schema.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
 import type { Services } from './wiring.js';
@@ -91,6 +98,15 @@ export async function buildApp(services: Services): Promise<App> {
   fastify.setNotFoundHandler(notFoundHandler);
 
   const formatError = createErrorFormatter({ production: config.production });
+  const persisted = new PersistedOperationsGate(
+    {
+      mode: config.persistedOperations,
+      routerSecret: config.routerSecret,
+      maxTokens: config.limits.tokens,
+      observe: (outcome) => services.metrics.persistedOperation(outcome),
+    },
+    new PublishedOperations(new PersistedOperationRepository(services.db)),
+  );
   const apollo = new ApolloServer<RequestContext>({
     schema: buildSchema({ authDirectives: config.federationAuthDirectives }),
     logger,
@@ -103,6 +119,8 @@ export async function buildApp(services: Services): Promise<App> {
     parseOptions: { maxTokens: config.limits.tokens },
     validationRules: [shapeLimitRule(config.limits)],
     plugins: [
+      // First: a published operation's id becomes its body before anything reads the query.
+      persistedOperationsPlugin(persisted),
       operationLimitsPlugin(config.limits),
       // Partial failures join the errors before the metrics plugin labels the outcome.
       partialErrorsPlugin(formatError, (error, context) =>
@@ -155,8 +173,9 @@ export async function buildApp(services: Services): Promise<App> {
         return rejectTransport(reply, 403, 'FORBIDDEN', 'Requests must come through the router.', request.id);
       }
     },
-    // Token and shape limits, before Apollo parses and validates the document.
-    preHandler: shapeGuard(config.limits),
+    // PERSISTED_OPERATIONS=require refuses unpublished documents unparsed; then token and shape limits,
+    // before Apollo parses and validates the document.
+    preHandler: [persistedOperationsGuard(persisted), shapeGuard(config.limits)],
     // Body too large, not JSON, a form post: GraphQL-shaped 4xx answers, not fastify's own shape.
     errorHandler: transportErrorHandler,
     // Refusals Apollo answers before a context exists get the correlation id here.

@@ -29,6 +29,9 @@ const EnvSchema = z
     TRIBUTARY_DATA_DIR: z.string().default('./.data'),
     ROUTER_SECRET: optionalText.pipe(z.string().min(32, 'must be at least 32 characters').optional()),
     FEDERATION_AUTH_DIRECTIVES: z.enum(['keep', 'strip']).default('keep'),
+    PERSISTED_OPERATIONS: z
+      .enum(['off', 'allow', 'require'], { error: 'must be off, allow or require' })
+      .default('off'),
     AUTH_JWKS_URL: optionalUrl,
     AUTH_ISSUER: optionalText,
     AUTH_AUDIENCE: optionalText,
@@ -99,6 +102,12 @@ export interface Config {
    * `strip` is for routers that refuse SECURITY features they cannot enforce (a stock `@apollo/gateway`).
    */
   federationAuthDirectives: 'keep' | 'strip';
+  /**
+   * Persisted operations (server/persisted-operations.ts): `off` leaves Apollo's automatic persisted
+   * queries alone; `allow` also runs published operations sent by id; `require` runs only published
+   * operations (and the router's `_entities`/`_service`).
+   */
+  persistedOperations: 'off' | 'allow' | 'require';
   auth:
     | {
         mode: 'jwks';
@@ -245,6 +254,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: e.TRIBUTARY_DATA_DIR,
     routerSecret: e.ROUTER_SECRET ?? null,
     federationAuthDirectives: e.FEDERATION_AUTH_DIRECTIVES,
+    persistedOperations: e.PERSISTED_OPERATIONS,
     auth: jwksConfigured
       ? {
           mode: 'jwks',

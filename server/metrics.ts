@@ -17,8 +17,14 @@
  * | tributary_cache_size_bytes, tributary_cache_entries | | estimated size of the fallback cache |
  * | tributary_graphql_operations_total | type, outcome | operations: success, partial, error |
  * | tributary_graphql_operation_duration_seconds | type, outcome | time to the response |
+ * | tributary_persisted_operations_total | outcome | PERSISTED_OPERATIONS at work: manifest, unknown_id, listed, router, refused |
  * | tributary_webhook_deliveries_total | partner, outcome | webhook deliveries: stored, duplicate, rejection reasons |
  * | tributary_webhook_events_processed_total | partner, outcome | inbox processing: processed, ignored, retry, dead |
+ * | tributary_graphql_errors_total | code | errors in responses, by `extensions.code` (unknown codes: OTHER) |
+ * | tributary_webhook_inbox_events | status | inbox rows per status, read from the database at scrape |
+ * | tributary_webhook_inbox_oldest_pending_seconds | partner | age of the oldest unprocessed event (inbox lag) |
+ * | tributary_reconciliation_discrepancies | kind | open discrepancies of the latest reconciliation run |
+ * | tributary_reconciliation_last_run_timestamp_seconds | | when the latest run finished (0: never) |
  *
  * Label values are bounded: partners and endpoint templates are fixed sets, codes are the domain codes.
  * The request-path cost is one counter and one histogram update per operation.
@@ -26,12 +32,41 @@
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CacheObserver, FallbackCache } from '../datasources/cache.js';
+import { ERROR_CODES } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { BreakerState, PolicyObserver } from '../datasources/resilience.js';
+import type { PersistedOutcome } from './persisted-operations.js';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { CLOSED: 0, OPEN: 1, HALF_OPEN: 2 };
 const PARTNER_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const OPERATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
+
+/** Codes a response may carry besides the domain's: GraphQL's and Apollo Server's own. */
+const GRAPHQL_CODES = [
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'BAD_REQUEST',
+];
+const KNOWN_CODES: ReadonlySet<string> = new Set<string>([...ERROR_CODES, ...GRAPHQL_CODES]);
+const DISCREPANCY_KINDS = [
+  'behind',
+  'conflict',
+  'amount_mismatch',
+  'missing_at_partner',
+  'unreachable',
+  'in_doubt',
+];
+
+/**
+ * What the scrape-time gauges read from the database. Each read may fail (the database is down): the
+ * gauge then keeps its last value and the failure shows in readiness, not as a broken scrape.
+ */
+export interface StateSource {
+  inboxCounts(): Promise<Record<string, number>>;
+  inboxOldestPendingSeconds(): Promise<Record<string, number>>;
+  latestReconciliation(): Promise<{ finishedAt: Date; openByKind: Record<string, number> } | null>;
+}
 
 export interface MetricsOptions {
   /** Node's process metrics (CPU, memory, event loop, GC). Default true. */
@@ -54,13 +89,73 @@ export class Metrics {
   private readonly operationDuration: Histogram<'type' | 'outcome'>;
   private readonly webhookDeliveries: Counter<'partner' | 'outcome'>;
   private readonly webhookProcessing: Counter<'partner' | 'outcome'>;
+  private readonly persisted: Counter<'outcome'>;
+  private readonly errorsByCode: Counter<'code'>;
   private cache: FallbackCache | null = null;
+  private state: StateSource | null = null;
 
   constructor(options: MetricsOptions = {}) {
     const registers = [this.registry];
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
     const counter = <L extends string>(name: string, help: string, labelNames: L[]) =>
       new Counter<L>({ name, help, labelNames, registers });
+    this.errorsByCode = counter(
+      'tributary_graphql_errors_total',
+      'Errors in GraphQL responses, by extensions.code (codes outside the known set count as OTHER).',
+      ['code'],
+    );
+    const state = () => this.state;
+    new Gauge({
+      name: 'tributary_webhook_inbox_events',
+      help: 'Webhook inbox rows per status, read at scrape.',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const counts = await state()
+          ?.inboxCounts()
+          .catch(() => null);
+        for (const [status, n] of Object.entries(counts ?? {})) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'tributary_webhook_inbox_oldest_pending_seconds',
+      help: 'Age of the oldest webhook event not yet processed, per partner (0: none waiting).',
+      labelNames: ['partner'],
+      registers,
+      async collect() {
+        const ages = await state()
+          ?.inboxOldestPendingSeconds()
+          .catch(() => null);
+        if (!ages) return;
+        this.reset();
+        for (const [partner, seconds] of Object.entries(ages)) this.set({ partner }, seconds);
+      },
+    });
+    new Gauge({
+      name: 'tributary_reconciliation_discrepancies',
+      help: 'Open (not applied) discrepancies of the latest reconciliation run, by kind.',
+      labelNames: ['kind'],
+      registers,
+      async collect() {
+        const latest = await state()
+          ?.latestReconciliation()
+          .catch(() => undefined);
+        if (latest === undefined) return;
+        for (const kind of DISCREPANCY_KINDS) this.set({ kind }, latest?.openByKind[kind] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tributary_reconciliation_last_run_timestamp_seconds',
+      help: 'When the latest reconciliation run finished, in Unix seconds (0: never).',
+      registers,
+      async collect() {
+        const latest = await state()
+          ?.latestReconciliation()
+          .catch(() => undefined);
+        if (latest === undefined) return;
+        this.set(latest ? latest.finishedAt.getTime() / 1000 : 0);
+      },
+    });
     this.partnerDuration = new Histogram({
       name: 'tributary_partner_request_duration_seconds',
       help: 'Duration of each attempt at a partner, by endpoint template and HTTP status.',
@@ -143,6 +238,11 @@ export class Metrics {
       'Webhook inbox processing attempts by partner and outcome (processed, ignored, retry, dead).',
       ['partner', 'outcome'],
     );
+    this.persisted = counter(
+      'tributary_persisted_operations_total',
+      'Requests PERSISTED_OPERATIONS looked at, by outcome (server/persisted-operations.ts).',
+      ['outcome'],
+    );
     this.operationDuration = new Histogram({
       name: 'tributary_graphql_operation_duration_seconds',
       help: 'Time from receiving a GraphQL operation to its response, by type and outcome.',
@@ -182,6 +282,11 @@ export class Metrics {
     this.cache = cache;
   }
 
+  /** Where the scrape-time gauges (inbox, reconciliation) read from. */
+  watchState(source: StateSource): void {
+    this.state = source;
+  }
+
   /**
    * Counts every operation by type (query, mutation, unknown) and outcome: success (no error), partial
    * (errors beside some data), error (no data, or every root field null: nullable root fields keep a
@@ -190,6 +295,7 @@ export class Metrics {
   operationsPlugin(): ApolloServerPlugin<BaseContext> {
     const operations = this.operations;
     const duration = this.operationDuration;
+    const errors = this.errorsByCode;
     return {
       async requestDidStart() {
         const started = performance.now();
@@ -200,6 +306,10 @@ export class Metrics {
             const outcome = !result.errors?.length ? 'success' : answered(result.data) ? 'partial' : 'error';
             const labels = { type: operation?.operation ?? 'unknown', outcome };
             operations.inc(labels);
+            for (const error of result.errors ?? []) {
+              const code = error.extensions?.code;
+              errors.inc({ code: typeof code === 'string' && KNOWN_CODES.has(code) ? code : 'OTHER' });
+            }
             duration.observe(labels, (performance.now() - started) / 1000);
           },
         };
@@ -215,6 +325,14 @@ export class Metrics {
   /** One inbox processing attempt finished. */
   webhookProcessed(partner: ProviderName, outcome: 'processed' | 'ignored' | 'retry' | 'dead'): void {
     this.webhookProcessing.inc({ partner, outcome });
+  }
+
+  /**
+   * One request seen by the persisted operations plugin. Refusals (`refused`) never reach Apollo's
+   * operation, so they are counted here and not in tributary_graphql_operations_total.
+   */
+  persistedOperation(outcome: PersistedOutcome): void {
+    this.persisted.inc({ outcome });
   }
 
   /** The exposition for GET /metrics. */

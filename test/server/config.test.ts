@@ -79,6 +79,7 @@ describe('config', () => {
       OPENBANKING_BASE_URL: 'https://bank.example',
       OPENBANKING_CLIENT_ID: 'client',
       OPENBANKING_CLIENT_SECRET: 'secret',
+      OPENBANKING_JWKS_URL: 'https://keystore.bank.example/bank.jwks',
       ...bankTls,
     });
     expect(config.production).toBe(true);
@@ -123,5 +124,14 @@ describe('config', () => {
     expect(problemsOf({ FEDERATION_AUTH_DIRECTIVES: 'remove' }).join('\n')).toMatch(
       /FEDERATION_AUTH_DIRECTIVES/,
     );
+  });
+
+  it('leaves persisted operations off unless told allow or require, and names the values it accepts', () => {
+    expect(loadConfig({}).persistedOperations).toBe('off');
+    expect(loadConfig({ PERSISTED_OPERATIONS: 'allow' }).persistedOperations).toBe('allow');
+    expect(loadConfig({ PERSISTED_OPERATIONS: 'require' }).persistedOperations).toBe('require');
+    expect(problemsOf({ PERSISTED_OPERATIONS: 'strict' })).toEqual([
+      'PERSISTED_OPERATIONS: must be off, allow or require',
+    ]);
   });
 });
