@@ -190,8 +190,17 @@ export default tseslint.config(
     },
   },
   {
-    // Only the config module reads the environment; tests, CLI and benchmarks pass it in explicitly.
-    files: ['server/config.ts', 'test/**', 'bench/**', 'cli/**', 'scripts/**', 'vitest.config.ts'],
+    // Only the config module reads the environment; tests, CLI, benchmarks and the router examples of
+    // docs/routers/ (their own processes) pass it in explicitly.
+    files: [
+      'server/config.ts',
+      'test/**',
+      'bench/**',
+      'cli/**',
+      'scripts/**',
+      'docs/routers/**',
+      'vitest.config.ts',
+    ],
     rules: { 'no-process-env': 'off' },
   },
   // Imports go down the floors; product code never imports sandboxes/, cli/, bench/, test/; partner

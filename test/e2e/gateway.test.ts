@@ -121,7 +121,7 @@ interface SubgraphEndpoint {
 
 /**
  * What IntrospectAndCompose does — each subgraph's SDL through `_service`, sent by the gateway's own
- * data sources so the router secret goes along — but composed from `withoutRouterScopes` SDL.
+ * data sources so the router secret goes along (Tributary runs with FEDERATION_AUTH_DIRECTIVES=strip).
  */
 function composeForGateway(subgraphs: readonly SubgraphEndpoint[]): SupergraphSdlHook {
   return async ({ getDataSource }) => {
