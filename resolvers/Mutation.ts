@@ -5,6 +5,7 @@ import { isProviderName } from '../domain/model.js';
 import { markReplayed } from './support/idempotency.js';
 import type { MutationResolvers } from './__generated__/types.js';
 import { replayWebhookEventPayload } from './support/webhooks.js';
+import { reconcilePayments } from './support/reconciliation.js';
 import { localCopiesOf } from '../services/erasure/index.js';
 
 /** The partner-call context of a mutation: credentials from the request's consent snapshot. */
@@ -70,6 +71,7 @@ export const Mutation: MutationResolvers = {
   revokeConsent: async (_root, args, context) =>
     answer(context, await context.services.consents.revoke(callOf(context), args.id, args.idempotencyKey)),
   replayWebhookEvent: (_root, args, context) => replayWebhookEventPayload(context, args.id),
+  reconcilePayments: (_root, args, context) => reconcilePayments(context, args),
   eraseCustomer: async (_root, args, context) => {
     if (!context.principal) throw new UnauthenticatedError();
     const report = await context.services.erasure.erase(

@@ -4,6 +4,7 @@ import { connectionFrom, found, pageSize } from './support/connection.js';
 import { transactionsOf } from './support/transactions.js';
 import { paymentLoader, paymentsConnection } from './Payment.js';
 import { webhookEventsConnection } from './support/webhooks.js';
+import { latestReconciliation } from './support/reconciliation.js';
 import { node } from './Node.js';
 
 export const Query: QueryResolvers = {
@@ -30,4 +31,5 @@ export const Query: QueryResolvers = {
   payments: (_root, args, context) => paymentsConnection(context, args),
   partnerHealth: (_root, _args, context) => context.services.partners.health(),
   webhookEvents: (_root, args, context) => webhookEventsConnection(context, args),
+  reconciliation: (_root, _args, context) => latestReconciliation(context),
 };

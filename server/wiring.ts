@@ -5,7 +5,7 @@
  * imports this file: each part receives the narrow pieces it needs as arguments.
  */
 import type { Logger } from 'pino';
-import { migrationDirs, PARTNER_MODULES, partnersWith } from '../datasources/modules.js';
+import { migrationDirs, PARTNER_MODULES, partnersWith, paymentPartners } from '../datasources/modules.js';
 import { createRegistry, type Registry, type SandboxEndpoints } from '../datasources/registry.js';
 import type { ProviderName } from '../domain/model.js';
 import { AuditLog } from '../store/audit.js';
@@ -122,7 +122,13 @@ export async function createServices(
   );
   const audit = new AuditLog(db);
   const payments = new PaymentService(
-    { db, audit, providers: (name) => registry.payments(name), logger },
+    {
+      db,
+      audit,
+      providers: (name) => registry.payments(name),
+      payingPartners: () => paymentPartners().filter((name) => registry.names().includes(name)),
+      logger,
+    },
     {
       partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
       retentionMs: config.payments.retentionHours * 3_600_000,
@@ -190,6 +196,18 @@ export async function createServices(
     audit,
     logger,
     pseudonymKey: partnerKeySecret,
+  });
+  metrics.watchState({
+    inboxCounts: () => webhooks.repository.counts(),
+    inboxOldestPendingSeconds: () => webhooks.repository.oldestPendingSeconds(),
+    latestReconciliation: async () => {
+      const [run] = await payments.reconciliations(1);
+      if (!run) return null;
+      const openByKind: Record<string, number> = {};
+      for (const discrepancy of run.discrepancies)
+        if (!discrepancy.applied) openByKind[discrepancy.kind] = (openByKind[discrepancy.kind] ?? 0) + 1;
+      return { finishedAt: run.finishedAt, openByKind };
+    },
   });
   return {
     payments,

@@ -267,6 +267,15 @@ export class WebhookRepository {
     return rows.map(toRecord);
   }
 
+  /** Per partner, seconds since the oldest event not yet processed was received (inbox lag). */
+  async oldestPendingSeconds(): Promise<Record<string, number>> {
+    const rows = await this.db.query<{ provider: string; age: number }>(
+      `SELECT provider, EXTRACT(EPOCH FROM now() - min(received_at))::float8 AS age
+       FROM webhook_events WHERE status IN ('pending', 'processing') GROUP BY provider`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.provider, Math.max(0, Number(row.age))]));
+  }
+
   /** Rows per status, for readiness and metrics. */
   async counts(): Promise<Record<WebhookStatus, number>> {
     const rows = await this.db.query<{ status: WebhookStatus; n: number }>(

@@ -430,6 +430,12 @@ export type Mutation = {
   grantConsent: GrantConsentPayload;
   /** Starts a payment. Retrying with the same key and the same input returns the first result and never pays twice. */
   initiatePayment: InitiatePaymentPayload;
+  /**
+   * Compares the payments ledger with the partners now, as `tributary reconcile` does, and records the run.
+   * With `apply`, payments whose status is behind the partner's move forward as a late webhook would move
+   * them. For operators; audited.
+   */
+  reconcilePayments: ReconcilePaymentsPayload;
   /** Refunds all or part of a settled payment. */
   refundPayment: RefundPaymentPayload;
   /** Queues a failed or dead-lettered webhook event for processing again. For operators; audited. */
@@ -493,6 +499,15 @@ export type MutationGrantConsentArgs = {
 export type MutationInitiatePaymentArgs = {
   idempotencyKey: Scalars['String']['input'];
   input: InitiatePaymentInput;
+};
+
+/**
+ * Entry points that change state. Every state-changing mutation takes an idempotency key; at most one
+ * money-moving mutation runs per operation.
+ */
+export type MutationReconcilePaymentsArgs = {
+  apply?: InputMaybe<Scalars['Boolean']['input']>;
+  provider?: InputMaybe<Provider>;
 };
 
 /**
@@ -726,6 +741,8 @@ export type Query = {
   payment?: Maybe<Payment>;
   /** The caller's payments, newest first; null, with an error at this path, when they cannot be served. */
   payments?: Maybe<PaymentConnection>;
+  /** The latest reconciliation run, or null before the first. For operators. */
+  reconciliation?: Maybe<ReconciliationRun>;
   /** Transactions across the caller's accounts, or of one account, newest first; null, with an error at this path, when they cannot be served. */
   transactions?: Maybe<TransactionConnection>;
   /** Received webhook events, newest first. For operators. */
@@ -776,6 +793,75 @@ export type QueryWebhookEventsArgs = {
   provider?: InputMaybe<Provider>;
   since?: InputMaybe<Scalars['DateTime']['input']>;
   status?: InputMaybe<WebhookEventStatus>;
+};
+
+/** The result of reconcilePayments. */
+export type ReconcilePaymentsPayload = {
+  __typename?: 'ReconcilePaymentsPayload';
+  /** The recorded run; null when a user error stopped it. */
+  run?: Maybe<ReconciliationRun>;
+  /** Expected outcomes that stopped the run; empty on success. */
+  userErrors: Array<UserError>;
+};
+
+/**
+ * What a reconciliation run found for one payment (or one in-doubt key) where the ledger and a partner
+ * disagree. `docs/operations.md` explains each kind and what to do about it.
+ */
+export type ReconciliationDiscrepancy = {
+  __typename?: 'ReconciliationDiscrepancy';
+  /** True when the run moved our ledger to the partner's status (`apply`, kind BEHIND only). */
+  applied: Scalars['Boolean']['output'];
+  /** What was found, in words. */
+  detail: Scalars['String']['output'];
+  /** How the two disagree. */
+  kind: ReconciliationDiscrepancyKind;
+  /** Our ledger's status (or the key's state) when the run looked. */
+  ours?: Maybe<Scalars['String']['output']>;
+  /** The partner's status, when it answered. */
+  partner?: Maybe<Scalars['String']['output']>;
+  /** The payment's id; null for an in-doubt key that never produced a payment. */
+  paymentId?: Maybe<Scalars['ID']['output']>;
+  /** The partner asked; null for an in-doubt key that never reached one. */
+  provider?: Maybe<Provider>;
+};
+
+/** The ways the ledger and a partner can disagree. */
+export type ReconciliationDiscrepancyKind =
+  /** The amount or currency differs. */
+  | 'AMOUNT_MISMATCH'
+  /** The partner moved on and we were not told; apply catches up. */
+  | 'BEHIND'
+  /** The state machine cannot move ours to the partner's status; a person decides. */
+  | 'CONFLICT'
+  /** An idempotency key still running long after its lease lapsed. */
+  | 'IN_DOUBT'
+  /** The partner does not return the payment. */
+  | 'MISSING_AT_PARTNER'
+  /** The partner could not be asked; the payment was not judged. */
+  | 'UNREACHABLE';
+
+/** One reconciliation run: which partners were compared with the ledger, when, by whom, and what was found. */
+export type ReconciliationRun = {
+  __typename?: 'ReconciliationRun';
+  /** Who ran it: `operator:<name>` or `system:<job>`. */
+  actor: Scalars['String']['output'];
+  /** Whether BEHIND statuses were applied. */
+  apply: Scalars['Boolean']['output'];
+  /** Payments compared with a partner answer. */
+  checked: Scalars['Int']['output'];
+  /** Where they disagreed; empty when everything matched. */
+  discrepancies: Array<ReconciliationDiscrepancy>;
+  /** When the run finished. */
+  finishedAt: Scalars['DateTime']['output'];
+  /** The run's id (the audit entry names it). */
+  id: Scalars['ID']['output'];
+  /** Payments whose partner answer matched the ledger. */
+  matched: Scalars['Int']['output'];
+  /** The payments partners compared. */
+  providers: Array<Provider>;
+  /** When the run started. */
+  startedAt: Scalars['DateTime']['output'];
 };
 
 /** A refund of all or part of a payment. */
@@ -1178,9 +1264,9 @@ export type ResolversTypes = {
   Money: ResolverTypeWrapper<MoneyModel>;
   MoneyInput: MoneyInput;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PartnerHealth: ResolverTypeWrapper<PartnerHealthModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Payment: ResolverTypeWrapper<PaymentModel>;
@@ -1195,6 +1281,10 @@ export type ResolversTypes = {
   PaymentStatus: PaymentStatus;
   Provider: null;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReconcilePaymentsPayload: ResolverTypeWrapper<ReconcilePaymentsPayload>;
+  ReconciliationDiscrepancy: ResolverTypeWrapper<ReconciliationDiscrepancy>;
+  ReconciliationDiscrepancyKind: ReconciliationDiscrepancyKind;
+  ReconciliationRun: ResolverTypeWrapper<ReconciliationRun>;
   Refund: ResolverTypeWrapper<RefundModel>;
   RefundPaymentPayload: ResolverTypeWrapper<
     Omit<RefundPaymentPayload, 'payment' | 'refund'> & {
@@ -1270,9 +1360,9 @@ export type ResolversParentTypes = {
   Money: MoneyModel;
   MoneyInput: MoneyInput;
   Mutation: Record<PropertyKey, never>;
+  Boolean: Scalars['Boolean']['output'];
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   PartnerHealth: PartnerHealthModel;
   Float: Scalars['Float']['output'];
   Payment: PaymentModel;
@@ -1281,6 +1371,9 @@ export type ResolversParentTypes = {
   PaymentEvent: PaymentEventModel;
   PaymentNextAction: PaymentNextAction;
   Query: Record<PropertyKey, never>;
+  ReconcilePaymentsPayload: ReconcilePaymentsPayload;
+  ReconciliationDiscrepancy: ReconciliationDiscrepancy;
+  ReconciliationRun: ReconciliationRun;
   Refund: RefundModel;
   RefundPaymentPayload: Omit<RefundPaymentPayload, 'payment' | 'refund'> & {
     payment?: Maybe<ResolversParentTypes['Payment']>;
@@ -1573,6 +1666,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationInitiatePaymentArgs, 'idempotencyKey' | 'input'>
   >;
+  reconcilePayments?: Resolver<
+    ResolversTypes['ReconcilePaymentsPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReconcilePaymentsArgs, 'apply'>
+  >;
   refundPayment?: Resolver<
     ResolversTypes['RefundPaymentPayload'],
     ParentType,
@@ -1719,6 +1818,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryPaymentsArgs, 'first'>
   >;
+  reconciliation?: Resolver<Maybe<ResolversTypes['ReconciliationRun']>, ParentType, ContextType>;
   transactions?: Resolver<
     Maybe<ResolversTypes['TransactionConnection']>,
     ParentType,
@@ -1731,6 +1831,44 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryWebhookEventsArgs, 'first'>
   >;
+};
+
+export type ReconcilePaymentsPayloadResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['ReconcilePaymentsPayload'] =
+    ResolversParentTypes['ReconcilePaymentsPayload'],
+> = {
+  run?: Resolver<Maybe<ResolversTypes['ReconciliationRun']>, ParentType, ContextType>;
+  userErrors?: Resolver<Array<ResolversTypes['UserError']>, ParentType, ContextType>;
+};
+
+export type ReconciliationDiscrepancyResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['ReconciliationDiscrepancy'] =
+    ResolversParentTypes['ReconciliationDiscrepancy'],
+> = {
+  applied?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  detail?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['ReconciliationDiscrepancyKind'], ParentType, ContextType>;
+  ours?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  partner?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  paymentId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  provider?: Resolver<Maybe<ResolversTypes['Provider']>, ParentType, ContextType>;
+};
+
+export type ReconciliationRunResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['ReconciliationRun'] = ResolversParentTypes['ReconciliationRun'],
+> = {
+  actor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  apply?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  checked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  discrepancies?: Resolver<Array<ResolversTypes['ReconciliationDiscrepancy']>, ParentType, ContextType>;
+  finishedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  matched?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  providers?: Resolver<Array<ResolversTypes['Provider']>, ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 };
 
 export type RefundResolvers<
@@ -1885,6 +2023,9 @@ export type Resolvers<ContextType = RequestContext> = {
   PaymentNextAction?: PaymentNextActionResolvers<ContextType>;
   Provider?: ProviderResolvers;
   Query?: QueryResolvers<ContextType>;
+  ReconcilePaymentsPayload?: ReconcilePaymentsPayloadResolvers<ContextType>;
+  ReconciliationDiscrepancy?: ReconciliationDiscrepancyResolvers<ContextType>;
+  ReconciliationRun?: ReconciliationRunResolvers<ContextType>;
   Refund?: RefundResolvers<ContextType>;
   RefundPaymentPayload?: RefundPaymentPayloadResolvers<ContextType>;
   ReplayWebhookEventPayload?: ReplayWebhookEventPayloadResolvers<ContextType>;

@@ -16,6 +16,7 @@ import { initiatePayment } from './initiate.js';
 import { PaymentLedger, type StatusChange, type StatusReport } from './ledger.js';
 import type { PaymentResult } from './payload.js';
 import { reconcile, type ReconcileOptions, type ReconcileReport } from './reconcile.js';
+import { ReconciliationRepository, type ReconciliationRun } from '../../store/reconciliation.js';
 import { refundPayment } from './refund.js';
 import { IdempotentRunner, type Checkpoint, type RunnerOptions } from './runner.js';
 import type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
@@ -34,6 +35,7 @@ export { crashSwitch } from './crash.js';
 export { partnerKeySecretFrom } from './keys.js';
 export { startKeyReaper, type KeyReaper } from './reaper.js';
 export type { Discrepancy, DiscrepancyKind, ReconcileOptions, ReconcileReport } from './reconcile.js';
+export type { ReconciliationRun, StoredDiscrepancy } from '../../store/reconciliation.js';
 
 const HOUR = 3_600_000;
 /** Keys are kept at least this long (DESIGN §10), whatever the configuration says. */
@@ -67,6 +69,8 @@ export interface PaymentServiceDeps {
   audit: AuditLog;
   /** registry.payments */
   providers: (name: ProviderName) => PaymentsProvider;
+  /** The payments partners reachable here: what a reconciliation compares by default. */
+  payingPartners?: () => ProviderName[];
   logger: Logger;
 }
 
@@ -77,6 +81,8 @@ export class PaymentService {
   readonly retentionMs: number;
   readonly #flows: FlowDeps;
   readonly #logger: Logger;
+  readonly #runs: ReconciliationRepository;
+  readonly #payingPartners: () => ProviderName[];
 
   constructor(deps: PaymentServiceDeps, options: PaymentServiceOptions) {
     const retentionMs = options.retentionMs ?? 72 * HOUR;
@@ -85,6 +91,8 @@ export class PaymentService {
     const leaseMs = options.leaseMs ?? 60_000;
     const now = options.now ?? (() => new Date());
     this.retentionMs = retentionMs;
+    this.#runs = new ReconciliationRepository(deps.db);
+    this.#payingPartners = deps.payingPartners ?? (() => []);
     this.#logger = deps.logger.child({ component: 'payments' });
     this.keys = new IdempotencyStore(deps.db, options.now ? { now: options.now } : {});
     this.ledger = new PaymentLedger(deps.db, new PaymentRepository(deps.db), now);
@@ -165,9 +173,16 @@ export class PaymentService {
     return this.ledger.repository.list(subject, options);
   }
 
-  /** Compares the ledger with the partners (reconcile.ts); with `apply`, catches up lagging statuses. */
-  reconcile(options: ReconcileOptions): Promise<ReconcileReport> {
-    return reconcile(
+  /**
+   * Compares the ledger with the partners (reconcile.ts); with `apply`, catches up lagging statuses.
+   * Every run is recorded (the latest is what on-call reads) and audited under `actor`, counts only.
+   */
+  async reconcile(
+    options: ReconcileOptions,
+    actor = 'system:reconcile',
+  ): Promise<ReconcileReport & { run: ReconciliationRun }> {
+    const startedAt = new Date();
+    const report = await reconcile(
       {
         repository: this.ledger.repository,
         ledger: this.ledger,
@@ -178,6 +193,41 @@ export class PaymentService {
       },
       options,
     );
+    const run = await this.#runs.record({
+      actor,
+      providers: [...options.providers],
+      apply: options.apply === true,
+      startedAt,
+      finishedAt: new Date(),
+      checked: report.checked,
+      matched: report.matched,
+      discrepancies: report.discrepancies.map(({ subject: _subject, ...stored }) => stored),
+    });
+    const open = report.discrepancies.filter((discrepancy) => !discrepancy.applied).length;
+    await this.#flows.audit.append({
+      actor,
+      action: 'payments.reconciled',
+      target: `reconciliation:${run.id}`,
+      details: {
+        providers: [...options.providers],
+        apply: options.apply === true,
+        checked: report.checked,
+        matched: report.matched,
+        applied: report.discrepancies.length - open,
+        open,
+      },
+    });
+    return { ...report, run };
+  }
+
+  /** The payments partners reachable here, which a reconciliation compares unless told otherwise. */
+  payingPartners(): ProviderName[] {
+    return this.#payingPartners();
+  }
+
+  /** The most recent reconciliation runs, newest first. */
+  reconciliations(limit = 1): Promise<ReconciliationRun[]> {
+    return this.#runs.latest(limit);
   }
 
   /** The one entry point for status changes reported from outside a mutation (webhooks, reconciliation). */
