@@ -98,7 +98,10 @@ describe('starting in production', () => {
   }, 90_000);
 
   it('tributary start refuses without the router secret alone', async () => {
-    const { code, stderr } = await inProcess(() => runStart({ seed: false, sandboxes: true }), without('ROUTER_SECRET'));
+    const { code, stderr } = await inProcess(
+      () => runStart({ seed: false, sandboxes: true }),
+      without('ROUTER_SECRET'),
+    );
     expect(code).toBe(2);
     expect(stderr).toMatch(/ROUTER_SECRET: production requires the router shared secret/);
     expect(stderr).not.toMatch(/AUTH_JWKS_URL/);
