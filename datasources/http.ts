@@ -1,7 +1,8 @@
 /**
  * The one way to call a partner over HTTP. Every hand-written partner client follows the same
  * lifecycle: build URL + headers (auth hook) -> send under the partner's policy -> map a non-2xx
- * answer through the partner's errorFromResponse hook -> parse JSON -> validate with zod -> typed data.
+ * answer through the partner's errorFromResponse hook -> verify it (a request's verifyResponse hook,
+ * e.g. a signature over the raw bytes) -> parse JSON -> validate with zod -> typed data.
  *
  * One PartnerHttp per partner origin: an undici Pool with keep-alive and a connection cap (one slow partner
  * cannot take every socket), no redirects followed, response bodies capped while they stream. Each HTTP
@@ -56,8 +57,11 @@ export type ErrorFromResponse = (
   info: { endpoint: string; correlationId: string },
 ) => Error;
 
-/** What the auth hook sees: the request about to be sent. */
-export type OutgoingRequest = { method: HttpMethod; url: URL; endpoint: string };
+/** What the auth hook sees: the request about to be sent, with the exact body bytes (as UTF-8 text). */
+export type OutgoingRequest = { method: HttpMethod; url: URL; endpoint: string; body: string | undefined };
+
+/** A 2xx answer as it arrived, before it is parsed: what a verifyResponse hook checks. */
+export type RawAnswer = { status: number; headers: ResponseHeaders; body: Buffer };
 
 /** Returns the auth headers for one attempt (called again on every retry, so tokens stay fresh). */
 export type AuthHook = (request: OutgoingRequest) => Promise<Record<string, string>> | Record<string, string>;
@@ -102,13 +106,18 @@ export interface PartnerRequest<T> {
   auth?: AuthHook | null;
   /** Overrides the partner's error mapping for this request (e.g. an OAuth token endpoint). */
   errorFromResponse?: ErrorFromResponse;
+  /**
+   * Checks a 2xx answer before it is parsed (a detached signature over the raw body bytes); throws to
+   * refuse it. Runs inside the attempt, so the policy sees a refusal like any other failure.
+   */
+  verifyResponse?: (answer: RawAnswer) => Promise<void>;
   logger?: Logger;
   signal?: AbortSignal;
 }
 
 /** A validated 2xx answer. */
 export type PartnerResponse<T> = { status: number; headers: ResponseHeaders; data: T };
-type RawResponse = { status: number; headers: ResponseHeaders; bodyText: string };
+type RawResponse = RawAnswer & { bodyText: string };
 
 /** Deliberate defaults: partners answer reads in well under a second; 30 s bounds the worst attempt. */
 export const DEFAULT_TIMEOUTS = { connectMs: 5_000, headersMs: 10_000, bodyMs: 10_000, totalMs: 30_000 };
@@ -156,6 +165,7 @@ export class PartnerHttp {
     return policy.execute(
       async (signal) => {
         const raw = await this.attempt(req, url, signal);
+        await req.verifyResponse?.({ status: raw.status, headers: raw.headers, body: raw.body });
         return { status: raw.status, headers: raw.headers, data: this.decode(req, raw) };
       },
       { kind: req.kind ?? (req.method === 'GET' ? 'read' : 'write'), endpoint: req.endpoint },
@@ -191,15 +201,22 @@ export class PartnerHttp {
       correlationId: req.correlationId,
     });
     try {
+      const body = encodeBody(req);
       const res = await this.pool.request({
         method: req.method,
         path: url.pathname + url.search,
-        headers: await this.headersFor(req, url),
-        body: encodeBody(req),
+        headers: await this.headersFor(req, url, body),
+        body,
         signal: AbortSignal.any([signal, deadline, ...(req.signal ? [req.signal] : [])]),
       });
       status = res.statusCode;
-      const raw = { status, headers: flattenHeaders(res.headers), bodyText: await this.readCapped(req, res) };
+      const bytes = await this.readCapped(req, res);
+      const raw = {
+        status,
+        headers: flattenHeaders(res.headers),
+        body: bytes,
+        bodyText: bytes.toString('utf8'),
+      };
       this.checkStatus(req, raw);
       logger.info(fields(), 'Partner call completed.');
       return raw;
@@ -211,13 +228,17 @@ export class PartnerHttp {
     }
   }
 
-  private async headersFor(req: PartnerRequest<unknown>, url: URL): Promise<Record<string, string>> {
+  private async headersFor(
+    req: PartnerRequest<unknown>,
+    url: URL,
+    body: string | undefined,
+  ): Promise<Record<string, string>> {
     const auth = req.auth === undefined ? this.options.auth : req.auth;
     const headers: Record<string, string> = {
       accept: 'application/json',
       ...this.options.headers,
       ...req.headers,
-      ...(auth ? await auth({ method: req.method, url, endpoint: req.endpoint }) : {}),
+      ...(auth ? await auth({ method: req.method, url, endpoint: req.endpoint, body }) : {}),
       [this.correlationHeader]: req.correlationId,
     };
     if (req.json !== undefined) headers['content-type'] = 'application/json';
@@ -225,7 +246,7 @@ export class PartnerHttp {
     return headers;
   }
 
-  private async readCapped(req: PartnerRequest<unknown>, res: Dispatcher.ResponseData): Promise<string> {
+  private async readCapped(req: PartnerRequest<unknown>, res: Dispatcher.ResponseData): Promise<Buffer> {
     const chunks: Buffer[] = [];
     let total = 0;
     const declaredTooLarge = Number(res.headers['content-length'] ?? 0) > this.maxBytes;
@@ -239,7 +260,7 @@ export class PartnerHttp {
       res.body.destroy();
       throw this.violation(req, [`response body exceeds ${this.maxBytes} bytes`]);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks);
   }
 
   private checkStatus(req: PartnerRequest<unknown>, raw: RawResponse): void {

@@ -32,6 +32,27 @@ export interface PartnerEndpoint {
   clientSecret: string;
   /** Client certificate for mutual TLS; null or absent: plain server-verified TLS. */
   tls?: PartnerTlsFiles | null;
+  /** Message signing (JWS) for partners that sign their answers and expect signed requests. */
+  signing?: PartnerSigning | null;
+}
+
+/** The keys of message signing with a partner: the partner's, to verify its answers, and ours. */
+export interface PartnerSigning {
+  /** Where the partner publishes the keys it signs answers with (a JWK Set); null: none known. */
+  jwksUrl: string | null;
+  /** Who the partner signs as (Open Banking: its organisation id); null: any issuer. */
+  issuer: string | null;
+  /** Our request-signing key; null: requests go out unsigned. */
+  key: PartnerSigningKey | null;
+}
+
+/** Our request-signing key: a PEM private key file, its key id and who we sign as. */
+export interface PartnerSigningKey {
+  keyFile: string;
+  /** The key id the partner's trust anchor knows the key by; null: its RFC 7638 thumbprint. */
+  kid: string | null;
+  /** Who we sign as (Open Banking: org-id/software-statement-id); null: our client id. */
+  issuer: string | null;
 }
 
 /** Which kind of call a timeout or retry rule is for. */

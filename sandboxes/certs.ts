@@ -1,14 +1,15 @@
 /**
  * The local certificate authority of development and tests: a CA, a server certificate for the
  * sandboxes (SAN localhost, 127.0.0.1, ::1) and a client certificate for Tributary, so the Open
- * Banking sandbox can demand mutual TLS the way a bank does.
+ * Banking sandbox can demand mutual TLS the way a bank does; and Tributary's message-signing key (RSA,
+ * for PS256), with which it signs its Open Banking payment requests and which the sandbox trusts.
  *
  * `ensureLocalTls(dir)` generates the set on first use and reuses it afterwards (npm start keeps it
  * in `<TRIBUTARY_DATA_DIR>/tls/`); private keys are written 0600 in a 0700 directory. A set that is
  * incomplete, unreadable, not issued by its CA, or close to expiry is generated again. Concurrent
  * callers (test workers) serialise on a lock directory, so they all end with the same files.
  */
-import { createPrivateKey, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export interface TlsFiles {
   serverKey: string;
   clientCert: string;
   clientKey: string;
+  /** Tributary's request-signing key (PKCS#8 PEM, RSA 2048). */
+  signingKey: string;
 }
 
 /** A CA with one server and one client certificate, as PEM. */
@@ -28,6 +31,8 @@ export interface TlsMaterial {
   ca: string;
   server: { cert: string; key: string };
   client: { cert: string; key: string };
+  /** Tributary's message-signing private key (PKCS#8 PEM, RSA 2048, for PS256). */
+  signingKey: string;
 }
 
 /** A set kept on disk. */
@@ -42,6 +47,7 @@ const FILE_NAMES: TlsFiles = {
   serverKey: 'server-key.pem',
   clientCert: 'client.pem',
   clientKey: 'client-key.pem',
+  signingKey: 'signing-key.pem',
 };
 const DAY = 86_400_000;
 /** A set expiring sooner than this is replaced rather than reused. */
@@ -110,6 +116,9 @@ export async function generateTlsMaterial(
       { type: 'ip', value: '::1' },
     ]),
     client: await leaf(`${label} client`, x509.ExtendedKeyUsage.clientAuth, []),
+    signingKey: generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
   };
 }
 
@@ -153,15 +162,16 @@ export function filesIn(dir: string): TlsFiles {
 
 async function readSet(files: TlsFiles, now: Date): Promise<TlsMaterial | null> {
   try {
-    const [ca, serverCert, serverKey, clientCert, clientKey] = await Promise.all(
-      [files.ca, files.serverCert, files.serverKey, files.clientCert, files.clientKey].map((file) =>
-        readFile(file, 'utf8'),
+    const [ca, serverCert, serverKey, clientCert, clientKey, signingKey] = await Promise.all(
+      [files.ca, files.serverCert, files.serverKey, files.clientCert, files.clientKey, files.signingKey].map(
+        (file) => readFile(file, 'utf8'),
       ),
     );
     const material = {
       ca: ca!,
       server: { cert: serverCert!, key: serverKey! },
       client: { cert: clientCert!, key: clientKey! },
+      signingKey: signingKey!,
     };
     return usable(material, now) ? material : null;
   } catch {
@@ -175,6 +185,9 @@ function usable(material: TlsMaterial, now: Date): boolean {
     const ca = new X509Certificate(material.ca);
     const horizon = now.getTime() + RENEW_BEFORE_MS;
     if (Date.parse(ca.validTo) < horizon) return false;
+    const signing = createPrivateKey(material.signingKey);
+    if (signing.asymmetricKeyType !== 'rsa' || (signing.asymmetricKeyDetails?.modulusLength ?? 0) < 2048)
+      return false;
     return [material.server, material.client].every(({ cert, key }) => {
       const leaf = new X509Certificate(cert);
       return (
@@ -196,6 +209,7 @@ async function writeSet(files: TlsFiles, material: TlsMaterial): Promise<void> {
     [files.serverKey, material.server.key, 0o600],
     [files.clientCert, material.client.cert, 0o644],
     [files.clientKey, material.client.key, 0o600],
+    [files.signingKey, material.signingKey, 0o600],
   ];
   for (const [file, pem, mode] of writes) {
     // Written aside then renamed: a reader never sees half a key, and the mode is set before the rename.

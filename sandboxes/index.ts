@@ -11,6 +11,7 @@ import type { PartnerEndpoint } from '../datasources/module.js';
 import type { SandboxEndpoints } from '../datasources/registry.js';
 import type { ProviderName } from '../domain/model.js';
 import { sharedSandboxTls, type LocalTls } from './certs.js';
+import { OB_SANDBOX_JWKS_PATH, OB_SANDBOX_ORG_ID } from './openbanking/signing.js';
 import type { RunningSandbox, SandboxBinding } from './kit/binding.js';
 
 export type { RunningSandbox } from './kit/binding.js';
@@ -65,6 +66,7 @@ export function sandboxEndpoint(sandbox: RunningSandbox): PartnerEndpoint {
     clientId: sandbox.clientId,
     clientSecret: sandbox.clientSecret,
     ...(sandbox.tls ? { tls: sandbox.tls } : {}),
+    ...(sandbox.signing ? { signing: sandbox.signing } : {}),
   };
 }
 
@@ -100,11 +102,23 @@ export function plainEndpoints(sandboxes: RunningSandboxes): Partial<Record<Prov
   );
 }
 
-/** The environment that points a configured (production-mode) partner client at the sandboxes' CA set. */
+/**
+ * The environment that points a configured (production-mode) partner client at the sandboxes' CA set:
+ * the client certificate, and the key it signs Open Banking payment requests with.
+ */
 export function sandboxTlsEnv(tls: LocalTls): Record<string, string> {
   return {
     OPENBANKING_TLS_CERT: tls.files.clientCert,
     OPENBANKING_TLS_KEY: tls.files.clientKey,
     OPENBANKING_TLS_CA: tls.files.ca,
+    OPENBANKING_SIGNING_KEY: tls.files.signingKey,
+  };
+}
+
+/** The environment naming the signing keys of the Open Banking sandbox at `baseUrl` (the bank's JWKS). */
+export function sandboxSigningEnv(baseUrl: string): Record<string, string> {
+  return {
+    OPENBANKING_JWKS_URL: new URL(OB_SANDBOX_JWKS_PATH, baseUrl).toString(),
+    OPENBANKING_JWS_ISSUER: OB_SANDBOX_ORG_ID,
   };
 }

@@ -41,13 +41,30 @@ export function retryAfterSeconds(headers: ResponseHeaders, now: number = Date.n
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
-function obErrorCode(bodyText: string): string | undefined {
+/** The first error of an OBErrorResponse1 body: its code (or the body's Code) and its path. */
+function obErrorOf(bodyText: string): { code?: string; path?: string } {
   try {
     const parsed = errorResponseSchema.safeParse(JSON.parse(bodyText));
-    return parsed.success ? (parsed.data.Errors[0]?.ErrorCode ?? parsed.data.Code) : undefined;
+    if (!parsed.success) return {};
+    const first = parsed.data.Errors[0];
+    return { code: first?.ErrorCode ?? parsed.data.Code, ...(first?.Path ? { path: first.Path } : {}) };
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/**
+ * Whether an answer on an account-scoped endpoint says the account is not there for this consent.
+ * The Read/Write API profile answers an account the consent does not cover with 403 (the v3.1.11
+ * account endpoints declare no 404) and an id the bank does not know with 400
+ * UK.OBIE.Resource.NotFound. The 403 names the account (ConsentMismatch on the path AccountId, or
+ * Resource.NotFound), unlike the 403s about the consent itself (InvalidConsentStatus, Reauthenticate,
+ * or a permission it lacks). 404 is kept for banks that answer one.
+ */
+function accountAbsent(status: number, code: string | undefined, path: string | undefined): boolean {
+  if (status === 404) return true;
+  if (code === 'UK.OBIE.Resource.NotFound') return status === 400 || status === 403;
+  return status === 403 && code === 'UK.OBIE.Resource.ConsentMismatch' && path === 'AccountId';
 }
 
 function partnerError(
@@ -95,18 +112,22 @@ function common(
 
 /**
  * Resource server errors. 401 stays a PartnerError with status 401 so the client can refresh the
- * token and retry once; 403 (and the consent codes) on a PSU endpoint mean the consent does not
- * cover the call; 404 on a single account is that account being unknown to this customer.
+ * token and retry once. On an account-scoped endpoint, an account outside the consent or unknown to
+ * the bank is NotFoundError, exactly what a missing account is (accountAbsent). Any other 403 (and
+ * the consent codes) on a PSU endpoint means the consent does not cover the call: revoked, expired,
+ * or without the permission.
  */
 export const errorFromResponse: ErrorFromResponse = (status, headers, bodyText, { endpoint }) => {
-  const partnerCode = obErrorCode(bodyText);
+  const { code: partnerCode, path } = obErrorOf(bodyText);
   const shared = common(status, headers, endpoint, partnerCode);
   if (shared) return shared;
+  if (endpoint.includes('{AccountId}') && accountAbsent(status, partnerCode, path)) {
+    return new NotFoundError('Account');
+  }
   const permission = PERMISSION_FOR_ENDPOINT[endpoint];
   if (permission && (status === 403 || (status === 400 && partnerCode && CONSENT_CODES.has(partnerCode)))) {
     return new ConsentRequiredError(PARTNER, permission);
   }
-  if (status === 404 && endpoint.includes('{AccountId}')) return new NotFoundError('Account');
   if (status === 401 || status === 403 || status === 404) {
     // A misconfigured client (wrong URL, role or credentials): retrying will not help.
     return partnerError('PARTNER_UNAVAILABLE', status, endpoint, partnerCode, false);

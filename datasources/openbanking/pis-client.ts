@@ -5,9 +5,21 @@
  * calls need it at once), the payment itself with the customer's token for its consent. Both POSTs
  * carry an x-idempotency-key and run as keyed writes, so the resilience policy may repeat them: the
  * bank answers a repeat with the resource it already created.
+ *
+ * Message signing (jws.ts): both POSTs carry our detached JWS of their exact body (signed again on
+ * every attempt), and every answer is used only once the bank's signature over its raw bytes has
+ * been verified: an unsigned, tampered or wrongly keyed answer is PARTNER_CONTRACT_VIOLATION and
+ * nothing of it reaches a payment.
  */
 import { NotFoundError, PartnerError } from '../../domain/errors.js';
-import type { ErrorFromResponse, PartnerHttp, PartnerRequest, PartnerResponse } from '../http.js';
+import type {
+  AuthHook,
+  ErrorFromResponse,
+  PartnerHttp,
+  PartnerRequest,
+  PartnerResponse,
+  RawAnswer,
+} from '../http.js';
 import { errorFromResponse, isUnauthorised } from './errors.js';
 import {
   consentResponseSchema,
@@ -19,6 +31,7 @@ import {
   type WirePaymentDetails,
   type WirePaymentRequest,
 } from './pis-types.js';
+import type { AnswerVerifier, RequestSigner } from './jws.js';
 import { callFields, type Call, type OpenBankingTokens, type PsuTokens } from './tokens.js';
 import type { OpenBankingTransport } from './transport.js';
 
@@ -34,7 +47,7 @@ export const PAYMENT_ENDPOINTS: ReadonlySet<string> = new Set([
   'GET /domestic-payments/{DomesticPaymentId}/payment-details',
 ]);
 
-type Req<T> = Omit<PartnerRequest<T>, 'correlationId' | 'logger' | 'signal' | 'auth'>;
+type Req<T> = Omit<PartnerRequest<T>, 'correlationId' | 'logger' | 'signal' | 'auth' | 'verifyResponse'>;
 
 /**
  * OB resource servers answer an unknown id with 400 UK.OBIE.Resource.NotFound (the profile prefers
@@ -53,12 +66,16 @@ const pisErrorFromResponse: ErrorFromResponse = (status, headers, bodyText, info
 export class PisClient {
   private readonly http: PartnerHttp;
   private readonly tokens: OpenBankingTokens;
+  private readonly verifier: AnswerVerifier;
+  private readonly signer: () => Promise<RequestSigner | null>;
   private readonly base: string;
 
   /** `pisPath`: the Payment Initiation API base path. Default "/open-banking/v3.1/pisp". */
   constructor(transport: OpenBankingTransport, options: { pisPath?: string } = {}) {
     this.http = transport.http;
     this.tokens = transport.tokens;
+    this.verifier = transport.verifier;
+    this.signer = () => transport.requestSigner();
     this.base = (options.pisPath ?? '/open-banking/v3.1/pisp').replace(/\/$/, '');
   }
 
@@ -72,6 +89,7 @@ export class PisClient {
       headers: { 'x-idempotency-key': checkKey(idempotencyKey) },
       json: body,
       schema: consentResponseSchema,
+      signed: true,
     });
     return { ...res.data.Data, Risk: res.data.Risk };
   }
@@ -98,16 +116,18 @@ export class PisClient {
     body: WirePaymentRequest,
     idempotencyKey: string,
   ): Promise<WirePayment> {
+    const endpoint = 'POST /domestic-payments';
     const res = await this.http.request({
       method: 'POST',
       path: `${this.base}/domestic-payments`,
-      endpoint: 'POST /domestic-payments',
+      endpoint,
       kind: 'keyed-write',
       headers: { 'x-idempotency-key': checkKey(idempotencyKey) },
       json: body,
       schema: paymentResponseSchema,
-      auth: () => ({ authorization: `Bearer ${psuToken}` }),
+      auth: this.signed(() => ({ authorization: `Bearer ${psuToken}` })),
       errorFromResponse: pisErrorFromResponse,
+      verifyResponse: this.verified(ctx, endpoint),
       ...callFields(ctx),
     });
     return res.data.Data;
@@ -135,17 +155,42 @@ export class PisClient {
     return res.data.Data;
   }
 
-  /** A TPP call with the payments client-credentials token, fetched again once if the bank refuses it. */
-  private async tppCall<T>(ctx: Call, req: Req<T>): Promise<PartnerResponse<T>> {
-    const pisReq = { ...req, ...callFields(ctx), errorFromResponse: pisErrorFromResponse };
+  /**
+   * A TPP call with the payments client-credentials token, fetched again once if the bank refuses it;
+   * `signed`: the request carries our signature of its body.
+   */
+  private async tppCall<T>(ctx: Call, req: Req<T> & { signed?: boolean }): Promise<PartnerResponse<T>> {
+    const { signed, ...rest } = req;
+    const pisReq = {
+      ...rest,
+      ...callFields(ctx),
+      errorFromResponse: pisErrorFromResponse,
+      verifyResponse: this.verified(ctx, req.endpoint),
+    };
+    const auth = (token: string): AuthHook =>
+      signed ? this.signed(() => bearer(token)) : () => bearer(token);
     let token = await this.tokens.clientCredentials(ctx, 'payments');
     try {
-      return await this.http.request({ ...pisReq, auth: () => bearer(token) });
+      return await this.http.request({ ...pisReq, auth: auth(token) });
     } catch (error) {
       if (!isUnauthorised(error)) throw error;
     }
     token = await this.tokens.clientCredentials(ctx, 'payments', token);
-    return this.http.request({ ...pisReq, auth: () => bearer(token) });
+    return this.http.request({ ...pisReq, auth: auth(token) });
+  }
+
+  /** The auth headers plus our x-jws-signature of the exact body sent (when a signing key is configured). */
+  private signed(headers: () => Record<string, string>): AuthHook {
+    return async (request) => {
+      const signer = await this.signer();
+      if (!signer || request.body === undefined) return headers();
+      return { ...headers(), 'x-jws-signature': await signer.sign(request.body) };
+    };
+  }
+
+  /** The check every answer passes before it is parsed: the bank's signature over its raw bytes. */
+  private verified(ctx: Call, endpoint: string) {
+    return (answer: RawAnswer) => this.verifier.verify(ctx, endpoint, answer);
   }
 }
 

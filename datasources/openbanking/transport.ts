@@ -8,6 +8,12 @@
  * timeouts. The pool's idle timeouts are the longer of the two sets, and every attempt is bounded by
  * the whole-attempt limit of its own set (`totalMs`); account reads therefore end at their own limit
  * whatever the pool allows payments.
+ *
+ * Message signing (jws.ts): the verifier of the bank's signed answers, with the bank's keys fetched
+ * from its JWK Set, and our request signer. The key store is reached on a pool of its own and outside
+ * the bank's call policy: its fetch happens inside a payment call being verified, where the policy's
+ * bulkhead would have it wait on itself. It presents the client certificate only when it is on the
+ * bank's origin (the sandbox's); a directory elsewhere is reached with the system's trust store.
  */
 import type { Logger } from 'pino';
 import type { CredentialStore } from '../../domain/providers.js';
@@ -20,6 +26,7 @@ import {
   type PartnerTls,
 } from '../http.js';
 import { errorFromResponse } from './errors.js';
+import { AnswerVerifier, BankKeys, jwksFetcher, RequestSigner, type OpenBankingSigning } from './jws.js';
 import { OpenBankingTokens } from './tokens.js';
 
 /** Where the bank is, who we are to it, and the HTTP limits of the calls. */
@@ -45,6 +52,11 @@ export interface OpenBankingHttpOptions {
   tokenRefreshSkewSeconds?: number;
   /** Clock in epoch ms (tests). Default Date.now. */
   now?: () => number;
+  /**
+   * Message signing: the bank's JWK Set and name, our signing key. Absent or without a JWK Set, no
+   * payment answer is trusted (each is refused); without a key, payment requests go out unsigned.
+   */
+  signing?: OpenBankingSigning | null;
 }
 
 /** The endpoint labels of Payment Initiation calls, which run under the payment timeouts. */
@@ -55,7 +67,14 @@ export class OpenBankingTransport {
   /** Calls to the resource server; paths are absolute (`/open-banking/v3.1/aisp/accounts`). */
   readonly http: PartnerHttp;
   readonly tokens: OpenBankingTokens;
+  /** Checks the bank's signature on payment answers. */
+  readonly verifier: AnswerVerifier;
   private readonly tokenHttp: PartnerHttp;
+  private readonly keyStoreHttp: PartnerHttp | null;
+  private readonly signingKey: OpenBankingSigning['key'];
+  private readonly clientId: string;
+  private readonly now: () => number;
+  private signer: Promise<RequestSigner | null> | null = null;
 
   /**
    * `paymentEndpoints`: the labels of the calls that take the payment timeouts. `credentials`: where
@@ -104,11 +123,46 @@ export class OpenBankingTransport {
       },
       deps.credentials,
     );
+    const signing = options.signing ?? null;
+    const now = options.now ?? Date.now;
+    this.keyStoreHttp = null;
+    let keys: BankKeys | null = null;
+    if (signing?.jwksUrl) {
+      const keyStore = new URL(signing.jwksUrl);
+      this.keyStoreHttp = new PartnerHttp({
+        partner: 'openbanking',
+        logger: deps.logger,
+        baseUrl: keyStore.origin,
+        errorFromResponse,
+        correlationHeader: 'x-fapi-interaction-id',
+        timeouts: reads,
+        connections: 2,
+        ...(options.tls && keyStore.origin === base.origin ? { tls: options.tls } : {}),
+      });
+      keys = new BankKeys(
+        jwksFetcher(this.keyStoreHttp, keyStore.toString()),
+        now,
+        signing.refetchCooldownMs ?? 10_000,
+        signing.keysMaxAgeMs ?? 600_000,
+      );
+    }
+    this.verifier = new AnswerVerifier(keys, signing ?? { issuer: null }, now);
+    this.signingKey = signing?.key ?? null;
+    this.clientId = options.clientId;
+    this.now = now;
+  }
+
+  /** Our request signer (loaded once, on first use); null when no signing key is configured. */
+  requestSigner(): Promise<RequestSigner | null> {
+    const key = this.signingKey;
+    this.signer ??= key ? RequestSigner.load(key, this.clientId, this.now) : Promise.resolve(null);
+    return this.signer;
   }
 
   async close(): Promise<void> {
     await this.http.close();
     if (this.tokenHttp !== this.http) await this.tokenHttp.close();
+    await this.keyStoreHttp?.close();
   }
 }
 

@@ -4,7 +4,12 @@
  * the hooks its provider gets, how to tell it where to send webhooks). sandboxes/index.ts starts one
  * for every partner of the module list; product code never imports any of this.
  */
-import type { PartnerEndpoint, PartnerTlsFiles, SandboxHooks } from '../../datasources/module.js';
+import type {
+  PartnerEndpoint,
+  PartnerSigning,
+  PartnerTlsFiles,
+  SandboxHooks,
+} from '../../datasources/module.js';
 import type { LocalTls } from '../certs.js';
 import type { SandboxHandle } from './sandbox.js';
 
@@ -25,6 +30,8 @@ export interface RunningSandbox {
   clientSecret: string;
   /** The client certificate files a caller presents (mutual-TLS sandboxes only). */
   tls?: PartnerTlsFiles;
+  /** Where its signing keys are, and the key a caller signs requests with (signing sandboxes only). */
+  signing?: PartnerSigning;
   /** What the partner's provider is lent while it talks to this sandbox. */
   hooks: SandboxHooks;
   /** The control route that takes a webhook endpoint. */

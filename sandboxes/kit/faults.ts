@@ -4,7 +4,11 @@
  */
 import { z } from 'zod';
 
-/** The faults a sandbox can inject. */
+/**
+ * The faults a sandbox can inject. `unsigned` and `tamper` concern partners that sign their answers
+ * (SandboxOptions.sign): the answer goes out without its signature, or its body is changed after it
+ * was signed (the partner's `tamper`, else one byte of white space appended).
+ */
 export const FAULT_KINDS = [
   'latency',
   'status',
@@ -14,6 +18,8 @@ export const FAULT_KINDS = [
   'truncate',
   'malformed',
   'contract',
+  'unsigned',
+  'tamper',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 

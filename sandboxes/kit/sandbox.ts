@@ -48,6 +48,13 @@ export interface SandboxOptions {
   ledger?: Ledger;
   /** Breaks a valid JSON payload the partner's way, for the `contract` fault. */
   corrupt?: (body: unknown, req: SandboxRequest) => unknown;
+  /**
+   * Signs an answer: the headers to add (e.g. a detached JWS over the exact body bytes), or null to
+   * leave this answer unsigned. Runs last, on the body as it is sent (after a `contract` fault).
+   */
+  sign?: (req: SandboxRequest, reply: Reply, body: Buffer) => Promise<Record<string, string> | null>;
+  /** Changes a signed JSON payload the partner's way, for the `tamper` fault (default: one byte added). */
+  tamper?: (body: unknown, req: SandboxRequest) => unknown;
   /** The partner's error answer for an injected status (429 included). */
   errorReply?: (status: number, req: SandboxRequest) => Reply;
   /** Headers added to every answer of a partner route (e.g. x-fapi-interaction-id). */
@@ -202,7 +209,20 @@ async function handle(
     const copy: unknown = structuredClone(reply.json);
     reply = { ...reply, json: options.corrupt ? options.corrupt(copy, sreq) : {} };
   }
-  send(res, withHeaders(options, sreq, reply), fault?.kind);
+  reply = withHeaders(options, sreq, reply);
+  const body = Buffer.from(replyBody(reply), 'utf8');
+  const signature = fault?.kind === 'unsigned' ? null : await options.sign?.(sreq, reply, body);
+  if (signature) reply = { ...reply, headers: { ...reply.headers, ...signature } };
+  send(res, reply, fault?.kind, fault?.kind === 'tamper' ? tampered(options, sreq, reply, body) : body);
+}
+
+/** The body of a `tamper` fault: the partner's change to the payload, or the same bytes plus a space. */
+function tampered(options: SandboxOptions, req: SandboxRequest, reply: Reply, body: Buffer): Buffer {
+  if (options.tamper && reply.json !== undefined) {
+    const changed = Buffer.from(JSON.stringify(options.tamper(structuredClone(reply.json), req)), 'utf8');
+    if (!changed.equals(body)) return changed;
+  }
+  return Buffer.concat([body, Buffer.from(' ')]);
 }
 
 /** Answers the kit's own control routes; false when the route is a partner control route. */
@@ -263,12 +283,18 @@ function withHeaders(options: SandboxOptions, req: SandboxRequest, reply: Reply)
   return { ...reply, headers: { ...extra, ...reply.headers } };
 }
 
-function send(res: ServerResponse, reply: Reply, fault?: FaultRule['kind']): void {
-  let body = replyBody(reply);
+function send(
+  res: ServerResponse,
+  reply: Reply,
+  fault?: FaultRule['kind'],
+  body: Buffer = Buffer.from(replyBody(reply), 'utf8'),
+): void {
   const headers: Record<string, string> = { ...reply.headers };
   if (reply.json !== undefined) headers['content-type'] ??= 'application/json; charset=utf-8';
-  if (fault === 'malformed') body = `${body.slice(0, Math.floor(body.length / 2))}<html>`;
-  const bytes = Buffer.from(body, 'utf8');
+  const bytes =
+    fault === 'malformed'
+      ? Buffer.concat([body.subarray(0, Math.floor(body.length / 2)), Buffer.from('<html>')])
+      : body;
   headers['content-length'] = String(bytes.length);
   res.writeHead(reply.status, headers);
   if (fault === 'truncate') {

@@ -47,7 +47,7 @@ function paged<T>(req: SandboxRequest, items: readonly T[], pageSize: number) {
 }
 
 function accountsOf(state: SandboxState, consent: Consent, only?: string): BankAccount[] {
-  const ids = only === undefined ? consent.accountIds : [requireAccount(consent, only)];
+  const ids = only === undefined ? consent.accountIds : [requireAccount(state, consent, only)];
   return ids.flatMap((id) => state.bank.accounts.get(id) ?? []);
 }
 

@@ -64,10 +64,21 @@ export function requireConsent(
   return consent;
 }
 
-/** The consent's account, or 404 (unknown, or not one the PSU holds under this consent). */
-export function requireAccount(consent: Consent, accountId: string): string {
+/**
+ * The consent's account. The Read/Write API profile: an id the bank does not know is 400
+ * UK.OBIE.Resource.NotFound ("400 rather than 404" for resource ids), and an account the bank holds
+ * but the consent does not cover (another customer's, or one the customer left out) is 403
+ * Forbidden. The v3.1.11 account endpoints declare no 404 at all. The 403 carries
+ * UK.OBIE.Resource.ConsentMismatch, the code for a resource that does not match the consent of the
+ * request, with the path AccountId so a client can tell it from a permission the consent lacks.
+ */
+export function requireAccount(state: SandboxState, consent: Consent, accountId: string): string {
+  if (!state.bank.accounts.has(accountId)) {
+    throw new ObFailure(obError(400, 'UK.OBIE.Resource.NotFound', 'No such account.', 'AccountId'));
+  }
   if (!consent.accountIds.includes(accountId)) {
-    throw new ObFailure(obError(404, 'UK.OBIE.Resource.NotFound', 'No such account.', 'AccountId'));
+    const message = 'The consent does not cover this account.';
+    throw new ObFailure(obError(403, 'UK.OBIE.Resource.ConsentMismatch', message, 'AccountId'));
   }
   return accountId;
 }

@@ -14,9 +14,13 @@
  * (never a second resource); with another body it is 400 UK.OBIE.Field.Invalid on the header, the
  * spec's code for a supplied value that is not acceptable (ConsentMismatch is kept for a payment
  * that does not match its consent). Failed requests create nothing and record no key.
+ *
+ * Message signing (signing.ts): both POSTs must carry the TPP's detached JWS, checked before anything
+ * else of the request; every answer of these routes is signed by the bank (server.ts).
  */
 import { json, readJson, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { requireToken } from './guards.js';
+import { verifyRequestSignature, type ClientSigningKeys } from './signing.js';
 import type { DomesticPayment, PaymentConsent, PisState } from './pis-state.js';
 import {
   canonical,
@@ -142,9 +146,13 @@ function own<T extends { clientId: string }>(found: T | undefined, clientId: str
   return found;
 }
 
-function createConsent(state: SandboxState, pis: PisState) {
-  return (req: SandboxRequest): Reply => {
+/** The TPPs' request-signing keys, by client id. */
+type ClientKeys = Readonly<Record<string, ClientSigningKeys>>;
+
+function createConsent(state: SandboxState, pis: PisState, clients: ClientKeys) {
+  return async (req: SandboxRequest): Promise<Reply> => {
     const token = paymentsToken(req, state, 'client');
+    await verifyRequestSignature(req, clients[token.clientId], () => state.now());
     const key = idempotencyKey(req);
     const { body, raw } = parseBody(req, domesticConsentSchema);
     const fingerprint = canonical(raw);
@@ -167,9 +175,10 @@ function createConsent(state: SandboxState, pis: PisState) {
   };
 }
 
-function createPayment(state: SandboxState, pis: PisState) {
-  return (req: SandboxRequest): Reply => {
+function createPayment(state: SandboxState, pis: PisState, clients: ClientKeys) {
+  return async (req: SandboxRequest): Promise<Reply> => {
     const token = paymentsToken(req, state, 'psu');
+    await verifyRequestSignature(req, clients[token.clientId], () => state.now());
     const key = idempotencyKey(req);
     const { body, raw } = parseBody(req, domesticPaymentSchema);
     if (body.Data.ConsentId !== token.consentId) {
@@ -244,8 +253,16 @@ export function approvePaymentConsent(
   return json(200, { code: state.newCode(consent.clientId, consent.ConsentId) });
 }
 
-/** Registers the Payment Initiation routes and the payment control route. */
-export function registerPaymentRoutes(router: Router, state: SandboxState, pis: PisState): void {
+/**
+ * Registers the Payment Initiation routes and the payment control route; `clients` are the keys each
+ * TPP signs its payment requests with.
+ */
+export function registerPaymentRoutes(
+  router: Router,
+  state: SandboxState,
+  pis: PisState,
+  clients: ClientKeys,
+): void {
   const consents = `${PISP_BASE}/domestic-payment-consents`;
   const payments = `${PISP_BASE}/domestic-payments`;
   const payment = (req: SandboxRequest) => {
@@ -254,7 +271,7 @@ export function registerPaymentRoutes(router: Router, state: SandboxState, pis: 
       own(pis.payments.get(req.params.DomesticPaymentId ?? ''), token.clientId, 'DomesticPaymentId'),
     );
   };
-  router.on('POST', consents, createConsent(state, pis));
+  router.on('POST', consents, createConsent(state, pis, clients));
   router.on('GET', `${consents}/{ConsentId}`, (req) => {
     const token = paymentsToken(req, state, 'client');
     return json(
@@ -262,7 +279,7 @@ export function registerPaymentRoutes(router: Router, state: SandboxState, pis: 
       consentResponse(req, own(pis.consents.get(req.params.ConsentId ?? ''), token.clientId, 'ConsentId')),
     );
   });
-  router.on('POST', payments, createPayment(state, pis));
+  router.on('POST', payments, createPayment(state, pis, clients));
   router.on('GET', `${payments}/{DomesticPaymentId}`, (req) =>
     json(200, paymentResponse(req, pis, payment(req))),
   );

@@ -4,7 +4,8 @@
  * Payment Initiation API, x-fapi-interaction-id on every answer, and OB-shaped faults. Given `tls`,
  * it serves HTTPS and demands a client certificate issued by `tls.ca` (mutual TLS, as banks do): a
  * client without one, or with another CA's, fails the handshake. Payment status changes go out as
- * event notifications to registered endpoints (webhooks.ts).
+ * event notifications to registered endpoints (webhooks.ts). Payment Initiation answers are signed
+ * with the bank's key and payment requests must be signed with the TPP's (signing.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer as createHttpsServer } from 'node:https';
@@ -24,6 +25,16 @@ import { registerOAuthRoutes } from './oauth.js';
 import { registerPaymentRoutes } from './pis.js';
 import { PisState, type PaymentStatusEvent } from './pis-state.js';
 import { buildBank } from './seed.js';
+import {
+  BankSigningKeys,
+  forgeStatus,
+  publicJwkOf,
+  registerSigningRoutes,
+  signingHook,
+  type ClientSigningKeys,
+} from './signing.js';
+import { sharedSandboxTls } from '../certs.js';
+import { PISP_BASE } from './pis-wire.js';
 import { SandboxState } from './state.js';
 import {
   OpenBankingWebhookSender,
@@ -65,6 +76,22 @@ export interface OpenBankingSandboxOptions {
   onPaymentStatus?: (event: PaymentStatusEvent) => void;
   /** Event notification delivery (duplicates, reordering, retries, settlement timer); see webhooks.ts. */
   webhooks?: OpenBankingWebhookOptions;
+  /** The key id of the bank's signing key. Default: the key's RFC 7638 thumbprint. */
+  signingKid?: string;
+  /**
+   * The keys each TPP signs its payment requests with, by client id. Default: the dev client with the
+   * signing key of the shared local set (sharedSandboxTls), the one Tributary's dev wiring signs with.
+   */
+  clientSigningKeys?: Record<string, ClientSigningKeys>;
+}
+
+/** The dev client's request-signing keys: the public half of a local set's signing key. */
+export async function devClientSigningKeys(tls: {
+  signingKey: string;
+}): Promise<Record<string, ClientSigningKeys>> {
+  return {
+    [OB_SANDBOX_CLIENT_ID]: { issuer: OB_SANDBOX_CLIENT_ID, keys: [await publicJwkOf(tls.signingKey)] },
+  };
 }
 
 /** PEM material of a mutual-TLS sandbox. */
@@ -87,6 +114,8 @@ export async function startOpenBankingSandbox(
     clients: { [OB_SANDBOX_CLIENT_ID]: OB_SANDBOX_CLIENT_SECRET, ...options.clients },
   });
   const ledger = new Ledger();
+  const signingKeys = await BankSigningKeys.create(state.options.now, options.signingKid);
+  const clientKeys = options.clientSigningKeys ?? (await devClientSigningKeys(await sharedSandboxTls()));
   const settlement = options.paymentSettlementSeconds === undefined ? 2 : options.paymentSettlementSeconds;
   let origin = '';
   const webhooks = new OpenBankingWebhookSender(state, () => origin, options.webhooks);
@@ -102,7 +131,8 @@ export async function startOpenBankingSandbox(
   registerConsentRoutes(router, state);
   registerJourneyRoutes(router, state);
   registerAccountRoutes(router, state);
-  registerPaymentRoutes(router, state, state.pis);
+  registerPaymentRoutes(router, state, state.pis, clientKeys);
+  registerSigningRoutes(router, signingKeys, ledger);
   registerWebhookRoutes(router, state, webhooks, OB_SANDBOX_CLIENT_ID);
   const tls = options.tls;
   const handle = await startSandbox({
@@ -124,6 +154,8 @@ export async function startOpenBankingSandbox(
     responseHeaders: interactionId,
     errorReply: faultReply,
     corrupt: breakContract,
+    sign: signingHook(signingKeys, (req) => req.route?.startsWith(PISP_BASE) ?? false),
+    tamper: forgeStatus,
     notFound: (_req, methodAllowed) =>
       methodAllowed
         ? obError(404, 'UK.OBIE.Resource.NotFound', 'No such resource.')

@@ -13,6 +13,7 @@ import { createLogger } from '../../server/logger.js';
 import type { RunningServer } from '../../server/main.js';
 import { sharedSandboxTls } from '../../sandboxes/certs.js';
 import {
+  sandboxSigningEnv,
   sandboxTlsEnv,
   startSandboxes,
   stopSandboxes,
@@ -66,9 +67,14 @@ export interface TestApp {
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-test-'));
-  // A bank configured as a partner gets the client certificate of the sandboxes' CA set (mutual TLS).
-  const bankTls = options.env?.OPENBANKING_BASE_URL
-    ? sandboxTlsEnv(options.sandboxes?.tls ?? (await sharedSandboxTls()))
+  // A bank configured as a partner gets the client certificate and signing key of the sandboxes' CA
+  // set (mutual TLS, signed payment requests) and the sandbox bank's signing keys (signed answers).
+  const bankUrl = options.env?.OPENBANKING_BASE_URL;
+  const bankTls = bankUrl
+    ? {
+        ...sandboxTlsEnv(options.sandboxes?.tls ?? (await sharedSandboxTls())),
+        ...sandboxSigningEnv(bankUrl),
+      }
     : {};
   const config = loadConfig({
     NODE_ENV: 'test',

@@ -69,18 +69,29 @@ describe('Open Banking sandbox behaviour', () => {
     expect(read.body).toMatchObject({ Data: { Status: 'Authorised' } });
   });
 
-  it("shows a customer only their own accounts and answers 404 for anyone else's", async () => {
+  it('shows a customer only their own accounts, answers 403 for an account outside the consent and 400 for an unknown id', async () => {
     const bob = await ob.psuTokens('cust_bob');
     const accounts = await ob.call('GET', `${AISP_BASE}/accounts`, { token: bob.access_token });
     const ids = (accounts.body as { Data: { Account: Array<{ AccountId: string }> } }).Data.Account.map(
       (a) => a.AccountId,
     );
     expect(ids).toEqual(SEEDED_ACCOUNTS.cust_bob);
-    const other = await ob.call('GET', `${AISP_BASE}/accounts/alice-current-01/balances`, {
-      token: bob.access_token,
-    });
-    expect(other.status).toBe(404);
-    expect(other.body).toMatchObject({ Errors: [{ ErrorCode: 'UK.OBIE.Resource.NotFound' }] });
+    for (const suffix of ['', '/balances', '/transactions']) {
+      const other = await ob.call('GET', `${AISP_BASE}/accounts/alice-current-01${suffix}`, {
+        token: bob.access_token,
+      });
+      expect([other.status, other.body], `GET /accounts/{AccountId}${suffix}`).toMatchObject([
+        403,
+        { Errors: [{ ErrorCode: 'UK.OBIE.Resource.ConsentMismatch', Path: 'AccountId' }] },
+      ]);
+      const unknown = await ob.call('GET', `${AISP_BASE}/accounts/no-such-account${suffix}`, {
+        token: bob.access_token,
+      });
+      expect([unknown.status, unknown.body], `GET /accounts/{AccountId}${suffix}`).toMatchObject([
+        400,
+        { Errors: [{ ErrorCode: 'UK.OBIE.Resource.NotFound', Path: 'AccountId' }] },
+      ]);
+    }
   });
 
   it('answers 401 with a Bearer challenge for a missing, unknown or client-credentials token', async () => {

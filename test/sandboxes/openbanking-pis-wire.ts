@@ -1,12 +1,19 @@
 /**
  * Raw Payment Initiation calls for the Open Banking sandbox suites, over mutual TLS with the shared
- * local CA set: the wire format spoken directly, so the sandbox is checked on its own terms.
+ * local CA set: the wire format spoken directly, so the sandbox is checked on its own terms. Payment
+ * POSTs are signed as a TPP signs them (a detached JWS with the OB claims, made here with jose, not
+ * with Tributary's client), with the local set's signing key, which the sandbox trusts for every
+ * registered client; `unsigned` or an explicit x-jws-signature header leaves that out.
  */
+import { createPrivateKey } from 'node:crypto';
+import { FlattenedSign } from 'jose';
 import { Agent, request } from 'undici';
 import { sharedSandboxTls } from '../../sandboxes/certs.js';
 import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
   authoriseInSandbox,
+  OB_TRUST_ANCHOR,
+  publicJwkOf,
   OB_SANDBOX_CLIENT_ID,
   OB_SANDBOX_CLIENT_SECRET,
   PISP_BASE,
@@ -38,9 +45,35 @@ export interface Answer {
   status: number;
   headers: Record<string, string>;
   body: unknown;
+  /** The body bytes as they arrived (what the bank signed). */
+  raw: Buffer;
 }
 
-type Init = { token?: string; headers?: Record<string, string>; body?: unknown };
+type Init = { token?: string; headers?: Record<string, string>; body?: unknown; unsigned?: boolean };
+
+const OB = 'http://openbanking.org.uk/';
+
+/** A TPP's detached JWS of `body`: PS256, b64 false, the OB claims in crit. */
+export async function tppSignature(
+  body: string,
+  pem: string,
+  claims: { kid: string; iss: string; iat?: number },
+): Promise<string> {
+  const jws = await new FlattenedSign(Buffer.from(body, 'utf8'))
+    .setProtectedHeader({
+      alg: 'PS256',
+      kid: claims.kid,
+      b64: false,
+      crit: ['b64', `${OB}iat`, `${OB}iss`, `${OB}tan`],
+      typ: 'JOSE',
+      cty: 'application/json',
+      [`${OB}iat`]: claims.iat ?? Math.floor(Date.now() / 1000) - 1,
+      [`${OB}iss`]: claims.iss,
+      [`${OB}tan`]: OB_TRUST_ANCHOR,
+    })
+    .sign(createPrivateKey(pem), { crit: { [`${OB}iat`]: true, [`${OB}iss`]: true, [`${OB}tan`]: true } });
+  return `${jws.protected}..${jws.signature}`;
+}
 
 /** An OBWriteDomesticConsent4 body; `amount` in GBP. */
 export function consentBody(amount = '25.00', extra: Record<string, unknown> = {}) {
@@ -68,9 +101,17 @@ export function paymentBody(consent: ReturnType<typeof consentBody>, consentId: 
 /** A mutual-TLS Open Banking sandbox and wire helpers bound to it. */
 export async function startPisSandbox(options: OpenBankingSandboxOptions = {}) {
   const tls = await sharedSandboxTls();
-  const sandbox = await startOpenBankingSandbox({ tls: { ca: tls.ca, ...tls.server }, ...options });
+  const signingJwk = await publicJwkOf(tls.signingKey);
+  const clientIds = [OB_SANDBOX_CLIENT_ID, ...Object.keys(options.clients ?? {})];
+  const sandbox = await startOpenBankingSandbox({
+    tls: { ca: tls.ca, ...tls.server },
+    clientSigningKeys: Object.fromEntries(clientIds.map((id) => [id, { issuer: id, keys: [signingJwk] }])),
+    ...options,
+  });
   const clientTls = { ca: tls.ca, ...tls.client };
   const agent = new Agent({ connect: clientTls });
+  /** Which client each token was issued to, so a request is signed as that client. */
+  const issuedTo = new Map<string, string>();
 
   async function call(method: string, path: string, init: Init = {}): Promise<Answer> {
     const headers: Record<string, string> = { ...init.headers };
@@ -83,15 +124,27 @@ export async function startPisSandbox(options: OpenBankingSandboxOptions = {}) {
         : typeof init.body === 'string'
           ? init.body
           : JSON.stringify(init.body);
+    const payment = method === 'POST' && path.startsWith(PISP_BASE);
+    if (payment && body !== undefined && !init.unsigned && headers['x-jws-signature'] === undefined) {
+      const iss = (init.token && issuedTo.get(init.token)) ?? OB_SANDBOX_CLIENT_ID;
+      // Signed at the bank's time: the sandbox checks iat on its own clock.
+      const iat = Math.floor((options.now ?? Date.now)() / 1000) - 1;
+      headers['x-jws-signature'] = await tppSignature(body, tls.signingKey, {
+        kid: signingJwk.kid!,
+        iss,
+        iat,
+      });
+    }
     const res = await request(`${sandbox.url}${path}`, {
       method: method as 'GET',
       headers,
       body,
       dispatcher: agent,
     });
-    const text = await res.body.text();
+    const raw = Buffer.from(await res.body.arrayBuffer());
+    const text = raw.toString('utf8');
     const flat = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k, [v].flat().join(', ')]));
-    return { status: res.statusCode, headers: flat, body: text ? JSON.parse(text) : undefined };
+    return { status: res.statusCode, headers: flat, body: text ? JSON.parse(text) : undefined, raw };
   }
 
   async function clientToken(scope = 'payments', basic = BASIC): Promise<string> {
@@ -99,7 +152,10 @@ export async function startPisSandbox(options: OpenBankingSandboxOptions = {}) {
       headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' },
       body: `grant_type=client_credentials&scope=${encodeURIComponent(scope)}`,
     });
-    return (answer.body as { access_token: string }).access_token;
+    const token = (answer.body as { access_token: string }).access_token;
+    const clientId = Buffer.from(basic.slice('Basic '.length), 'base64').toString('utf8').split(':')[0]!;
+    issuedTo.set(token, clientId);
+    return token;
   }
 
   const createConsent = async (body: unknown, key: string, token?: string) =>
@@ -135,6 +191,7 @@ export async function startPisSandbox(options: OpenBankingSandboxOptions = {}) {
   return {
     sandbox: sandbox as SandboxHandle,
     tls,
+    signingJwk,
     clientTls,
     call,
     clientToken,

@@ -75,6 +75,32 @@ describe.skipIf(spec === null)(
       conforms(specPath, 'get', 200, await ob.call('GET', `${AISP_BASE}${path}`, { token: access_token }));
     });
 
+    it.each([
+      ['/accounts/{AccountId}', ''],
+      ['/accounts/{AccountId}/balances', '/balances'],
+      ['/accounts/{AccountId}/transactions', '/transactions'],
+    ])(
+      'answers GET %s for an account outside the consent with the 403 the spec declares (it declares no 404), an unknown id with its 400',
+      async (specPath, suffix) => {
+        expect(() => spec!.responseSchema(specPath, 'get', 404)).toThrow(/has no 404/);
+        const { access_token } = await ob.psuTokens('cust_bob');
+        const outside = await ob.call('GET', `${AISP_BASE}/accounts/alice-current-01${suffix}`, {
+          token: access_token,
+        });
+        conforms(specPath, 'get', 403, outside);
+        expect(outside.body).toMatchObject({
+          Errors: [{ ErrorCode: 'UK.OBIE.Resource.ConsentMismatch', Path: 'AccountId' }],
+        });
+        const unknown = await ob.call('GET', `${AISP_BASE}/accounts/no-such-account${suffix}`, {
+          token: access_token,
+        });
+        conforms(specPath, 'get', 400, unknown);
+        expect(unknown.body).toMatchObject({
+          Errors: [{ ErrorCode: 'UK.OBIE.Resource.NotFound', Path: 'AccountId' }],
+        });
+      },
+    );
+
     it('has a checker that does catch a payload breaking the spec', () => {
       const schema = spec!.responseSchema('/balances', 'get', 200)!;
       const broken = {

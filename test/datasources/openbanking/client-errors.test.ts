@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOpenBankingProvider } from '../../../datasources/openbanking/provider.js';
 import { ConsentRequiredError, NotFoundError, PartnerError } from '../../../domain/errors.js';
+import { AISP_BASE } from '../../../sandboxes/openbanking/index.js';
 import {
   accountClient,
   ACCOUNTS,
@@ -9,6 +10,7 @@ import {
   failure,
   logger,
   startHarness,
+  TOKEN,
   TRANSACTIONS,
   type Harness,
 } from './harness.js';
@@ -34,15 +36,41 @@ describe('Open Banking errors', () => {
     expect(accounts[0]?.maskedNumber).toBeNull();
   });
 
-  it('maps 404 for an account the customer does not hold to NOT_FOUND', async () => {
+  it('maps 403 for an account outside the consent to NOT_FOUND, exactly what an unknown account id gets', async () => {
     const client = accountClient(h.options, h.credentials);
     const alice = h.credentials.byKey.get('cust_alice')!;
     expect((await client.getAccount(ctx('cust_alice'), alice, 'alice-savings-01'))?.AccountId).toBe(
       'alice-savings-01',
     );
-    expect(await failure(client.getAccount(ctx('cust_alice'), alice, 'bob-current-01'))).toBeInstanceOf(
-      NotFoundError,
-    );
+    // The bank answers 403 UK.OBIE.Resource.ConsentMismatch (AccountId) for Bob's account and 400
+    // UK.OBIE.Resource.NotFound for an id it does not know (test/sandboxes/openbanking.test.ts).
+    const outside = await failure(client.getAccount(ctx('cust_alice'), alice, 'bob-current-01'));
+    const unknown = await failure(client.getAccount(ctx('cust_alice'), alice, 'no-such-account'));
+    expect(outside).toBeInstanceOf(NotFoundError);
+    expect(unknown).toBeInstanceOf(NotFoundError);
+    const seen = (error: unknown) => {
+      const { constructor, message, extensions } = error as NotFoundError;
+      return { constructor, message, extensions };
+    };
+    expect(seen(outside)).toEqual(seen(unknown));
+    await client.close();
+  });
+
+  it('keeps a 403 about the consent itself (expired: InvalidConsentStatus) CONSENT_REQUIRED on the same endpoint', async () => {
+    const expiring = await h.connect('alice-expiring', 'cust_alice', {
+      expiresAt: new Date(h.clock.now() + 60_000),
+    });
+    const client = accountClient(h.options, h.credentials);
+    h.sandbox.resetLedger();
+    // Past the consent's ExpirationDateTime, well within the access token's lifetime (300 s).
+    h.clock.advance(120_000);
+    for (const accountId of ['alice-savings-01', 'bob-current-01']) {
+      const error = await failure(client.getAccount(ctx('alice-expiring'), expiring, accountId));
+      expect(error).toBeInstanceOf(ConsentRequiredError);
+      expect((error as ConsentRequiredError).extensions).toMatchObject({ permission: 'accounts:read' });
+    }
+    expect(h.requests(`GET ${AISP_BASE}/accounts/{AccountId}`)).toBe(2);
+    expect(h.requests(TOKEN)).toBe(0);
     await client.close();
   });
 

@@ -1,6 +1,8 @@
 /**
  * Shared set-up of the Open Banking client suites: a sandbox and a provider on one controllable
- * clock, talking mutual TLS with the shared local CA set, an in-memory CredentialStore, and small helpers.
+ * clock, talking mutual TLS with the shared local CA set, verifying the bank's signed payment answers
+ * against its JWK Set and signing payment requests with the local set's key (which the sandbox trusts),
+ * an in-memory CredentialStore, and small helpers.
  */
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
@@ -18,6 +20,8 @@ import { sharedSandboxTls } from '../../../sandboxes/certs.js';
 import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import {
   AISP_BASE,
+  OB_SANDBOX_JWKS_PATH,
+  OB_SANDBOX_ORG_ID,
   OB_SANDBOX_CLIENT_ID,
   OB_SANDBOX_CLIENT_SECRET,
   SEED_BASE_DATE,
@@ -32,6 +36,7 @@ export const ACCOUNTS = `GET ${AISP_BASE}/accounts`;
 export const BALANCES = `GET ${AISP_BASE}/balances`;
 export const TRANSACTIONS = `GET ${AISP_BASE}/transactions`;
 export const TOKEN = 'POST /token';
+export const JWKS = `GET ${OB_SANDBOX_JWKS_PATH}`;
 
 /** An in-memory CredentialStore that counts updates. */
 export class MemoryCredentials implements CredentialStore {
@@ -106,6 +111,11 @@ export async function startHarness(sandboxOptions: OpenBankingSandboxOptions = {
     clientSecret: OB_SANDBOX_CLIENT_SECRET,
     now,
     tls: clientTls,
+    signing: {
+      jwksUrl: new URL(OB_SANDBOX_JWKS_PATH, sandbox.url).toString(),
+      issuer: OB_SANDBOX_ORG_ID,
+      key: { pem: tls.signingKey, kid: null, issuer: null },
+    },
     // The sandbox stands in for the customer: payments are approved at once.
     sandbox: { approveConsent: sandboxConsentApprover(sandbox.url, clientTls) },
   };

@@ -149,6 +149,7 @@ describe('client certificate configuration', () => {
     OPENBANKING_BASE_URL: 'https://bank.example',
     OPENBANKING_CLIENT_ID: 'client',
     OPENBANKING_CLIENT_SECRET: 'secret',
+    OPENBANKING_JWKS_URL: 'https://keystore.bank.example/bank.jwks',
   };
   const problems = (env: Record<string, string>) =>
     (failureSync(() => loadConfig(env)) as { problems?: string[] }).problems?.join('\n') ?? '';
@@ -162,6 +163,7 @@ describe('client certificate configuration', () => {
       OPENBANKING_TLS_CERT: tls.files.clientCert,
       OPENBANKING_TLS_KEY: tls.files.clientKey,
       OPENBANKING_TLS_CA: tls.files.ca,
+      OPENBANKING_SIGNING_KEY: tls.files.signingKey,
     };
     const config = loadConfig({ ...production, ...files });
     expect(config.partners.openbanking?.endpoint?.tls).toEqual({
