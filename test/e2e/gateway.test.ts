@@ -17,22 +17,15 @@ import {
 // The enum of request kinds is not re-exported from the package root.
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { startStandaloneServer } from '@apollo/server/standalone';
-import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
-import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { subgraphSdl, withoutRouterAuthDirectives } from '../../server/sdl.js';
 import { fromRoot } from '../../store/paths.js';
 import { startTestApp, type GraphQLAnswer, type TestApp } from '../helpers/app.js';
+import { CUSTOMERS, startCustomersSubgraph, type CustomersSubgraph } from './routers/support.js';
 
 const ROUTER_SECRET = randomBytes(24).toString('hex');
-
-const CUSTOMERS: Readonly<Record<string, { id: string; name: string; email: string }>> = {
-  cust_alice: { id: 'cust_alice', name: 'Alice Archer', email: 'alice@example.test' },
-  cust_bob: { id: 'cust_bob', name: 'Bob Brown', email: 'bob@example.test' },
-};
 
 const CUSTOMERS_SDL = readFileSync(fromRoot('test', 'fixtures', 'subgraphs', 'customers.graphql'), 'utf8');
 const CUSTOMERS_FOR_GATEWAY = withoutRouterAuthDirectives(CUSTOMERS_SDL);
@@ -181,48 +174,6 @@ async function startGateway(
   return { url, calls, supergraphSdl: served, stop: () => server.stop() };
 }
 
-interface CustomersContext {
-  subject: string | null;
-}
-
-/** The neighbour: owns Customer, knows the caller from the same bearer token Tributary verifies. */
-async function startCustomersSubgraph(app: TestApp): Promise<{ url: string; stop(): Promise<void> }> {
-  const keys = createLocalJWKSet({ keys: [app.devKey.publicJwk] });
-  const server = new ApolloServer<CustomersContext>({
-    plugins: [ApolloServerPluginInlineTraceDisabled()],
-    // The module form types resolvers with this server's context.
-    schema: buildSubgraphSchema([
-      {
-        // Behind a stock @apollo/gateway every subgraph publishes without router-enforced directives.
-        typeDefs: parse(CUSTOMERS_FOR_GATEWAY),
-        resolvers: {
-          Query: {
-            me: (_root: unknown, _args: unknown, context: CustomersContext) =>
-              context.subject ? (CUSTOMERS[context.subject] ?? null) : null,
-            customer: (_root: unknown, args: { id: string }) => CUSTOMERS[args.id] ?? null,
-          },
-          Customer: {
-            __resolveReference: (reference: { id: string }) => CUSTOMERS[reference.id] ?? null,
-          },
-        },
-      },
-    ]),
-  });
-  const { url } = await startStandaloneServer(server, {
-    listen: { host: '127.0.0.1', port: 0 },
-    context: async ({ req }) => {
-      const token = /^Bearer (\S+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (!token) return { subject: null };
-      const { payload } = await jwtVerify(token, keys, {
-        issuer: app.config.auth.issuer,
-        audience: app.config.auth.audience,
-      });
-      return { subject: payload.sub ?? null };
-    },
-  });
-  return { url, stop: () => server.stop() };
-}
-
 async function ask(
   gateway: RunningGateway,
   query: string,
@@ -241,7 +192,7 @@ async function ask(
 type Edge = { node: Record<string, any> };
 
 let app: TestApp;
-let customers: Awaited<ReturnType<typeof startCustomersSubgraph>>;
+let customers: CustomersSubgraph;
 let subgraphs: SubgraphEndpoint[];
 let router: RunningGateway;
 let routerWithoutSecret: RunningGateway;
@@ -250,7 +201,8 @@ beforeAll(async () => {
   // A stock @apollo/gateway cannot enforce @requiresScopes and refuses a supergraph that links it, so
   // Tributary publishes its SDL without (FEDERATION_AUTH_DIRECTIVES=strip) and enforces scopes itself.
   app = await startTestApp({ env: { ROUTER_SECRET, FEDERATION_AUTH_DIRECTIVES: 'strip' } });
-  customers = await startCustomersSubgraph(app);
+  // Behind a stock @apollo/gateway every subgraph publishes without router-enforced directives.
+  customers = await startCustomersSubgraph(app, 'strip');
   subgraphs = [
     { name: 'customers', url: customers.url },
     { name: 'tributary', url: `${app.url}/graphql` },

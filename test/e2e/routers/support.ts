@@ -104,7 +104,8 @@ export function recordRequests(app: TestApp): RequestLog {
   };
 }
 
-const CUSTOMERS: Readonly<Record<string, { id: string; name: string; email: string }>> = {
+/** The neighbour's customers. */
+export const CUSTOMERS: Readonly<Record<string, { id: string; name: string; email: string }>> = {
   cust_alice: { id: 'cust_alice', name: 'Alice Archer', email: 'alice@example.test' },
   cust_bob: { id: 'cust_bob', name: 'Bob Brown', email: 'bob@example.test' },
 };
