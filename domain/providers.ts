@@ -105,6 +105,15 @@ export interface CreatePaymentRequest {
   partnerIdempotencyKey: string;
 }
 
+/** One payment as a partner's own list shows it (reconciliation looks for ones the ledger lacks). */
+export interface ListedPayment {
+  partnerId: string;
+  amount: Money;
+  /** The partner's own status word (it is reported, never applied). */
+  partnerStatus: string;
+  createdAt: Date;
+}
+
 /** Money movement. Every write carries a partner idempotency key. */
 export interface PaymentsProvider {
   readonly name: ProviderName;
@@ -133,6 +142,15 @@ export interface PaymentsProvider {
    * PaymentIntent client secret); null when the payment needs none. Read when asked, never stored.
    */
   clientSecretOf?(ctx: CallContext, partnerPaymentId: string): Promise<string | null>;
+  /**
+   * Every payment the partner holds for this platform created at or after `since` (all when null),
+   * newest first, paging through the partner's list `pageSize` at a time. For reconciliation only:
+   * it spans customers, so its answer names no customer. Absent when the partner has no such list.
+   */
+  listPlatformPayments?(
+    ctx: CallContext,
+    query: { since: Date | null; pageSize: number },
+  ): AsyncIterable<ListedPayment>;
 }
 
 /** A customer linked to a partner without a browser; only sandboxes offer this. */

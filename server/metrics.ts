@@ -53,7 +53,9 @@ const DISCREPANCY_KINDS = [
   'behind',
   'conflict',
   'amount_mismatch',
+  'refund_mismatch',
   'missing_at_partner',
+  'partner_only',
   'unreachable',
   'in_doubt',
 ];

@@ -97,17 +97,21 @@ export class StripeClient {
     );
   }
 
-  /** One page of a customer's PaymentIntents, newest first. */
+  /**
+   * One page of PaymentIntents, newest first: a customer's, or the whole account's (reconciliation),
+   * optionally only those created at or after `createdGte` (Unix seconds).
+   */
   listPaymentIntents(
     call: StripeCall,
-    query: { customer: string; limit: number; startingAfter?: string },
+    query: { customer?: string; limit: number; startingAfter?: string; createdGte?: number },
   ): Promise<WireList<WirePaymentIntent>> {
     const context = { endpoint: 'GET /v1/payment_intents', resource: 'Payment', mayDecline: false };
     const params: Stripe.PaymentIntentListParams = {
-      customer: query.customer,
       limit: query.limit,
       expand: ['data.latest_charge'],
     };
+    if (query.customer) params.customer = query.customer;
+    if (query.createdGte !== undefined) params.created = { gte: query.createdGte };
     if (query.startingAfter) params.starting_after = query.startingAfter;
     return this.send(call, context, listSchema(paymentIntentSchema), null, (options) =>
       this.stripe.paymentIntents.list(params, options),

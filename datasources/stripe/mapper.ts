@@ -267,7 +267,7 @@ function consistencyIssues(bundle: PaymentBundle): string[] {
   return issues;
 }
 
-function amountOf(amount: number, currency: string, ctx: MapContext, path: string): Money {
+export function amountOf(amount: number, currency: string, ctx: MapContext, path: string): Money {
   try {
     return fromStripeAmount(amount, currency);
   } catch (error) {

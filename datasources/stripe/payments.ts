@@ -11,13 +11,22 @@ import {
   type CallContext,
   type CreatePaymentRequest,
   type CredentialStore,
+  type ListedPayment,
   type PaymentsProvider,
 } from '../../domain/providers.js';
 import { ConsentRequiredError, InputError, NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import type { StripeCall, StripeClient } from './client.js';
 import { contractViolation } from '../contract.js';
 import { decode, StripeDeclineError, type PaymentDeclined } from './errors.js';
-import { chargeOf, CREDITOR_KEY, mapPayment, ownerOf, SUBJECT_KEY, type PaymentBundle } from './mapper.js';
+import {
+  amountOf,
+  chargeOf,
+  CREDITOR_KEY,
+  mapPayment,
+  ownerOf,
+  SUBJECT_KEY,
+  type PaymentBundle,
+} from './mapper.js';
 import { idOf, paymentIntentSchema, type WirePaymentIntent } from './types.js';
 import { mismatches, stripeAmount } from './checks.js';
 
@@ -229,6 +238,38 @@ export class StripePayments implements PaymentsProvider {
     const order = new Map(owned.map((intent, index) => [intent.id, index]));
     payments.sort((a, b) => (order.get(a.partnerId) ?? 0) - (order.get(b.partnerId) ?? 0));
     return { payments, hasMore: page.has_more, endCursor: page.data.at(-1)?.id ?? null };
+  }
+
+  /**
+   * Every PaymentIntent of the account created since `since`, newest first, page by page through
+   * `GET /v1/payment_intents?created[gte]=` (reconciliation's search for payments the ledger lacks).
+   */
+  async *listPlatformPayments(
+    ctx: CallContext,
+    query: { since: Date | null; pageSize: number },
+  ): AsyncIterable<ListedPayment> {
+    const call = this.call(ctx);
+    const endpoint = 'GET /v1/payment_intents';
+    const createdGte = query.since ? Math.floor(query.since.getTime() / 1000) : undefined;
+    let startingAfter: string | undefined;
+    for (;;) {
+      const page = await this.client.listPaymentIntents(call, {
+        limit: query.pageSize,
+        ...(startingAfter ? { startingAfter } : {}),
+        ...(createdGte !== undefined ? { createdGte } : {}),
+      });
+      for (const intent of page.data) {
+        yield {
+          partnerId: intent.id,
+          amount: amountOf(intent.amount, intent.currency, { ...call, endpoint }, 'amount'),
+          partnerStatus: intent.status,
+          createdAt: new Date(intent.created * 1000),
+        };
+      }
+      const last = page.data.at(-1);
+      if (!page.has_more || !last) return;
+      startingAfter = last.id;
+    }
   }
 
   /** The Stripe customer linked to the subject; no link means no consent to act at Stripe. */

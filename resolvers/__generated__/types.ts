@@ -838,6 +838,10 @@ export type ReconciliationDiscrepancyKind =
   | 'IN_DOUBT'
   /** The partner does not return the payment. */
   | 'MISSING_AT_PARTNER'
+  /** The partner's list holds a payment the ledger never recorded (paymentId is null; the detail names it). */
+  | 'PARTNER_ONLY'
+  /** The partner's refunded amount differs from the ledger's. */
+  | 'REFUND_MISMATCH'
   /** The partner could not be asked; the payment was not judged. */
   | 'UNREACHABLE';
 

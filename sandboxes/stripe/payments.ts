@@ -86,10 +86,13 @@ export function registerPaymentIntentRoutes(router: Router, ctx: ApiContext): vo
   });
 
   route(router, ctx, 'GET', '/v1/payment_intents', ({ params }) => {
-    allowOnly(params, ['customer', 'limit', 'starting_after', 'ending_before', 'expand']);
+    allowOnly(params, ['customer', 'created', 'limit', 'starting_after', 'ending_before', 'expand']);
     const expand = expansions(params, ['data.latest_charge']);
     const customer = optionalString(params, 'customer');
-    const items = [...state.intents.values()].filter((intent) => !customer || intent.customer === customer);
+    const created = createdFilter(params);
+    const items = [...state.intents.values()].filter(
+      (intent) => (!customer || intent.customer === customer) && created(intent.created),
+    );
     return page(state, params, '/v1/payment_intents', 'payment_intent', items, (intent) =>
       serveIntent(state, intent, expand.has('data.latest_charge')),
     );
@@ -125,6 +128,36 @@ export function registerPaymentIntentRoutes(router: Router, ctx: ApiContext): vo
     cancelIntent(state, intent, reason);
     return serveIntent(state, intent, expand.has('latest_charge'));
   });
+}
+
+/** Stripe's `created` list filter: an exact Unix time, or a hash of `gt`, `gte`, `lt`, `lte`. */
+function createdFilter(params: FormParams): (created: number) => boolean {
+  const value = params.created;
+  if (value === undefined) return () => true;
+  const integer = (raw: unknown, name: string): number => {
+    if (typeof raw !== 'string' || !/^\d+$/.test(raw))
+      throw invalidRequest(`Invalid integer: ${String(raw)}`, name);
+    return Number(raw);
+  };
+  if (typeof value === 'string') {
+    const exact = integer(value, 'created');
+    return (created) => created === exact;
+  }
+  if (Array.isArray(value)) throw invalidRequest('Invalid hash', 'created');
+  const bounds: [string, (created: number, bound: number) => boolean][] = [
+    ['gt', (c, b) => c > b],
+    ['gte', (c, b) => c >= b],
+    ['lt', (c, b) => c < b],
+    ['lte', (c, b) => c <= b],
+  ];
+  for (const key of Object.keys(value)) {
+    if (!bounds.some(([name]) => name === key))
+      throw invalidRequest(`Received unknown parameter: created[${key}]`, 'created', 'parameter_unknown');
+  }
+  const checks = bounds
+    .filter(([name]) => value[name] !== undefined)
+    .map(([name, test]) => ({ bound: integer(value[name], `created[${name}]`), test }));
+  return (created) => checks.every(({ bound, test }) => test(created, bound));
 }
 
 /** The PaymentIntent, or Stripe's 404 naming the `intent` parameter. */
