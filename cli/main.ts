@@ -126,6 +126,7 @@ program
   .option('--provider <provider>', `${paymentPartners().join(' | ')} (default: all)`)
   .option('--apply', 'move payments behind their partner forward through the state machine')
   .option('--json', 'print the report as JSON')
+  .option('--since <when>', 'only payments created since an ISO date or a duration back (24h, 7d)')
   .action((options: ReconcileCliOptions) => runReconcile(options));
 
 program.addHelpText('after', `\nScopes: ${ALL_SCOPES.join(' ')}`);

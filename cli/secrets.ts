@@ -9,6 +9,7 @@ import { openConfiguredDatabase } from '../server/wiring.js';
 import { ConsentRepository } from '../store/consents.js';
 import { parseKeyRing, SecretBox } from '../store/secrets.js';
 import { configOrExit } from './common.js';
+import { refuseWhileServing, runningServer } from './server-owner.js';
 
 export async function runSecretsRotate(options: { batchSize: string }): Promise<void> {
   const batchSize = Number(options.batchSize);
@@ -17,6 +18,9 @@ export async function runSecretsRotate(options: { batchSize: string }): Promise<
     process.exit(2);
   }
   const config = configOrExit();
+  // No API does this: resealing needs the database itself, which a running server holds.
+  const owner = await runningServer(config);
+  if (owner) refuseWhileServing(owner, 'secrets rotate');
   const box = new SecretBox(parseKeyRing(config.secretsKey));
   const db = await openConfiguredDatabase(config);
   try {

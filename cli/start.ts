@@ -23,6 +23,7 @@ import { seedDemoCustomers, seedDemoPayments } from './dev/demo.js';
 import { startDevServer } from './dev/server.js';
 import { startServer } from '../server/main.js';
 import { openDatabase } from '../store/db.js';
+import { databaseOwner, DatabaseInUseError } from '../store/owner-lock.js';
 import { cliLogger, configOrExit } from './common.js';
 
 export interface StartOptions {
@@ -42,6 +43,11 @@ export const SANDBOXES_FILE = 'sandboxes.json';
 export async function runStart(options: StartOptions): Promise<void> {
   const config = configOrExit();
   const logger = cliLogger(config);
+  // The embedded database has one owner: refuse before touching it or starting any sandbox.
+  if (!config.database.url) {
+    const owner = await databaseOwner(config.database.dataDir);
+    if (owner) refuseSecondOwner(new DatabaseInUseError(config.database.dataDir, owner));
+  }
   let sandboxes: RunningSandboxes = {};
   // A sandbox only for a partner the configuration leaves unset: a configured partner is reached where
   // configured (a shared sandbox for a second replica, a real partner), never shadowed by a local one.
@@ -74,8 +80,9 @@ export async function runStart(options: StartOptions): Promise<void> {
         startServer(config, logger, { sandboxes: await remoteSandboxEndpoints(attached) })
       : startDevServer(config, logger, sandboxes);
   const server = await starting.catch(async (error: unknown) => {
-    logger.fatal({ err: error }, 'Tributary could not start');
     await stopSandboxes(sandboxes);
+    if (error instanceof DatabaseInUseError) refuseSecondOwner(error);
+    logger.fatal({ err: error }, 'Tributary could not start');
     process.exit(1);
   });
   closeOnSignals(logger, config.shutdownGraceMs, async () => {
@@ -126,6 +133,12 @@ export async function runStart(options: StartOptions): Promise<void> {
       '',
     ].join('\n'),
   );
+}
+
+/** A second server on a data directory whose embedded database another one holds: exit 1, saying who. */
+function refuseSecondOwner(error: DatabaseInUseError): never {
+  process.stderr.write(`tributary start: ${error.message}\n`);
+  process.exit(1);
 }
 
 /** Where the partner sandboxes listen: their control routes approve a 3-D Secure challenge or settle a payment. */

@@ -1,6 +1,7 @@
 /**
  * `tributary webhooks list` and `tributary webhooks replay <id> | --since <time>`: the inbox for
- * operators, straight on the database the subgraph uses. A replay puts events back to pending; the
+ * operators, straight on the database the subgraph uses (or, while a server holds the embedded
+ * database, through its ops API; `replay --since` then refuses: stop the server or replay by id). A replay puts events back to pending; the
  * running subgraph's workers pick them up within one poll and fetch each payment from its partner
  * again, so replaying more than needed is harmless. Every replay is written to the audit log.
  */
@@ -11,8 +12,22 @@ import { WebhookOperations } from '../services/webhooks/operations.js';
 import { openConfiguredDatabase } from '../server/wiring.js';
 import { AuditLog } from '../store/audit.js';
 import type { Db } from '../store/db.js';
-import { WEBHOOK_STATUSES, WebhookRepository, type WebhookStatus } from '../store/webhooks.js';
+import {
+  WEBHOOK_STATUSES,
+  WebhookRepository,
+  type WebhookEventRecord,
+  type WebhookStatus,
+} from '../store/webhooks.js';
+import type { Config } from '../server/config.js';
 import { configOrExit } from './common.js';
+import {
+  announceRemote,
+  OpsRequestError,
+  opsRequest,
+  orFail,
+  refuseWhileServing,
+  runningServer,
+} from './server-owner.js';
 
 export interface ListOptions {
   status?: string;
@@ -50,8 +65,10 @@ export function parseSince(value: string, now: Date = new Date()): Date {
   return at;
 }
 
-async function withOperations<T>(fn: (ops: WebhookOperations, db: Db) => Promise<T>): Promise<T> {
-  const config = configOrExit();
+async function withOperations<T>(
+  config: Config,
+  fn: (ops: WebhookOperations, db: Db) => Promise<T>,
+): Promise<T> {
   const db = await openConfiguredDatabase(config);
   try {
     return await fn(new WebhookOperations(new WebhookRepository(db), new AuditLog(db)), db);
@@ -60,43 +77,120 @@ async function withOperations<T>(fn: (ops: WebhookOperations, db: Db) => Promise
   }
 }
 
+/** One listed event, as the database gives it or as the ops API answers it (times as ISO strings). */
+type ListedEvent = Pick<
+  WebhookEventRecord,
+  'id' | 'provider' | 'status' | 'attempts' | 'type' | 'partnerEventId' | 'lastError'
+> & { receivedAt: Date | string };
+
+/** The API's statuses (the schema's WebhookEventStatus) for each stored one; pending is two of them. */
+const API_STATUSES: Record<WebhookStatus, string[]> = {
+  pending: ['RECEIVED', 'FAILED'],
+  processing: ['PROCESSING'],
+  processed: ['PROCESSED'],
+  ignored: ['IGNORED'],
+  dead: ['DEAD_LETTER'],
+};
+
+/** The stored status an API status stands for, so the output is the same as a local run's. */
+function storedStatus(status: string): WebhookStatus {
+  const found = (Object.entries(API_STATUSES) as [WebhookStatus, string[]][]).find(([, api]) =>
+    api.includes(status),
+  );
+  return found ? found[0] : (status.toLowerCase() as WebhookStatus);
+}
+
+/** The one output of `webhooks list`, local or through the server. */
+function printEvents(events: readonly ListedEvent[], hasNextPage: boolean, json: boolean | undefined): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
+    return;
+  }
+  for (const event of events) {
+    const error = event.lastError ? `  error: ${event.lastError}` : '';
+    process.stdout.write(
+      `${event.id}  ${new Date(event.receivedAt).toISOString()}  ${event.provider.padEnd(11)} ${event.status.padEnd(10)} ` +
+        `attempts=${event.attempts}  ${event.type}  ${event.partnerEventId}${error}\n`,
+    );
+  }
+  process.stdout.write(
+    `${events.length} event(s)${hasNextPage ? ', more: narrow with --since or --status' : ''}\n`,
+  );
+}
+
 export async function runWebhooksList(options: ListOptions): Promise<void> {
   const status = options.status;
   if (status !== undefined && !(WEBHOOK_STATUSES as readonly string[]).includes(status))
     fail(`unknown status "${status}" (${WEBHOOK_STATUSES.join(', ')})`);
   const first = Number(options.limit);
   if (!Number.isInteger(first) || first < 1 || first > 100) fail('--limit must be between 1 and 100');
-  await withOperations(async (ops) => {
+  const partner = provider(options.provider);
+  const since = options.since ? parseSince(options.since) : null;
+  const config = configOrExit();
+  const owner = await runningServer(config);
+  if (owner) {
+    announceRemote(owner);
+    // One more than asked tells whether there are more (the API has no page info).
+    const asked = Math.min(first + 1, 100);
+    const fetchStatus = async (apiStatus: string | null) => {
+      const query = new URLSearchParams({ limit: String(asked) });
+      if (partner) query.set('partner', partner);
+      if (apiStatus) query.set('status', apiStatus);
+      if (since) query.set('since', since.toISOString());
+      const page = await orFail(() =>
+        opsRequest<{ events: ListedEvent[] }>(config, owner, 'GET', `/ops/api/webhooks?${query.toString()}`),
+      );
+      return page.events;
+    };
+    const apiStatuses = status ? API_STATUSES[status as WebhookStatus] : [null];
+    const events = (await Promise.all(apiStatuses.map(fetchStatus)))
+      .flat()
+      .map((event) => ({ ...event, status: storedStatus(event.status) }))
+      // Newest first, as the local listing (the API puts dead letters first).
+      .sort((a, b) => new Date(b.receivedAt).getTime() - new Date(a.receivedAt).getTime());
+    printEvents(events.slice(0, first), events.length > first, options.json);
+    return;
+  }
+  await withOperations(config, async (ops) => {
     const page = await ops.list({
       first,
       statuses: status ? [status as WebhookStatus] : null,
-      provider: provider(options.provider),
-      since: options.since ? parseSince(options.since) : null,
+      provider: partner,
+      since,
     });
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify(page.events, null, 2)}\n`);
-      return;
-    }
-    for (const event of page.events) {
-      const error = event.lastError ? `  error: ${event.lastError}` : '';
-      process.stdout.write(
-        `${event.id}  ${event.receivedAt.toISOString()}  ${event.provider.padEnd(11)} ${event.status.padEnd(10)} ` +
-          `attempts=${event.attempts}  ${event.type}  ${event.partnerEventId}${error}\n`,
-      );
-    }
-    process.stdout.write(
-      `${page.events.length} event(s)${page.hasNextPage ? ', more: narrow with --since or --status' : ''}\n`,
-    );
+    printEvents(page.events, page.hasNextPage, options.json);
   });
 }
+
+const BUSY = (id: string) => `event ${id} is being processed right now; replay it once it finishes`;
 
 export async function runWebhooksReplay(id: string | undefined, options: ReplayOptions): Promise<void> {
   if ((id === undefined) === (options.since === undefined)) fail('give either an event id or --since <time>');
   const actor = `operator:${userInfo().username}`;
-  await withOperations(async (ops) => {
+  const config = configOrExit();
+  const owner = await runningServer(config);
+  if (owner) {
+    if (id === undefined) refuseWhileServing(owner, 'webhooks replay --since');
+    announceRemote(owner);
+    const answer = await opsRequest<{ ok?: boolean; event?: ListedEvent }>(
+      config,
+      owner,
+      'POST',
+      `/ops/api/webhooks/${encodeURIComponent(id)}/replay`,
+    ).catch((error: unknown) => {
+      if (error instanceof OpsRequestError && error.status === 409) fail(BUSY(id));
+      if (error instanceof OpsRequestError) fail(error.message);
+      throw error;
+    });
+    if (answer.ok === false) fail(BUSY(id));
+    const event = answer.event;
+    process.stdout.write(`replayed ${id}${event ? ` (${event.provider} ${event.partnerEventId})` : ''}\n`);
+    return;
+  }
+  await withOperations(config, async (ops) => {
     if (id !== undefined) {
       const result = await ops.replay(id, actor).catch((error: unknown) => fail((error as Error).message));
-      if (!result.ok) fail(`event ${id} is being processed right now; replay it once it finishes`);
+      if (!result.ok) fail(BUSY(id));
       process.stdout.write(`replayed ${id} (${result.event.provider} ${result.event.partnerEventId})\n`);
       return;
     }

@@ -15,6 +15,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { ZodType } from 'zod';
 import { isDomainError, PartnerError, type PartnerErrorCode } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
+import { injectTraceContext } from './tracing.js';
 
 /** Methods partners are called with. */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -243,7 +244,7 @@ export class PartnerHttp {
     };
     if (req.json !== undefined) headers['content-type'] = 'application/json';
     if (req.form !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
-    return headers;
+    return injectTraceContext(headers);
   }
 
   private async readCapped(req: PartnerRequest<unknown>, res: Dispatcher.ResponseData): Promise<Buffer> {

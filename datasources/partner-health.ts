@@ -87,3 +87,66 @@ function percentile(sorted: readonly number[], p: number): number | null {
   const rank = Math.max(0, Math.ceil(p * sorted.length) - 1);
   return Math.round(sorted[rank]! * 10) / 10;
 }
+
+/** One minute of calls to a partner, for the operations console's latency chart. */
+export interface MinuteBucket {
+  /** The start of the minute. */
+  minute: Date;
+  calls: number;
+  errors: number;
+  /** Latency percentiles of the minute's sampled calls; null when there were none. */
+  p50Ms: number | null;
+  p99Ms: number | null;
+}
+
+const HISTORY_MINUTES = 60;
+/** Latency samples kept per minute (a ring: later calls of a busy minute replace earlier ones). */
+const SAMPLES_PER_MINUTE = 256;
+
+/**
+ * The last hour of calls per minute: counts and a bounded latency sample per minute, in a ring of
+ * sixty buckets, so memory stays fixed (about 120 KB per partner) whatever the traffic.
+ */
+export class MinuteSeries {
+  private readonly minute = new Float64Array(HISTORY_MINUTES).fill(-1);
+  private readonly calls = new Uint32Array(HISTORY_MINUTES);
+  private readonly errors = new Uint32Array(HISTORY_MINUTES);
+  private readonly samples = new Float64Array(HISTORY_MINUTES * SAMPLES_PER_MINUTE);
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  record(ms: number, failed: boolean): void {
+    const minute = Math.floor(this.now() / 60_000);
+    const slot = minute % HISTORY_MINUTES;
+    if (this.minute[slot] !== minute) {
+      this.minute[slot] = minute;
+      this.calls[slot] = 0;
+      this.errors[slot] = 0;
+    }
+    const index = this.calls[slot]! % SAMPLES_PER_MINUTE;
+    this.samples[slot * SAMPLES_PER_MINUTE + index] = ms;
+    this.calls[slot]! += 1;
+    if (failed) this.errors[slot]! += 1;
+  }
+
+  /** Every minute of the last hour, oldest first (minutes without calls included, with zero calls). */
+  buckets(): MinuteBucket[] {
+    const current = Math.floor(this.now() / 60_000);
+    const out: MinuteBucket[] = [];
+    for (let minute = current - HISTORY_MINUTES + 1; minute <= current; minute++) {
+      const slot = minute % HISTORY_MINUTES;
+      const calls = this.minute[slot] === minute ? this.calls[slot]! : 0;
+      const taken = Math.min(calls, SAMPLES_PER_MINUTE);
+      const start = slot * SAMPLES_PER_MINUTE;
+      const sorted = Array.from(this.samples.subarray(start, start + taken)).sort((a, b) => a - b);
+      out.push({
+        minute: new Date(minute * 60_000),
+        calls,
+        errors: calls === 0 ? 0 : this.errors[slot]!,
+        p50Ms: percentile(sorted, 0.5),
+        p99Ms: percentile(sorted, 0.99),
+      });
+    }
+    return out;
+  }
+}

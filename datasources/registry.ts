@@ -26,7 +26,13 @@ import type {
   ProviderDeps,
   SandboxHooks,
 } from './module.js';
-import { PartnerPolicy, policySettings, type PartnerHealth, type PolicyObserver } from './resilience.js';
+import {
+  PartnerPolicy,
+  policySettings,
+  type MinuteBucket,
+  type PartnerHealth,
+  type PolicyObserver,
+} from './resilience.js';
 
 /** A local sandbox standing in for an unconfigured partner (development and tests only). */
 export interface SandboxEndpoint {
@@ -90,6 +96,8 @@ export interface Registry {
   endpoint(name: ProviderName): PartnerEndpoint | null;
   /** Breaker state and the last minute of calls, per partner (the `partnerHealth` query). */
   health(): PartnerHealth[];
+  /** The last hour of calls per minute, per partner (the operations console). */
+  history(): Map<ProviderName, MinuteBucket[]>;
   close(): Promise<void>;
 }
 
@@ -200,6 +208,7 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
     forgetSubject: (subject) => cache.forgetSubject(subject),
     endpoint: (name) => entries.get(name)?.endpoint ?? null,
     health: () => [...entries.values()].map((entry) => entry.policy.health()),
+    history: () => new Map([...entries].map(([name, entry]) => [name, entry.policy.history()])),
     async close() {
       await Promise.all([...entries.values()].map((entry) => entry.provider.close()));
     },

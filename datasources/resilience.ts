@@ -37,12 +37,14 @@ import {
   type RetryPolicy,
   type TimeoutPolicy,
 } from 'cockatiel';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { PartnerCallSettings } from './module.js';
 import { isDomainError, PartnerError } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { CallOptions, CallPolicy } from './http.js';
-import { HealthWindow, type HealthSnapshot } from './partner-health.js';
+import { HealthWindow, MinuteSeries, type HealthSnapshot, type MinuteBucket } from './partner-health.js';
+import { partnerTracer } from './tracing.js';
 import {
   breakerStateOf,
   isPartnerFailure,
@@ -53,6 +55,7 @@ import {
 } from './resilience-rules.js';
 
 export type { BreakerState } from './resilience-rules.js';
+export type { MinuteBucket } from './partner-health.js';
 
 /** The knobs of one partner's policy (server/config.ts documents each variable). */
 export interface PolicySettings {
@@ -101,7 +104,14 @@ export interface PolicyDeps {
   now?: () => number;
 }
 
-type CallState = { deadlineAt: number; lastError: unknown; inFlight: boolean };
+type CallState = {
+  deadlineAt: number;
+  lastError: unknown;
+  inFlight: boolean;
+  /** Attempts that reached the partner, and the last one's status (for the call's span). */
+  attempts: number;
+  status?: string;
+};
 
 const SILENT: PolicyObserver = {
   attempt: () => undefined,
@@ -134,6 +144,7 @@ export class PartnerPolicy implements CallPolicy {
   private readonly readDeadline: TimeoutPolicy;
   private readonly writeDeadline: TimeoutPolicy;
   private readonly window: HealthWindow;
+  private readonly series: MinuteSeries;
   private readonly observer: PolicyObserver;
   private readonly now: () => number;
   /** Errors the retry layer must give up on: refusals, and a Retry-After beyond the deadline. */
@@ -147,6 +158,7 @@ export class PartnerPolicy implements CallPolicy {
     this.observer = deps.observer ?? SILENT;
     this.now = deps.now ?? Date.now;
     this.window = new HealthWindow(this.now);
+    this.series = new MinuteSeries(this.now);
     this.breaker = circuitBreaker(handleWhen(isPartnerFailure), {
       halfOpenAfter: settings.breakerHalfOpenMs,
       breaker: new SamplingBreaker({
@@ -182,9 +194,45 @@ export class PartnerPolicy implements CallPolicy {
   async execute<T>(fn: (signal: AbortSignal) => Promise<T>, options: CallOptions = {}): Promise<T> {
     const kind = options.kind ?? 'write';
     const endpoint = options.endpoint ?? 'unknown';
+    // One span per call (not per attempt): its attributes say how many attempts it took and how it ended.
+    return partnerTracer.startActiveSpan(
+      `${this.partner} ${endpoint}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { 'partner.name': this.partner, 'partner.endpoint': endpoint, 'partner.call_kind': kind },
+      },
+      async (span) => {
+        const call: CallState = { deadlineAt: 0, lastError: undefined, inFlight: false, attempts: 0 };
+        try {
+          return await this.run(fn, kind, endpoint, call);
+        } catch (error) {
+          span.setStatus({
+            code: SpanStatusCode.ERROR,
+            message: isDomainError(error) ? error.code : 'UNKNOWN',
+          });
+          throw error;
+        } finally {
+          span.setAttributes({
+            'partner.attempts': call.attempts,
+            'partner.retries': Math.max(0, call.attempts - 1),
+            'partner.breaker_state': breakerStateOf(this.breaker.state),
+            ...(call.status !== undefined ? { 'partner.status': call.status } : {}),
+          });
+          span.end();
+        }
+      },
+    );
+  }
+
+  private async run<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    kind: NonNullable<CallOptions['kind']>,
+    endpoint: string,
+    call: CallState,
+  ): Promise<T> {
     const deadline = kind === 'read' ? this.readDeadline : this.writeDeadline;
     const budget = kind === 'read' ? this.settings.readDeadlineMs : this.settings.writeDeadlineMs;
-    const call: CallState = { deadlineAt: this.now() + budget, lastError: undefined, inFlight: false };
+    call.deadlineAt = this.now() + budget;
     try {
       return await deadline.execute(({ signal }) =>
         kind === 'write'
@@ -209,6 +257,11 @@ export class PartnerPolicy implements CallPolicy {
       breakerState: breakerStateOf(this.breaker.state),
       ...this.window.snapshot(),
     };
+  }
+
+  /** The last hour of attempts per minute (the operations console's chart). */
+  history(): MinuteBucket[] {
+    return this.series.buckets();
   }
 
   private async once<T>(
@@ -239,12 +292,15 @@ export class PartnerPolicy implements CallPolicy {
   ): Promise<T> {
     const started = performance.now();
     call.inFlight = true;
+    call.attempts += 1;
     try {
       const result = await fn(signal);
-      this.observe(endpoint, statusOf(result), started, null);
+      call.status = statusOf(result);
+      this.observe(endpoint, call.status, started, null);
       return result;
     } catch (error) {
-      this.observe(endpoint, statusOfError(error), started, error);
+      call.status = statusOfError(error);
+      this.observe(endpoint, call.status, started, error);
       throw error;
     } finally {
       call.inFlight = false;
@@ -254,6 +310,7 @@ export class PartnerPolicy implements CallPolicy {
   private observe(endpoint: string, status: string, started: number, error: unknown): void {
     const ms = performance.now() - started;
     this.window.record(ms, error instanceof PartnerError);
+    this.series.record(ms, error instanceof PartnerError);
     const code = error === null ? null : isDomainError(error) ? error.code : 'UNKNOWN';
     this.observer.attempt(endpoint, status, ms / 1000, code);
   }

@@ -42,9 +42,12 @@ import { registerWebhookRoutes } from './webhook-routes.js';
 import type { Services } from './wiring.js';
 import helmet from '@fastify/helmet';
 import { registerConsentRoutes } from './consent-routes.js';
+import { registerOpsRoutes } from './ops-routes.js';
 import { bodyDeadline, serverWithDeadlines } from './http-server.js';
+import { mainPortAccess, metricsTokenMatches } from './metrics-access.js';
 import { isDomainError } from '../domain/errors.js';
 import { GraphQLError } from 'graphql';
+import { operationSpanPlugin, withOperationSpan } from './tracing.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -129,6 +132,7 @@ export async function buildApp(services: Services): Promise<App> {
       // After the partial errors join: every error of the answer gets the request's correlation id.
       correlationPlugin(),
       services.metrics.operationsPlugin(),
+      operationSpanPlugin(),
       idempotencyPlugin(),
       fastifyApolloDrainPlugin(fastify),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
@@ -146,10 +150,18 @@ export async function buildApp(services: Services): Promise<App> {
   });
 
   fastify.get('/healthz', async () => ({ status: 'ok' }));
-  fastify.get('/metrics', async (_request, reply) => {
-    const { contentType, body } = await services.metrics.render();
-    return reply.type(contentType).send(body);
-  });
+  // Never open to clients on the main port without METRICS_TOKEN (server/metrics-access.ts).
+  const metricsAccess = mainPortAccess(config);
+  if (metricsAccess.kind !== 'closed')
+    fastify.get('/metrics', async (request, reply) => {
+      if (
+        metricsAccess.kind === 'token' &&
+        !metricsTokenMatches(metricsAccess.token, header(request, 'authorization'))
+      )
+        return rejectTransport(reply, 401, 'UNAUTHENTICATED', 'GET /metrics requires its token.', request.id);
+      const { contentType, body } = await services.metrics.render();
+      return reply.type(contentType).send(body);
+    });
   fastify.get('/readyz', async (_request, reply) => {
     const readiness = await checkReadiness(services.db, { dirs: migrationDirs() });
     return reply.code(readiness.ok ? 200 : 503).send(readiness);
@@ -157,6 +169,8 @@ export async function buildApp(services: Services): Promise<App> {
 
   await registerWebhookRoutes(fastify, services);
   registerConsentRoutes(fastify, services);
+  // The operations console and its JSON API (ops tokens; not behind the router secret).
+  await registerOpsRoutes(fastify, services);
 
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => contextFor(services, request),
@@ -183,7 +197,8 @@ export async function buildApp(services: Services): Promise<App> {
       reply.statusCode >= 400 && typeof payload === 'string'
         ? stampCorrelationId(payload, request.id)
         : payload,
-    handler: (request, reply) => handler.call(fastify, request as never, reply as never),
+    handler: (request, reply) =>
+      withOperationSpan(request.headers, () => handler.call(fastify, request as never, reply as never)),
   });
 
   return { fastify, apollo };

@@ -83,8 +83,18 @@ const EnvSchema = z
     IDEMPOTENCY_RETENTION_HOURS: int(72, 24, 24 * 90),
     IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
     TRIBUTARY_CRASH_AT: optionalText,
+    METRICS_PORT: optionalText
+      .transform((value) => (value === undefined ? undefined : Number(value)))
+      .pipe(z.number().int().min(0).max(65535).optional()),
+    METRICS_TOKEN: optionalText.pipe(z.string().min(16, 'must be at least 16 characters').optional()),
+    TRIBUTARY_OPS_TOKEN: optionalText,
+    OTEL_SERVICE_NAME: optionalText,
   })
-  .extend({ PAYMENT_RETURN_URL: optionalUrl, CONSENT_CALLBACK_URL: optionalUrl })
+  .extend({
+    OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+    PAYMENT_RETURN_URL: optionalUrl,
+    CONSENT_CALLBACK_URL: optionalUrl,
+  })
   .extend(WebhookEnvSchema.shape);
 
 export interface Config {
@@ -185,6 +195,22 @@ export interface Config {
     idleTimeoutMs: number;
   };
   shutdownGraceMs: number;
+  /**
+   * Who may read GET /metrics (server/metrics-access.ts): `port` its own listener on `host` (the main
+   * port then answers 404 there), `token` a Bearer token it requires. Neither: production answers 404,
+   * development serves it on the main port with a warning.
+   */
+  metrics: { port: number | null; token: string | null };
+  /**
+   * OpenTelemetry tracing (server/tracing.ts): on when `otlpEndpoint` (OTEL_EXPORTER_OTLP_ENDPOINT) is
+   * set; the exporter reads the other OTEL_EXPORTER_OTLP_* variables itself.
+   */
+  tracing: { otlpEndpoint: string | null; serviceName: string };
+  /**
+   * The ops token the CLI presents to a running server that holds the embedded database
+   * (TRIBUTARY_OPS_TOKEN; without it, development signs one with the data directory's key).
+   */
+  opsToken: string | null;
   /** Partner webhooks (DESIGN §11); each partner's secrets are in `partners`. */
   webhooks: WebhookSettings;
   payments: {
@@ -320,6 +346,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutMs: Math.max(e.HTTP_IDLE_TIMEOUT_MS, e.HTTP_KEEP_ALIVE_TIMEOUT_MS),
     },
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    metrics: { port: e.METRICS_PORT ?? null, token: e.METRICS_TOKEN ?? null },
+    tracing: {
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT ?? null,
+      serviceName: e.OTEL_SERVICE_NAME ?? 'tributary',
+    },
+    opsToken: e.TRIBUTARY_OPS_TOKEN ?? null,
     payments: {
       retentionHours: e.IDEMPOTENCY_RETENTION_HOURS,
       leaseMs: e.IDEMPOTENCY_LEASE_MS,
@@ -351,6 +383,9 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   }
   for (const module of PARTNER_MODULES)
     problems.push(...module.env.problems(env, env.NODE_ENV === 'production'));
+  const metricsPort = env.METRICS_PORT?.trim();
+  if (metricsPort && metricsPort !== '0' && Number(metricsPort) === Number(env.PORT?.trim() || 4001))
+    problems.push('METRICS_PORT: must differ from PORT (it is a listener of its own)');
   if (env.NODE_ENV === 'production') {
     if (has('TRIBUTARY_CRASH_AT'))
       problems.push('TRIBUTARY_CRASH_AT: the crash switch is for tests and refused in production');

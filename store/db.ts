@@ -23,6 +23,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import type { Transaction as PGliteTransaction } from '@electric-sql/pglite';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 
@@ -148,16 +149,17 @@ async function openPg(url: string, options: OpenDatabaseOptions, guard: Guard): 
   });
   pool.on('error', (error) => options.onIdleError?.(error));
 
-  const clientQueryable = (client: pg.Pool | PoolClient): Queryable => ({
-    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      const result = await client.query<R>(sql, params ? [...params] : []);
-      return result.rows;
-    },
-    async exec(sql: string) {
-      // No parameters: the simple query protocol, which accepts several statements.
-      await client.query(sql);
-    },
-  });
+  const clientQueryable = (client: pg.Pool | PoolClient): Queryable =>
+    traced('postgresql', {
+      async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+        const result = await client.query<R>(sql, params ? [...params] : []);
+        return result.rows;
+      },
+      async exec(sql: string) {
+        // No parameters: the simple query protocol, which accepts several statements.
+        await client.query(sql);
+      },
+    });
   const direct = clientQueryable(pool);
 
   const db: Db = {
@@ -222,15 +224,16 @@ async function openPglite(dataDir: string, guard: Guard): Promise<Db> {
     },
   });
 
-  const wrap = (target: PGlite | PGliteTransaction): Queryable => ({
-    async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
-      const result = await target.query<R>(sql, params ? [...params] : []);
-      return result.rows;
-    },
-    async exec(sql: string) {
-      await target.exec(sql);
-    },
-  });
+  const wrap = (target: PGlite | PGliteTransaction): Queryable =>
+    traced('pglite', {
+      async query<R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+        const result = await target.query<R>(sql, params ? [...params] : []);
+        return result.rows;
+      },
+      async exec(sql: string) {
+        await target.exec(sql);
+      },
+    });
   const direct = wrap(pglite);
 
   // PGlite runs one statement at a time and queues plain queries behind an open transaction
@@ -259,4 +262,45 @@ async function openPglite(dataDir: string, guard: Guard): Promise<Db> {
     },
   };
   return db;
+}
+
+const tracer = trace.getTracer('tributary.store');
+
+/**
+ * One span per statement when tracing is on (OpenTelemetry's SDK registered; otherwise the spans are
+ * non-recording and nothing is computed). The statement's text is recorded without its parameters.
+ */
+function traced(system: 'postgresql' | 'pglite', inner: Queryable): Queryable {
+  const span = (sql: string) => {
+    const current = tracer.startSpan('db', { kind: SpanKind.CLIENT });
+    if (current.isRecording()) {
+      const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
+      current.updateName(`db ${operation}`);
+      current.setAttributes({
+        'db.system': system === 'pglite' ? 'postgresql' : system,
+        'db.operation.name': operation,
+        'db.query.text': sql.length > 1000 ? `${sql.slice(0, 1000)}...` : sql,
+        'tributary.db.backend': system,
+      });
+    }
+    return current;
+  };
+  const finish = async <T>(current: ReturnType<typeof span>, work: Promise<T>): Promise<T> => {
+    try {
+      return await work;
+    } catch (error) {
+      current.setStatus({
+        code: SpanStatusCode.ERROR,
+        message: (error as { code?: string }).code ?? 'ERROR',
+      });
+      throw error;
+    } finally {
+      current.end();
+    }
+  };
+  return {
+    query: <R extends object = Record<string, unknown>>(sql: string, params?: readonly unknown[]) =>
+      finish(span(sql), inner.query<R>(sql, params)),
+    exec: (sql: string) => finish(span(sql), inner.exec(sql)),
+  };
 }

@@ -252,6 +252,15 @@ export class IdempotencyStore {
     return rows.length;
   }
 
+  /** Keys still running (a payment mid-flight or abandoned), oldest first: the operations console. */
+  async running(limit = 100): Promise<IdempotencyRecord[]> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM idempotency_keys WHERE state = 'running' ORDER BY created_at LIMIT $1`,
+      [limit],
+    );
+    return rows.map(toRecord);
+  }
+
   /** Running keys whose lease lapsed before `olderThan` (for operators and reconciliation). */
   async abandoned(olderThan: Date, limit = 100): Promise<IdempotencyRecord[]> {
     const rows = await this.db.query<Row>(

@@ -46,6 +46,10 @@ export interface LedgerEntry {
   status: PaymentStatus;
   amountMinor: bigint;
   currency: string;
+  /** Refunded or reserved by pending refunds, in minor units (reconciliation compares it). */
+  refundedMinor?: bigint;
+  /** When the ledger recorded it (reconciliation's default floor of the partner's list). */
+  createdAt?: Date;
 }
 
 const CHAIN = `ARRAY['PENDING','REQUIRES_ACTION','PROCESSING','AUTHORISED','SETTLED','PARTIALLY_REFUNDED',
@@ -269,11 +273,14 @@ export class PaymentRepository {
     return rows.length > 0;
   }
 
-  /** Every payment at a provider, oldest first: what reconciliation compares with the partner. */
-  async ledger(provider: ProviderName): Promise<LedgerEntry[]> {
+  /** Payments in any of `statuses`, across subjects, newest first (the operations console). */
+  async inStatus(
+    statuses: readonly PaymentStatus[],
+    limit = 100,
+  ): Promise<(LedgerEntry & { createdAt: Date })[]> {
     const rows = await this.db.query<PaymentRow>(
-      'SELECT * FROM payments WHERE provider = $1 ORDER BY created_at, id',
-      [provider],
+      'SELECT * FROM payments WHERE status = ANY($1) ORDER BY created_at DESC, id DESC LIMIT $2',
+      [[...statuses], limit],
     );
     return rows.map((row) => ({
       id: row.id,
@@ -283,6 +290,29 @@ export class PaymentRepository {
       status: row.status,
       amountMinor: BigInt(row.amount_minor),
       currency: row.currency,
+      createdAt: new Date(row.created_at),
+    }));
+  }
+
+  /**
+   * Every payment at a provider (created at or after `since`, when given), oldest first: what
+   * reconciliation compares with the partner.
+   */
+  async ledger(provider: ProviderName, since: Date | null = null): Promise<LedgerEntry[]> {
+    const rows = await this.db.query<PaymentRow>(
+      'SELECT * FROM payments WHERE provider = $1 AND ($2::timestamptz IS NULL OR created_at >= $2) ORDER BY created_at, id',
+      [provider, since],
+    );
+    return rows.map((row) => ({
+      id: row.id,
+      provider: row.provider,
+      partnerId: row.partner_id,
+      subject: row.subject,
+      status: row.status,
+      amountMinor: BigInt(row.amount_minor),
+      currency: row.currency,
+      refundedMinor: BigInt(row.refunded_minor),
+      createdAt: new Date(row.created_at),
     }));
   }
 

@@ -20,6 +20,7 @@ import {
   type PartnerTimeouts,
 } from '../http.js';
 import { plaidErrorFromResponse, plaidTransportError, type PlaidCallInfo } from './errors.js';
+import { injectTraceContext } from '../tracing.js';
 import {
   accountsGetResponseSchema,
   itemPublicTokenExchangeResponseSchema,
@@ -271,7 +272,7 @@ export class PlaidClient {
     });
     try {
       const response = await send({
-        headers: { [this.correlationHeader]: call.correlationId },
+        headers: injectTraceContext({ [this.correlationHeader]: call.correlationId }),
         signal: AbortSignal.any([signal, deadline, ...(call.signal ? [call.signal] : [])]),
       });
       call.logger.info(fields(response.status), 'Partner call completed.');

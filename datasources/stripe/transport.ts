@@ -5,10 +5,12 @@
  *   truncated body would wait for the deadline);
  * - no hidden retry: the SDK retries once, after 0.5 s, on ECONNRESET/EPIPE whatever
  *   maxNetworkRetries says; renaming those codes leaves the retry decision to our policy.
+ * Each request also carries the partner call's trace context (`traceparent`).
  * Requests, the agent and everything else are the SDK's.
  */
 import type { Agent, IncomingMessage } from 'node:http';
 import Stripe from 'stripe';
+import { injectTraceContext } from '../tracing.js';
 
 /** Codes of the errors the reader raises; errors.ts maps them. */
 export const BODY_TOO_LARGE = 'ERR_STRIPE_BODY_TOO_LARGE';
@@ -26,6 +28,8 @@ export function guardedNodeHttpClient(agent: Agent, maxBytes: number): Stripe.Ht
   return {
     getClientName: () => inner.getClientName(),
     async makeRequest(...args) {
+      // args[4]: the request's headers; the partner call's span travels with them.
+      injectTraceContext(args[4] as Record<string, string>);
       const response = await inner.makeRequest(...args).catch((error: unknown) => {
         const code = (error as { code?: unknown }).code;
         if (typeof code === 'string' && SDK_RETRIED_CODES.has(code)) {

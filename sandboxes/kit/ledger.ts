@@ -24,16 +24,23 @@ export interface LedgerSnapshot {
   /** Count per "METHOD /route-template", e.g. "GET /accounts/{AccountId}". */
   requests: Record<string, number>;
   movements: MoneyMovement[];
+  /** Trace ids of the W3C `traceparent` headers the sandbox received, oldest first (at most 1000). */
+  traceIds: string[];
 }
 
 /** Request counts and money movements of one sandbox. */
 export class Ledger {
   private requests = new Map<string, number>();
   private movements: MoneyMovement[] = [];
+  private traceIds = new Set<string>();
 
-  /** Counts one request to a route key ("METHOD /template"). */
-  count(key: string): void {
+  /** Counts one request to a route key ("METHOD /template"), noting the trace it belongs to. */
+  count(key: string, traceparent?: string): void {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const traceId = traceparent
+      ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent)?.[1]
+      : null;
+    if (traceId && this.traceIds.size < 1000) this.traceIds.add(traceId);
   }
 
   /** Records a money movement. */
@@ -45,11 +52,13 @@ export class Ledger {
     return {
       requests: Object.fromEntries([...this.requests.entries()].sort(([a], [b]) => a.localeCompare(b))),
       movements: this.movements.map((movement) => ({ ...movement })),
+      traceIds: [...this.traceIds],
     };
   }
 
   reset(): void {
     this.requests.clear();
     this.movements = [];
+    this.traceIds.clear();
   }
 }

@@ -188,7 +188,11 @@ async function handle(
     return;
   }
 
-  ledger.count(`${method} ${found.route.template}`);
+  const traceparent = req.headers.traceparent;
+  ledger.count(
+    `${method} ${found.route.template}`,
+    typeof traceparent === 'string' ? traceparent : undefined,
+  );
   const { latencyMs, fault } = faults.take(method, found.route.template, url.pathname);
   if (latencyMs > 0) await sleep(latencyMs);
   if (fault?.kind === 'hang') return;

@@ -55,6 +55,7 @@ describe('sandbox kit', () => {
       movements: [
         { id: 'pay_1', kind: 'payment', amount: '12.30', currency: 'GBP', at: '2025-03-14T12:00:00Z' },
       ],
+      traceIds: [],
     });
   });
 
@@ -62,7 +63,7 @@ describe('sandbox kit', () => {
     await get('/v1/items/a');
     await control('POST', 'approve');
     const res = await control('GET', 'ledger');
-    expect(await res.json()).toEqual({ requests: { 'GET /v1/items/{id}': 1 }, movements: [] });
+    expect(await res.json()).toEqual({ requests: { 'GET /v1/items/{id}': 1 }, movements: [], traceIds: [] });
   });
 
   it('configures faults over HTTP, rejects invalid rules, and clears them', async () => {
@@ -126,7 +127,7 @@ describe('sandbox kit', () => {
     sandbox.setFaults([{ kind: 'status' }]);
     await get('/v1/payments', { method: 'POST' });
     expect((await control('POST', 'reset')).status).toBe(204);
-    expect(sandbox.ledger()).toEqual({ requests: {}, movements: [] });
+    expect(sandbox.ledger()).toEqual({ requests: {}, movements: [], traceIds: [] });
     expect((await get('/v1/items/a')).status).toBe(200);
   });
 });
