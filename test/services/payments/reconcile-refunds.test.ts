@@ -72,6 +72,18 @@ describe('reconciliation of refunds and --since', { timeout: 180_000 }, () => {
     expect(mine[0]!.detail).toBe('refunded: ours 0 GBP, partner 500 GBP');
   });
 
+  it('reports an amount the ledger and the partner disagree on as amount_mismatch, never applied', async () => {
+    const { id, intentId } = await settledPayment();
+    // The ledger drifts from the partner (a bug, a bad migration): it now says 21.00 for a 20.00 charge.
+    await app.server.services.db.query('UPDATE payments SET amount_minor = 2100 WHERE partner_id = $1', [
+      intentId,
+    ]);
+    const report = await app.server.services.payments.reconcile({ providers: ['stripe'], apply: true });
+    expect(report.discrepancies.filter((d) => d.paymentId === id)).toEqual([
+      expect.objectContaining({ kind: 'amount_mismatch', applied: false }),
+    ]);
+  });
+
   it('compares only payments created since the given time', async () => {
     const { id } = await settledPayment();
     const all = await app.server.services.payments.reconcile({ providers: ['stripe'] });
