@@ -26,6 +26,8 @@ export interface LedgerSnapshot {
   movements: MoneyMovement[];
   /** Trace ids of the W3C `traceparent` headers the sandbox received, oldest first (at most 1000). */
   traceIds: string[];
+  /** Per route key, requests that came without the partner's correlation header (none expected). */
+  uncorrelated: Record<string, number>;
 }
 
 /** Request counts and money movements of one sandbox. */
@@ -33,10 +35,12 @@ export class Ledger {
   private requests = new Map<string, number>();
   private movements: MoneyMovement[] = [];
   private traceIds = new Set<string>();
+  private uncorrelated = new Map<string, number>();
 
   /** Counts one request to a route key ("METHOD /template"), noting the trace it belongs to. */
-  count(key: string, traceparent?: string): void {
+  count(key: string, traceparent?: string, correlated = true): void {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    if (!correlated) this.uncorrelated.set(key, (this.uncorrelated.get(key) ?? 0) + 1);
     const traceId = traceparent
       ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent)?.[1]
       : null;
@@ -53,6 +57,7 @@ export class Ledger {
       requests: Object.fromEntries([...this.requests.entries()].sort(([a], [b]) => a.localeCompare(b))),
       movements: this.movements.map((movement) => ({ ...movement })),
       traceIds: [...this.traceIds],
+      uncorrelated: Object.fromEntries(this.uncorrelated),
     };
   }
 
@@ -60,5 +65,6 @@ export class Ledger {
     this.requests.clear();
     this.movements = [];
     this.traceIds.clear();
+    this.uncorrelated.clear();
   }
 }

@@ -57,6 +57,11 @@ export interface SandboxOptions {
   tamper?: (body: unknown, req: SandboxRequest) => unknown;
   /** The partner's error answer for an injected status (429 included). */
   errorReply?: (status: number, req: SandboxRequest) => Reply;
+  /**
+   * The header the partner asks on every call (e.g. x-fapi-interaction-id); the ledger counts the
+   * requests that come without it.
+   */
+  correlationHeader?: string;
   /** Headers added to every answer of a partner route (e.g. x-fapi-interaction-id). */
   responseHeaders?: (req: SandboxRequest) => Record<string, string>;
   /** The answer for an unknown route; methodAllowed false means another method exists (405). */
@@ -189,9 +194,11 @@ async function handle(
   }
 
   const traceparent = req.headers.traceparent;
+  const correlated = !options.correlationHeader || req.headers[options.correlationHeader] !== undefined;
   ledger.count(
     `${method} ${found.route.template}`,
     typeof traceparent === 'string' ? traceparent : undefined,
+    correlated,
   );
   const { latencyMs, fault } = faults.take(method, found.route.template, url.pathname);
   if (latencyMs > 0) await sleep(latencyMs);

@@ -151,6 +151,7 @@ export async function startOpenBankingSandbox(
             ),
         }
       : {}),
+    correlationHeader: 'x-fapi-interaction-id',
     responseHeaders: interactionId,
     errorReply: faultReply,
     corrupt: breakContract,

@@ -75,4 +75,12 @@ describe('Open Banking payments through the graph', () => {
     expect(payload?.payment ?? null).toBeNull();
     expect(bankPayments().length).toBe(before);
   });
+
+  it('sends x-fapi-interaction-id on every call it makes to the bank', async () => {
+    await app.graphql(INITIATE, { input: bankPayment('1.00'), key: key() });
+    const seen = app.sandboxes.openbanking!.handle.ledger();
+    const calls = Object.values(seen.requests).reduce((sum, count) => sum + count, 0);
+    expect(calls).toBeGreaterThan(3);
+    expect(seen.uncorrelated).toEqual({});
+  });
 });

@@ -42,6 +42,30 @@ const control = (method: string, path: string, body?: unknown) =>
   });
 
 describe('sandbox kit', () => {
+  it("notes the trace of each request and counts requests without the partner's correlation header", async () => {
+    const own = new Ledger();
+    const strict = await startSandbox({
+      name: 'strict',
+      router: new Router().on('GET', '/v1/ping', () => json(200, { ok: true })),
+      ledger: own,
+      correlationHeader: 'x-toy-interaction-id',
+    });
+    try {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      await fetch(`${strict.url}/v1/ping`, {
+        headers: { 'x-toy-interaction-id': 'i-1', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      });
+      await fetch(`${strict.url}/v1/ping`, { headers: { traceparent: 'not-a-traceparent' } });
+      expect(strict.ledger()).toMatchObject({
+        requests: { 'GET /v1/ping': 2 },
+        traceIds: [traceId],
+        uncorrelated: { 'GET /v1/ping': 1 },
+      });
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('routes templates, counts requests per route template and adds the partner headers', async () => {
     const res = await get('/v1/items/abc');
     expect(await res.json()).toEqual({ id: 'abc', name: 'widget', price: '1.00' });
@@ -56,6 +80,7 @@ describe('sandbox kit', () => {
         { id: 'pay_1', kind: 'payment', amount: '12.30', currency: 'GBP', at: '2025-03-14T12:00:00Z' },
       ],
       traceIds: [],
+      uncorrelated: {},
     });
   });
 
@@ -63,7 +88,12 @@ describe('sandbox kit', () => {
     await get('/v1/items/a');
     await control('POST', 'approve');
     const res = await control('GET', 'ledger');
-    expect(await res.json()).toEqual({ requests: { 'GET /v1/items/{id}': 1 }, movements: [], traceIds: [] });
+    expect(await res.json()).toEqual({
+      requests: { 'GET /v1/items/{id}': 1 },
+      movements: [],
+      traceIds: [],
+      uncorrelated: {},
+    });
   });
 
   it('configures faults over HTTP, rejects invalid rules, and clears them', async () => {
@@ -127,7 +157,7 @@ describe('sandbox kit', () => {
     sandbox.setFaults([{ kind: 'status' }]);
     await get('/v1/payments', { method: 'POST' });
     expect((await control('POST', 'reset')).status).toBe(204);
-    expect(sandbox.ledger()).toEqual({ requests: {}, movements: [], traceIds: [] });
+    expect(sandbox.ledger()).toEqual({ requests: {}, movements: [], traceIds: [], uncorrelated: {} });
     expect((await get('/v1/items/a')).status).toBe(200);
   });
 });
