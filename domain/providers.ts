@@ -58,6 +58,21 @@ export interface CredentialStore {
   get(subject: string, provider: ProviderName): Promise<PartnerCredential | null>;
   /** Saves refreshed tokens for an existing link. */
   update(credential: PartnerCredential): Promise<void>;
+  /**
+   * Runs `fn` holding the refresh lock of one link (subject, provider and the partner's handle), one
+   * holder at a time across every process sharing the store, and hands it the link's credential as
+   * stored now, read under the lock (null when the link is no longer active). The credential `fn`
+   * returns is saved under the same lock, unless it is the very object handed in, and is returned.
+   * A partner that rotates refresh tokens is refreshed through here: a caller that waited sees the
+   * tokens another one (another replica) has just rotated, and uses them instead of refreshing again.
+   * `fn` must not use the store itself: the lock is not re-entrant.
+   */
+  refreshing(
+    subject: string,
+    provider: ProviderName,
+    externalRef: string,
+    fn: (current: PartnerCredential | null) => Promise<PartnerCredential>,
+  ): Promise<PartnerCredential>;
 }
 
 export interface TransactionQuery {

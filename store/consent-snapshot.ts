@@ -45,6 +45,13 @@ export class ConsentSnapshot {
         ? this.#credential(provider)
         : this.repository.credentials.get(subject, provider),
     update: (credential) => this.#update(credential),
+    // The lock is the process store's (shared by every request and replica); this view re-reads after.
+    refreshing: (subject, provider, externalRef, fn) =>
+      this.#rereadAfter(
+        subject,
+        provider,
+        this.repository.credentials.refreshing(subject, provider, externalRef, fn),
+      ),
   };
 
   #load(): Promise<ActiveConsent[]> {
@@ -68,8 +75,15 @@ export class ConsentSnapshot {
   }
 
   async #update(credential: PartnerCredential): Promise<void> {
-    const written = this.repository.credentials.update(credential);
-    const { subject, provider } = credential;
+    await this.#rereadAfter(
+      credential.subject,
+      credential.provider,
+      this.repository.credentials.update(credential),
+    );
+  }
+
+  /** `written`'s outcome; this subject's later reads of the provider's credential wait for it, then ask the store. */
+  async #rereadAfter<T>(subject: string, provider: ProviderName, written: Promise<T>): Promise<T> {
     if (subject === this.subject) {
       // Whatever the write's outcome (a link revoked meanwhile fails it), later reads ask the store.
       const reread = written
@@ -79,6 +93,6 @@ export class ConsentSnapshot {
       reread.catch(() => undefined);
       this.#credentials.set(provider, reread);
     }
-    await written;
+    return written;
   }
 }

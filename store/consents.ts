@@ -21,6 +21,7 @@ import { openCredential, sealCredential } from './consent-credentials.js';
 import type { ConsentCredential, CredentialOwner } from './consent-credentials.js';
 import type { ChangeFeed } from './change-feed.js';
 import type { Db, Queryable } from './db.js';
+import { KeyedLock } from './keyed-lock.js';
 import type { SecretBox } from './secrets.js';
 
 export type { ConsentCredential } from './consent-credentials.js';
@@ -126,6 +127,15 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The change-feed topic of consent changes; the key is the subject. */
 export const CONSENTS_TOPIC = 'consents';
+
+/**
+ * The refresh lock of one link on PostgreSQL, held until the transaction ends: one holder across every
+ * replica on the schema ($1 names the link).
+ */
+const LINK_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('tributary.credential-refresh.' || coalesce(current_schema(), '') || '.' || $1, 0))`;
+
+/** The refresh locks of links on the embedded database: one process is its only user (owner lock). */
+const embeddedLinkLocks = new KeyedLock();
 
 /** Associated data of a pending grant's secrets: another row's ciphertext does not open here. */
 const pendingAad = (owner: { id: string; subject: string; provider: string }): string =>
@@ -468,6 +478,8 @@ export class ConsentRepository {
   readonly credentials: CredentialStore = {
     get: (subject, provider) => this.#activeCredential(subject, provider),
     update: (credential) => this.#updateCredential(credential),
+    refreshing: (subject, provider, externalRef, fn) =>
+      this.#refreshing({ subject, provider, externalRef }, fn),
   };
 
   async #activeCredential(subject: string, provider: ProviderName): Promise<PartnerCredential | null> {
@@ -483,21 +495,79 @@ export class ConsentRepository {
   }
 
   async #updateCredential(credential: PartnerCredential): Promise<void> {
-    const { subject, provider, externalRef } = credential;
-    const stored = await this.db.transaction(async (tx) => {
-      const [row] = await tx.query<ConsentRow>(
-        `SELECT ${COLUMNS} FROM consents
-         WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND partner_ref = $4
-         ${NEWEST_FIRST} LIMIT 1 FOR UPDATE`,
-        [subject, provider, this.#now(), externalRef],
-      );
-      if (!row) return false;
-      const { accessToken, refreshToken, expiresAt } = credential;
-      await this.#store(tx, row.id, this.#seal(row, { accessToken, refreshToken, expiresAt }));
-      return true;
+    const stored = await this.db.transaction((tx) => this.#write(tx, credential));
+    await this.#changed(credential.subject);
+    if (!stored) throw new NotFoundError(`An active ${credential.provider} consent for this link`);
+  }
+
+  /** Saves the link's tokens in `tx`; false when the link is no longer active. */
+  async #write(tx: Queryable, credential: PartnerCredential): Promise<boolean> {
+    const row = await this.#linkRow(tx, credential, 'FOR UPDATE');
+    if (!row) return false;
+    const { accessToken, refreshToken, expiresAt } = credential;
+    await this.#store(tx, row.id, this.#seal(row, { accessToken, refreshToken, expiresAt }));
+    return true;
+  }
+
+  /** The active consent row of one link (the partner's handle), newest first. */
+  async #linkRow(
+    q: Queryable,
+    link: Pick<PartnerCredential, 'subject' | 'provider' | 'externalRef'>,
+    lock: '' | 'FOR UPDATE' = '',
+  ): Promise<ConsentRow | undefined> {
+    const [row] = await q.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents
+       WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND partner_ref = $4
+       ${NEWEST_FIRST} LIMIT 1 ${lock}`,
+      [link.subject, link.provider, this.#now(), link.externalRef],
+    );
+    return row;
+  }
+
+  /** The link's credential as stored now; null when the link is inactive or holds none. */
+  async #linkCredential(
+    q: Queryable,
+    link: Pick<PartnerCredential, 'subject' | 'provider' | 'externalRef'>,
+  ): Promise<PartnerCredential | null> {
+    const row = await this.#linkRow(q, link);
+    const credential = row ? this.#open(row) : null;
+    return credential && { ...link, ...credential };
+  }
+
+  /**
+   * CredentialStore.refreshing: on PostgreSQL, a transaction holding the link's advisory lock, in which
+   * the credential is re-read, `fn` runs (the partner's token call) and its answer is saved, so a
+   * replica waiting for the lock reads what the holder committed; on the embedded database, an
+   * in-process lock around the same steps. What is saved is always this link's, whatever `fn` answers.
+   */
+  async #refreshing(
+    link: Pick<PartnerCredential, 'subject' | 'provider' | 'externalRef'>,
+    fn: (current: PartnerCredential | null) => Promise<PartnerCredential>,
+  ): Promise<PartnerCredential> {
+    const key = JSON.stringify([link.subject, link.provider, link.externalRef]);
+    if (this.db.kind === 'pglite') {
+      return embeddedLinkLocks.run(key, async () => {
+        const current = await this.#linkCredential(this.db, link);
+        const next = await fn(current);
+        if (next !== current) await this.#updateCredential({ ...next, ...link });
+        return next;
+      });
+    }
+    let saved = false;
+    const next = await this.db.transaction(async (tx) => {
+      await tx.query(LINK_LOCK, [key]);
+      const current = await this.#linkCredential(tx, link);
+      const answer = await fn(current);
+      if (answer !== current) {
+        if (!(await this.#write(tx, { ...answer, ...link }))) {
+          throw new NotFoundError(`An active ${link.provider} consent for this link`);
+        }
+        saved = true;
+      }
+      return answer;
     });
-    await this.#changed(subject);
-    if (!stored) throw new NotFoundError(`An active ${provider} consent for this link`);
+    if (saved) await this.#changed(link.subject);
+    return next;
   }
 
   async #store(tx: Queryable, id: string, sealed: string): Promise<void> {

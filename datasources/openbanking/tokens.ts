@@ -5,9 +5,12 @@
  *   "payments" for payment consents and reads): cached until shortly before they expire and fetched
  *   by a single call however many requests need one at once;
  * - the customer's (PSU) tokens (account data): refreshed with one call per refresh token in flight,
- *   because the bank rotates refresh tokens and a second concurrent refresh would be refused, and
- *   saved through the call's credential store (the request's own, else the process-wide one) so the
- *   rotated token survives the process.
+ *   because the bank rotates refresh tokens and a second refresh with a spent one is refused
+ *   (invalid_grant). Within a process, concurrent callers share one refresh; across replicas, the
+ *   refresh runs under the credential store's lock of the link (CredentialStore.refreshing), which
+ *   re-reads the stored tokens first: a replica that waited finds the tokens the other one rotated and
+ *   uses them. The rotated tokens are saved under that lock, through the call's credential store (the
+ *   request's own, else the process-wide one), so they survive the process.
  */
 import { ConsentRequiredError } from '../../domain/errors.js';
 import type { PartnerHttp } from '../http.js';
@@ -122,8 +125,10 @@ export class OpenBankingTokens {
   }
 
   /**
-   * Refreshes a customer's tokens and saves them through the call's credential store; concurrent
-   * callers with one refresh token share one call (and one save).
+   * Refreshes a customer's tokens and saves them through the call's credential store, under its lock
+   * of the link; concurrent callers with one refresh token share one call (and one save). When the
+   * store already holds other, fresh tokens (another replica refreshed meanwhile), those are the answer
+   * and the bank is not asked.
    */
   async refresh(ctx: PsuCall, credential: PartnerCredential): Promise<PartnerCredential> {
     const refreshToken = credential.refreshToken;
@@ -133,17 +138,31 @@ export class OpenBankingTokens {
       if (now - entry.at > REFRESH_REUSE_MS) this.refreshes.delete(key);
     let entry = this.refreshes.get(refreshToken);
     if (!entry) {
-      const promise = (async () => {
-        const token = await this.grant(ctx, { grant_type: 'refresh_token', refresh_token: refreshToken });
-        const next = { ...credential, ...this.psuTokens(token, refreshToken) };
-        await credentialsFor(ctx, this.credentials).update(next);
-        return next;
-      })();
+      const { subject, provider, externalRef } = credential;
+      const promise = credentialsFor(ctx, this.credentials).refreshing(
+        subject,
+        provider,
+        externalRef,
+        async (current) => {
+          // The link was revoked or replaced meanwhile: only a new consent brings data back.
+          if (!current?.refreshToken) throw new ConsentRequiredError('openbanking', 'accounts:read');
+          if (this.rotatedSince(credential, current)) return current;
+          const spent = current.refreshToken;
+          const token = await this.grant(ctx, { grant_type: 'refresh_token', refresh_token: spent });
+          return { ...current, ...this.psuTokens(token, spent) };
+        },
+      );
       entry = { promise, at: now };
       this.refreshes.set(refreshToken, entry);
       promise.catch(() => this.refreshes.delete(refreshToken));
     }
     return entry.promise;
+  }
+
+  /** The stored tokens are no longer the ones held, and still usable: someone else refreshed them. */
+  private rotatedSince(held: PartnerCredential, stored: PartnerCredential): boolean {
+    const rotated = stored.accessToken !== held.accessToken || stored.refreshToken !== held.refreshToken;
+    return rotated && !this.expiresSoon(stored);
   }
 
   private async grant(ctx: Call, form: Record<string, string>): Promise<TokenResponse> {

@@ -17,7 +17,9 @@ export {
   type AuthoriseOptions,
   type SandboxClientTls,
 } from './authorise.js';
+export { TOKEN_GRANTS_PATH } from './oauth.js';
 export type { PaymentStatusEvent } from './pis-state.js';
+export type { TokenGrantRecord } from './state.js';
 export { PISP_BASE } from './pis-wire.js';
 export { SEED_BASE_DATE, SEEDED_ACCOUNTS } from './seed.js';
 export {

@@ -3,6 +3,9 @@
  * by HTTP Basic (client_secret_basic) or in the body (client_secret_post), and the grants
  * client_credentials, authorization_code and refresh_token. Errors follow RFC 6749 section 5.2.
  * A code from the authorisation endpoint (journey.ts) also needs its PKCE verifier and redirect_uri.
+ * A refresh token is single-use (rotation, RFC 9700 section 4.14.2): redeeming it issues a new one, and
+ * presenting it again is refused with invalid_grant. Every answer to an authenticated client is listed
+ * by the sandbox-only GET /__sandbox/openbanking/token-grants.
  */
 import { createHash } from 'node:crypto';
 import { json, readForm, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
@@ -12,6 +15,11 @@ import type { CodeBinding, SandboxState } from './state.js';
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+
+/** The sandbox-only list of the token endpoint's answers (TokenGrantRecord). */
+export const TOKEN_GRANTS_PATH = '/__sandbox/openbanking/token-grants';
+
+const CLIENT_GRANT = { grantType: 'client_credentials', consentId: null, refreshTokenSha256: null };
 
 function oauthError(status: number, error: string, description: string, basic = false): Reply {
   const headers: Record<string, string> = { ...NO_STORE };
@@ -60,8 +68,10 @@ function tokenEndpoint(state: SandboxState) {
       case 'client_credentials': {
         const scopes = (form.get('scope') ?? 'accounts').split(' ').filter(Boolean);
         if (!scopes.every((s) => s === 'accounts' || s === 'payments' || s === 'openid')) {
+          state.recordGrant({ ...CLIENT_GRANT, outcome: 'refused' });
           return oauthError(400, 'invalid_scope', 'only the accounts and payments scopes are offered');
         }
+        state.recordGrant({ ...CLIENT_GRANT, outcome: 'issued' });
         const granted = scopes.filter((s) => s !== 'openid').join(' ') || 'accounts';
         return json(200, state.issueClientToken(clientId, granted), NO_STORE);
       }
@@ -70,10 +80,16 @@ function tokenEndpoint(state: SandboxState) {
         if (!code) return oauthError(400, 'invalid_request', 'code is required');
         const grant = state.redeemCode(code, clientId);
         const scope = grant ? state.consentScope(grant.consentId) : null;
+        const unbound = grant && scope && grant.binding && bindingMismatch(grant.binding, form);
+        state.recordGrant({
+          grantType: 'authorization_code',
+          outcome: grant && scope && !unbound ? 'issued' : 'refused',
+          consentId: grant?.consentId ?? null,
+          refreshTokenSha256: null,
+        });
         if (!grant || !scope) {
           return oauthError(400, 'invalid_grant', 'the code is invalid, expired or already used');
         }
-        const unbound = grant.binding && bindingMismatch(grant.binding, form);
         if (unbound) return oauthError(400, 'invalid_grant', unbound);
         return json(200, state.issuePsuTokens(clientId, grant.consentId, scope), NO_STORE);
       }
@@ -82,7 +98,15 @@ function tokenEndpoint(state: SandboxState) {
         if (!token) return oauthError(400, 'invalid_request', 'refresh_token is required');
         const consentId = state.redeemRefreshToken(token, clientId);
         const consent = consentId ? state.consents.get(consentId) : undefined;
-        if (!consentId || consent?.Status !== 'Authorised' || state.consentExpired(consent)) {
+        const usable =
+          consentId !== null && consent?.Status === 'Authorised' && !state.consentExpired(consent);
+        state.recordGrant({
+          grantType: 'refresh_token',
+          outcome: usable ? 'issued' : 'refused',
+          consentId,
+          refreshTokenSha256: createHash('sha256').update(token).digest('hex'),
+        });
+        if (!usable) {
           return oauthError(
             400,
             'invalid_grant',
@@ -114,9 +138,10 @@ function bindingMismatch(binding: CodeBinding, form: URLSearchParams): string | 
   return null;
 }
 
-/** Registers POST /token. */
+/** Registers POST /token, and the sandbox-only list of its answers. */
 export function registerOAuthRoutes(router: Router, state: SandboxState): void {
   router.on('POST', '/token', tokenEndpoint(state));
+  router.on('GET', TOKEN_GRANTS_PATH, () => json(200, { grants: state.tokenGrants() }));
 }
 
 function safeDecode(value: string): string {

@@ -68,6 +68,23 @@ export interface AuthorisationRequest {
 /** How long the customer has to answer the bank's page. */
 const TICKET_TTL_MS = 10 * 60_000;
 
+/**
+ * One answer of the token endpoint to an authenticated client, as GET
+ * /__sandbox/openbanking/token-grants lists them (oldest first, the last TOKEN_GRANTS_KEPT), so tests
+ * can count refreshes per refresh token and see the refused ones.
+ */
+export interface TokenGrantRecord {
+  grantType: string;
+  outcome: 'issued' | 'refused';
+  /** The consent the grant was for, when the bank could tell. */
+  consentId: string | null;
+  /** refresh_token grants: SHA-256 (hex) of the refresh token presented, never the token itself. */
+  refreshTokenSha256: string | null;
+  at: string;
+}
+
+const TOKEN_GRANTS_KEPT = 1_000;
+
 interface RefreshGrant {
   clientId: string;
   consentId: string;
@@ -98,6 +115,7 @@ export class SandboxState {
   private readonly codes = new Map<string, Code>();
   private readonly refreshTokens = new Map<string, RefreshGrant>();
   private readonly tickets = new Map<string, AuthorisationRequest & { expiresAt: number }>();
+  private readonly grants: TokenGrantRecord[] = [];
 
   /** The Payment Initiation side (pis-state.ts), set when the server starts. */
   pis: PisState | null = null;
@@ -206,6 +224,17 @@ export class SandboxState {
     if (!grant || grant.clientId !== clientId) return null;
     this.refreshTokens.delete(token);
     return grant.consentId;
+  }
+
+  /** Notes an answer of the token endpoint. */
+  recordGrant(record: Omit<TokenGrantRecord, 'at'>): void {
+    this.grants.push({ ...record, at: new Date(this.now()).toISOString() });
+    if (this.grants.length > TOKEN_GRANTS_KEPT) this.grants.splice(0, this.grants.length - TOKEN_GRANTS_KEPT);
+  }
+
+  /** The token endpoint's answers so far, oldest first. */
+  tokenGrants(): TokenGrantRecord[] {
+    return this.grants.map((grant) => ({ ...grant }));
   }
 
   /** Revokes every token bound to a consent (consent deleted). */

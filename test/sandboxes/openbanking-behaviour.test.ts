@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 import {
@@ -6,6 +7,8 @@ import {
   OB_SANDBOX_CLIENT_SECRET,
   SEEDED_ACCOUNTS,
   startOpenBankingSandbox,
+  TOKEN_GRANTS_PATH,
+  type TokenGrantRecord,
 } from '../../sandboxes/openbanking/index.js';
 import { BASIC, FORM, obWire } from './ob-wire.js';
 
@@ -59,6 +62,13 @@ describe('Open Banking sandbox behaviour', () => {
     expect((refreshed.body as { refresh_token: string }).refresh_token).not.toBe(first.refresh_token);
     const reused = await ob.token(`grant_type=refresh_token&refresh_token=${first.refresh_token}`);
     expect(reused.body).toMatchObject({ error: 'invalid_grant' });
+    // The bank's record of its answers: one issue, then one refusal, for that refresh token.
+    const digest = createHash('sha256').update(first.refresh_token).digest('hex');
+    const { grants } = (await ob.call('GET', TOKEN_GRANTS_PATH)).body as { grants: TokenGrantRecord[] };
+    expect(grants.filter((grant) => grant.refreshTokenSha256 === digest)).toEqual([
+      expect.objectContaining({ grantType: 'refresh_token', outcome: 'issued', consentId: first.consentId }),
+      expect.objectContaining({ grantType: 'refresh_token', outcome: 'refused', consentId: null }),
+    ]);
   });
 
   it('marks a consent Authorised for the customer who approved it', async () => {

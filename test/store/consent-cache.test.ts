@@ -12,6 +12,7 @@ import { ConsentCache } from '../../store/consent-cache.js';
 import { ConsentRepository, type ActiveConsent } from '../../store/consents.js';
 import type { Db } from '../../store/db.js';
 import { SecretBox } from '../../store/secrets.js';
+import { noRefreshing } from '../helpers/credentials.js';
 import { testBackends } from '../helpers/db.js';
 
 const box = new SecretBox({ current: 'k1', keys: { k1: randomBytes(32) } });
@@ -165,7 +166,7 @@ describe('consent cache bookkeeping', () => {
           ? new Promise<ActiveConsent[]>((resolve) => (release = resolve))
           : Promise.resolve([consent(subject)]);
       },
-      credentials: { get: async () => null, update: async () => undefined },
+      credentials: { get: async () => null, update: async () => undefined, refreshing: noRefreshing },
     };
     const changes: ChangeFeed = inProcessChangeFeed();
     const cache = new ConsentCache(repository, changes, SETTINGS);
@@ -180,7 +181,7 @@ describe('consent cache bookkeeping', () => {
   it('stays within its byte bound, the least recently used subject leaving first', async () => {
     const repository = {
       listActive: async (subject: string) => [consent(subject)],
-      credentials: { get: async () => null, update: async () => undefined },
+      credentials: { get: async () => null, update: async () => undefined, refreshing: noRefreshing },
     };
     const cache = new ConsentCache(repository, inProcessChangeFeed(), {
       maxBytes: 3 * 2_048,
@@ -197,7 +198,7 @@ describe('consent cache bookkeeping', () => {
         reads += 1;
         return [consent(subject)];
       },
-      credentials: { get: async () => null, update: async () => undefined },
+      credentials: { get: async () => null, update: async () => undefined, refreshing: noRefreshing },
     };
     let reset: () => void = () => undefined;
     const feed: ChangeFeed = {

@@ -99,6 +99,35 @@ describe.each(testBackends())('consent snapshot on $kind', (backend) => {
     expect((await consents.credentials.get(subject, 'openbanking'))?.accessToken).toBe('access-2');
   });
 
+  it("refreshes under the store's lock with what another replica stored, and then hands that out", async () => {
+    const subject = newSubject();
+    await link(subject, 'openbanking', ['accounts:read']);
+    const snapshot = new ConsentSnapshot(subject, consents);
+    const held = (await snapshot.credentials.get(subject, 'openbanking'))!;
+    // Another replica rotated the tokens after this request read them.
+    await consents.credentials.update({
+      ...held,
+      accessToken: 'access-other',
+      refreshToken: 'refresh-other',
+    });
+
+    let handed: string | undefined;
+    const refreshed = await snapshot.credentials.refreshing(
+      subject,
+      'openbanking',
+      held.externalRef,
+      async (current) => {
+        handed = current?.accessToken;
+        return { ...current!, accessToken: 'access-3', refreshToken: 'refresh-3' };
+      },
+    );
+
+    expect(handed).toBe('access-other');
+    expect(refreshed.accessToken).toBe('access-3');
+    expect((await snapshot.credentials.get(subject, 'openbanking'))?.refreshToken).toBe('refresh-3');
+    expect((await consents.credentials.get(subject, 'openbanking'))?.accessToken).toBe('access-3');
+  });
+
   it('fails an update for a link revoked meanwhile, and then answers no credential', async () => {
     const subject = newSubject();
     const consent = await link(subject, 'openbanking', ['accounts:read']);

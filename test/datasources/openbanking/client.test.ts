@@ -138,6 +138,25 @@ describe('Open Banking tokens', () => {
     expect(after.expiresAt!.getTime()).toBeGreaterThan(h.clock.now());
   });
 
+  it('uses the tokens another replica has just rotated instead of refreshing with the spent ones', async () => {
+    const linked = await h.connect('erin-replicas', 'cust_bob');
+    h.clock.advance(600_000);
+    // The other replica refreshes first and saves the rotated tokens in the shared store.
+    const other = accountClient(h.options, h.credentials);
+    const rotated = await other.refreshPsuToken(ctx('erin-replicas'), linked);
+    await other.close();
+    h.sandbox.resetLedger();
+    // This one read the link before that, so it holds the spent tokens; the store's lock re-reads.
+    const stale = new MemoryCredentials();
+    stale.byKey.set('erin-replicas', linked);
+    stale.refreshing = (subject, provider, externalRef, fn) =>
+      h.credentials.refreshing(subject, provider, externalRef, fn);
+    const accounts = await h.provider.accounts.listAccounts({ ...ctx('erin-replicas'), credentials: stale });
+    expect(accounts.map((a) => a.partnerId)).toEqual(['bob-current-01', 'bob-savings-01']);
+    expect(h.requests(TOKEN)).toBe(0);
+    expect(h.credentials.byKey.get('erin-replicas')).toEqual(rotated);
+  });
+
   it("reads and saves the customer's tokens through the call's own credential store", async () => {
     const connected = await h.connect('carol-own-store', 'cust_bob');
     h.credentials.byKey.delete('carol-own-store');

@@ -17,6 +17,7 @@ import {
 import { OpenBankingTransport } from '../../../datasources/openbanking/transport.js';
 import type { CallContext, CredentialStore, PartnerCredential } from '../../../domain/providers.js';
 import { sharedSandboxTls } from '../../../sandboxes/certs.js';
+import { refreshInPlace } from '../../helpers/credentials.js';
 import type { SandboxHandle } from '../../../sandboxes/kit/sandbox.js';
 import {
   AISP_BASE,
@@ -49,6 +50,8 @@ export class MemoryCredentials implements CredentialStore {
     this.updates++;
     this.byKey.set(credential.subject, credential);
   }
+  refreshing: CredentialStore['refreshing'] = (subject, provider, _externalRef, fn) =>
+    refreshInPlace(this, subject, provider, fn);
 }
 
 export function ctx(subject: string): CallContext {

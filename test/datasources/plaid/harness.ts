@@ -22,6 +22,7 @@ import {
 } from '../../../sandboxes/plaid/index.js';
 import type { Db } from '../../../store/db.js';
 import { PlaidSyncRepository } from '../../../datasources/plaid/store.js';
+import { refreshInPlace } from '../../helpers/credentials.js';
 import { testBackends } from '../../helpers/db.js';
 
 /** Credentials by subject, as the consents store would hand them out. */
@@ -34,6 +35,8 @@ export class MemoryCredentials implements CredentialStore {
   async update(credential: PartnerCredential): Promise<void> {
     this.bySubject.set(credential.subject, credential);
   }
+  refreshing: CredentialStore['refreshing'] = (subject, provider, _externalRef, fn) =>
+    refreshInPlace(this, subject, provider, fn);
 }
 
 export interface Harness {

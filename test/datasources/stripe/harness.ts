@@ -21,6 +21,7 @@ import {
   STRIPE_SANDBOX_SECRET_KEY,
   type SeenRequest,
 } from '../../../sandboxes/stripe/index.js';
+import { noRefreshing } from '../../helpers/credentials.js';
 
 export const logger = pino({ level: 'silent' });
 let keySeq = 0;
@@ -35,6 +36,7 @@ export const credentials: CredentialStore = {
       : null;
   },
   async update() {},
+  refreshing: noRefreshing,
 };
 
 export const ctx = (subject: string, correlationId = `corr-${subject}-${++keySeq}`): CallContext => ({

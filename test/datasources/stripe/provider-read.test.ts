@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConsentRequiredError, NotFoundError } from '../../../domain/errors.js';
 import type { CredentialStore } from '../../../domain/providers.js';
+import { noRefreshing } from '../../helpers/credentials.js';
 import { credentials, ctx, failure, key, useStripeHarness } from './harness.js';
 
 const h = useStripeHarness();
@@ -96,6 +97,7 @@ describe('Stripe provider: reading payments', () => {
       get: async (subject, provider) =>
         subject === 'cust_alice' ? ((await credentials.get('cust_alice', provider)) ?? null) : null,
       update: async () => undefined,
+      refreshing: noRefreshing,
     };
     const alice = { ...ctx('cust_alice'), credentials: own };
     const found = await h.provider.payments.getPayments(alice, ['pi_SeedAliceSucceeded0001']);

@@ -18,6 +18,7 @@ import { PaymentService, type PaymentServiceOptions } from '../../../services/pa
 import { AuditLog } from '../../../store/audit.js';
 import type { Db } from '../../../store/db.js';
 import { PaymentRepository } from '../../../store/payments.js';
+import { refreshInPlace } from '../../helpers/credentials.js';
 import type { TestBackend } from '../../helpers/db.js';
 
 export const SUBJECTS = ['cust_alice', 'cust_bob'] as const;
@@ -56,6 +57,8 @@ class MemoryCredentials implements CredentialStore {
   async update(credential: PartnerCredential) {
     this.links.set(`${credential.subject}|${credential.provider}`, credential);
   }
+  refreshing: CredentialStore['refreshing'] = (subject, provider, _externalRef, fn) =>
+    refreshInPlace(this, subject, provider, fn);
 }
 
 export async function startPaymentsHarness(
