@@ -126,6 +126,9 @@ export const DEFAULT_TIMEOUTS = { connectMs: 5_000, headersMs: 10_000, bodyMs: 1
 export const DEFAULT_MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
 
 const TIMEOUT_CODE = /^(UND_ERR_(CONNECT|HEADERS|BODY)_TIMEOUT|ETIMEDOUT)$/;
+/** Failures before a connection existed: the request cannot have reached the partner. */
+export const UNSENT_CODE =
+  /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_CONNECT_TIMEOUT)$/;
 /** Failures worth retrying: the partner refused or dropped the connection. */
 const UNAVAILABLE_CODE =
   /^(ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_(SOCKET|CLOSED|RES_CONTENT_LENGTH_MISMATCH))$/;
@@ -305,8 +308,16 @@ export class PartnerHttp {
     // The caller gave up (client disconnected): not the partner's failure, so not a PartnerError.
     if (req.signal?.aborted && !timedOut) return req.signal.reason ?? error;
     const codes = errorCodes(error);
+    const unsent = !timedOut && codes.some((c) => UNSENT_CODE.test(c)) ? 'connection refused' : null;
     const fail = (code: PartnerErrorCode, retryable: boolean) =>
-      new PartnerError({ partner: this.partner, code, endpoint: req.endpoint, retryable, cause: error });
+      new PartnerError({
+        partner: this.partner,
+        code,
+        endpoint: req.endpoint,
+        retryable,
+        unsent,
+        cause: error,
+      });
     if (timedOut || codes.some((c) => TIMEOUT_CODE.test(c))) return fail('PARTNER_TIMEOUT', true);
     if (codes.some((c) => UNAVAILABLE_CODE.test(c))) return fail('PARTNER_UNAVAILABLE', true);
     const network = codes.some((c) => c.startsWith('UND_ERR') || /^E[A-Z]+$/.test(c));

@@ -40,7 +40,7 @@ import {
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { PartnerCallSettings } from './module.js';
-import { isDomainError, PartnerError } from '../domain/errors.js';
+import { isDomainError, PartnerError, type UnsentReason } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { CallOptions, CallPolicy } from './http.js';
 import { HealthWindow, MinuteSeries, type HealthSnapshot, type MinuteBucket } from './partner-health.js';
@@ -319,14 +319,20 @@ export class PartnerPolicy implements CallPolicy {
   private classify(error: unknown, endpoint: string, call: CallState): unknown {
     const refusal = (reason: 'breaker_open' | 'bulkhead_full') => {
       this.observer.rejected(reason);
-      return this.finalError('PARTNER_UNAVAILABLE', endpoint, error);
+      return this.finalError(
+        'PARTNER_UNAVAILABLE',
+        endpoint,
+        error,
+        reason === 'breaker_open' ? 'breaker open' : 'bulkhead full',
+      );
     };
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
       return refusal('breaker_open');
     }
     if (error instanceof BulkheadRejectedError) return refusal('bulkhead_full');
     // Dequeued from the bulkhead after the deadline passed: the partner was never called.
-    if (error instanceof TaskCancelledError) return this.finalError('PARTNER_TIMEOUT', endpoint, error);
+    if (error instanceof TaskCancelledError)
+      return this.finalError('PARTNER_TIMEOUT', endpoint, error, 'queued past the deadline');
     if (
       error instanceof PartnerError &&
       error.retryAfterSeconds !== undefined &&
@@ -338,8 +344,13 @@ export class PartnerPolicy implements CallPolicy {
   }
 
   /** A failure decided here, not by the partner; the cockatiel error stays as the cause for the logs. */
-  private finalError(code: 'PARTNER_UNAVAILABLE' | 'PARTNER_TIMEOUT', endpoint: string, cause: unknown) {
-    const error = new PartnerError({ partner: this.partner, code, endpoint, retryable: true, cause });
+  private finalError(
+    code: 'PARTNER_UNAVAILABLE' | 'PARTNER_TIMEOUT',
+    endpoint: string,
+    cause: unknown,
+    unsent: UnsentReason,
+  ) {
+    const error = new PartnerError({ partner: this.partner, code, endpoint, retryable: true, unsent, cause });
     this.final.add(error);
     return error;
   }

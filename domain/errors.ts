@@ -116,6 +116,10 @@ export class NotSupportedError extends DomainError {
 export type PartnerErrorCode =
   'PARTNER_UNAVAILABLE' | 'PARTNER_TIMEOUT' | 'PARTNER_RATE_LIMITED' | 'PARTNER_CONTRACT_VIOLATION';
 
+/** Why a request provably never reached the partner. */
+export type UnsentReason =
+  'breaker open' | 'bulkhead full' | 'queued past the deadline' | 'connection refused';
+
 export interface PartnerErrorDetails {
   partner: ProviderName;
   code: PartnerErrorCode;
@@ -130,6 +134,11 @@ export interface PartnerErrorDetails {
   retryAfterSeconds?: number;
   /** For contract violations: the failing paths in the payload. Logged, not shown. */
   issues?: string[];
+  /**
+   * The request provably never reached the partner (a breaker or bulkhead refused it, the connection
+   * was refused): the partner cannot have acted on it, so a payment may safely go elsewhere.
+   */
+  unsent?: UnsentReason | null;
   cause?: unknown;
 }
 
@@ -145,6 +154,8 @@ export class PartnerError extends DomainError {
   readonly endpoint: string | undefined;
   readonly retryAfterSeconds: number | undefined;
   readonly issues: string[] | undefined;
+  /** See PartnerErrorDetails.unsent; null when the request may have reached the partner. */
+  readonly unsent: UnsentReason | null;
   private readonly isRetryable: boolean;
 
   constructor(details: PartnerErrorDetails) {
@@ -156,6 +167,7 @@ export class PartnerError extends DomainError {
     this.endpoint = details.endpoint;
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.issues = details.issues;
+    this.unsent = details.unsent ?? null;
     this.isRetryable = details.retryable;
     this.extensions.partner = details.partner;
   }

@@ -131,6 +131,27 @@ export interface Payment {
   nextAction: PaymentNextAction | null;
   events: PaymentEvent[];
   refunds: Refund[];
+  /** How a card payment was routed: the rule, the processors it allowed and every attempt; null otherwise. */
+  route?: PaymentRoute | null;
+}
+
+/**
+ * The routing decision of a card payment: the rule that matched, its processors in the order they were
+ * tried, and each attempt. At most one attempt is CREATED: failover happens only when the processor
+ * cannot have moved money (FAILED_OVER), never after an answer that may hide a created payment.
+ */
+export interface PaymentRoute {
+  rule: string;
+  candidates: ProviderName[];
+  attempts: PaymentAttempt[];
+}
+
+export interface PaymentAttempt {
+  processor: ProviderName;
+  outcome: 'CREATED' | 'DECLINED' | 'FAILED_OVER';
+  /** Why the attempt failed over ('breaker open', 'connection refused', 'HTTP 503'); null otherwise. */
+  reason: string | null;
+  at: Date;
 }
 
 /**

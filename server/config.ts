@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import type { ProviderName } from '../domain/model.js';
 import type { PartnerCallSettings, PartnerSettings } from '../datasources/module.js';
-import { PARTNER_MODULES } from '../datasources/modules.js';
+import { PARTNER_MODULES, partnersWith } from '../datasources/modules.js';
+import { parseRouteTable, type RouteRule } from '../services/payments/routing.js';
 import type { WebhookSettings } from '../services/webhooks/index.js';
 import { int, list, optionalText, optionalUrl } from './config-fields.js';
 import { webhooksFrom, WebhookEnvSchema } from './config-webhooks.js';
@@ -83,6 +84,7 @@ const EnvSchema = z
     IDEMPOTENCY_RETENTION_HOURS: int(72, 24, 24 * 90),
     IDEMPOTENCY_LEASE_MS: int(60_000, 5_000, 3_600_000),
     TRIBUTARY_CRASH_AT: optionalText,
+    PAYMENT_ROUTES: optionalText,
     METRICS_PORT: optionalText
       .transform((value) => (value === undefined ? undefined : Number(value)))
       .pipe(z.number().int().min(0).max(65535).optional()),
@@ -220,6 +222,8 @@ export interface Config {
     leaseMs: number;
     /** Test-only crash point (`<point>[:<mutation>]`); refused in production. */
     crashAt: string | null;
+    /** The card route table (PAYMENT_ROUTES); null: every card processor, in module-list order. */
+    routes: RouteRule[] | null;
   };
 }
 
@@ -356,6 +360,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionHours: e.IDEMPOTENCY_RETENTION_HOURS,
       leaseMs: e.IDEMPOTENCY_LEASE_MS,
       crashAt: e.TRIBUTARY_CRASH_AT ?? null,
+      routes: e.PAYMENT_ROUTES
+        ? parseRouteTable(e.PAYMENT_ROUTES, partnersWith('card-payments')).rules
+        : null,
     },
     webhooks: webhooksFrom(e),
   };
@@ -383,6 +390,8 @@ function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
   }
   for (const module of PARTNER_MODULES)
     problems.push(...module.env.problems(env, env.NODE_ENV === 'production'));
+  if (has('PAYMENT_ROUTES'))
+    problems.push(...parseRouteTable(env.PAYMENT_ROUTES!, partnersWith('card-payments')).problems);
   const metricsPort = env.METRICS_PORT?.trim();
   if (metricsPort && metricsPort !== '0' && Number(metricsPort) === Number(env.PORT?.trim() || 4001))
     problems.push('METRICS_PORT: must differ from PORT (it is a listener of its own)');

@@ -84,6 +84,7 @@ export class Metrics {
   private readonly breakerState: Gauge<'partner'>;
   private readonly shortCircuits: Counter<'partner'>;
   private readonly bulkheadRejections: Counter<'partner'>;
+  private readonly routeAttempts: Counter<'rule' | 'processor' | 'outcome'>;
   private readonly cacheHits: Counter<'partner' | 'resource'>;
   private readonly cacheMisses: Counter<'partner' | 'resource'>;
   private readonly staleServes: Counter<'partner' | 'resource'>;
@@ -194,6 +195,11 @@ export class Metrics {
       'tributary_partner_bulkhead_rejections_total',
       'Partner calls refused because the partner bulkhead and its queue were full.',
       ['partner'],
+    );
+    this.routeAttempts = counter(
+      'tributary_payment_route_attempts_total',
+      'Card payment attempts per route rule and processor: CREATED, DECLINED or FAILED_OVER.',
+      ['rule', 'processor', 'outcome'],
     );
     this.cacheHits = counter('tributary_cache_hits_total', 'Fallback lookups that found a usable value.', [
       'partner',
@@ -322,6 +328,11 @@ export class Metrics {
   /** One webhook delivery answered; outcomes are a fixed set (see services/webhooks). */
   webhookDelivery(partner: ProviderName, outcome: string): void {
     this.webhookDeliveries.inc({ partner, outcome });
+  }
+
+  /** One routed card payment attempt ended (services/payments/routing.ts). */
+  routeAttempt(attempt: { rule: string; processor: ProviderName; outcome: string }): void {
+    this.routeAttempts.inc(attempt);
   }
 
   /** One inbox processing attempt finished. */

@@ -31,11 +31,13 @@ import { IdempotencyStore } from '../store/idempotency.js';
 import { CustomerErasure, ERASURE_TOPIC } from '../services/erasure/index.js';
 import { ErasureRepository } from '../store/erasure.js';
 import {
+  CardRouter,
   crashSwitch,
   partnerKeySecretFrom,
   PaymentService,
   startKeyReaper,
   type KeyReaper,
+  type RouteRule,
 } from '../services/payments/index.js';
 
 export interface Services {
@@ -133,7 +135,8 @@ export async function createServices(
       partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
       retentionMs: config.payments.retentionHours * 3_600_000,
       leaseMs: config.payments.leaseMs,
-      ...cardProviderOf(registry),
+      cardRouter: cardRouterOf(registry, config.payments.routes),
+      observeRoute: (attempt) => metrics.routeAttempt(attempt),
       ...(config.payments.crashAt
         ? { checkpoint: crashSwitch(config.payments.crashAt, config.production) }
         : {}),
@@ -262,11 +265,13 @@ function webhookVerifiers(
   return verifiers;
 }
 
-/** Card payments go to the first card processor of the module list that this process reaches. */
-function cardProviderOf(registry: Registry): { cardProvider?: ProviderName } {
+/** Card payments go by the route table to the card processors this process reaches, in module-list order. */
+function cardRouterOf(registry: Registry, routes: RouteRule[] | null): CardRouter {
   const reachable = registry.names();
-  const name = partnersWith('card-payments').find((partner) => reachable.includes(partner));
-  return name ? { cardProvider: name } : {};
+  return new CardRouter(
+    routes,
+    partnersWith('card-payments').filter((partner) => reachable.includes(partner)),
+  );
 }
 
 export async function closeServices(services: Services): Promise<void> {

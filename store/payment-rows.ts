@@ -4,7 +4,9 @@
 import type {
   Creditor,
   Payment,
+  PaymentAttempt,
   PaymentEvent,
+  PaymentRoute,
   PaymentStatus,
   ProviderName,
   Refund,
@@ -28,6 +30,7 @@ export interface PaymentRow {
   reference: string;
   failure_reason: string | null;
   next_action: Payment['nextAction'];
+  route: StoredRoute | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -63,6 +66,29 @@ export function minimalCreditor(creditor: Creditor | null): Creditor | null {
   };
 }
 
+/** A route as JSON, as the `route` column and the idempotency records keep it (times as ISO strings). */
+export interface StoredRoute {
+  rule: string;
+  candidates: PaymentRoute['candidates'];
+  attempts: (Omit<PaymentAttempt, 'at'> & { at: string })[];
+}
+
+export function storeRoute(route: PaymentRoute): StoredRoute {
+  return {
+    rule: route.rule,
+    candidates: [...route.candidates],
+    attempts: route.attempts.map((attempt) => ({ ...attempt, at: attempt.at.toISOString() })),
+  };
+}
+
+export function loadRoute(stored: StoredRoute): PaymentRoute {
+  return {
+    rule: stored.rule,
+    candidates: stored.candidates,
+    attempts: stored.attempts.map((attempt) => ({ ...attempt, at: new Date(attempt.at) })),
+  };
+}
+
 /** A payment with its history and refunds, from its rows. */
 export function toPayment(row: PaymentRow, events: EventRow[], refunds: RefundRow[]): Payment {
   return {
@@ -87,6 +113,7 @@ export function toPayment(row: PaymentRow, events: EventRow[], refunds: RefundRo
     updatedAt: row.updated_at,
     failureReason: row.failure_reason,
     nextAction: nextActionOf(row.next_action),
+    route: row.route ? loadRoute(row.route) : null,
     events: events
       .filter((event) => event.payment_id === row.id)
       .map((event) => ({ status: event.status, at: event.at, source: event.source, detail: event.detail })),

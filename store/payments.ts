@@ -13,6 +13,7 @@ import type { Payment, PaymentEvent, PaymentStatus, ProviderName, Refund } from 
 import type { Db, Queryable } from './db.js';
 import {
   minimalCreditor,
+  storeRoute,
   toPayment,
   type EventRow,
   type PaymentRow,
@@ -68,8 +69,8 @@ export class PaymentRepository {
     const rows = await q.query(
       `INSERT INTO payments (id, subject, provider, partner_id, status, amount_minor, currency,
          debtor_account_id, creditor_name, creditor_sort_code, creditor_account_last4, creditor_iban_minimal,
-         reference, failure_reason, next_action, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13)
+         reference, failure_reason, next_action, created_at, updated_at, route)
+       VALUES ($1, $2, $3, $4, 'PENDING', $5, $6, $7, $8, $9, $10, $11, $12, NULL, NULL, $13, $13, $14::jsonb)
        ON CONFLICT (id) DO NOTHING RETURNING 1`,
       [
         payment.id,
@@ -85,6 +86,7 @@ export class PaymentRepository {
         creditor?.iban ?? null,
         payment.reference,
         payment.createdAt,
+        payment.route ? JSON.stringify(storeRoute(payment.route)) : null,
       ],
     );
     return rows.length > 0;
@@ -106,9 +108,9 @@ export class PaymentRepository {
       `WITH p AS (
          INSERT INTO payments (id, subject, provider, partner_id, status, amount_minor, currency,
            debtor_account_id, creditor_name, creditor_sort_code, creditor_account_last4, creditor_iban_minimal,
-           reference, failure_reason, next_action, created_at, updated_at)
+           reference, failure_reason, next_action, created_at, updated_at, route)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::jsonb, $16,
-           greatest($16::timestamptz, $17::timestamptz))
+           greatest($16::timestamptz, $17::timestamptz), $22::jsonb)
          ON CONFLICT (id) DO NOTHING RETURNING *
        ), e AS (
          INSERT INTO payment_events (payment_id, status, at, source, detail)
@@ -138,6 +140,7 @@ export class PaymentRepository {
         events.map((event) => event.at),
         events.map((event) => event.source),
         events.map((event) => event.detail),
+        payment.route ? JSON.stringify(storeRoute(payment.route)) : null,
       ],
     );
     if (!row) return null;

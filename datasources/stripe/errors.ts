@@ -22,8 +22,10 @@ import {
   NotFoundError,
   PartnerError,
   type PartnerErrorCode,
+  type UnsentReason,
 } from '../../domain/errors.js';
 import { contractViolation, zodIssues } from '../contract.js';
+import { UNSENT_CODE } from '../http.js';
 import { BODY_CUT, BODY_TOO_LARGE } from './transport.js';
 import { errorObjectSchema, type WireError, type WireLastPaymentError } from './types.js';
 
@@ -206,6 +208,7 @@ function connectionError(error: Error & SdkError, context: ErrorContext): Partne
   return fail(timedOut ? 'PARTNER_TIMEOUT' : 'PARTNER_UNAVAILABLE', context, true, {
     cause: error,
     ...(typeof code === 'string' ? { partnerCode: code } : {}),
+    unsent: typeof code === 'string' && UNSENT_CODE.test(code) ? 'connection refused' : null,
   });
 }
 
@@ -218,6 +221,7 @@ function fail(
     partnerCode?: string;
     retryAfterSeconds?: number;
     issues?: string[];
+    unsent?: UnsentReason | null;
     cause?: unknown;
   },
 ): PartnerError {

@@ -7,7 +7,9 @@ import type {
   Creditor as CreditorModel,
   Freshness as FreshnessModel,
   Payment as PaymentModel,
+  PaymentAttempt as PaymentAttemptModel,
   PaymentEvent as PaymentEventModel,
+  PaymentRoute as PaymentRouteModel,
   Refund as RefundModel,
   Transaction as TransactionModel,
 } from '../../domain/model.js';
@@ -365,6 +367,11 @@ export type InitiatePaymentInput = {
   debtorAccountId?: InputMaybe<Scalars['ID']['input']>;
   /** The card payment method to charge (a card payment). Exactly one of this and `debtorAccountId`. */
   paymentMethodId?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * For a card payment: the card processor to try first, when the route table's matching rule allows it
+   * (the customer's or the app's preference); otherwise ignored. The others stay as failover.
+   */
+  preferredProcessor?: InputMaybe<Provider>;
   /** The reference the creditor sees. */
   reference: Scalars['String']['input'];
 };
@@ -609,11 +616,35 @@ export type Payment = Node & {
   reference: Scalars['String']['output'];
   /** Refunds of this payment, oldest first. */
   refunds: Array<Refund>;
+  /** How a card payment was routed between card processors; null for a bank payment. */
+  route?: Maybe<PaymentRoute>;
   /** The current status. */
   status: PaymentStatus;
   /** When the payment last changed. */
   updatedAt: Scalars['DateTime']['output'];
 };
+
+/** One attempt of a routed card payment at one processor. */
+export type PaymentAttempt = {
+  __typename?: 'PaymentAttempt';
+  /** When the attempt ended. */
+  at: Scalars['DateTime']['output'];
+  /** How the attempt ended. */
+  outcome: PaymentAttemptOutcome;
+  /** The processor asked. */
+  processor: Provider;
+  /** Why the attempt failed over (e.g. `breaker open`, `connection refused`, `HTTP 503 before acceptance`); null otherwise. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** How one attempt of a routed card payment ended. */
+export type PaymentAttemptOutcome =
+  /** The processor created the payment (whatever its status). */
+  | 'CREATED'
+  /** The processor created the payment and the card was declined. */
+  | 'DECLINED'
+  /** The processor provably did not take the payment; the next processor was asked. */
+  | 'FAILED_OVER';
 
 /** A page of payments. */
 export type PaymentConnection = {
@@ -685,6 +716,22 @@ export type PaymentNextAction = {
   type: Scalars['String']['output'];
   /** Where to send the customer, when the action is a redirect. */
   url?: Maybe<Scalars['String']['output']>;
+};
+
+/**
+ * How a card payment was routed: the rule of the route table that matched, the processors it allowed in
+ * the order they were tried, and every attempt. A payment fails over to the next processor only when the
+ * one before provably did not take it (its breaker was open, it refused the connection, it answered 503 or
+ * 429); a payment is never created at two processors.
+ */
+export type PaymentRoute = {
+  __typename?: 'PaymentRoute';
+  /** Every attempt, oldest first; the last one is the processor that holds the payment. */
+  attempts: Array<PaymentAttempt>;
+  /** The processors the rule allowed, in the order they would be tried. */
+  candidates: Array<Provider>;
+  /** The name of the route table's rule (`default` without a table). */
+  rule: Scalars['String']['output'];
 };
 
 /**
@@ -1274,6 +1321,8 @@ export type ResolversTypes = {
   PartnerHealth: ResolverTypeWrapper<PartnerHealthModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Payment: ResolverTypeWrapper<PaymentModel>;
+  PaymentAttempt: ResolverTypeWrapper<PaymentAttemptModel>;
+  PaymentAttemptOutcome: PaymentAttemptOutcome;
   PaymentConnection: ResolverTypeWrapper<
     Omit<PaymentConnection, 'edges'> & { edges: Array<ResolversTypes['PaymentEdge']> }
   >;
@@ -1282,6 +1331,7 @@ export type ResolversTypes = {
   PaymentEventSource: PaymentEventSource;
   PaymentFailureCode: PaymentFailureCode;
   PaymentNextAction: ResolverTypeWrapper<PaymentNextAction>;
+  PaymentRoute: ResolverTypeWrapper<PaymentRouteModel>;
   PaymentStatus: PaymentStatus;
   Provider: null;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1370,10 +1420,12 @@ export type ResolversParentTypes = {
   PartnerHealth: PartnerHealthModel;
   Float: Scalars['Float']['output'];
   Payment: PaymentModel;
+  PaymentAttempt: PaymentAttemptModel;
   PaymentConnection: Omit<PaymentConnection, 'edges'> & { edges: Array<ResolversParentTypes['PaymentEdge']> };
   PaymentEdge: Omit<PaymentEdge, 'node'> & { node: ResolversParentTypes['Payment'] };
   PaymentEvent: PaymentEventModel;
   PaymentNextAction: PaymentNextAction;
+  PaymentRoute: PaymentRouteModel;
   Query: Record<PropertyKey, never>;
   ReconcilePaymentsPayload: ReconcilePaymentsPayload;
   ReconciliationDiscrepancy: ReconciliationDiscrepancy;
@@ -1750,9 +1802,20 @@ export type PaymentResolvers<
   provider?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
   reference?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   refunds?: Resolver<Array<ResolversTypes['Refund']>, ParentType, ContextType>;
+  route?: Resolver<Maybe<ResolversTypes['PaymentRoute']>, ParentType, ContextType>;
   status?: Resolver<ResolversTypes['PaymentStatus'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type PaymentAttemptResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['PaymentAttempt'] = ResolversParentTypes['PaymentAttempt'],
+> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['PaymentAttemptOutcome'], ParentType, ContextType>;
+  processor?: Resolver<ResolversTypes['Provider'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
 export type PaymentConnectionResolvers<
@@ -1787,6 +1850,15 @@ export type PaymentNextActionResolvers<
   clientSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   url?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type PaymentRouteResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['PaymentRoute'] = ResolversParentTypes['PaymentRoute'],
+> = {
+  attempts?: Resolver<Array<ResolversTypes['PaymentAttempt']>, ParentType, ContextType>;
+  candidates?: Resolver<Array<ResolversTypes['Provider']>, ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ProviderResolvers = { OPENBANKING: 'openbanking'; PLAID: 'plaid'; STRIPE: 'stripe' };
@@ -2021,10 +2093,12 @@ export type Resolvers<ContextType = RequestContext> = {
   PageInfo?: PageInfoResolvers<ContextType>;
   PartnerHealth?: PartnerHealthResolvers<ContextType>;
   Payment?: PaymentResolvers<ContextType>;
+  PaymentAttempt?: PaymentAttemptResolvers<ContextType>;
   PaymentConnection?: PaymentConnectionResolvers<ContextType>;
   PaymentEdge?: PaymentEdgeResolvers<ContextType>;
   PaymentEvent?: PaymentEventResolvers<ContextType>;
   PaymentNextAction?: PaymentNextActionResolvers<ContextType>;
+  PaymentRoute?: PaymentRouteResolvers<ContextType>;
   Provider?: ProviderResolvers;
   Query?: QueryResolvers<ContextType>;
   ReconcilePaymentsPayload?: ReconcilePaymentsPayloadResolvers<ContextType>;

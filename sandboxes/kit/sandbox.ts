@@ -82,6 +82,12 @@ export interface SandboxHandle {
   url: string;
   port: number;
   close(): Promise<void>;
+  /**
+   * Takes the partner off the network, keeping its state: open connections are cut and new ones are
+   * refused (ECONNREFUSED) until `up`, which listens on the same port again.
+   */
+  down(): Promise<void>;
+  up(): Promise<void>;
   ledger(): LedgerSnapshot;
   resetLedger(): void;
   setFaults(rules: readonly FaultRule[]): void;
@@ -112,19 +118,28 @@ export async function startSandbox(options: SandboxOptions): Promise<SandboxHand
       });
   };
   const server = (options.createServer ?? createServer)(listener);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
+  const listen = (at: number) =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(at, options.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  const stop = async () => {
+    if (!server.listening) return;
+    // Hung requests would otherwise keep close() waiting forever.
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  await listen(options.port ?? 0);
   const { port } = server.address() as AddressInfo;
   return {
     url: `${protocol}://${options.host ?? '127.0.0.1'}:${port}`,
     port,
-    async close() {
-      // Hung requests would otherwise keep close() waiting forever.
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: stop,
+    down: stop,
+    up: () => (server.listening ? Promise.resolve() : listen(port)),
     ledger: () => ledger.snapshot(),
     resetLedger: () => ledger.reset(),
     setFaults: (rules) => faults.set(rules),

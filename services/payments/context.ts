@@ -11,6 +11,7 @@ import type { AuditLog } from '../../store/audit.js';
 import type { Queryable } from '../../store/db.js';
 import type { IdempotentMutation } from './keys.js';
 import type { PaymentLedger } from './ledger.js';
+import type { CardRouter, RouteObserver } from './routing.js';
 import { rejectionOf, type PaymentUserError } from './outcomes.js';
 import type { Attempt, IdempotentRunner } from './runner.js';
 
@@ -27,8 +28,9 @@ export interface FlowDeps {
   partnerKeyWindowMs: number;
   /** Upper bound of one partner call, below the lease so no other attempt can take over meanwhile. */
   partnerCallTimeoutMs: number;
-  /** The provider of card payments (paymentMethodId). */
-  cardProvider: ProviderName | null;
+  /** Chooses the card processors of a card payment (paymentMethodId); null: no card processor. */
+  cardRouter: CardRouter | null;
+  observeRoute: RouteObserver;
   now: () => Date;
 }
 

@@ -18,6 +18,7 @@ import type { PaymentResult } from './payload.js';
 import { reconcile, type ReconcileOptions, type ReconcileReport } from './reconcile.js';
 import { ReconciliationRepository, type ReconciliationRun } from '../../store/reconciliation.js';
 import { refundPayment } from './refund.js';
+import { CardRouter, type RouteObserver } from './routing.js';
 import { IdempotentRunner, type Checkpoint, type RunnerOptions } from './runner.js';
 import type { InitiatePaymentArgs, MoneyArgs } from './validation.js';
 
@@ -32,6 +33,7 @@ export {
 } from './outcomes.js';
 export type { AttemptOutcome, Checkpoint, CrashPoint } from './runner.js';
 export { crashSwitch } from './crash.js';
+export { CardRouter, parseRouteTable, type RouteObserver, type RouteRule } from './routing.js';
 export { partnerKeySecretFrom } from './keys.js';
 export { startKeyReaper, type KeyReaper } from './reaper.js';
 export type { Discrepancy, DiscrepancyKind, ReconcileOptions, ReconcileReport } from './reconcile.js';
@@ -53,8 +55,12 @@ export interface PaymentServiceOptions {
   partnerCallTimeoutMs?: number;
   /** How long partners keep idempotency keys, less a margin. Default 23 h (Stripe, Open Banking: 24 h). */
   partnerKeyWindowMs?: number;
-  /** The provider of card payments; without one, card payments are refused as not supported. */
+  /** The card processors and their route table; without it, `cardProvider` alone takes card payments. */
+  cardRouter?: CardRouter;
+  /** The one card processor when there is no router; with neither, card payments are refused. */
   cardProvider?: ProviderName;
+  /** Told every routed attempt (processor, outcome, rule): wire a metrics counter here. */
+  observeRoute?: RouteObserver;
   /** Crash hook, for tests and the non-production crash switch (crash.ts). */
   checkpoint?: Checkpoint;
   /** Told the outcome of every attempt: wire a metrics counter here. */
@@ -112,7 +118,9 @@ export class PaymentService {
       partnerKeySecret: options.partnerKeySecret,
       partnerKeyWindowMs: options.partnerKeyWindowMs ?? 23 * HOUR,
       partnerCallTimeoutMs: options.partnerCallTimeoutMs ?? Math.max(leaseMs - 10_000, leaseMs / 2),
-      cardProvider: options.cardProvider ?? null,
+      cardRouter:
+        options.cardRouter ?? (options.cardProvider ? new CardRouter(null, [options.cardProvider]) : null),
+      observeRoute: options.observeRoute ?? (() => undefined),
       now,
     };
   }

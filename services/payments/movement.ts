@@ -73,7 +73,14 @@ export interface MoneyMovement<R, P = undefined> {
   /** The request itself, with the partner key derived from the client's key. */
   send: PartnerRequest<[partnerKey: string, plan: P], Payment>;
   /** After a refusal: the partner's record of the payment, to keep in the ledger, if it has one. */
-  refused?: (error: unknown) => Promise<R | null>;
+  refused?: (error: unknown, plan: P) => Promise<R | null>;
+  /** The partner a plan sends to, when the plan chooses it (a routed card payment); default `partner`. */
+  partnerOf?: (plan: P) => ProviderName;
+  /**
+   * After a failed send: the plan that sends to another partner when the error proves this one cannot
+   * have acted (routing's failover), else null. The new plan is committed before it is sent.
+   */
+  failover?: (error: unknown, plan: P) => P | null;
   /** Checks the partner's answer against what was asked (throws when it broke its contract). */
   confirm: (answer: Payment, plan: P) => Confirmed<R>;
   /** The result stored at `partner_confirmed`, or null when the stored data is incomplete. */
@@ -150,15 +157,25 @@ export function moveMoney<R, P = undefined>(
     }
 
     // Without a way to ask, resending is the only way to learn the outcome: refuse that up front.
-    if (!movement.ask) assertPartnerStillDedupes(attempt, movement.partner, deps);
+    if (!movement.ask) assertPartnerStillDedupes(attempt, partnerOf(movement, plan), deps);
     await attempt.checkpoint('partner_requested');
     let answer: Payment;
-    try {
-      answer = await askOrSend(deps, call, movement, attempt, plan);
-    } catch (error) {
-      const refusal = refusalOf(error, movement.refusals);
-      if (!refusal) throw error;
-      return finish((await movement.refused?.(error)) ?? null, [refusal]);
+    for (;;) {
+      try {
+        answer = await askOrSend(deps, call, movement, attempt, plan);
+        break;
+      } catch (error) {
+        const next = movement.failover?.(error, plan) ?? null;
+        if (next !== null) {
+          // Committed first: a crash from here on resumes at the next partner, never the one that failed.
+          await attempt.advance('partner_requested', { recovery: next as Json });
+          plan = next;
+          continue;
+        }
+        const refusal = refusalOf(error, movement.refusals);
+        if (!refusal) throw error;
+        return finish((await movement.refused?.(error, plan)) ?? null, [refusal]);
+      }
     }
     await attempt.checkpoint('partner_called');
 
@@ -180,7 +197,8 @@ async function askOrSend<R, P>(
   attempt: Attempt,
   plan: P,
 ): Promise<Payment> {
-  const { partner, ask, send } = movement;
+  const { ask, send } = movement;
+  const partner = partnerOf(movement, plan);
   if (ask && attempt.point === 'partner_requested') {
     const known = await callPartner(call, deps, partner, ask.endpoint, (ctx) => ask.request(ctx));
     if (known) return known;
@@ -189,6 +207,10 @@ async function askOrSend<R, P>(
   return callPartner(call, deps, partner, send.endpoint, (ctx) =>
     send.request(ctx, attempt.partnerKey, plan),
   );
+}
+
+function partnerOf<R, P>(movement: MoneyMovement<R, P>, plan: P): ProviderName {
+  return movement.partnerOf ? movement.partnerOf(plan) : movement.partner;
 }
 
 /** Records the outcome, audits it and finishes the key, all in one transaction. */

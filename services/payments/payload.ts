@@ -6,6 +6,7 @@
  */
 import type { Payment, PaymentEvent, Refund } from '../../domain/model.js';
 import type { Json } from '../../store/idempotency.js';
+import { loadRoute, storeRoute, type StoredRoute } from '../../store/payment-rows.js';
 import type { PaymentUserError } from './outcomes.js';
 
 /** What initiatePayment, cancelPayment and refundPayment return. */
@@ -66,6 +67,7 @@ export function storePayment(payment: Payment): Json {
     nextAction: payment.nextAction ? { ...payment.nextAction } : null,
     events: payment.events.map((event) => ({ ...event, at: event.at.toISOString() })),
     refunds: payment.refunds.map(storeRefund),
+    ...(payment.route ? { route: storeRoute(payment.route) as unknown as Json } : {}),
   };
 }
 
@@ -79,6 +81,7 @@ export function loadPayment(stored: Json): Payment {
     updatedAt: new Date(value.updatedAt),
     events: value.events.map((event) => ({ ...event, at: new Date(event.at) })),
     refunds: value.refunds.map(loadRefund),
+    route: value.route ? loadRoute(value.route) : null,
   };
 }
 
@@ -114,7 +117,8 @@ interface StoredRefund {
   createdAt: string;
 }
 
-type StoredPayment = Omit<Payment, 'amount' | 'createdAt' | 'updatedAt' | 'events' | 'refunds'> & {
+type StoredPayment = Omit<Payment, 'amount' | 'createdAt' | 'updatedAt' | 'events' | 'refunds' | 'route'> & {
+  route?: StoredRoute | null;
   amount: StoredMoney;
   createdAt: string;
   updatedAt: string;

@@ -30,6 +30,8 @@ export interface CreditorArgs {
 export interface InitiatePaymentArgs {
   debtorAccountId?: string | null;
   paymentMethodId?: string | null;
+  /** The card processor to try first when the route allows it. */
+  preferredProcessor?: ProviderName | null;
   amount: MoneyArgs;
   creditor?: CreditorArgs | null;
   reference: string;
