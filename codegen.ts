@@ -66,6 +66,7 @@ const config: CodegenConfig = {
           Balance: `${canonical}#Balance`,
           Consent: `${canonical}#Consent`,
           Creditor: `${canonical}#Creditor`,
+          Dispute: `${canonical}#Dispute`,
           Freshness: `${canonical}#Freshness`,
           PartnerHealth: '../../datasources/resilience.js#PartnerHealth',
           Money: `${money}#Money`,

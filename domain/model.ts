@@ -155,6 +155,55 @@ export interface PaymentAttempt {
 }
 
 /**
+ * Why the cardholder disputes a payment: one set for every processor, covering Stripe's dispute
+ * reasons and Adyen's chargeback reason families (fraud, authorisation, processing error, consumer
+ * dispute). Each partner maps its own values totally in its mapper.
+ */
+export type DisputeReason =
+  | 'FRAUDULENT'
+  | 'UNRECOGNIZED'
+  | 'DUPLICATE'
+  | 'PRODUCT_NOT_RECEIVED'
+  | 'PRODUCT_UNACCEPTABLE'
+  | 'SUBSCRIPTION_CANCELED'
+  | 'CREDIT_NOT_PROCESSED'
+  | 'AUTHORISATION'
+  | 'PROCESSING_ERROR'
+  | 'GENERAL'
+  | 'OTHER';
+
+/**
+ * Where a dispute is: the merchant must answer (NEEDS_RESPONSE) or has answered (UNDER_REVIEW); the
+ * card network decided for the merchant (WON) or the cardholder (LOST, accepting a dispute included);
+ * or it ended without a decision (CLOSED: an inquiry closed, a dispute prevented).
+ */
+export type DisputeStatus = 'NEEDS_RESPONSE' | 'UNDER_REVIEW' | 'WON' | 'LOST' | 'CLOSED';
+
+/** A dispute (chargeback or inquiry) against a card payment, as the partner holds it. */
+export interface Dispute {
+  /** The partner's own id of the dispute (`dp_...`), like a refund's. */
+  id: string;
+  provider: ProviderName;
+  /** The partner's reference of the dispute (the same as `id` today). */
+  partnerId: string;
+  /** The partner's id of the disputed payment; it links the dispute to the ledger. Null: none named. */
+  partnerPaymentId: string | null;
+  /** The disputed amount, positive. */
+  amount: Money;
+  reason: DisputeReason;
+  status: DisputeStatus;
+  /** Until when the merchant can submit evidence; null when no response is expected. */
+  evidenceDueBy: Date | null;
+  openedAt: Date;
+  /**
+   * When this state was current: the partner's own update time where it reports one, else the time
+   * the partner was asked (a Stripe Dispute has no update time). Stores apply a dispute only when this
+   * is newer than what they hold, so late or out-of-order reads never move it back.
+   */
+  updatedAt: Date;
+}
+
+/**
  * AWAITING_AUTHORISATION: granted by the app, waiting for the customer at the partner; REJECTED: the
  * customer (or the partner) said no. Only ACTIVE consents reach partners.
  */

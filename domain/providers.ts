@@ -6,7 +6,7 @@
  * see one customer's data per call, and the correlation id passed on to the partner.
  */
 import type { Logger } from 'pino';
-import type { Account, Balance, Payment, ProviderName, Transaction } from './model.js';
+import type { Account, Balance, Dispute, Payment, ProviderName, Transaction } from './model.js';
 import type { Money } from './money.js';
 
 export interface CallContext {
@@ -166,6 +166,13 @@ export interface PaymentsProvider {
     ctx: CallContext,
     query: { since: Date | null; pageSize: number },
   ): AsyncIterable<ListedPayment>;
+  /**
+   * One dispute (chargeback or inquiry) as the partner holds it now, by the partner's dispute id;
+   * null when the partner has no such dispute. A platform read, like `listPlatformPayments`: the
+   * answer names the disputed payment (`partnerPaymentId`), and the ledger names its owner. Webhooks
+   * about disputes pull through it. Absent when the partner has no disputes to read.
+   */
+  getDispute?(ctx: CallContext, partnerDisputeId: string): Promise<Dispute | null>;
 }
 
 /** A customer linked to a partner without a browser; only sandboxes offer this. */

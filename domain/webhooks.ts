@@ -2,7 +2,8 @@
 
 /** The resource an event is about; the worker fetches its current state from the partner. */
 export interface WebhookResource {
-  kind: 'payment' | 'item';
+  /** `dispute`: a chargeback or inquiry, pulled from the partner and linked to its payment. */
+  kind: 'payment' | 'item' | 'dispute';
   /** The partner's own id of the resource. */
   partnerId: string;
 }

@@ -59,6 +59,7 @@ export const Payment: PaymentResolvers = {
   __resolveReference: (reference, context) => found(paymentLoader(context).load(reference.id), 'Payment'),
   debtorAccount: (payment, _args, context) =>
     payment.debtorAccountId ? context.loaders.account.load(payment.debtorAccountId) : null,
+  disputes: (payment, _args, context) => context.loaders.disputes.load(payment.id),
   failureCode: (payment) => failureOf(payment)?.code ?? null,
   failureReason: (payment) => failureOf(payment)?.message ?? null,
   nextAction: (payment) => {

@@ -23,7 +23,7 @@ import DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import { ConsentRequiredError, UnauthenticatedError } from '../domain/errors.js';
 import { ConsentSnapshot } from '../store/consent-snapshot.js';
-import type { Account, Balance, Payment, ProviderName, Transaction } from '../domain/model.js';
+import type { Account, Balance, Dispute, Payment, ProviderName, Transaction } from '../domain/model.js';
 import type { Principal } from '../domain/principal.js';
 import { decodeId, type DecodedId, type EntityKind } from '../domain/ids.js';
 import type { AccountsProvider, CallContext } from '../domain/providers.js';
@@ -53,6 +53,8 @@ export interface Loaders {
   consentedProviders(): Promise<ProviderName[]>;
   /** The subject's payments by global id (from our ledger); another subject's or an unknown id is null. */
   payment: DataLoader<string, Payment | null>;
+  /** The disputes of the subject's payments by payment id (from our store), oldest first; one query per batch. */
+  disputes: DataLoader<string, Dispute[]>;
   /**
    * The request's partner-call context: the subject, and their credentials from the request's consent
    * snapshot (no database read on a warm subject). Mutations call partners with it too.
@@ -73,6 +75,10 @@ export interface LoaderPorts {
   payments: {
     /** The subject's payments among `ids`; the rest are absent. */
     paymentsById(subject: string, ids: readonly string[]): Promise<Map<string, Payment>>;
+  };
+  disputes: {
+    /** The disputes of the subject's payments among `paymentIds`; other subjects' payments have none. */
+    byPayments(subject: string, paymentIds: readonly string[]): Promise<Map<string, Dispute[]>>;
   };
 }
 
@@ -255,6 +261,12 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     return ids.map((id) => found.get(id) ?? null);
   });
 
+  // A list of N payments asks for their disputes in one query, not N.
+  const disputes = new DataLoader<string, Dispute[]>(async (paymentIds) => {
+    const found = await ports.disputes.byPayments(subjectConsents().subject, paymentIds);
+    return paymentIds.map((id) => found.get(id) ?? []);
+  });
+
   return {
     accountsByProvider,
     account,
@@ -264,6 +276,7 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     requireConsent,
     consentedProviders,
     payment,
+    disputes,
     call,
   };
 }

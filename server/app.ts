@@ -227,6 +227,7 @@ function loaderPorts(services: Services): LoaderPorts {
     consents: services.consentCache,
     partners: { accounts: (name) => services.registry.accounts(name), isPartner: isPartnerName },
     payments: services.payments,
+    disputes: services.disputes,
   };
 }
 

@@ -25,6 +25,9 @@
  * | tributary_webhook_inbox_oldest_pending_seconds | partner | age of the oldest unprocessed event (inbox lag) |
  * | tributary_reconciliation_discrepancies | kind | open discrepancies of the latest reconciliation run |
  * | tributary_reconciliation_last_run_timestamp_seconds | | when the latest run finished (0: never) |
+ * | tributary_disputes_total | partner, reason | disputes opened (first seen), by canonical reason |
+ * | tributary_dispute_transitions_total | partner, status | dispute changes recorded, by the status reached |
+ * | tributary_disputes_open | partner | disputes needing a response or under review, read at scrape |
  *
  * Label values are bounded: partners and endpoint templates are fixed sets, codes are the domain codes.
  * The request-path cost is one counter and one histogram update per operation.
@@ -33,7 +36,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CacheObserver, FallbackCache } from '../datasources/cache.js';
 import { ERROR_CODES } from '../domain/errors.js';
-import type { ProviderName } from '../domain/model.js';
+import type { Dispute, ProviderName } from '../domain/model.js';
 import type { BreakerState, PolicyObserver } from '../datasources/resilience.js';
 import type { PersistedOutcome } from './persisted-operations.js';
 
@@ -68,6 +71,8 @@ export interface StateSource {
   inboxCounts(): Promise<Record<string, number>>;
   inboxOldestPendingSeconds(): Promise<Record<string, number>>;
   latestReconciliation(): Promise<{ finishedAt: Date; openByKind: Record<string, number> } | null>;
+  /** Open disputes per partner. */
+  openDisputes?(): Promise<Record<string, number>>;
 }
 
 export interface MetricsOptions {
@@ -94,6 +99,8 @@ export class Metrics {
   private readonly webhookProcessing: Counter<'partner' | 'outcome'>;
   private readonly persisted: Counter<'outcome'>;
   private readonly errorsByCode: Counter<'code'>;
+  private readonly disputesOpened: Counter<'partner' | 'reason'>;
+  private readonly disputeTransitions: Counter<'partner' | 'status'>;
   private cache: FallbackCache | null = null;
   private state: StateSource | null = null;
 
@@ -251,6 +258,30 @@ export class Metrics {
       'Requests PERSISTED_OPERATIONS looked at, by outcome (server/persisted-operations.ts).',
       ['outcome'],
     );
+    this.disputesOpened = counter(
+      'tributary_disputes_total',
+      'Disputes (chargebacks, inquiries) opened against ledger payments, by partner and canonical reason.',
+      ['partner', 'reason'],
+    );
+    this.disputeTransitions = counter(
+      'tributary_dispute_transitions_total',
+      'Dispute changes recorded from partner webhooks, by the status reached.',
+      ['partner', 'status'],
+    );
+    new Gauge({
+      name: 'tributary_disputes_open',
+      help: 'Disputes needing a response or under review, per partner, read at scrape.',
+      labelNames: ['partner'],
+      registers,
+      async collect() {
+        const counts = await state()
+          ?.openDisputes?.()
+          .catch(() => null);
+        if (!counts) return;
+        this.reset();
+        for (const [partner, n] of Object.entries(counts)) this.set({ partner }, n);
+      },
+    });
     this.operationDuration = new Histogram({
       name: 'tributary_graphql_operation_duration_seconds',
       help: 'Time from receiving a GraphQL operation to its response, by type and outcome.',
@@ -346,6 +377,13 @@ export class Metrics {
    */
   persistedOperation(outcome: PersistedOutcome): void {
     this.persisted.inc({ outcome });
+  }
+
+  /** A dispute change was recorded: counted when opened, and by the status it reached. */
+  disputeChanged(dispute: Dispute, change: { outcome: string; to: string }): void {
+    const partner = dispute.provider;
+    if (change.outcome === 'opened') this.disputesOpened.inc({ partner, reason: dispute.reason });
+    this.disputeTransitions.inc({ partner, status: change.to });
   }
 
   /** The exposition for GET /metrics. */

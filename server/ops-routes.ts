@@ -16,6 +16,8 @@ import { isDomainError } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { Principal } from '../domain/principal.js';
 import type { PaymentStatus } from '../domain/model.js';
+import { formatDecimal } from '../domain/money.js';
+import type { DisputeListing } from '../store/disputes.js';
 import { localCopiesOf } from '../services/erasure/index.js';
 import type { WebhookEventRecord, WebhookStatus } from '../store/webhooks.js';
 import { toReconciliationRun } from '../resolvers/support/reconciliation.js';
@@ -220,6 +222,19 @@ function apiRoutes(api: FastifyInstance, services: Services): void {
     return { payments: items, reconciliationRunId: run?.id ?? null };
   });
 
+  api.get('/ops/api/disputes', async (request) => {
+    const query = request.query as Record<string, string | undefined>;
+    if (query.open !== undefined && query.open !== 'true' && query.open !== 'false')
+      throw new OpsError(400, 'BAD_USER_INPUT', 'open must be true or false.');
+    // Open disputes first, the nearest evidence deadline first; then closed ones, latest change first.
+    const disputes = await services.disputes.list({
+      limit: limitOf(query.limit),
+      openOnly: query.open === 'true',
+    });
+    const now = Date.now();
+    return { disputes: disputes.map((dispute) => disputeJson(dispute, now)) };
+  });
+
   api.get('/ops/api/reconciliation', async () => {
     const [run] = await services.payments.reconciliations(1);
     return { run: run ? toReconciliationRun(run) : null };
@@ -283,6 +298,22 @@ function eventJson(event: WebhookEventRecord) {
     nextAttemptAt: event.nextAttemptAt.toISOString(),
     lastError: shown.lastError ?? null,
     resource: event.resource,
+  };
+}
+
+/** A dispute for operators: no customer id, the payment id leads to the owner when one is needed. */
+function disputeJson(dispute: DisputeListing, now: number) {
+  return {
+    id: dispute.id,
+    provider: dispute.provider,
+    paymentId: dispute.paymentId,
+    amount: { amount: formatDecimal(dispute.amount), currency: dispute.amount.currency },
+    reason: dispute.reason,
+    status: dispute.status,
+    evidenceDueBy: dispute.evidenceDueBy?.toISOString() ?? null,
+    overdue: dispute.evidenceDueBy !== null && dispute.evidenceDueBy.getTime() < now,
+    openedAt: dispute.openedAt.toISOString(),
+    updatedAt: dispute.updatedAt.toISOString(),
   };
 }
 

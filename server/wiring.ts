@@ -13,6 +13,7 @@ import { inProcessChangeFeed, pgChangeFeed, type ChangeFeed } from '../store/cha
 import { ConsentCache } from '../store/consent-cache.js';
 import { ConsentSnapshot } from '../store/consent-snapshot.js';
 import { ConsentRepository } from '../store/consents.js';
+import { DisputeRepository } from '../store/disputes.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { migrate } from '../store/migrate.js';
 import { parseKeyRing, SecretBox } from '../store/secrets.js';
@@ -60,6 +61,8 @@ export interface Services {
   webhooks: WebhookService;
   /** Idempotent money movement and the payments ledger. */
   payments: PaymentService;
+  /** Disputes against ledger payments, as dispute webhooks pulled them. */
+  disputes: DisputeRepository;
   /** Deletes finished idempotency keys past their retention. */
   keyReaper: KeyReaper;
   /** Synchronises local partner copies that no webhook refreshed for a while. */
@@ -142,6 +145,7 @@ export async function createServices(
         : {}),
     },
   );
+  const disputes = new DisputeRepository(db);
   const webhooks = createWebhookService(config.webhooks, {
     db,
     audit,
@@ -159,6 +163,16 @@ export async function createServices(
           partnerId,
         ) ?? null
       );
+    },
+    disputes: {
+      disputes,
+      // A platform read: the dispute names its payment, and the ledger names the owner.
+      fetchDispute: async (provider, partnerDisputeId, call) => {
+        const partner = registry.payments(provider);
+        if (!partner.getDispute) return null;
+        return partner.getDispute({ ...call, subject: 'system:webhooks' }, partnerDisputeId);
+      },
+      observe: (dispute, change) => metrics.disputeChanged(dispute, change),
     },
     items: {
       links: consents,
@@ -203,6 +217,7 @@ export async function createServices(
   metrics.watchState({
     inboxCounts: () => webhooks.repository.counts(),
     inboxOldestPendingSeconds: () => webhooks.repository.oldestPendingSeconds(),
+    openDisputes: () => disputes.openCounts(),
     latestReconciliation: async () => {
       const [run] = await payments.reconciliations(1);
       if (!run) return null;
@@ -214,6 +229,7 @@ export async function createServices(
   });
   return {
     payments,
+    disputes,
     consentService,
     erasure,
     revocationWorker: startRevocationWorker(consentService, logger.child({ component: 'consents' }), {

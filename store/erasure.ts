@@ -9,7 +9,7 @@
  * - idempotency keys: `subject` becomes the pseudonym (keys stay unique per pseudonym); the stored
  *   response and recovery data (payment payloads with the creditor and reference) are replaced by a
  *   marker, so a replay can no longer answer, which is right: the customer is gone.
- * - webhook events about the subject's payments and links: the raw body and headers are replaced by
+ * - webhook events about the subject's payments (and their disputes) and links: the raw body and headers are replaced by
  *   nothing (the event id, type, status and times stay), so no partner payload about them remains;
  *   events about a link also lose the link's handle (a Plaid Item id names the customer at Plaid).
  *
@@ -40,7 +40,9 @@ export class ErasureRepository {
       const paymentEvents = await tx.query(
         `UPDATE webhook_events SET body = ''::bytea, headers = '{}'::jsonb, last_error = NULL
          WHERE (body <> ''::bytea OR headers <> '{}'::jsonb)
-           AND (provider, resource_id) IN (SELECT provider, partner_id FROM payments WHERE subject = $1)
+           AND ((provider, resource_id) IN (SELECT provider, partner_id FROM payments WHERE subject = $1)
+             OR (provider, resource_id) IN (SELECT d.provider, d.partner_id FROM disputes d
+               JOIN payments p ON p.id = d.payment_id WHERE p.subject = $1))
          RETURNING id`,
         [subject],
       );

@@ -57,7 +57,7 @@ interface Row {
   provider: ProviderName;
   partner_event_id: string;
   event_type: string;
-  resource_kind: 'payment' | 'item' | null;
+  resource_kind: NonNullable<CanonicalWebhookEvent['resource']>['kind'] | null;
   resource_id: string | null;
   verification: string;
   status: WebhookStatus;

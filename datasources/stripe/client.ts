@@ -179,6 +179,14 @@ export class StripeClient {
     );
   }
 
+  /** One dispute by id (`GET /v1/disputes/{id}`). */
+  retrieveDispute(call: StripeCall, id: string): Promise<WireDispute> {
+    const context = { endpoint: 'GET /v1/disputes/{id}', resource: 'Dispute', mayDecline: false };
+    return this.send(call, context, disputeSchema, null, (options) =>
+      this.stripe.disputes.retrieve(id, {}, options),
+    );
+  }
+
   /** The customer tagged with the subject, oldest first when several are. */
   async findCustomerBySubject(
     call: StripeCall,

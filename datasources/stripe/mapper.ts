@@ -14,12 +14,21 @@
  * so the history shows the chargeback whatever its outcome.
  */
 import type { Logger } from 'pino';
-import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../domain/model.js';
+import type {
+  Dispute,
+  DisputeReason as CanonicalDisputeReason,
+  DisputeStatus as CanonicalDisputeStatus,
+  Payment,
+  PaymentEvent,
+  PaymentStatus,
+  Refund,
+} from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
 import { exponentOf, money, MoneyError, type Money } from '../../domain/money.js';
 import { contractViolation } from '../contract.js';
 import { paymentDeclined } from './errors.js';
 import type {
+  DisputeReason,
   DisputeStatus,
   PaymentIntentStatus,
   RefundStatus,
@@ -28,7 +37,7 @@ import type {
   WirePaymentIntent,
   WireRefund,
 } from './types.js';
-import { idOf } from './types.js';
+import { DISPUTE_REASONS, idOf } from './types.js';
 
 /** Metadata key naming the Tributary subject a PaymentIntent was created for. */
 export const SUBJECT_KEY = 'tributary_subject';
@@ -80,6 +89,64 @@ export const DISPUTE_EFFECT = {
   prevented: 'none',
   lost: 'returned',
 } as const satisfies Record<DisputeStatus, 'none' | 'returned'>;
+
+/** Dispute status -> canonical dispute status: inquiries (`warning_*`) read like chargebacks. */
+export const DISPUTE_STATUS = {
+  warning_needs_response: 'NEEDS_RESPONSE',
+  warning_under_review: 'UNDER_REVIEW',
+  warning_closed: 'CLOSED',
+  needs_response: 'NEEDS_RESPONSE',
+  under_review: 'UNDER_REVIEW',
+  won: 'WON',
+  lost: 'LOST',
+  prevented: 'CLOSED',
+} as const satisfies Record<DisputeStatus, CanonicalDisputeStatus>;
+
+/** Dispute reason -> canonical reason (bank-debit reasons join their card families). */
+export const DISPUTE_REASON = {
+  bank_cannot_process: 'PROCESSING_ERROR',
+  check_returned: 'PROCESSING_ERROR',
+  credit_not_processed: 'CREDIT_NOT_PROCESSED',
+  customer_initiated: 'GENERAL',
+  debit_not_authorized: 'FRAUDULENT',
+  duplicate: 'DUPLICATE',
+  fraudulent: 'FRAUDULENT',
+  general: 'GENERAL',
+  incorrect_account_details: 'PROCESSING_ERROR',
+  insufficient_funds: 'PROCESSING_ERROR',
+  noncompliant: 'OTHER',
+  product_not_received: 'PRODUCT_NOT_RECEIVED',
+  product_unacceptable: 'PRODUCT_UNACCEPTABLE',
+  subscription_canceled: 'SUBSCRIPTION_CANCELED',
+  unrecognized: 'UNRECOGNIZED',
+} as const satisfies Record<DisputeReason, CanonicalDisputeReason>;
+
+const KNOWN_REASONS: ReadonlySet<string> = new Set(DISPUTE_REASONS);
+
+/**
+ * A dispute as canonical Dispute, read at `readAt` (Stripe's Dispute has no update time: the read
+ * time orders the copies). A reason Stripe added after this mapping is a contract violation, never
+ * a silent OTHER: the webhook retries, then dead-letters, and the log names the reason to map.
+ */
+export function mapDispute(dispute: WireDispute, ctx: MapContext, readAt: Date): Dispute {
+  if (!KNOWN_REASONS.has(dispute.reason))
+    throw violation(ctx, [`reason: unknown value ${JSON.stringify(dispute.reason)}`]);
+  const dueBy = dispute.evidence_details.due_by;
+  const status = DISPUTE_STATUS[dispute.status];
+  return {
+    id: dispute.id,
+    provider: 'stripe',
+    partnerId: dispute.id,
+    partnerPaymentId: idOf(dispute.payment_intent),
+    amount: amountOf(dispute.amount, dispute.currency, ctx, 'amount'),
+    reason: DISPUTE_REASON[dispute.reason as DisputeReason],
+    status,
+    // Stripe keeps due_by after the answer; only a dispute still waiting for one has a deadline.
+    evidenceDueBy: status === 'NEEDS_RESPONSE' && dueBy !== null ? fromUnix(dueBy) : null,
+    openedAt: fromUnix(dispute.created),
+    updatedAt: readAt,
+  };
+}
 
 /** Refund statuses whose amount has left (or is leaving) the merchant. */
 const COUNTED_REFUNDS: ReadonlySet<RefundStatus> = new Set(['pending', 'requires_action', 'succeeded']);

@@ -4,7 +4,7 @@
  * metadata; both must match before anything about a payment is read further, changed or returned,
  * so one subject can never see or move another's payment (it looks absent, as if unknown).
  */
-import type { Payment } from '../../domain/model.js';
+import type { Dispute, Payment } from '../../domain/model.js';
 import type { Money } from '../../domain/money.js';
 import {
   credentialsFor,
@@ -22,6 +22,7 @@ import {
   amountOf,
   chargeOf,
   CREDITOR_KEY,
+  mapDispute,
   mapPayment,
   ownerOf,
   SUBJECT_KEY,
@@ -42,6 +43,7 @@ export interface StripePaymentPage {
 }
 
 const PAYMENT_ID = /^pi_[A-Za-z0-9]{1,250}$/;
+const DISPUTE_ID = /^dp_[A-Za-z0-9]{1,250}$/;
 const CANCELABLE = new Set([
   'requires_payment_method',
   'requires_capture',
@@ -270,6 +272,23 @@ export class StripePayments implements PaymentsProvider {
       if (!page.has_more || !last) return;
       startingAfter = last.id;
     }
+  }
+
+  /**
+   * A dispute by id, through the platform's key (`GET /v1/disputes/{id}`): the answer names its
+   * PaymentIntent, and the ledger names the customer. Null when Stripe has no such dispute.
+   */
+  async getDispute(ctx: CallContext, partnerDisputeId: string): Promise<Dispute | null> {
+    if (!DISPUTE_ID.test(partnerDisputeId)) return null;
+    const call = this.call(ctx);
+    const dispute = await this.client.retrieveDispute(call, partnerDisputeId).catch((error: unknown) => {
+      if (error instanceof NotFoundError) return null;
+      throw error;
+    });
+    if (!dispute) return null;
+    if (dispute.id !== partnerDisputeId)
+      throw violation(call, 'GET /v1/disputes/{id}', [`id: not ${partnerDisputeId}`]);
+    return mapDispute(dispute, { ...call, endpoint: 'GET /v1/disputes/{id}' }, new Date());
   }
 
   /** The Stripe customer linked to the subject; no link means no consent to act at Stripe. */

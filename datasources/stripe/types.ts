@@ -48,6 +48,30 @@ export const DISPUTE_STATUSES = [
 /** One of DISPUTE_STATUSES. */
 export type DisputeStatus = (typeof DISPUTE_STATUSES)[number];
 
+/**
+ * Dispute reasons (API reference, "The Dispute object"). The schema leaves `reason` open, so a payment
+ * read never fails on a reason Stripe adds; the dispute mapper reports one it does not know.
+ */
+export const DISPUTE_REASONS = [
+  'bank_cannot_process',
+  'check_returned',
+  'credit_not_processed',
+  'customer_initiated',
+  'debit_not_authorized',
+  'duplicate',
+  'fraudulent',
+  'general',
+  'incorrect_account_details',
+  'insufficient_funds',
+  'noncompliant',
+  'product_not_received',
+  'product_unacceptable',
+  'subscription_canceled',
+  'unrecognized',
+] as const;
+/** One of DISPUTE_REASONS. */
+export type DisputeReason = (typeof DISPUTE_REASONS)[number];
+
 /** Charge statuses. */
 export const CHARGE_STATUSES = ['succeeded', 'pending', 'failed'] as const;
 
@@ -143,6 +167,8 @@ export const disputeSchema = z.object({
   charge: idOrObject,
   payment_intent: idOrObject.nullable(),
   is_charge_refundable: z.boolean(),
+  /** `due_by`: until when evidence is accepted; null once no response is expected. */
+  evidence_details: z.object({ due_by: timestamp.nullable() }),
   livemode: z.boolean(),
   metadata,
 });

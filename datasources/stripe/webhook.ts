@@ -5,7 +5,7 @@
  * valid when any v1 matches any configured secret. v0 and other schemes are ignored. The timestamp must
  * lie within the tolerance (Stripe's default: 300 s) in both directions.
  *
- * Normalisation is thin: the event names the PaymentIntent; its status is fetched from Stripe.
+ * Normalisation is thin: the event names the PaymentIntent (or the Dispute); its state is fetched from Stripe.
  */
 import { createHmac } from 'node:crypto';
 import {
@@ -56,9 +56,16 @@ function parseHeader(value: string): ParsedHeader | null {
   return timestamp === null || signatures.length === 0 ? null : { timestamp, signatures };
 }
 
-/** Stripe event types that concern a PaymentIntent, and where its id is in `data.object`. */
+/**
+ * Stripe event types that concern a PaymentIntent, and where its id is in `data.object`; dispute
+ * events (`charge.dispute.*`) name the Dispute itself, pulled by id (its PaymentIntent comes with it).
+ */
 function resourceOf(type: string, object: Record<string, unknown>): CanonicalWebhookEvent['resource'] {
   const id = (value: unknown) => (typeof value === 'string' && value.length > 0 ? value : null);
+  if (type.startsWith('charge.dispute.')) {
+    const partnerId = id(object.id);
+    return partnerId ? { kind: 'dispute', partnerId } : null;
+  }
   if (type.startsWith('payment_intent.')) {
     const partnerId = id(object.id);
     return partnerId ? { kind: 'payment', partnerId } : null;

@@ -228,7 +228,11 @@ async function replayOpen() {
 }
 
 async function renderPayments() {
-  const { payments } = await api('GET', 'payments/attention');
+  const [{ payments }, { disputes }] = await Promise.all([
+    api('GET', 'payments/attention'),
+    api('GET', 'disputes'),
+  ]);
+  renderDisputes(disputes);
   $('attention-table').replaceChildren(
     ...payments.map((item) =>
       h(
@@ -244,6 +248,25 @@ async function renderPayments() {
     ),
   );
   $('attention-empty').hidden = payments.length > 0;
+}
+
+function renderDisputes(disputes) {
+  $('disputes-table').replaceChildren(
+    ...disputes.map((dispute) =>
+      h(
+        'tr',
+        { 'data-testid': 'dispute-row', 'data-status': dispute.status, 'data-overdue': dispute.overdue },
+        h('td', {}, h('span', { class: `badge dispute-${dispute.status}` }, dispute.status)),
+        h('td', {}, dispute.reason),
+        h('td', {}, `${dispute.amount.amount} ${dispute.amount.currency}`),
+        h('td', { class: dispute.overdue ? 'overdue' : undefined }, time(dispute.evidenceDueBy)),
+        h('td', {}, dispute.paymentId),
+        h('td', {}, dispute.provider),
+        h('td', {}, time(dispute.openedAt)),
+      ),
+    ),
+  );
+  $('disputes-empty').hidden = disputes.length > 0;
 }
 
 function showRun(run) {

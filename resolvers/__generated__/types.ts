@@ -5,6 +5,7 @@ import type {
   Balance as BalanceModel,
   Consent as ConsentModel,
   Creditor as CreditorModel,
+  Dispute as DisputeModel,
   Freshness as FreshnessModel,
   Payment as PaymentModel,
   PaymentAttempt as PaymentAttemptModel,
@@ -298,6 +299,63 @@ export type CustomerErasure = {
   /** Webhook events whose partner payload was blanked. */
   webhookEvents: Scalars['Int']['output'];
 };
+
+/** A dispute (chargeback or inquiry) the cardholder opened with their card issuer against a payment. */
+export type Dispute = {
+  __typename?: 'Dispute';
+  /** The disputed amount, positive. */
+  amount: Money;
+  /** Until when evidence can be submitted; null unless the status is NEEDS_RESPONSE. */
+  evidenceDueBy?: Maybe<Scalars['DateTime']['output']>;
+  /** The processor's own id of the dispute. */
+  id: Scalars['ID']['output'];
+  /** When the dispute was opened. */
+  openedAt: Scalars['DateTime']['output'];
+  /** Why the cardholder disputes the payment. */
+  reason: DisputeReason;
+  /** Where the dispute is. */
+  status: DisputeStatus;
+  /** When Tributary last saw the dispute change. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** Why the cardholder disputes a payment, in one set for every card processor. */
+export type DisputeReason =
+  /** The issuer says the payment lacked a valid authorisation. */
+  | 'AUTHORISATION'
+  /** The cardholder says a promised refund or credit never came. */
+  | 'CREDIT_NOT_PROCESSED'
+  /** The cardholder says they were charged twice. */
+  | 'DUPLICATE'
+  /** The cardholder says they did not make or authorise the payment. */
+  | 'FRAUDULENT'
+  /** No more precise reason was given. */
+  | 'GENERAL'
+  /** A reason outside the families above. */
+  | 'OTHER'
+  /** The issuer or bank reports a processing error (wrong amount or account, not processed). */
+  | 'PROCESSING_ERROR'
+  /** The cardholder says the goods or service never arrived. */
+  | 'PRODUCT_NOT_RECEIVED'
+  /** The cardholder says the goods or service were defective or not as described. */
+  | 'PRODUCT_UNACCEPTABLE'
+  /** The cardholder says they were charged for a subscription they had cancelled. */
+  | 'SUBSCRIPTION_CANCELED'
+  /** The cardholder does not recognise the payment. */
+  | 'UNRECOGNIZED';
+
+/** Where a dispute is. Disputes only move on: a late or repeated partner event never moves one back. */
+export type DisputeStatus =
+  /** Ended without a decision (an inquiry closed, a dispute prevented). */
+  | 'CLOSED'
+  /** Decided for the cardholder (or accepted): the disputed amount was returned. */
+  | 'LOST'
+  /** The merchant must answer with evidence by `evidenceDueBy`. */
+  | 'NEEDS_RESPONSE'
+  /** Evidence was submitted; the card network is deciding. */
+  | 'UNDER_REVIEW'
+  /** Decided for the merchant: the money stays. */
+  | 'WON';
 
 /** The result of eraseCustomer. */
 export type EraseCustomerPayload = {
@@ -598,6 +656,8 @@ export type Payment = Node & {
   creditor?: Maybe<Creditor>;
   /** The connected account the money comes from, for a bank payment; null for a card payment. */
   debtorAccount?: Maybe<Account>;
+  /** Disputes (chargebacks and inquiries) the cardholder opened against this payment, oldest first. */
+  disputes: Array<Dispute>;
   /** The status history, oldest first. */
   events: Array<PaymentEvent>;
   /** Why the payment failed, as a code a client can switch on; null unless the status is FAILED. */
@@ -1301,6 +1361,9 @@ export type ResolversTypes = {
   CustomerErasure: ResolverTypeWrapper<CustomerErasure>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
+  Dispute: ResolverTypeWrapper<DisputeModel>;
+  DisputeReason: DisputeReason;
+  DisputeStatus: DisputeStatus;
   EraseCustomerPayload: ResolverTypeWrapper<EraseCustomerPayload>;
   Freshness: ResolverTypeWrapper<FreshnessModel>;
   FreshnessSource: FreshnessSource;
@@ -1401,6 +1464,7 @@ export type ResolversParentTypes = {
   CustomerErasure: CustomerErasure;
   DateTime: Scalars['DateTime']['output'];
   Decimal: Scalars['Decimal']['output'];
+  Dispute: DisputeModel;
   EraseCustomerPayload: EraseCustomerPayload;
   Freshness: FreshnessModel;
   GrantConsentInput: GrantConsentInput;
@@ -1637,6 +1701,19 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
   name: 'Decimal';
 }
 
+export type DisputeResolvers<
+  ContextType = RequestContext,
+  ParentType extends ResolversParentTypes['Dispute'] = ResolversParentTypes['Dispute'],
+> = {
+  amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  evidenceDueBy?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  openedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['DisputeReason'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DisputeStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
 export type EraseCustomerPayloadResolvers<
   ContextType = RequestContext,
   ParentType extends ResolversParentTypes['EraseCustomerPayload'] =
@@ -1793,6 +1870,7 @@ export type PaymentResolvers<
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   creditor?: Resolver<Maybe<ResolversTypes['Creditor']>, ParentType, ContextType>;
   debtorAccount?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType>;
+  disputes?: Resolver<Array<ResolversTypes['Dispute']>, ParentType, ContextType>;
   events?: Resolver<Array<ResolversTypes['PaymentEvent']>, ParentType, ContextType>;
   failureCode?: Resolver<Maybe<ResolversTypes['PaymentFailureCode']>, ParentType, ContextType>;
   failureReason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -2083,6 +2161,7 @@ export type Resolvers<ContextType = RequestContext> = {
   CustomerErasure?: CustomerErasureResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  Dispute?: DisputeResolvers<ContextType>;
   EraseCustomerPayload?: EraseCustomerPayloadResolvers<ContextType>;
   Freshness?: FreshnessResolvers<ContextType>;
   GrantConsentPayload?: GrantConsentPayloadResolvers<ContextType>;

@@ -13,6 +13,8 @@ export interface CardBehaviour {
   outcome: CardOutcome;
   brand: string;
   last4: string;
+  /** The charge succeeds, then the cardholder disputes it as fraudulent (Stripe's 4000 0000 0000 0259). */
+  disputes?: boolean;
   /** For declines: the error code and the issuer's decline code, as Stripe reports them. */
   code?: string;
   declineCode?: string;
@@ -22,6 +24,7 @@ export interface CardBehaviour {
 const CARDS: readonly CardBehaviour[] = [
   { token: 'pm_card_visa', outcome: 'succeed', brand: 'visa', last4: '4242' },
   { token: 'pm_card_mastercard', outcome: 'succeed', brand: 'mastercard', last4: '4444' },
+  { token: 'pm_card_createDispute', outcome: 'succeed', brand: 'visa', last4: '0259', disputes: true },
   {
     token: 'pm_card_chargeDeclined',
     outcome: 'decline',

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { empty, json, readJson, type Reply, type Router, type SandboxRequest } from '../kit/sandbox.js';
 import { testCard } from './cards.js';
 import { cancelIntent, completeAuthentication, decline, failAuthentication, settle } from './intents.js';
-import { disputeObject } from './reversals.js';
+import { openDispute } from './reversals.js';
 import type { DisputeStatus, SbIntent, StripeState } from './state.js';
 
 const DISPUTE_STATUSES = [
@@ -84,17 +84,11 @@ export function registerControlRoutes(router: Router, state: StripeState): void 
     const charge = intent?.latest_charge ? state.charges.get(intent.latest_charge) : undefined;
     if (!charge || charge.status !== 'succeeded')
       return json(409, { error: 'payment_intent has no successful charge' });
-    const dispute = disputeObject({
-      id: state.newId('dp'),
-      created: state.nowSeconds(),
-      amount: body.data.amount ?? charge.amount,
-      charge,
+    const dispute = openDispute(state, charge, {
+      ...(body.data.amount === undefined ? {} : { amount: body.data.amount }),
       reason: body.data.reason,
       status: body.data.status,
     });
-    state.disputes.set(dispute.id, dispute);
-    state.track(dispute.id);
-    charge.disputed = true;
     return json(200, dispute);
   });
 

@@ -7,6 +7,7 @@
 import { paymentMethodObject, testCard, type CardBehaviour } from './cards.js';
 import { docUrl, StripeFailure, unexpectedState, type WireError } from './errors.js';
 import { chargeObject } from './objects.js';
+import { openDispute } from './reversals.js';
 import type { IntentStatus, SbCharge, SbIntent, StripeState } from './state.js';
 
 /** Statuses a PaymentIntent can be canceled from (API reference, cancel). */
@@ -142,6 +143,10 @@ export function settle(
   intent.status = manual ? 'requires_capture' : 'succeeded';
   intent.amount_received = manual ? 0 : intent.amount;
   intent.amount_capturable = manual ? intent.amount : 0;
+  // The dispute test card: the cardholder disputes the captured charge as fraudulent at once.
+  if (card.disputes && !manual && !charge.disputed) {
+    openDispute(state, charge, { reason: 'fraudulent', status: 'needs_response' });
+  }
 }
 
 /** Records a decline (or failed authentication) and returns the PaymentIntent to requires_payment_method. */

@@ -2,7 +2,7 @@
  * Builders of refunds and disputes (the money going back) as Stripe serves them, with every top-level field of Stripe's
  * example objects (partner-specs/stripe/fixtures3.json).
  */
-import type { DisputeStatus, SbCharge, SbDispute, SbRefund } from './state.js';
+import type { DisputeStatus, SbCharge, SbDispute, SbRefund, StripeState } from './state.js';
 
 /** What a refund is built from. */
 export interface RefundInput {
@@ -121,4 +121,24 @@ export function disputeObject(input: DisputeInput): SbDispute {
     status: input.status,
     enhanced_eligibility_types: [],
   };
+}
+
+/** Opens a dispute on a successful charge, as the card network does when the cardholder complains. */
+export function openDispute(
+  state: StripeState,
+  charge: SbCharge,
+  input: { amount?: number; reason: string; status: DisputeStatus },
+): SbDispute {
+  const dispute = disputeObject({
+    id: state.newId('dp'),
+    created: state.nowSeconds(),
+    amount: input.amount ?? charge.amount,
+    charge,
+    reason: input.reason,
+    status: input.status,
+  });
+  state.disputes.set(dispute.id, dispute);
+  state.track(dispute.id);
+  charge.disputed = true;
+  return dispute;
 }

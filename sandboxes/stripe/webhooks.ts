@@ -6,11 +6,13 @@
  * sometimes out of order (each delivery waits a random delay).
  *
  * Status changes are found by comparing every PaymentIntent with the status last announced, on a short
- * timer, so no API or control handler needs to know about webhooks.
+ * timer, so no API or control handler needs to know about webhooks. Disputes the same way: a new one
+ * is `charge.dispute.created`, a move to a final status `charge.dispute.closed`, any other move
+ * `charge.dispute.updated`, each carrying the Dispute object.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { WebhookDispatcher, type WebhookDeliveryOptions, type WebhookEndpoint } from '../kit/webhooks.js';
-import type { SbIntent, StripeState } from './state.js';
+import type { DisputeStatus, SbIntent, StripeState } from './state.js';
 
 export interface StripeWebhookOptions extends WebhookDeliveryOptions {
   /** How often intents are compared. Default 25 ms. */
@@ -25,6 +27,9 @@ const TYPE_OF: Partial<Record<SbIntent['status'], string>> = {
   canceled: 'payment_intent.canceled',
   requires_payment_method: 'payment_intent.payment_failed',
 };
+
+/** Dispute statuses after which Stripe sends `charge.dispute.closed`. */
+const CLOSED_DISPUTE: ReadonlySet<DisputeStatus> = new Set(['won', 'lost', 'warning_closed', 'prevented']);
 
 export class StripeWebhookSender {
   readonly #announced = new Map<string, string>();
@@ -46,9 +51,7 @@ export class StripeWebhookSender {
 
   /** Adds an endpoint; intents as they are now are not announced, only changes from here on. */
   register(endpoint: WebhookEndpoint & { secret: string }): void {
-    if (this.#dispatcher.endpoints.length === 0) {
-      for (const intent of this.state.intents.values()) this.#announced.set(intent.id, intent.status);
-    }
+    if (this.#dispatcher.endpoints.length === 0) this.markAnnounced();
     this.#dispatcher.register(endpoint);
     if (!this.#timer) {
       this.#timer = setInterval(() => this.scan(), this.options.scanMs ?? 25);
@@ -65,6 +68,24 @@ export class StripeWebhookSender {
       const type = before === undefined ? 'payment_intent.created' : TYPE_OF[intent.status];
       if (type) this.emit(type, intent);
     }
+    for (const dispute of this.state.disputes.values()) {
+      const before = this.#announced.get(dispute.id);
+      if (before === dispute.status) continue;
+      this.#announced.set(dispute.id, dispute.status);
+      const type =
+        before === undefined
+          ? 'charge.dispute.created'
+          : CLOSED_DISPUTE.has(dispute.status)
+            ? 'charge.dispute.closed'
+            : 'charge.dispute.updated';
+      this.emit(type, dispute);
+    }
+  }
+
+  /** Takes every intent and dispute as it is now as announced. */
+  private markAnnounced(): void {
+    for (const intent of this.state.intents.values()) this.#announced.set(intent.id, intent.status);
+    for (const dispute of this.state.disputes.values()) this.#announced.set(dispute.id, dispute.status);
   }
 
   /** Resolves when every delivery started so far has finished (delivered or given up). */
@@ -74,7 +95,7 @@ export class StripeWebhookSender {
 
   reset(): void {
     this.#announced.clear();
-    for (const intent of this.state.intents.values()) this.#announced.set(intent.id, intent.status);
+    this.markAnnounced();
   }
 
   close(): void {
@@ -83,7 +104,7 @@ export class StripeWebhookSender {
     this.#dispatcher.close();
   }
 
-  private emit(type: string, intent: SbIntent): void {
+  private emit(type: string, object: { id: string }): void {
     const event = {
       id: `evt_${randomBytes(12).toString('hex')}`,
       object: 'event',
@@ -93,7 +114,7 @@ export class StripeWebhookSender {
       livemode: false,
       pending_webhooks: this.#dispatcher.endpoints.length,
       request: { id: null, idempotency_key: null },
-      data: { object: structuredClone(intent) },
+      data: { object: structuredClone(object) },
     };
     this.#dispatcher.send(JSON.stringify(event), (endpoint, body, nowMs) => {
       const t = Math.floor(nowMs / 1000);

@@ -2,7 +2,7 @@
  * What a stored event does. Events are thin: the body is never trusted for a status. The payment the
  * event names is fetched from the partner, and its status goes through the payments state machine
  * (`PaymentService.applyStatus`), which only moves forward; so duplicates, late and out-of-order events
- * all end in the state the partner holds now.
+ * all end in the state the partner holds now. Dispute events pull the dispute and its payment (disputes.ts).
  */
 import type { Logger } from 'pino';
 import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
@@ -10,6 +10,7 @@ import { encodeId } from '../../domain/ids.js';
 import type { Db } from '../../store/db.js';
 import { paymentSubject, type WebhookEventRecord } from '../../store/webhooks.js';
 import type { StatusChange, StatusReport } from '../payments/ledger.js';
+import { handleDisputeEvent, type DisputeHandlerDeps } from './disputes.js';
 import type { ItemEventHandler } from './items.js';
 import type { HandleResult } from './result.js';
 
@@ -46,15 +47,54 @@ export interface PaymentHandlerDeps {
   unknownPaymentAttempts?: number;
   /** What Item events do (items.ts); absent, they are acknowledged and ignored. */
   items?: ItemEventHandler;
+  /** Where dispute events pull and store disputes (disputes.ts); absent, they are acknowledged and ignored. */
+  disputes?: Pick<DisputeHandlerDeps, 'fetchDispute' | 'disputes' | 'observe'>;
 }
 
 /** The handler for every partner: payments are pulled and applied; other resources are acknowledged. */
 export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler {
   const unknownAttempts = deps.unknownPaymentAttempts ?? 3;
+  /** Fetches the payment from its partner and applies its status through the state machine. */
+  const pullPayment = async (
+    event: WebhookEventRecord,
+    partnerId: string,
+    subject: string,
+    logger: Logger,
+  ): Promise<StatusChange | null> => {
+    const payment = await deps.fetchPayment(event.provider, partnerId, {
+      subject,
+      correlationId: `webhook-${event.id}`,
+      logger,
+    });
+    if (!payment) throw new RetryLater('the partner does not return the payment');
+    return deps.payments.applyStatus(encodeId('Payment', event.provider, partnerId), payment.status, {
+      source: 'WEBHOOK',
+      detail: `${event.type} (${event.partnerEventId})`,
+      patch: {
+        ...(payment.status === 'FAILED' ? { failureReason: payment.failureReason } : {}),
+        ...(payment.status === 'REQUIRES_ACTION' ? { nextAction: payment.nextAction } : {}),
+      },
+    });
+  };
   return {
     async handle(event, logger) {
       const resource = event.resource;
       if (!resource) return { outcome: 'ignored', detail: `no resource in ${event.type}` };
+      if (resource.kind === 'dispute') {
+        if (!deps.disputes) return { outcome: 'ignored', detail: 'dispute events need no action' };
+        const disputeDeps: DisputeHandlerDeps = {
+          ...deps.disputes,
+          subjectOf: (paymentId) => paymentSubject(deps.db, paymentId),
+          refreshPayment: async (source, partnerPaymentId, subject, log) => {
+            const change = await pullPayment(source, partnerPaymentId, subject, log);
+            return change?.changed
+              ? `${change.from} -> ${change.to}`
+              : `unchanged (${change?.to ?? 'unknown'})`;
+          },
+          unknownPaymentAttempts: unknownAttempts,
+        };
+        return handleDisputeEvent(disputeDeps, event, resource.partnerId, logger, (m) => new RetryLater(m));
+      }
       if (resource.kind !== 'payment') {
         // Plaid Item events: the Item's transactions are synced now (items.ts).
         if (deps.items) return deps.items.handle(event, logger);
@@ -67,20 +107,7 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
         if (event.attempts < unknownAttempts) throw new RetryLater('payment not (yet) in the ledger');
         return { outcome: 'ignored', detail: 'payment not initiated through Tributary' };
       }
-      const payment = await deps.fetchPayment(event.provider, resource.partnerId, {
-        subject,
-        correlationId: `webhook-${event.id}`,
-        logger,
-      });
-      if (!payment) throw new RetryLater('the partner does not return the payment');
-      const change = await deps.payments.applyStatus(paymentId, payment.status, {
-        source: 'WEBHOOK',
-        detail: `${event.type} (${event.partnerEventId})`,
-        patch: {
-          ...(payment.status === 'FAILED' ? { failureReason: payment.failureReason } : {}),
-          ...(payment.status === 'REQUIRES_ACTION' ? { nextAction: payment.nextAction } : {}),
-        },
-      });
+      const change = await pullPayment(event, resource.partnerId, subject, logger);
       return {
         outcome: 'processed',
         detail: change?.changed ? `${change.from} -> ${change.to}` : `unchanged (${change?.to ?? 'unknown'})`,

@@ -10,6 +10,7 @@ import type { WebhookVerifier } from '../../datasources/webhook-verify.js';
 import type { AuditLog } from '../../store/audit.js';
 import type { Db } from '../../store/db.js';
 import { WebhookRepository } from '../../store/webhooks.js';
+import type { DisputeHandlerDeps } from './disputes.js';
 import { paymentWebhookHandler, type PaymentFetcher, type PaymentStatusSink } from './handler.js';
 import { itemEventHandler, type ItemHandlerDeps } from './items.js';
 import { WebhookIntake } from './intake.js';
@@ -48,6 +49,8 @@ export interface WebhookServiceDeps {
   fetchPayment: PaymentFetcher;
   /** Where Item events find the Item's subjects and sync its transactions; absent, they are ignored. */
   items?: ItemHandlerDeps;
+  /** Where dispute events pull disputes from and store them; absent, they are ignored. */
+  disputes?: Pick<DisputeHandlerDeps, 'fetchDispute' | 'disputes' | 'observe'>;
   /** One verifier per partner that sends webhooks; a partner without one is answered 404. */
   verifiers: ReadonlyMap<ProviderName, ClosableVerifier>;
   /** Optional source allow-lists per partner (CIDR); absent or empty: any source. */

@@ -119,6 +119,7 @@ describe('the README examples against npm start', { timeout: 90_000 }, () => {
       'pm_card_chargeDeclinedIncorrectCvc',
       'pm_card_authenticationRequired',
       'pm_sandbox_processing',
+      'pm_card_createDispute',
     ]);
   });
 

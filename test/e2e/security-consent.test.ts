@@ -187,6 +187,7 @@ describe('consent-aware reads', () => {
         partners: { accounts: (name) => untouchable.accounts(name), isPartner: () => true },
         consents,
         payments: { paymentsById: async () => new Map() },
+        disputes: { byPayments: async () => new Map() },
       },
     );
     await expect(loaders.accountsByProvider.load('openbanking')).rejects.toMatchObject({
