@@ -151,6 +151,12 @@ export interface VerifierSettings {
   /** The partner's endpoint (configured or sandbox), for schemes that fetch keys from the partner. */
   endpoint: PartnerEndpoint | null;
   logger: Logger;
+  /**
+   * The store, for partners whose verified notification is itself the record of what happened (no
+   * endpoint to read the resource back): the verifier keeps it in the module's own tables. Absent in
+   * verifier-only uses (tools, unit tests).
+   */
+  db?: Db;
 }
 
 /** The partner's webhooks: `POST /webhooks/<name>`. */

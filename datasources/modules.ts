@@ -9,11 +9,12 @@ import type { ProviderName } from '../domain/model.js';
 import { fromRoot } from '../store/paths.js';
 import { MIGRATIONS_DIR } from '../store/migrate.js';
 import type { Capability, PartnerModule } from './module.js';
+import { adyen } from './adyen/index.js';
 import { openBanking } from './openbanking/index.js';
 import { plaid } from './plaid/index.js';
 import { stripe } from './stripe/index.js';
 
-export const PARTNER_MODULES: readonly PartnerModule[] = [openBanking, plaid, stripe];
+export const PARTNER_MODULES: readonly PartnerModule[] = [openBanking, plaid, stripe, adyen];
 
 /** Every partner's name, in module-list order. */
 export const PARTNER_NAMES: readonly ProviderName[] = PARTNER_MODULES.map((module) => module.name);

@@ -151,7 +151,7 @@ export async function createServices(
     audit,
     logger,
     payments,
-    verifiers: webhookVerifiers(config, registry, logger),
+    verifiers: webhookVerifiers(config, registry, logger, db),
     allowCidrs: Object.fromEntries(
       PARTNER_MODULES.map((module) => [module.name, config.partners[module.name]?.webhookAllowCidrs ?? []]),
     ),
@@ -258,6 +258,7 @@ function webhookVerifiers(
   config: Config,
   registry: Registry,
   logger: Logger,
+  db: Db,
 ): Map<ProviderName, ClosableVerifier> {
   const verifiers = new Map<ProviderName, ClosableVerifier>();
   for (const module of PARTNER_MODULES) {
@@ -275,6 +276,7 @@ function webhookVerifiers(
         toleranceSeconds: config.webhooks.toleranceSeconds,
         endpoint: registry.endpoint(module.name),
         logger: logger.child({ component: 'webhooks', partner: module.name }),
+        db,
       }),
     );
   }

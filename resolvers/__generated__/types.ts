@@ -820,6 +820,8 @@ export type PaymentStatus =
 
 /** A banking partner that Tributary reads data from or moves money through. */
 export type Provider =
+  /** Adyen, a card processor: card payments (3-D Secure), cancels and refunds. */
+  | 'adyen'
   /** A UK Open Banking bank (Read/Write API v3.1): accounts, balances, transactions and domestic payments. */
   | 'openbanking'
   /** Plaid, an account aggregator: accounts, balances and transactions. */
@@ -1939,7 +1941,12 @@ export type PaymentRouteResolvers<
   rule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
-export type ProviderResolvers = { OPENBANKING: 'openbanking'; PLAID: 'plaid'; STRIPE: 'stripe' };
+export type ProviderResolvers = {
+  ADYEN: 'adyen';
+  OPENBANKING: 'openbanking';
+  PLAID: 'plaid';
+  STRIPE: 'stripe';
+};
 
 export type QueryResolvers<
   ContextType = RequestContext,

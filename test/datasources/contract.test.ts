@@ -24,7 +24,17 @@ const CAPABILITIES: Record<string, Capability[]> = {
   openbanking: ['accounts', 'balances', 'transactions', 'payments'],
   plaid: ['accounts', 'balances', 'transactions'],
   stripe: ['payments'],
+  adyen: ['payments'],
 };
+
+/**
+ * Capabilities whose reads never reach the partner, so no wire fault can break them: Adyen Checkout has
+ * no read endpoint, and its payments are read from the module's record of its answers and verified
+ * notifications (datasources/adyen/index.ts); its wire contract is tested in test/datasources/adyen.
+ */
+const LOCAL_READS: Record<string, Capability[]> = { adyen: ['payments'] };
+const wireReads = (name: string) =>
+  (CAPABILITIES[name] ?? []).filter((capability) => !(LOCAL_READS[name] ?? []).includes(capability));
 
 let sandboxes: RunningSandboxes;
 let db: Db;
@@ -202,7 +212,7 @@ describe.each(PARTNER_NAMES.map((name) => ({ name })))(
         });
       });
 
-    describe('a body that breaks the partner contract', () => {
+    describe.runIf(wireReads(name).length > 0)('a body that breaks the partner contract', () => {
       /** Each capability's read for cust_alice, reduced to a comparable view. */
       const reads: Record<Capability, () => Promise<unknown>> = {
         accounts: async () => accountsView(await accountsOf().listAccounts(ctx('cust_alice'))),
@@ -229,7 +239,7 @@ describe.each(PARTNER_NAMES.map((name) => ({ name })))(
         },
       };
 
-      it.each(CAPABILITIES[name] ?? [])(
+      it.each(wireReads(name))(
         'fails %s with PARTNER_CONTRACT_VIOLATION and maps nothing',
         async (capability) => {
           const route = p.routes[capability];

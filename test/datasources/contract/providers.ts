@@ -20,10 +20,12 @@ import { AISP_BASE, PISP_BASE } from '../../../sandboxes/openbanking/index.js';
 import { buildBank } from '../../../sandboxes/openbanking/seed.js';
 import { buildSeed } from '../../../sandboxes/plaid/seed.js';
 import { SEED_PAYMENTS } from '../../../sandboxes/stripe/index.js';
+import { STORED_METHODS } from '../../../sandboxes/adyen/index.js';
 import type { Db } from '../../../store/db.js';
 import { MemoryCredentials } from '../plaid/harness.js';
 
 export const logger = pino({ level: 'silent' });
+const STORED_METHOD_IDS = Object.keys(STORED_METHODS);
 
 /** The capabilities a provider may have, as the contract suite tests them. */
 export type Capability = 'accounts' | 'balances' | 'transactions' | 'payments';
@@ -65,6 +67,7 @@ async function build(
   sandboxes: RunningSandboxes,
   db: Db,
   subjects: readonly string[],
+  link = true,
 ): Promise<{ provider: Provider; sandbox: SandboxHandle }> {
   const running = sandboxes[name];
   if (!running) throw new Error(`no ${name} sandbox`);
@@ -81,6 +84,8 @@ async function build(
     },
     { credentials, db, logger },
   );
+  // A partner that authenticates the platform alone (Adyen) links no customer.
+  if (!link) return { provider, sandbox: running.handle };
   if (!provider.connectSandboxCustomer) throw new Error(`${name} cannot link sandbox customers`);
   for (const subject of subjects) {
     const link = await provider.connectSandboxCustomer(subject);
@@ -207,7 +212,45 @@ async function stripe(sandboxes: RunningSandboxes, db: Db): Promise<ContractProv
   };
 }
 
+/**
+ * Adyen: no customer link (the platform's API key and merchant account) and nothing seeded; each
+ * subject pays once with the sandbox's stored test card, and the read path is the module's record.
+ */
+async function adyen(sandboxes: RunningSandboxes, db: Db): Promise<ContractProvider> {
+  const subjects = ['cust_alice', 'cust_bob'];
+  const { provider, sandbox } = await build('adyen', sandboxes, db, subjects, false);
+  const made = new Map<string, Promise<Map<string, Money>>>();
+  const pay = async (subject: string) => {
+    if (!provider.payments) return new Map<string, Money>();
+    const amount = parseDecimal(subject === 'cust_alice' ? '25.99' : '7.01', 'EUR');
+    const payment = await provider.payments.createPayment(ctx(subject), {
+      amount,
+      reference: `Contract ${subject}`,
+      debtorPartnerAccountId: null,
+      paymentMethodId: STORED_METHOD_IDS[0]!,
+      creditor: null,
+      partnerIdempotencyKey: `trb1-${randomBytes(16).toString('hex')}`,
+    });
+    return new Map([[payment.partnerId, amount]]);
+  };
+  return {
+    name: 'adyen',
+    provider,
+    sandbox,
+    subjects,
+    routes: { payments: 'POST /v71/payments' },
+    seededAccounts: () => [],
+    wireTransaction: () => undefined,
+    payments(subject) {
+      let payments = made.get(subject);
+      if (!payments) made.set(subject, (payments = pay(subject)));
+      return payments;
+    },
+    close: () => provider.close(),
+  };
+}
+
 export const CONTRACT_PROVIDERS: Record<
   ProviderName,
   (sandboxes: RunningSandboxes, db: Db) => Promise<ContractProvider>
-> = { openbanking: openBanking, plaid, stripe };
+> = { openbanking: openBanking, plaid, stripe, adyen };
