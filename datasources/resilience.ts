@@ -40,7 +40,7 @@ import {
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { PartnerCallSettings } from './module.js';
-import { isDomainError, PartnerError, type UnsentReason } from '../domain/errors.js';
+import { isDomainError, PartnerError, refusedBeforeAcceptance, type UnsentReason } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { CallOptions, CallPolicy } from './http.js';
 import { HealthWindow, MinuteSeries, type HealthSnapshot, type MinuteBucket } from './partner-health.js';
@@ -111,6 +111,8 @@ type CallState = {
   /** Attempts that reached the partner, and the last one's status (for the call's span). */
   attempts: number;
   status?: string;
+  /** Whether a failed attempt may have reached the partner (it was not refused before acceptance). */
+  doubtful: boolean;
 };
 
 const SILENT: PolicyObserver = {
@@ -202,7 +204,13 @@ export class PartnerPolicy implements CallPolicy {
         attributes: { 'partner.name': this.partner, 'partner.endpoint': endpoint, 'partner.call_kind': kind },
       },
       async (span) => {
-        const call: CallState = { deadlineAt: 0, lastError: undefined, inFlight: false, attempts: 0 };
+        const call: CallState = {
+          deadlineAt: 0,
+          lastError: undefined,
+          inFlight: false,
+          attempts: 0,
+          doubtful: false,
+        };
         try {
           return await this.run(fn, kind, endpoint, call);
         } catch (error) {
@@ -233,6 +241,10 @@ export class PartnerPolicy implements CallPolicy {
     const deadline = kind === 'read' ? this.readDeadline : this.writeDeadline;
     const budget = kind === 'read' ? this.settings.readDeadlineMs : this.settings.writeDeadlineMs;
     call.deadlineAt = this.now() + budget;
+    const doubtful = (error: unknown) =>
+      error instanceof PartnerError && call.doubtful && refusedBeforeAcceptance(error)
+        ? error.afterDoubtfulAttempt()
+        : error;
     try {
       return await deadline.execute(({ signal }) =>
         kind === 'write'
@@ -243,9 +255,9 @@ export class PartnerPolicy implements CallPolicy {
             ),
       );
     } catch (error) {
-      if (!(error instanceof TaskCancelledError)) throw error;
+      if (!(error instanceof TaskCancelledError)) throw doubtful(error);
       // The deadline passed while waiting out a backoff: the partner's last answer says more.
-      if (!call.inFlight && call.lastError !== undefined) throw call.lastError;
+      if (!call.inFlight && call.lastError !== undefined) throw doubtful(call.lastError);
       throw new PartnerError({ partner: this.partner, code: 'PARTNER_TIMEOUT', endpoint, retryable: true });
     }
   }
@@ -272,6 +284,7 @@ export class PartnerPolicy implements CallPolicy {
     call: CallState,
   ): Promise<T> {
     if (attempt > 0) this.observer.retry(endpoint);
+    const before = call.attempts;
     try {
       return await this.breaker.execute(
         ({ signal: open }) =>
@@ -279,7 +292,9 @@ export class PartnerPolicy implements CallPolicy {
         signal,
       );
     } catch (error) {
-      call.lastError = this.classify(error, endpoint, call);
+      call.lastError = this.classify(error, endpoint, call, call.attempts > before);
+      // Refused before acceptance: a retry under the same key is still the first that can reach it.
+      if (!refusedBeforeAcceptance(call.lastError)) call.doubtful = true;
       throw call.lastError;
     }
   }
@@ -316,7 +331,7 @@ export class PartnerPolicy implements CallPolicy {
   }
 
   /** Cockatiel's refusals become PartnerErrors; a Retry-After beyond the deadline ends the retries. */
-  private classify(error: unknown, endpoint: string, call: CallState): unknown {
+  private classify(error: unknown, endpoint: string, call: CallState, sent: boolean): unknown {
     const refusal = (reason: 'breaker_open' | 'bulkhead_full') => {
       this.observer.rejected(reason);
       return this.finalError(
@@ -330,9 +345,10 @@ export class PartnerPolicy implements CallPolicy {
       return refusal('breaker_open');
     }
     if (error instanceof BulkheadRejectedError) return refusal('bulkhead_full');
-    // Dequeued from the bulkhead after the deadline passed: the partner was never called.
+    // Dequeued from the bulkhead after the deadline passed: the partner was never called. Cancelled
+    // once the attempt had started (a client rethrowing the abort), the request may have reached it.
     if (error instanceof TaskCancelledError)
-      return this.finalError('PARTNER_TIMEOUT', endpoint, error, 'queued past the deadline');
+      return this.finalError('PARTNER_TIMEOUT', endpoint, error, sent ? null : 'queued past the deadline');
     if (
       error instanceof PartnerError &&
       error.retryAfterSeconds !== undefined &&
@@ -348,7 +364,7 @@ export class PartnerPolicy implements CallPolicy {
     code: 'PARTNER_UNAVAILABLE' | 'PARTNER_TIMEOUT',
     endpoint: string,
     cause: unknown,
-    unsent: UnsentReason,
+    unsent: UnsentReason | null,
   ) {
     const error = new PartnerError({ partner: this.partner, code, endpoint, retryable: true, unsent, cause });
     this.final.add(error);

@@ -139,6 +139,11 @@ export interface PartnerErrorDetails {
    * was refused): the partner cannot have acted on it, so a payment may safely go elsewhere.
    */
   unsent?: UnsentReason | null;
+  /**
+   * An earlier attempt of the same call (a retry under the same idempotency key) ended in a way that may
+   * have reached the partner, whatever this last attempt says: the call as a whole is ambiguous.
+   */
+  doubtful?: boolean;
   cause?: unknown;
 }
 
@@ -156,7 +161,10 @@ export class PartnerError extends DomainError {
   readonly issues: string[] | undefined;
   /** See PartnerErrorDetails.unsent; null when the request may have reached the partner. */
   readonly unsent: UnsentReason | null;
+  /** See PartnerErrorDetails.doubtful. */
+  readonly doubtful: boolean;
   private readonly isRetryable: boolean;
+  private readonly details: PartnerErrorDetails;
 
   constructor(details: PartnerErrorDetails) {
     super(PartnerError.safeMessage(details.partner, details.code), { cause: details.cause });
@@ -168,12 +176,19 @@ export class PartnerError extends DomainError {
     this.retryAfterSeconds = details.retryAfterSeconds;
     this.issues = details.issues;
     this.unsent = details.unsent ?? null;
+    this.doubtful = details.doubtful ?? false;
+    this.details = details;
     this.isRetryable = details.retryable;
     this.extensions.partner = details.partner;
   }
 
   override get retryable(): boolean {
     return this.isRetryable;
+  }
+
+  /** This error as the end of a call an earlier attempt of which may have reached the partner. */
+  afterDoubtfulAttempt(): PartnerError {
+    return new PartnerError({ ...this.details, doubtful: true, cause: this });
   }
 
   static safeMessage(partner: ProviderName, code: PartnerErrorCode): string {
@@ -188,6 +203,16 @@ export class PartnerError extends DomainError {
         return `${partner} is unavailable.`;
     }
   }
+}
+
+/**
+ * Whether an error proves the partner did not accept the request: it never left (`unsent`), or the
+ * partner answered 503 or 429, which it does before acting on a request; and no earlier attempt of the
+ * same call may have reached it.
+ */
+export function refusedBeforeAcceptance(error: unknown): error is PartnerError {
+  if (!(error instanceof PartnerError) || error.doubtful) return false;
+  return error.unsent !== null || error.status === 503 || error.status === 429;
 }
 
 export function isDomainError(error: unknown): error is DomainError {

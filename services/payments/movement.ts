@@ -160,12 +160,15 @@ export function moveMoney<R, P = undefined>(
     if (!movement.ask) assertPartnerStillDedupes(attempt, partnerOf(movement, plan), deps);
     await attempt.checkpoint('partner_requested');
     let answer: Payment;
+    // A resumed attempt cannot know whether an earlier one reached the plan's partner (it may have
+    // crashed after sending): it stays with that partner. Only a send this attempt made may fail over.
+    const mayFailOver = attempt.point !== 'partner_requested';
     for (;;) {
       try {
         answer = await askOrSend(deps, call, movement, attempt, plan);
         break;
       } catch (error) {
-        const next = movement.failover?.(error, plan) ?? null;
+        const next = mayFailOver ? (movement.failover?.(error, plan) ?? null) : null;
         if (next !== null) {
           // Committed first: a crash from here on resumes at the next partner, never the one that failed.
           await attempt.advance('partner_requested', { recovery: next as Json });

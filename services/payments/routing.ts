@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { PartnerError } from '../../domain/errors.js';
+import { refusedBeforeAcceptance } from '../../domain/errors.js';
 import type { PaymentAttempt, PaymentRoute, ProviderName } from '../../domain/model.js';
 import { MoneyError, parseDecimal, type Money } from '../../domain/money.js';
 
@@ -202,11 +202,8 @@ function weightedPick(
  * the processor cannot have created the payment.
  */
 export function failoverReason(error: unknown): string | null {
-  if (!(error instanceof PartnerError)) return null;
-  if (error.unsent) return error.unsent;
-  if (error.status === 503) return 'HTTP 503 before acceptance';
-  if (error.status === 429) return 'HTTP 429 before acceptance';
-  return null;
+  if (!refusedBeforeAcceptance(error)) return null;
+  return error.unsent ?? `HTTP ${error.status} before acceptance`;
 }
 
 /** Told each routed attempt as it ends: its rule, processor and outcome (metrics per route). */

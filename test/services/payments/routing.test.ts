@@ -210,6 +210,48 @@ describe('failover', () => {
     }
   });
 
+  it('is refused when an earlier retry of the same call may have reached the processor', async () => {
+    const policy = new PartnerPolicy('stripe', {
+      readDeadlineMs: 2_000,
+      writeDeadlineMs: 2_000,
+      retryAttempts: 1,
+      retryBaseMs: 1,
+      retryMaxDelayMs: 2,
+      breakerFailureRatio: 0.9,
+      breakerWindowMs: 10_000,
+      breakerMinRequests: 100,
+      breakerHalfOpenMs: 60_000,
+      bulkheadLimit: 4,
+      bulkheadQueue: 4,
+    });
+    const sequence = (...errors: PartnerError[]) => {
+      let call = 0;
+      return async () => {
+        throw errors[Math.min(call++, errors.length - 1)]!;
+      };
+    };
+    const reset = new PartnerError({ partner: 'stripe', code: 'PARTNER_UNAVAILABLE', retryable: true });
+    const refused = new PartnerError({
+      partner: 'stripe',
+      code: 'PARTNER_UNAVAILABLE',
+      retryable: true,
+      unsent: 'connection refused',
+    });
+    const busy = new PartnerError({
+      partner: 'stripe',
+      code: 'PARTNER_UNAVAILABLE',
+      retryable: true,
+      status: 503,
+    });
+    // A reset (the request may have arrived), then a refused connection on the retry: still ambiguous.
+    const afterReset = await rejection(policy.execute(sequence(reset, refused), { kind: 'keyed-write' }));
+    expect(afterReset).toMatchObject({ doubtful: true });
+    expect(failoverReason(afterReset)).toBeNull();
+    // A 503, then a refused connection: neither can have reached it.
+    const afterBusy = await rejection(policy.execute(sequence(busy, refused), { kind: 'keyed-write' }));
+    expect(failoverReason(afterBusy)).toBe('connection refused');
+  });
+
   it.each([
     ['a timeout (the processor may have the payment)', { code: 'PARTNER_TIMEOUT', status: undefined }, null],
     ['a 500 answer', { code: 'PARTNER_UNAVAILABLE', status: 500 }, null],
