@@ -77,9 +77,15 @@ beforeAll(async () => {
       MAX_AGE_TRANSACTIONS_SECONDS: '300',
     },
   });
-  // The audit chain's background sealer (a backstop timer, not any request) would otherwise add its
-  // statements to whichever read is being counted; entries are sealed explicitly below instead.
-  app.server.services.audit.close();
+  // Background work (the audit chain's backstop sealer, the webhook worker's poll, the key reaper, the
+  // revocation and copy-refresh schedules) would otherwise add its statements to whichever read is being
+  // counted: none of it is a request's. Entries are sealed explicitly below instead.
+  const services = app.server.services;
+  services.audit.close();
+  services.keyReaper.stop();
+  services.revocationWorker.stop();
+  services.copyRefresher.stop();
+  await services.webhooks.worker.stop();
 });
 afterAll(() => app?.close());
 
