@@ -63,7 +63,7 @@ describe('reconcilePayments and reconciliation', { timeout: 120_000 }, () => {
     await pay('pm_card_visa');
     const run = await reconcile({});
     expect(run).toMatchObject({ actor: 'operator:ops_oncall', discrepancies: [] });
-    expect([...run.providers].sort()).toEqual(['OPENBANKING', 'STRIPE']);
+    expect([...run.providers].sort()).toEqual(['ADYEN', 'OPENBANKING', 'STRIPE']);
     expect(run.checked).toBeGreaterThan(0);
     expect(run.matched).toBe(run.checked);
 
