@@ -129,6 +129,12 @@ export interface ListedPayment {
   createdAt: Date;
 }
 
+/**
+ * What the processor's client SDK returned when the customer finished authentication, name to value
+ * (Adyen's `details`: `threeDSResult`, `redirectResult`, ...), validated but otherwise opaque.
+ */
+export type AuthenticationResult = Readonly<Record<string, string>>;
+
 /** Money movement. Every write carries a partner idempotency key. */
 export interface PaymentsProvider {
   readonly name: ProviderName;
@@ -143,15 +149,23 @@ export interface PaymentsProvider {
     partnerIdempotencyKey: string,
   ): Promise<Payment>;
   /**
-   * Finishes a payment the customer authenticated in the processor's client SDK (3-D Secure): the
-   * processor confirms it server-side. A payment still waiting for the customer is returned as it is.
-   * Absent when the partner completes payments without a server-side step (a bank's redirect).
+   * Finishes a payment the customer authenticated (3-D Secure): the processor confirms it server-side.
+   * `authentication` is what the processor's client SDK returned to the app, for a processor that
+   * takes it (`takesAuthenticationResult`); without it, a payment still waiting for the customer is
+   * returned as it is. Absent when the partner completes payments without a server-side step (a
+   * bank's redirect).
    */
   confirmPayment?(
     ctx: CallContext,
     partnerPaymentId: string,
     partnerIdempotencyKey: string,
+    authentication?: AuthenticationResult | null,
   ): Promise<Payment>;
+  /**
+   * True when the shopper's authentication result reaches the processor through Tributary (Adyen's
+   * /payments/details); absent when the processor's client SDK completes it itself (Stripe).
+   */
+  readonly takesAuthenticationResult?: boolean;
   /**
    * The secret the processor's client SDK needs to complete the payment's next action (Stripe's
    * PaymentIntent client secret); null when the payment needs none. Read when asked, never stored.

@@ -27,7 +27,15 @@ export const Mutation: MutationResolvers = {
       await context.services.payments.initiate(callOf(context), args.input, args.idempotencyKey),
     ),
   confirmPayment: async (_root, args, context) =>
-    answer(context, await context.services.payments.confirm(callOf(context), args.id, args.idempotencyKey)),
+    answer(
+      context,
+      await context.services.payments.confirm(
+        callOf(context),
+        args.id,
+        args.idempotencyKey,
+        args.authenticationResult ?? null,
+      ),
+    ),
   cancelPayment: async (_root, args, context) =>
     answer(context, await context.services.payments.cancel(callOf(context), args.id, args.idempotencyKey)),
   refundPayment: async (_root, args, context) =>

@@ -13,7 +13,12 @@
 import { createHash } from 'node:crypto';
 import type { Dispute, Payment } from '../../domain/model.js';
 import type { Money } from '../../domain/money.js';
-import type { CallContext, CreatePaymentRequest, PaymentsProvider } from '../../domain/providers.js';
+import type {
+  AuthenticationResult,
+  CallContext,
+  CreatePaymentRequest,
+  PaymentsProvider,
+} from '../../domain/providers.js';
 import { InputError, NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import { contractViolation } from '../contract.js';
 import { mapDispute } from './disputes.js';
@@ -32,9 +37,10 @@ export interface AdyenPaymentSettings {
 const PSP = /^[A-Za-z0-9]{1,64}$/;
 const CANCELLABLE = new Set<Payment['status']>(['PENDING', 'REQUIRES_ACTION', 'PROCESSING', 'AUTHORISED']);
 
-/** The PaymentsProvider of Adyen, plus submitDetails (the shopper's 3-D Secure result). */
+/** The PaymentsProvider of Adyen; confirmPayment carries the shopper's 3-D Secure result. */
 export class AdyenPayments implements PaymentsProvider {
   readonly name = 'adyen' as const;
+  readonly takesAuthenticationResult = true;
 
   constructor(
     private readonly client: AdyenClient,
@@ -110,19 +116,27 @@ export class AdyenPayments implements PaymentsProvider {
   }
 
   /**
-   * Adyen's /payments/details needs the shopper's result (`threeDSResult` or `redirectResult`), which
-   * the generic confirmPayment does not carry: it reports the payment as recorded (the AUTHORISATION
-   * notification moves it on). submitDetails sends the result.
+   * Adyen's /payments/details with the shopper's result (`threeDSResult` from the Drop-in's challenge,
+   * `redirectResult` from the issuer's return) under our key; without a result, the payment as recorded
+   * (a notification may have moved it on). Only a payment still waiting for the shopper is sent.
    */
-  async confirmPayment(ctx: CallContext, partnerPaymentId: string): Promise<Payment> {
-    return this.map(ctx, await this.owned(ctx, partnerPaymentId), 'confirmPayment');
+  async confirmPayment(
+    ctx: CallContext,
+    partnerPaymentId: string,
+    partnerIdempotencyKey: string,
+    authentication?: AuthenticationResult | null,
+  ): Promise<Payment> {
+    const stored = await this.owned(ctx, partnerPaymentId);
+    const current = this.map(ctx, stored, 'confirmPayment');
+    if (!authentication || current.status !== 'REQUIRES_ACTION') return current;
+    return this.submitDetails(ctx, partnerPaymentId, authentication, partnerIdempotencyKey);
   }
 
   /** POST /payments/details with the shopper's 3-D Secure result; a refusal is the FAILED payment. */
   async submitDetails(
     ctx: CallContext,
     partnerPaymentId: string,
-    details: Record<string, string>,
+    details: AuthenticationResult,
     partnerIdempotencyKey: string,
   ): Promise<Payment> {
     const { record } = await this.owned(ctx, partnerPaymentId);

@@ -535,6 +535,7 @@ export type MutationCompleteConsentArgs = {
  * money-moving mutation runs per operation.
  */
 export type MutationConfirmPaymentArgs = {
+  authenticationResult?: InputMaybe<Scalars['String']['input']>;
   id: Scalars['ID']['input'];
   idempotencyKey: Scalars['String']['input'];
 };
@@ -762,14 +763,15 @@ export type PaymentFailureCode =
 /**
  * An action the customer must take for the payment to continue. A bank payment: open `url` (the bank's
  * authorisation page). A card payment with 3-D Secure: hand `clientSecret` to the processor's client SDK
- * (Stripe: `handleNextAction`), or open `url` on the web, then call `confirmPayment`.
+ * (Stripe: `handleNextAction`; Adyen: the Drop-in's `handleAction`), or open `url` on the web, then call
+ * `confirmPayment` (for Adyen with the SDK's `authenticationResult`).
  */
 export type PaymentNextAction = {
   __typename?: 'PaymentNextAction';
   /**
-   * For THREE_D_SECURE at a processor whose client SDK completes it (Stripe): the PaymentIntent's client
-   * secret the app's SDK needs. Only the payment's owner with `payments:write` sees it; it is read from the
-   * processor when asked, never stored or logged by Tributary.
+   * For THREE_D_SECURE: what the processor's client SDK needs (Stripe: the PaymentIntent's client secret;
+   * Adyen: the `action` object as JSON text). Only the payment's owner with `payments:write` sees it; it
+   * is read when asked, never logged by Tributary.
    */
   clientSecret?: Maybe<Scalars['String']['output']>;
   /** The kind of action: "REDIRECT_TO_BANK" or "THREE_D_SECURE". */

@@ -1,6 +1,7 @@
 /**
  * confirmPayment: after the customer completed 3-D Secure in the processor's client SDK, the processor
- * confirms the payment server-side (Stripe's manual confirmation). The ledger decides first whether the
+ * confirms the payment server-side (Stripe's manual confirmation), or receives the result the SDK gave
+ * the app (Adyen's /payments/details; `authenticationResult`, part of the request fingerprint). The ledger decides first whether the
  * payment still waits for anything (a business outcome, stored); a partner without a server-side step
  * (a bank, whose redirect completes the payment) answers NOT_SUPPORTED.
  *
@@ -14,6 +15,7 @@ import { ownedPayment, type FlowDeps } from './context.js';
 import { checkIdempotencyKey } from './keys.js';
 import { moveMoney, onExistingPayment } from './movement.js';
 import { rejectionOf, userError } from './outcomes.js';
+import { parseAuthenticationResult } from './validation.js';
 import type { PaymentResult } from './payload.js';
 import { isConfirmable } from './status.js';
 
@@ -25,8 +27,10 @@ export async function confirmPayment(
   call: CallContext,
   id: string,
   idempotencyKey: string,
+  authenticationResult: string | null = null,
 ): Promise<PaymentResult> {
   const key = checkIdempotencyKey(idempotencyKey);
+  const authentication = parseAuthenticationResult(authenticationResult);
   const current = await ownedPayment(deps, call.subject, id);
   const provider = deps.providers(current.provider);
   const { partnerId } = current;
@@ -34,7 +38,7 @@ export async function confirmPayment(
   return moveMoney<Payment>(deps, call, {
     mutation: MUTATION,
     key,
-    args: { id },
+    args: authentication ? { id, authentication } : { id },
     partner: current.provider,
     paymentId: id,
     refusals: { code: 'NOT_CONFIRMABLE', path: [] },
@@ -45,6 +49,11 @@ export async function confirmPayment(
             userError('NOT_SUPPORTED', 'This payment completes at the partner, without confirmation.'),
           ],
         };
+      }
+      if (authentication && !provider.takesAuthenticationResult) {
+        const message =
+          'This processor completes authentication in its own SDK; send no authenticationResult.';
+        return { finish: [userError('NOT_SUPPORTED', message, ['authenticationResult'])] };
       }
       const latest = (await deps.ledger.get(call.subject, id)) ?? current;
       if (isConfirmable(latest.status)) return {};
@@ -64,7 +73,7 @@ export async function confirmPayment(
     },
     send: {
       endpoint: 'confirmPayment',
-      request: (ctx, partnerKey) => provider.confirmPayment!(ctx, partnerId, partnerKey),
+      request: (ctx, partnerKey) => provider.confirmPayment!(ctx, partnerId, partnerKey, authentication),
     },
     refused: async (error) => {
       const latest = rejectionOf(error)?.payment ?? null;

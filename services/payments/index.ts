@@ -131,8 +131,13 @@ export class PaymentService {
   }
 
   /** confirmPayment: finishes a card payment after the customer's 3-D Secure. */
-  confirm(call: CallContext, id: string, idempotencyKey: string): Promise<PaymentResult> {
-    return confirmPayment(this.#flows, call, id, idempotencyKey);
+  confirm(
+    call: CallContext,
+    id: string,
+    idempotencyKey: string,
+    authenticationResult: string | null = null,
+  ): Promise<PaymentResult> {
+    return confirmPayment(this.#flows, call, id, idempotencyKey, authenticationResult);
   }
 
   /**

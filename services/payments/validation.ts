@@ -5,6 +5,7 @@
  * the request fingerprint is computed from.
  */
 import type { ProviderName } from '../../domain/model.js';
+import type { AuthenticationResult } from '../../domain/providers.js';
 import { NotSupportedError } from '../../domain/errors.js';
 import { decodeId } from '../../domain/ids.js';
 import { isCurrencyCode, MoneyError, parseDecimal, type Money } from '../../domain/money.js';
@@ -194,4 +195,39 @@ function ibanChecksumValid(iban: string): boolean {
     remainder = Number(`${remainder}${value}`) % 97;
   }
   return remainder === 1;
+}
+
+/** Adyen's detail names (threeDSResult, redirectResult, MD, PaRes, payload, ...). */
+const AUTHENTICATION_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** A redirectResult is a few kilobytes; anything near this is not a shopper's result. */
+const AUTHENTICATION_MAX_LENGTH = 32_768;
+
+/**
+ * confirmPayment's `authenticationResult`: the JSON object of strings the processor's client SDK gave
+ * the app (at most 16 names), or null when absent. Anything else is BAD_USER_INPUT, before any key is
+ * claimed.
+ */
+export function parseAuthenticationResult(text: string | null | undefined): AuthenticationResult | null {
+  if (text == null) return null;
+  const field = 'authenticationResult';
+  const refuse = (why: string) => new InputError(`authenticationResult ${why}.`, field);
+  if (text.length > AUTHENTICATION_MAX_LENGTH) throw refuse(`is longer than ${AUTHENTICATION_MAX_LENGTH}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw refuse('is not JSON');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw refuse('must be a JSON object');
+  const entries = Object.entries(parsed);
+  if (entries.length === 0 || entries.length > 16) throw refuse('must have 1 to 16 names');
+  const result: Record<string, string> = {};
+  for (const [name, value] of entries) {
+    if (!AUTHENTICATION_NAME.test(name))
+      throw refuse(`has an invalid name ${JSON.stringify(name.slice(0, 64))}`);
+    if (typeof value !== 'string' || value.length === 0) throw refuse(`${name} must be a non-empty string`);
+    result[name] = value;
+  }
+  return result;
 }

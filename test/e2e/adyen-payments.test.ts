@@ -2,7 +2,10 @@
  * End to end with the Adyen sandbox through the public API: a route table sending EUR card payments
  * to Adyen (PAYMENT_ROUTES), a payment with the sandbox shopper's stored card is SETTLED at ADYEN; its
  * HMAC-signed AUTHORISATION notification is verified, stored once in the inbox and processed; a full
- * refund through the graph leaves the payment REFUNDED. A forged notification is refused, never stored.
+ * refund through the graph leaves the payment REFUNDED. 3-D Secure at Adyen is finished through the
+ * graph: confirmPayment carries the Drop-in's result (challenge and issuer redirect), exactly once per
+ * key; a result for Stripe, or one that is not a JSON object of strings, is refused. A forged
+ * notification is refused, never stored.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +17,14 @@ import { INITIATE } from '../services/payments/replicas.js';
 const REFUND = `mutation($id: ID!, $key: String!) { refundPayment(id: $id, idempotencyKey: $key) {
   payment { id status } userErrors { code message } } }`;
 const PAYMENT = 'query($id: ID!) { payment(id: $id) { id status provider } }';
-const ROUTES = JSON.stringify([{ name: 'eur-adyen', currencies: ['EUR'], processors: ['adyen'] }]);
+const CONFIRM = `mutation($id: ID!, $key: String!, $result: String) {
+  confirmPayment(id: $id, idempotencyKey: $key, authenticationResult: $result) {
+    payment { id status failureCode } userErrors { code message field } } }`;
+const NEXT_ACTION = 'query($id: ID!) { payment(id: $id) { status nextAction { type url clientSecret } } }';
+const ROUTES = JSON.stringify([
+  { name: 'eur-adyen', currencies: ['EUR'], processors: ['adyen'] },
+  { name: 'gbp-stripe', currencies: ['GBP'], processors: ['stripe'] },
+]);
 
 describe('card payments at Adyen through the graph', { timeout: 180_000 }, () => {
   let app: TestApp;
@@ -70,6 +80,92 @@ describe('card payments at Adyen through the graph', { timeout: 180_000 }, () =>
       payment: { status: 'REFUNDED' },
       userErrors: [],
     });
+  });
+
+  const uniqueKey = (name: string) => `${name}-${randomBytes(8).toString('hex')}`;
+
+  async function pay(paymentMethodId: string, currency = 'EUR') {
+    const initiated = await app.graphql(INITIATE, {
+      input: { paymentMethodId, amount: { amount: '42.00', currency }, reference: '3DS e2e' },
+      key: uniqueKey('adyen-3ds'),
+    });
+    expect(initiated.body.errors).toBeUndefined();
+    return (initiated.body.data?.initiatePayment as { payment: { id: string; status: string } }).payment;
+  }
+
+  async function shopper(route: '3ds' | 'issuer', psp: string, result: 'pass' | 'fail') {
+    const answer = await fetch(`${app.sandboxes.adyen!.handle.url}/__sandbox/adyen/${route}/${psp}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ result }),
+    });
+    expect(answer.status).toBe(200);
+    return JSON.stringify(((await answer.json()) as { details: Record<string, string> }).details);
+  }
+
+  const confirm = async (id: string, key: string, result?: string) =>
+    (await app.graphql(CONFIRM, { id, key, result })).body;
+
+  it('finishes a 3-D Secure challenge at Adyen through confirmPayment, once per key', async () => {
+    const payment = await pay('pm_card_authenticationRequired');
+    expect(payment.status).toBe('REQUIRES_ACTION');
+    const pending = await app.graphql(NEXT_ACTION, { id: payment.id });
+    const nextAction = (pending.body.data?.payment as { nextAction: { type: string; clientSecret: string } })
+      .nextAction;
+    expect(nextAction.type).toBe('THREE_D_SECURE');
+    expect(JSON.parse(nextAction.clientSecret)).toMatchObject({ type: 'threeDS2', subtype: 'challenge' });
+
+    const psp = decodeId(payment.id, 'Payment')!.partnerId;
+    const detailsSent = () =>
+      app.sandboxes.adyen!.handle.ledger().requests['POST /v71/payments/details'] ?? 0;
+    const before = detailsSent();
+    // Without the shopper's result nothing is sent: the payment still waits.
+    const waiting = await confirm(payment.id, uniqueKey('adyen-confirm'));
+    expect(waiting.data?.confirmPayment).toMatchObject({
+      payment: { status: 'REQUIRES_ACTION' },
+      userErrors: [],
+    });
+    expect(detailsSent()).toBe(before);
+
+    const result = await shopper('3ds', psp, 'pass');
+    const key = uniqueKey('adyen-confirm');
+    const done = await confirm(payment.id, key, result);
+    expect(done.errors).toBeUndefined();
+    expect(done.data?.confirmPayment).toMatchObject({ payment: { status: 'SETTLED' }, userErrors: [] });
+    expect(detailsSent()).toBe(before + 1);
+
+    // The retry answers the stored outcome; the key with another result is refused; Adyen saw one send.
+    const replayed = await confirm(payment.id, key, result);
+    expect(replayed.data?.confirmPayment).toMatchObject({ payment: { status: 'SETTLED' } });
+    const reused = await confirm(payment.id, key, JSON.stringify({ threeDSResult: 'another' }));
+    expect(reused.errors?.[0]?.extensions?.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    expect(detailsSent()).toBe(before + 1);
+  });
+
+  it('fails a payment whose shopper failed at the issuer page (redirectResult), as AUTHENTICATION_FAILED', async () => {
+    const payment = await pay('pm_card_authenticationRequired');
+    const psp = decodeId(payment.id, 'Payment')!.partnerId;
+    const done = await confirm(payment.id, uniqueKey('adyen-confirm'), await shopper('issuer', psp, 'fail'));
+    expect(done.data?.confirmPayment).toMatchObject({
+      payment: { status: 'FAILED', failureCode: 'AUTHENTICATION_FAILED' },
+      userErrors: [],
+    });
+  });
+
+  it('refuses an authentication result for Stripe, and one that is not a JSON object of strings', async () => {
+    const atStripe = await pay('pm_card_visa', 'GBP');
+    const refused = await confirm(atStripe.id, uniqueKey('stripe-confirm'), '{"threeDSResult":"x"}');
+    expect(refused.data?.confirmPayment).toMatchObject({
+      payment: null,
+      userErrors: [{ code: 'NOT_SUPPORTED', field: ['authenticationResult'] }],
+    });
+    const atAdyen = await pay('pm_card_authenticationRequired');
+    for (const garbage of ['not json', '[]', '{}', '{"threeDSResult":7}', '{"bad name":"x"}']) {
+      const answer = await confirm(atAdyen.id, uniqueKey('adyen-confirm'), garbage);
+      expect(answer.errors?.[0]?.extensions?.code, garbage).toBe('BAD_USER_INPUT');
+    }
+    const still = await app.graphql(PAYMENT, { id: atAdyen.id });
+    expect(still.body.data?.payment).toMatchObject({ status: 'REQUIRES_ACTION' });
   });
 
   it('refuses a forged notification and stores nothing of it', async () => {

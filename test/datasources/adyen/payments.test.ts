@@ -46,14 +46,23 @@ describe('Adyen card payments', { timeout: 60_000 }, () => {
     });
     const action = JSON.parse((await h.payments.clientSecretOf(ctx('cust_alice'), payment.partnerId))!);
     expect(action).toMatchObject({ type: 'threeDS2', subtype: 'challenge' });
-    // The generic confirmation carries no shopper result: the payment is reported as it is.
-    expect((await h.payments.confirmPayment(ctx('cust_alice'), payment.partnerId)).status).toBe(
+    // A confirmation without the shopper's result sends nothing: the payment is reported as it is.
+    const sent = () => h.sandbox.ledger().requests['POST /v71/payments/details'] ?? 0;
+    const before = sent();
+    expect((await h.payments.confirmPayment(ctx('cust_alice'), payment.partnerId, key())).status).toBe(
       'REQUIRES_ACTION',
     );
+    expect(sent()).toBe(before);
     const details = await h.shopper(payment.partnerId, 'pass');
-    const done = await h.payments.submitDetails(ctx('cust_alice'), payment.partnerId, details, key());
+    const confirmKey = key();
+    const done = await h.payments.confirmPayment(ctx('cust_alice'), payment.partnerId, confirmKey, details);
     expect(done.status).toBe('SETTLED');
+    expect(sent()).toBe(before + 1);
     expect(await h.payments.clientSecretOf(ctx('cust_alice'), payment.partnerId)).toBeNull();
+    // Once settled, the same confirmation again sends nothing more.
+    const again = await h.payments.confirmPayment(ctx('cust_alice'), payment.partnerId, confirmKey, details);
+    expect(again.status).toBe('SETTLED');
+    expect(sent()).toBe(before + 1);
   });
 
   it('fails a payment whose shopper failed 3-D Secure, as AUTHENTICATION_FAILED', async () => {
