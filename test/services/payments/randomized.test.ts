@@ -13,6 +13,7 @@ import { derivePartnerKey } from '../../../services/payments/keys.js';
 import { SimulatedCrash, type CrashPoint } from '../../../services/payments/runner.js';
 import type { Db } from '../../../store/db.js';
 import { testBackends } from '../../helpers/db.js';
+import { mulberry32 } from '../../helpers/random.js';
 import {
   cardPayment,
   comparable,
@@ -26,16 +27,6 @@ const OPERATIONS = 250;
 const ATTEMPTS = 2_000;
 const CONCURRENCY = 8;
 const LEASE_MS = 30_000;
-
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Operation {
   subject: 'cust_alice' | 'cust_bob';

@@ -11,11 +11,15 @@
  *   TEST_STRIPE_URL      the Stripe sandbox
  *   TEST_CRASH_AT        crash switch, e.g. "partner_called:initiatePayment" (SIGKILL at that point)
  *   TEST_LEASE_MS, TEST_STRIPE_TIMEOUT_MS
+ *   TEST_ADYEN_URL       routed mode: card payments go through the server's own payment service and
+ *                        card router (PAYMENT_ROUTES from TEST_ROUTES) to the Stripe sandbox and this
+ *                        Adyen sandbox, the crash switch set as TRIBUTARY_CRASH_AT (server/config.ts)
  * Prints `READY <url>` once it listens.
  */
 import { join } from 'node:path';
 import { createStripeProvider } from '../../../datasources/stripe/provider.js';
 import type { CredentialStore } from '../../../domain/providers.js';
+import { ADYEN_SANDBOX_API_KEY, ADYEN_SANDBOX_MERCHANT_ACCOUNT } from '../../../sandboxes/adyen/index.js';
 import { STRIPE_SANDBOX_SECRET_KEY } from '../../../sandboxes/stripe/index.js';
 import { loadConfig } from '../../../server/config.js';
 import { createLogger } from '../../../server/logger.js';
@@ -27,11 +31,25 @@ import { openDatabase } from '../../../store/db.js';
 
 const env = process.env;
 const dataDir = env.TRIBUTARY_DATA_DIR!;
+const routed = Boolean(env.TEST_ADYEN_URL);
 const config = loadConfig({
   NODE_ENV: 'test',
   PORT: '0',
   LOG_LEVEL: env.TEST_LOG_LEVEL ?? 'silent',
   TRIBUTARY_DATA_DIR: dataDir,
+  ...(routed
+    ? {
+        STRIPE_BASE_URL: env.TEST_STRIPE_URL!,
+        STRIPE_SECRET_KEY: STRIPE_SANDBOX_SECRET_KEY,
+        ADYEN_BASE_URL: env.TEST_ADYEN_URL!,
+        ADYEN_API_KEY: ADYEN_SANDBOX_API_KEY,
+        ADYEN_MERCHANT_ACCOUNT: ADYEN_SANDBOX_MERCHANT_ACCOUNT,
+        IDEMPOTENCY_LEASE_MS: env.TEST_LEASE_MS ?? '5000',
+        PARTNER_RETRY_ATTEMPTS: '1',
+        ...(env.TEST_ROUTES ? { PAYMENT_ROUTES: env.TEST_ROUTES } : {}),
+        ...(env.TEST_CRASH_AT ? { TRIBUTARY_CRASH_AT: env.TEST_CRASH_AT } : {}),
+      }
+    : {}),
 });
 const logger = createLogger({ level: config.logLevel });
 const db = env.TEST_PG_URL
@@ -75,17 +93,20 @@ await linker.close();
 const stripe = stripeAt(Number(env.TEST_STRIPE_TIMEOUT_MS ?? 5_000));
 
 // The replica's payment service, whatever server/wiring.ts builds: this one calls the test's sandbox.
-// It is put in place before the app is built, as the composition root would (no late binding).
-const payments = new PaymentService(
-  { db, audit: services.audit, logger, providers: () => stripe.payments },
-  {
-    partnerKeySecret: 'e2e-partner-key-secret',
-    leaseMs: Number(env.TEST_LEASE_MS ?? 60_000),
-    cardProvider: 'stripe',
-    ...(env.TEST_CRASH_AT ? { checkpoint: crashSwitch(env.TEST_CRASH_AT, config.production) } : {}),
-  },
-);
-Object.assign(services, { payments });
+// It is put in place before the app is built, as the composition root would (no late binding). In
+// routed mode the server's own service, built from the configuration above, is the one under test.
+if (!routed) {
+  const payments = new PaymentService(
+    { db, audit: services.audit, logger, providers: () => stripe.payments },
+    {
+      partnerKeySecret: 'e2e-partner-key-secret',
+      leaseMs: Number(env.TEST_LEASE_MS ?? 60_000),
+      cardProvider: 'stripe',
+      ...(env.TEST_CRASH_AT ? { checkpoint: crashSwitch(env.TEST_CRASH_AT, config.production) } : {}),
+    },
+  );
+  Object.assign(services, { payments });
+}
 const app = await buildApp(services);
 await app.fastify.listen({ port: 0, host: '127.0.0.1' });
 const address = app.fastify.server.address();

@@ -15,6 +15,7 @@ import { derivePartnerKey } from '../../../services/payments/keys.js';
 import { CardRouter } from '../../../services/payments/routing.js';
 import { SimulatedCrash, type CrashPoint } from '../../../services/payments/runner.js';
 import { startTestApp, type TestApp } from '../../helpers/app.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 const SEED = Number(process.env.ROUTING_FUZZ_SEED ?? 20261206);
 const OPERATIONS = 60;
@@ -24,16 +25,6 @@ const LEASE_MS = 30_000;
 const SECRET = 'routing-fuzz-secret';
 const SUBJECT = 'cust_alice';
 const CREATE_ROUTE = { stripe: 'POST /v1/payment_intents', adyen: 'POST /v71/payments' } as const;
-
-function mulberry32(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Operation {
   key: string;

@@ -11,6 +11,7 @@ import {
 import type { Db } from '../../../store/db.js';
 import { PaymentRepository } from '../../../store/payments.js';
 import { testBackends } from '../../helpers/db.js';
+import { mulberry32 } from '../../helpers/random.js';
 
 const SUCCESS: PaymentStatus[] = [
   'PENDING',
@@ -35,15 +36,9 @@ function fold(start: PaymentStatus, reports: readonly PaymentStatus[]): PaymentS
   return reports.reduce((status, report) => transitionPath(status, report).at(-1) ?? status, start);
 }
 
-/** A deterministic shuffle (mulberry32). */
+/** A deterministic shuffle. */
 function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let state = seed;
-  const random = () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = mulberry32(seed);
   const copy = [...items];
   for (let i = copy.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
