@@ -135,6 +135,27 @@ export interface ListedPayment {
  */
 export type AuthenticationResult = Readonly<Record<string, string>>;
 
+/** Card schemes as routing names them (Stripe's brand names, which Adyen's brand codes map onto). */
+export const CARD_SCHEMES = [
+  'visa',
+  'mastercard',
+  'amex',
+  'discover',
+  'diners',
+  'jcb',
+  'unionpay',
+  'cartes_bancaires',
+  'eftpos_au',
+] as const;
+export type CardScheme = (typeof CARD_SCHEMES)[number];
+
+/** What a processor knows of a card payment method, for routing; null fields are unknown. */
+export interface CardFacts {
+  scheme: CardScheme | null;
+  /** The issuing country, ISO 3166-1 alpha-2. */
+  country: string | null;
+}
+
 /** Money movement. Every write carries a partner idempotency key. */
 export interface PaymentsProvider {
   readonly name: ProviderName;
@@ -161,6 +182,11 @@ export interface PaymentsProvider {
     partnerIdempotencyKey: string,
     authentication?: AuthenticationResult | null,
   ): Promise<Payment>;
+  /**
+   * The scheme and issuing country of a card payment method, when the id is this processor's (read for
+   * routing, before the payment is created); null when it is not, or not a card.
+   */
+  describeCard?(ctx: CallContext, paymentMethodId: string): Promise<CardFacts | null>;
   /**
    * True when the shopper's authentication result reaches the processor through Tributary (Adyen's
    * /payments/details); absent when the processor's client SDK completes it itself (Stripe).

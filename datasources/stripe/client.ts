@@ -19,6 +19,7 @@ import { decode, fromStripeError, StripeDeclineError, type ErrorContext } from '
 import {
   customerSchema,
   disputeSchema,
+  paymentMethodSchema,
   listSchema,
   paymentIntentSchema,
   refundSchema,
@@ -27,6 +28,7 @@ import {
   type WireDispute,
   type WireList,
   type WirePaymentIntent,
+  type WirePaymentMethod,
   type WireRefund,
 } from './types.js';
 
@@ -184,6 +186,18 @@ export class StripeClient {
     const context = { endpoint: 'GET /v1/disputes/{id}', resource: 'Dispute', mayDecline: false };
     return this.send(call, context, disputeSchema, null, (options) =>
       this.stripe.disputes.retrieve(id, {}, options),
+    );
+  }
+
+  /** One payment method by id (`GET /v1/payment_methods/{id}`), for its card's scheme and country. */
+  retrievePaymentMethod(call: StripeCall, id: string): Promise<WirePaymentMethod> {
+    const context = {
+      endpoint: 'GET /v1/payment_methods/{id}',
+      resource: 'PaymentMethod',
+      mayDecline: false,
+    };
+    return this.send(call, context, paymentMethodSchema, null, (options) =>
+      this.stripe.paymentMethods.retrieve(id, {}, options),
     );
   }
 

@@ -7,8 +7,11 @@
 import type { Dispute, Payment } from '../../domain/model.js';
 import type { Money } from '../../domain/money.js';
 import {
+  CARD_SCHEMES,
   credentialsFor,
   type CallContext,
+  type CardFacts,
+  type CardScheme,
   type CreatePaymentRequest,
   type CredentialStore,
   type ListedPayment,
@@ -44,6 +47,7 @@ export interface StripePaymentPage {
 
 const PAYMENT_ID = /^pi_[A-Za-z0-9]{1,250}$/;
 const DISPUTE_ID = /^dp_[A-Za-z0-9]{1,250}$/;
+const PAYMENT_METHOD_ID = /^pm_[A-Za-z0-9_]{1,250}$/;
 const CANCELABLE = new Set([
   'requires_payment_method',
   'requires_capture',
@@ -291,6 +295,23 @@ export class StripePayments implements PaymentsProvider {
     return mapDispute(dispute, { ...call, endpoint: 'GET /v1/disputes/{id}' }, new Date());
   }
 
+  /**
+   * The card's scheme (Stripe's `brand`) and issuing country, for routing; null when the method is not
+   * Stripe's (an id of another processor, an unknown id) or not a card. Read with the platform's key:
+   * nothing of it is returned to the client, and creating the payment still checks the method.
+   */
+  async describeCard(ctx: CallContext, paymentMethodId: string): Promise<CardFacts | null> {
+    if (!PAYMENT_METHOD_ID.test(paymentMethodId)) return null;
+    const method = await this.client
+      .retrievePaymentMethod(this.call(ctx), paymentMethodId)
+      .catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+    if (!method?.card) return null;
+    return { scheme: schemeOf(method.card.brand), country: method.card.country };
+  }
+
   /** The Stripe customer linked to the subject; no link means no consent to act at Stripe. */
   private async customerFor(ctx: CallContext, permission: string): Promise<string> {
     const credential = await credentialsFor(ctx, this.credentials).get(ctx.subject, 'stripe');
@@ -376,4 +397,9 @@ async function eachLimited<T>(
     }
   });
   await Promise.all(lanes);
+}
+
+/** Stripe's card brand as a canonical scheme; null for `unknown` and brands outside the list. */
+function schemeOf(brand: string): CardScheme | null {
+  return (CARD_SCHEMES as readonly string[]).includes(brand) ? (brand as CardScheme) : null;
 }

@@ -175,6 +175,27 @@ export const disputeSchema = z.object({
 /** A validated dispute. */
 export type WireDispute = z.infer<typeof disputeSchema>;
 
+/** A PaymentMethod, as far as routing reads it: a card's scheme and issuing country. */
+export const paymentMethodSchema = z.object({
+  id: z.string().startsWith('pm_'),
+  object: z.literal('payment_method'),
+  type: z.string(),
+  /** Present for `type: card`; `country` is null when Stripe does not know the issuer's. */
+  card: z
+    .object({
+      brand: z.string().regex(/^[a-z_]{1,32}$/),
+      country: z
+        .string()
+        .regex(/^[A-Z]{2}$/)
+        .nullable(),
+    })
+    .nullable()
+    .optional(),
+  livemode: z.boolean(),
+});
+/** A validated PaymentMethod. */
+export type WirePaymentMethod = z.infer<typeof paymentMethodSchema>;
+
 /** A customer. */
 export const customerSchema = z.object({
   id: z.string().startsWith('cus_'),

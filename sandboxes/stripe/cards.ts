@@ -13,6 +13,8 @@ export interface CardBehaviour {
   outcome: CardOutcome;
   brand: string;
   last4: string;
+  /** The issuing country (ISO 3166-1 alpha-2); absent: US, as Stripe's domestic test cards. */
+  country?: string;
   /** The charge succeeds, then the cardholder disputes it as fraudulent (Stripe's 4000 0000 0000 0259). */
   disputes?: boolean;
   /** For declines: the error code and the issuer's decline code, as Stripe reports them. */
@@ -24,6 +26,10 @@ export interface CardBehaviour {
 const CARDS: readonly CardBehaviour[] = [
   { token: 'pm_card_visa', outcome: 'succeed', brand: 'visa', last4: '4242' },
   { token: 'pm_card_mastercard', outcome: 'succeed', brand: 'mastercard', last4: '4444' },
+  { token: 'pm_card_amex', outcome: 'succeed', brand: 'amex', last4: '8431' },
+  // International cards (docs.stripe.com/testing#international-cards).
+  { token: 'pm_card_gb', outcome: 'succeed', brand: 'visa', last4: '0000', country: 'GB' },
+  { token: 'pm_card_de', outcome: 'succeed', brand: 'visa', last4: '0016', country: 'DE' },
   { token: 'pm_card_createDispute', outcome: 'succeed', brand: 'visa', last4: '0259', disputes: true },
   {
     token: 'pm_card_chargeDeclined',
@@ -75,7 +81,7 @@ export function testCard(token: string): CardBehaviour | undefined {
 /** The tokens this sandbox knows, for documentation and tests. */
 export const TEST_PAYMENT_METHODS = CARDS.map((card) => card.token);
 
-/** A PaymentMethod object as Stripe embeds it in `last_payment_error.payment_method`. */
+/** A PaymentMethod object, as `GET /v1/payment_methods/{id}` answers and errors embed it. */
 export function paymentMethodObject(
   id: string,
   card: CardBehaviour,
@@ -85,18 +91,27 @@ export function paymentMethodObject(
   return {
     id,
     object: 'payment_method',
-    billing_details: { address: null, email: null, name: null, phone: null },
+    allow_redisplay: 'unspecified',
+    billing_details: { address: null, email: null, name: null, phone: null, tax_id: null },
     card: {
       brand: card.brand,
       checks: { address_line1_check: null, address_postal_code_check: null, cvc_check: 'pass' },
-      country: 'US',
+      country: card.country ?? 'US',
+      display_brand: card.brand,
       exp_month: 12,
       exp_year: 2034,
+      fingerprint: `sbx${card.token.replace(/[^A-Za-z0-9]/g, '').slice(-13)}`,
       funding: 'credit',
+      generated_from: null,
       last4: card.last4,
+      networks: { available: [card.brand], preferred: null },
+      regulated_status: null,
+      three_d_secure_usage: { supported: true },
+      wallet: null,
     },
     created,
     customer,
+    customer_account: null,
     livemode: false,
     metadata: {},
     type: 'card',

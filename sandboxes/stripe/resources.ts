@@ -1,8 +1,9 @@
 /**
- * Customers (create, retrieve, search by metadata), refunds (create, retrieve, list) and disputes
- * (retrieve, list). Refunds check what is left to refund on the charge, as Stripe does.
+ * Customers (create, retrieve, search by metadata), refunds (create, retrieve, list), disputes
+ * (retrieve, list) and payment methods (retrieve: a test token or one a PaymentIntent cloned from it). Refunds check what is left to refund on the charge, as Stripe does.
  */
 import type { Router } from '../kit/sandbox.js';
+import { paymentMethodObject, testCard } from './cards.js';
 import { route, type ApiContext } from './api.js';
 import { invalidRequest, resourceMissing, unexpectedState } from './errors.js';
 import { allowOnly, metadataParam, optionalInteger, optionalString, type FormParams } from './form.js';
@@ -54,6 +55,14 @@ export function registerResourceRoutes(router: Router, ctx: ApiContext): void {
     const customer = state.customers.get(id);
     if (!customer) throw resourceMissing('customer', id, 'id');
     return customer;
+  });
+
+  route(router, ctx, 'GET', '/v1/payment_methods/{id}', ({ params, req }) => {
+    allowOnly(params, ['expand']);
+    const id = req.params.id ?? '';
+    const card = state.paymentMethods.get(id) ?? testCard(id);
+    if (!card) throw resourceMissing('PaymentMethod', id, 'payment_method');
+    return paymentMethodObject(id, card, null, state.nowSeconds());
   });
 
   route(router, ctx, 'POST', '/v1/refunds', ({ params, idempotencyKey }) => {

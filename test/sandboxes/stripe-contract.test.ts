@@ -7,6 +7,7 @@ import {
   errorResponseSchema,
   listSchema,
   paymentIntentSchema,
+  paymentMethodSchema,
   refundSchema,
 } from '../../datasources/stripe/types.js';
 import type { SandboxHandle } from '../../sandboxes/kit/sandbox.js';
@@ -121,6 +122,14 @@ describe("Stripe sandbox payloads against Stripe's example objects", () => {
     expect(listSchema(refundSchema).safeParse(refunds).success).toBe(true);
     expect(listSchema(disputeSchema).safeParse(disputes).success).toBe(true);
     expect(customerSchema.safeParse(customer).success).toBe(true);
+  });
+
+  it("serves payment methods with the keys and types of Stripe's example, and 404 for an unknown one", async () => {
+    const method = await get('/v1/payment_methods/pm_card_gb');
+    expect(shapeDiff(official.payment_method, method)).toEqual([]);
+    expect(paymentMethodSchema.parse(method).card).toEqual({ brand: 'visa', country: 'GB' });
+    const missing = await get('/v1/payment_methods/pm_nothing_here');
+    expect(errorResponseSchema.parse(missing).error).toMatchObject({ code: 'resource_missing' });
   });
 
   it("serves list envelopes with the keys of Stripe's (charge.refunds)", async () => {
