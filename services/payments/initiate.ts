@@ -7,13 +7,13 @@
  * first time or creates it now, exactly once.
  */
 import type { Payment } from '../../domain/model.js';
-import type { CallContext } from '../../domain/providers.js';
+import type { CallContext, CardFacts } from '../../domain/providers.js';
 import { minimalCreditor } from '../../store/payments.js';
 import { checkCreatedPayment } from './checks.js';
-import type { FlowDeps } from './context.js';
+import { callPartner, type FlowDeps } from './context.js';
 import { checkIdempotencyKey } from './keys.js';
 import { moveMoney } from './movement.js';
-import { PaymentRejectedError, rejectionOf, type RefusalCodes } from './outcomes.js';
+import { PaymentRejectedError, rejectionOf, userError, type RefusalCodes } from './outcomes.js';
 import { firstPlan, nextPlan, processorKey, processorOf, routeOf, type CardPlan } from './routing.js';
 import { loadPayment, storePayment, type PaymentResult } from './payload.js';
 import { inputRefusal, validateInitiate, type InitiatePaymentArgs, type PaymentOrder } from './validation.js';
@@ -43,7 +43,8 @@ export async function initiatePayment(
   let route: CardPlan | null;
   try {
     order = validateInitiate(input, deps.cardRouter?.available ? CARD : null);
-    route = order.paymentMethodId === null ? null : routeCard(deps, call, order, key, input);
+    // Before any key is claimed: could some rule take this payment at all (whatever the card is)?
+    route = order.paymentMethodId === null ? null : routeCard(deps, call, order, key, input, 'any');
   } catch (error) {
     const refused = inputRefusal(error);
     if (refused) return refused;
@@ -62,8 +63,9 @@ export async function initiatePayment(
     mutation: MUTATION,
     key,
     args: {
-      // The route's first processor, not the one a failover reached: a retry is the same request.
-      provider: route ? processorOf(route) : order.provider,
+      // A card payment's processor is the route's choice, not the client's request: a retry under a
+      // changed route table is still the same request (and resumes with the route it committed).
+      provider: route ? CARD : order.provider,
       debtorAccountId: order.debtorAccountId,
       paymentMethodId: order.paymentMethodId,
       amount: { minor: order.amount.minor.toString(), currency: order.amount.currency },
@@ -73,7 +75,18 @@ export async function initiatePayment(
     partner: order.provider,
     partnerOf: (plan) => orderAt(plan).provider,
     refusals: REFUSALS,
-    begin: async () => ({ plan: route }),
+    begin: async () => {
+      if (!route || !deps.cardRouter!.needsCard) return { plan: route };
+      // Card rules: the scheme and country as a processor knows them, looked up once, on the first
+      // attempt; the plan committed with partner_requested keeps the choice for every retry.
+      const card = await cardFacts(deps, call, order.paymentMethodId!);
+      try {
+        return { plan: routeCard(deps, call, order, key, input, card) };
+      } catch (error) {
+        if (!(error instanceof PaymentRejectedError)) throw error;
+        return { finish: [userError('NOT_SUPPORTED', error.message, ['input', 'paymentMethodId'])] };
+      }
+    },
     send: {
       endpoint: 'createPayment',
       request: (ctx, partnerKey, plan) =>
@@ -125,9 +138,9 @@ export async function initiatePayment(
 const CARD = 'card';
 
 /**
- * The route of a card payment: the table's choice for its amount, seeded by subject and key so every
- * retry starts at the same processor. No matching rule is the input's problem (the currency or amount
- * is one no processor takes here), refused before any key is claimed.
+ * The route of a card payment: the table's choice for its amount and card, seeded by subject and key
+ * so every retry starts at the same processor. No matching rule is the input's problem (the currency,
+ * amount or card is one no processor takes here).
  */
 function routeCard(
   deps: FlowDeps,
@@ -135,21 +148,50 @@ function routeCard(
   order: PaymentOrder,
   key: string,
   input: InitiatePaymentArgs,
+  card: CardFacts | null | 'any',
 ): CardPlan {
   const choice = deps.cardRouter!.choose(
     order.amount,
     `${call.subject}\u0000${key}`,
     input.preferredProcessor ?? null,
+    card,
   );
   if (!choice) {
+    const what =
+      card === 'any' ? `${order.amount.currency} payments of this amount` : 'this card for this payment';
     throw new PaymentRejectedError(
-      'UNSUPPORTED_CURRENCY',
-      `No card processor here takes ${order.amount.currency} payments of this amount.`,
+      card === 'any' ? 'UNSUPPORTED_CURRENCY' : 'NOT_SUPPORTED',
+      `No card processor here takes ${what}.`,
       null,
-      ['input', 'amount'],
+      card === 'any' ? ['input', 'amount'] : ['input', 'paymentMethodId'],
     );
   }
   return firstPlan(choice);
+}
+
+/**
+ * The card's scheme and issuing country from the first card processor that knows the payment method;
+ * unknown (null) when none does or none answers: rules asking for them then do not match, and the
+ * payment takes the first rule that does not ask.
+ */
+async function cardFacts(
+  deps: FlowDeps,
+  call: CallContext,
+  paymentMethodId: string,
+): Promise<CardFacts | null> {
+  for (const processor of deps.cardRouter!.processors) {
+    const provider = deps.providers(processor);
+    if (!provider.describeCard) continue;
+    try {
+      const facts = await callPartner(call, deps, processor, 'describeCard', (ctx) =>
+        provider.describeCard!(ctx, paymentMethodId),
+      );
+      if (facts) return facts;
+    } catch (error) {
+      call.logger.warn({ processor, err: error }, 'The card could not be described; routing without it.');
+    }
+  }
+  return null;
 }
 
 /** The partner's answer with what we asked for as the record of who and what (creditor minimised). */

@@ -2,8 +2,10 @@
  * Card payment routing: which processor a card payment goes to, and when it may go to the next one.
  *
  * The route table (PAYMENT_ROUTES, parsed by `parseRouteTable`) is an ordered list of rules; the first
- * rule whose conditions match the payment (currency, amount range) and that names a processor this
- * process reaches decides the candidates, in order. Weights pick the first candidate by a hash of the
+ * rule whose conditions match the payment (currency, amount range, and the card's scheme and issuing
+ * country where a rule asks for them) and that names a processor this process reaches decides the
+ * candidates, in order. The card facts come from a processor that knows the payment method
+ * (`describeCard`); a rule that asks for them never matches a card whose facts are unknown. Weights pick the first candidate by a hash of the
  * subject and idempotency key, so retries of one payment always start at the same processor; the
  * customer's preferred processor, when the rule allows it, goes first. Without a table every reachable
  * card processor is a candidate, in module-list order.
@@ -19,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { refusedBeforeAcceptance } from '../../domain/errors.js';
 import type { PaymentAttempt, PaymentRoute, ProviderName } from '../../domain/model.js';
+import { CARD_SCHEMES, type CardFacts, type CardScheme } from '../../domain/providers.js';
 import { MoneyError, parseDecimal, type Money } from '../../domain/money.js';
 
 /** One rule of the route table, validated. */
@@ -29,6 +32,10 @@ export interface RouteRule {
   /** Inclusive bounds, as decimals in the payment's currency; null: unbounded. */
   minAmount: string | null;
   maxAmount: string | null;
+  /** Card schemes the rule applies to; null: any card. */
+  schemes: CardScheme[] | null;
+  /** Issuing countries (ISO 3166-1 alpha-2) the rule applies to; null: any. */
+  countries: string[] | null;
   processors: ProviderName[];
   /** Relative weights of the processors for the first attempt; null: the listed order. */
   weights: Record<ProviderName, number> | null;
@@ -45,6 +52,11 @@ const ruleSchema = z
       .optional(),
     minAmount: z.string().regex(DECIMAL, 'a decimal amount').optional(),
     maxAmount: z.string().regex(DECIMAL, 'a decimal amount').optional(),
+    schemes: z.array(z.enum(CARD_SCHEMES)).min(1).optional(),
+    countries: z
+      .array(z.string().regex(/^[A-Z]{2}$/, 'an ISO 3166-1 alpha-2 code'))
+      .min(1)
+      .optional(),
     processors: z.array(z.string()).min(1),
     weights: z.record(z.string(), z.number().int().min(0).max(1000)).optional(),
   })
@@ -100,6 +112,8 @@ export function parseRouteTable(
       currencies: rule.currencies ?? null,
       minAmount: rule.minAmount ?? null,
       maxAmount: rule.maxAmount ?? null,
+      schemes: rule.schemes ?? null,
+      countries: rule.countries ?? null,
       processors: rule.processors,
       weights: rule.weights ?? null,
     };
@@ -142,10 +156,22 @@ export class CardRouter {
             currencies: null,
             minAmount: null,
             maxAmount: null,
+            schemes: null,
+            countries: null,
             processors: [...reachable],
             weights: null,
           },
         ];
+  }
+
+  /** Whether a rule asks for the card's scheme or country, so it is worth looking up. */
+  get needsCard(): boolean {
+    return this.rules.some((rule) => rule.schemes !== null || rule.countries !== null);
+  }
+
+  /** The card processors this process reaches, in module-list order. */
+  get processors(): readonly ProviderName[] {
+    return this.reachable;
   }
 
   /** Whether any card processor is reachable at all. */
@@ -156,10 +182,17 @@ export class CardRouter {
   /**
    * The route of a payment of `amount`, or null when no rule matches it. `seed` (subject and key)
    * makes the weighted pick the same on every retry; `preferred` goes first when the rule allows it.
+   * `card`: what is known of the card (null: nothing); `card: 'any'` matches card rules as if the
+   * facts were whatever they ask, to tell whether some rule could take the payment at all.
    */
-  choose(amount: Money, seed: string, preferred: ProviderName | null = null): RouteChoice | null {
+  choose(
+    amount: Money,
+    seed: string,
+    preferred: ProviderName | null = null,
+    card: CardFacts | null | 'any' = null,
+  ): RouteChoice | null {
     for (const rule of this.rules) {
-      if (!matches(rule, amount)) continue;
+      if (!matches(rule, amount, card)) continue;
       const usable = rule.processors.filter((processor) => this.reachable.includes(processor));
       if (usable.length === 0) continue;
       const first =
@@ -170,8 +203,12 @@ export class CardRouter {
   }
 }
 
-function matches(rule: RouteRule, amount: Money): boolean {
+function matches(rule: RouteRule, amount: Money, card: CardFacts | null | 'any'): boolean {
   if (rule.currencies && !rule.currencies.includes(amount.currency)) return false;
+  if (card !== 'any') {
+    if (rule.schemes && !(card?.scheme && rule.schemes.includes(card.scheme))) return false;
+    if (rule.countries && !(card?.country && rule.countries.includes(card.country))) return false;
+  }
   const min = rule.minAmount ? boundOf(rule.minAmount, amount.currency) : null;
   const max = rule.maxAmount ? boundOf(rule.maxAmount, amount.currency) : null;
   if (min !== null && amount.minor < min) return false;

@@ -75,6 +75,8 @@ describe('routed card payments under processor and process failures', { timeout:
                 currencies: null,
                 minAmount: null,
                 maxAmount: null,
+                schemes: null,
+                countries: null,
                 processors: ['stripe', 'adyen'],
                 weights: { stripe: 1, adyen: 1 },
               },

@@ -72,6 +72,36 @@ describe('the route table', () => {
     expect(stripeOnly.choose(eur('5'), 's')).toEqual({ rule: 'rest', candidates: ['stripe'] });
   });
 
+  it.each([
+    ['a GB Mastercard takes the scheme rule (the first that matches)', 'mastercard', 'GB', 'mastercard'],
+    ['a GB Visa takes the country rule', 'visa', 'GB', 'gb-cards'],
+    ['a US Amex takes the rule that asks for nothing', 'amex', 'US', 'rest'],
+    ['a card whose scheme is unknown never takes a scheme rule', null, 'GB', 'gb-cards'],
+    ['a card whose country is unknown never takes a country rule', 'visa', null, 'rest'],
+  ] as const)('routes by card scheme and issuing country: %s', (_name, scheme, country, rule) => {
+    const byCard = new CardRouter(
+      table([
+        { name: 'mastercard', schemes: ['mastercard'], processors: ['adyen', 'stripe'] },
+        { name: 'gb-cards', countries: ['GB'], processors: ['stripe'] },
+        { name: 'rest', processors: ['stripe', 'adyen'] },
+      ]),
+      CARD,
+    );
+    expect(byCard.needsCard).toBe(true);
+    expect(byCard.choose(gbp('5'), 's', null, { scheme, country })?.rule).toBe(rule);
+  });
+
+  it('matches card rules whatever the card is when asked whether any rule could take a payment', () => {
+    const cardsOnly = new CardRouter(
+      table([{ name: 'visa-eur', currencies: ['EUR'], schemes: ['visa'], processors: ['adyen'] }]),
+      CARD,
+    );
+    expect(cardsOnly.choose(eur('5'), 's', null, 'any')?.rule).toBe('visa-eur');
+    expect(cardsOnly.choose(gbp('5'), 's', null, 'any')).toBeNull();
+    expect(cardsOnly.choose(eur('5'), 's', null, null)).toBeNull();
+    expect(router.needsCard).toBe(false);
+  });
+
   it('answers null when no rule takes the payment', () => {
     const eurOnly = new CardRouter(
       table([{ name: 'eur', currencies: ['EUR'], processors: ['stripe'] }]),
@@ -116,6 +146,16 @@ describe('the route table', () => {
       'named twice',
     ],
     ['an unknown field', [{ name: 'a', processors: ['stripe'], scheme: ['visa'] }], 'PAYMENT_ROUTES[0]'],
+    [
+      'an unknown card scheme',
+      [{ name: 'a', schemes: ['maestro'], processors: ['stripe'] }],
+      'PAYMENT_ROUTES[0.schemes.0]',
+    ],
+    [
+      'a country that is not ISO 3166 alpha-2',
+      [{ name: 'a', countries: ['GBR'], processors: ['stripe'] }],
+      'ISO 3166-1 alpha-2',
+    ],
   ])('refuses %s with a clear problem', (_name, json, problem) => {
     const text = typeof json === 'string' ? json : JSON.stringify(json);
     const { rules, problems } = parseRouteTable(text, CARD);
