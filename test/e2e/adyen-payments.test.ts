@@ -4,8 +4,9 @@
  * HMAC-signed AUTHORISATION notification is verified, stored once in the inbox and processed; a full
  * refund through the graph leaves the payment REFUNDED. 3-D Secure at Adyen is finished through the
  * graph: confirmPayment carries the Drop-in's result (challenge and issuer redirect), exactly once per
- * key; a result for Stripe, or one that is not a JSON object of strings, is refused. A forged
- * notification is refused, never stored.
+ * key; a result for Stripe, or one that is not a JSON object of strings, is refused. The operator's
+ * views show Adyen (partner health, its notifications), and an on-call replay of a notification is
+ * processed again without changing the payment. A forged notification is refused, never stored.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -166,6 +167,56 @@ describe('card payments at Adyen through the graph', { timeout: 180_000 }, () =>
     }
     const still = await app.graphql(PAYMENT, { id: atAdyen.id });
     expect(still.body.data?.payment).toMatchObject({ status: 'REQUIRES_ACTION' });
+  });
+
+  it("shows Adyen in the operator's views, and an on-call replay of its notification changes nothing twice", async () => {
+    const payment = await pay(Object.keys(STORED_METHODS)[0]!);
+    const psp = decodeId(payment.id, 'Payment')!.partnerId;
+    await until(
+      () => inbox(psp),
+      (rows) => rows.some((row) => row.event_type === 'AUTHORISATION' && row.status === 'processed'),
+    );
+    const ops = await app.token('ops_oncall', ['ops:read', 'ops:write']);
+    const opsApi = async (path: string, method = 'GET') => {
+      const answer = await fetch(`${app.url}/ops/api/${path}`, {
+        method,
+        headers: { authorization: `Bearer ${ops}` },
+      });
+      expect(answer.status, path).toBe(200);
+      return (await answer.json()) as Record<string, unknown>;
+    };
+
+    const { partners } = (await opsApi('partners')) as { partners: { provider: string; calls: number }[] };
+    expect(partners.find((partner) => partner.provider === 'adyen')).toMatchObject({
+      calls: expect.any(Number),
+    });
+    const { events } = (await opsApi('webhooks?partner=adyen&limit=100')) as {
+      events: {
+        id: string;
+        provider: string;
+        type: string;
+        resource: { kind: string; partnerId: string } | null;
+        status: string;
+        processedAt: string;
+      }[];
+    };
+    const event = events.find((row) => row.type === 'AUTHORISATION' && row.resource?.partnerId === psp);
+    expect(event).toMatchObject({ provider: 'adyen', status: 'PROCESSED' });
+    expect(events.every((row) => row.provider === 'adyen')).toBe(true);
+
+    const replayed = (await opsApi(`webhooks/${event!.id}/replay`, 'POST')) as { replayed: boolean };
+    expect(replayed.replayed).toBe(true);
+    // Replayed: back to pending with fresh attempts, then processed again (a later processedAt).
+    type Shown = { status: string; processedAt: string | null };
+    const after = await until(
+      async () => ((await opsApi(`webhooks/${event!.id}`)) as { event: Shown }).event,
+      (shown) => shown.status === 'PROCESSED' && (shown.processedAt ?? '') > event!.processedAt,
+    );
+    expect(after.status).toBe('PROCESSED');
+    expect(after.processedAt! > event!.processedAt).toBe(true);
+    const read = await app.graphql(PAYMENT, { id: payment.id });
+    expect(read.body.data?.payment).toMatchObject({ provider: 'ADYEN', status: 'SETTLED' });
+    expect(await inbox(psp)).toEqual([{ event_type: 'AUTHORISATION', status: 'processed' }]);
   });
 
   it('refuses a forged notification and stores nothing of it', async () => {
