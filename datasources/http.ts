@@ -340,6 +340,18 @@ function flattenHeaders(headers: IncomingHttpHeaders): ResponseHeaders {
   return Object.fromEntries(entries.map(([name, value]) => [name.toLowerCase(), [value].flat().join(', ')]));
 }
 
+/**
+ * Retry-After as seconds, from delta-seconds or an HTTP-date (RFC 9110 section 10.2.3); undefined when
+ * absent or unreadable. `headers`: a header map as any client hands it (lower-case names).
+ */
+export function retryAfterSeconds(headers: unknown, now: number = Date.now()): number | undefined {
+  const value = (headers as Record<string, unknown> | null | undefined)?.['retry-after'];
+  if (typeof value !== 'string' || value.trim() === '') return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
+}
+
 /** "Data.Account[0].AccountId" for zod's ["Data", "Account", 0, "AccountId"]. */
 export function formatPath(path: readonly PropertyKey[]): string {
   const text = path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('');

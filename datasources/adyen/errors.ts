@@ -25,7 +25,7 @@ import {
   type UnsentReason,
 } from '../../domain/errors.js';
 import { contractViolation, zodIssues } from '../contract.js';
-import { UNSENT_CODE } from '../http.js';
+import { retryAfterSeconds, UNSENT_CODE } from '../http.js';
 import { serviceErrorSchema } from './types.js';
 
 const PARTNER = 'adyen';
@@ -133,7 +133,7 @@ export function fromAdyenError(error: unknown, context: ErrorContext): Error {
   if (status === 429)
     return fail('PARTNER_RATE_LIMITED', context, true, {
       ...details,
-      retryAfterSeconds: retryAfter(error.headers),
+      retryAfterSeconds: retryAfterSeconds(error.headers),
     });
   if (status >= 500) return fail('PARTNER_UNAVAILABLE', context, true, details);
   if (status === 401 || status === 403) return fail('PARTNER_UNAVAILABLE', context, false, details);
@@ -184,15 +184,6 @@ function fail(
   },
 ): PartnerError {
   return new PartnerError({ partner: PARTNER, code, endpoint: context.endpoint, retryable, ...extra });
-}
-
-/** Retry-After in seconds, from delta-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
-export function retryAfter(headers: Record<string, unknown>, now: number = Date.now()): number | undefined {
-  const value = headers['retry-after'];
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
 /** Validates a payload; a mismatch is a logged PARTNER_CONTRACT_VIOLATION naming the failing paths. */

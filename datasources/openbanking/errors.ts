@@ -9,7 +9,7 @@ import {
   PartnerError,
   type PartnerErrorCode,
 } from '../../domain/errors.js';
-import type { ErrorFromResponse, ResponseHeaders } from '../http.js';
+import { retryAfterSeconds, type ErrorFromResponse, type ResponseHeaders } from '../http.js';
 import { errorResponseSchema, tokenErrorSchema } from './types.js';
 
 const PARTNER = 'openbanking';
@@ -31,15 +31,6 @@ const CONSENT_CODES = new Set([
   'UK.OBIE.Resource.ConsentMismatch',
   'UK.OBIE.Reauthenticate',
 ]);
-
-/** Retry-After as seconds, from delta-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
-export function retryAfterSeconds(headers: ResponseHeaders, now: number = Date.now()): number | undefined {
-  const value = headers['retry-after']?.trim();
-  if (!value) return undefined;
-  if (/^\d+$/.test(value)) return Number(value);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
-}
 
 /** The first error of an OBErrorResponse1 body: its code (or the body's Code) and its path. */
 function obErrorOf(bodyText: string): { code?: string; path?: string } {

@@ -25,7 +25,7 @@ import {
   type UnsentReason,
 } from '../../domain/errors.js';
 import { contractViolation, zodIssues } from '../contract.js';
-import { UNSENT_CODE } from '../http.js';
+import { retryAfterSeconds, UNSENT_CODE } from '../http.js';
 import { BODY_CUT, BODY_TOO_LARGE } from './transport.js';
 import { errorObjectSchema, type WireError, type WireLastPaymentError } from './types.js';
 
@@ -133,7 +133,7 @@ export function fromStripeError(error: unknown, context: ErrorContext): Error {
   if (status === 429) {
     return fail('PARTNER_RATE_LIMITED', context, true, {
       ...details,
-      retryAfterSeconds: retryAfter(sdk.headers),
+      retryAfterSeconds: retryAfterSeconds(sdk.headers),
     });
   }
   if (status >= 500) return fail('PARTNER_UNAVAILABLE', context, true, details);
@@ -226,15 +226,6 @@ function fail(
   },
 ): PartnerError {
   return new PartnerError({ partner: PARTNER, code, endpoint: context.endpoint, retryable, ...extra });
-}
-
-/** Retry-After in seconds, from delta-seconds or an HTTP-date (RFC 9110 section 10.2.3). */
-export function retryAfter(headers: unknown, now: number = Date.now()): number | undefined {
-  const value = (headers as Record<string, unknown> | undefined)?.['retry-after'];
-  if (typeof value !== 'string' || value.trim() === '') return undefined;
-  if (/^\d+$/.test(value.trim())) return Number(value.trim());
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - now) / 1000));
 }
 
 /** Validates a payload; a mismatch is a logged PARTNER_CONTRACT_VIOLATION naming the failing paths. */

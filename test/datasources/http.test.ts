@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z, type ZodType } from 'zod';
 import {
   PartnerHttp,
+  retryAfterSeconds,
   type CallPolicy,
   type PartnerHttpOptions,
   type PartnerRequest,
@@ -296,5 +297,18 @@ describe('PartnerHttp', () => {
     await Promise.all(Array.from({ length: 8 }, () => get(http)));
     await get(http);
     expect(server.sockets.size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('retryAfterSeconds', () => {
+  it('reads Retry-After as delta-seconds or as an HTTP date, and nothing else', () => {
+    expect(retryAfterSeconds({ 'retry-after': '3' })).toBe(3);
+    expect(retryAfterSeconds({ 'retry-after': ' 7 ' })).toBe(7);
+    expect(retryAfterSeconds({ 'retry-after': new Date(10_000).toUTCString() }, 4_000)).toBe(6);
+    expect(retryAfterSeconds({ 'retry-after': new Date(1_000).toUTCString() }, 4_000)).toBe(0);
+    expect(retryAfterSeconds({ 'retry-after': 'soon' })).toBeUndefined();
+    expect(retryAfterSeconds({ 'retry-after': ['3'] })).toBeUndefined();
+    expect(retryAfterSeconds({})).toBeUndefined();
+    expect(retryAfterSeconds(undefined)).toBeUndefined();
   });
 });

@@ -1,11 +1,6 @@
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import {
-  fromStripeError,
-  paymentDeclined,
-  retryAfter,
-  StripeDeclineError,
-} from '../../../datasources/stripe/errors.js';
+import { fromStripeError, paymentDeclined, StripeDeclineError } from '../../../datasources/stripe/errors.js';
 import { IdempotencyError, InputError, NotFoundError, PartnerError } from '../../../domain/errors.js';
 
 const create = { endpoint: 'POST /v1/payment_intents', resource: 'Payment', mayDecline: true };
@@ -133,11 +128,5 @@ describe('Stripe errors', () => {
       code: 'PARTNER_CONTRACT_VIOLATION',
       partnerCode: 'parameter_unknown',
     });
-  });
-
-  it('reads Retry-After as seconds or as an HTTP date', () => {
-    expect(retryAfter({ 'retry-after': '3' })).toBe(3);
-    expect(retryAfter({ 'retry-after': new Date(10_000).toUTCString() }, 4_000)).toBe(6);
-    expect(retryAfter({})).toBeUndefined();
   });
 });
