@@ -3,15 +3,14 @@
  * cursors, replayWebhookEvent queues an event again and is audited; customers see neither.
  */
 import pino from 'pino';
-import { DEV_WEBHOOK_SECRETS } from '../helpers/webhook-secrets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signStripePayload } from '../../datasources/stripe/webhook.js';
 import { buildApp, type App } from '../../server/app.js';
 import { generateDevKey, signDevToken, type DevSigningKey } from '../../server/auth.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadConfig } from '../../server/config.js';
 import { closeServices, createServices, type Services } from '../../server/wiring.js';
 import { openDatabase } from '../../store/db.js';
 import { parseSince } from '../../cli/webhooks.js';
+import { deliverStripeEvents } from '../helpers/stripe-events.js';
 
 let services: Services;
 let app: App;
@@ -62,22 +61,7 @@ beforeAll(async () => {
     },
   );
   app = await buildApp(services);
-  for (const id of ['evt_a', 'evt_b', 'evt_c']) {
-    const body = JSON.stringify({ id, type: 'customer.created', data: { object: { id: 'cus_1' } } });
-    await app.fastify.inject({
-      method: 'POST',
-      url: '/webhooks/stripe',
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': signStripePayload(
-          body,
-          [DEV_WEBHOOK_SECRETS.stripe],
-          Math.floor(Date.now() / 1000),
-        ),
-      },
-      payload: body,
-    });
-  }
+  await deliverStripeEvents(app, ['evt_a', 'evt_b', 'evt_c']);
 }, 120_000);
 
 afterAll(async () => {

@@ -4,14 +4,13 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signStripePayload } from '../../datasources/stripe/webhook.js';
 import { MinuteSeries } from '../../datasources/partner-health.js';
 import { buildApp, type App } from '../../server/app.js';
 import { generateDevKey, signDevToken, type DevSigningKey } from '../../server/auth.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadConfig } from '../../server/config.js';
 import { closeServices, createServices, type Services } from '../../server/wiring.js';
 import { openDatabase } from '../../store/db.js';
-import { DEV_WEBHOOK_SECRETS } from '../helpers/webhook-secrets.js';
+import { deliverStripeEvents } from '../helpers/stripe-events.js';
 
 let services: Services;
 let app: App;
@@ -46,22 +45,7 @@ beforeAll(async () => {
     { db: await openDatabase({ dataDir: 'memory://' }), devKey: key },
   );
   app = await buildApp(services);
-  for (const id of ['evt_a', 'evt_b']) {
-    const body = JSON.stringify({ id, type: 'customer.created', data: { object: { id: 'cus_1' } } });
-    await app.fastify.inject({
-      method: 'POST',
-      url: '/webhooks/stripe',
-      headers: {
-        'content-type': 'application/json',
-        'stripe-signature': signStripePayload(
-          body,
-          [DEV_WEBHOOK_SECRETS.stripe],
-          Math.floor(Date.now() / 1000),
-        ),
-      },
-      payload: body,
-    });
-  }
+  await deliverStripeEvents(app, ['evt_a', 'evt_b']);
   await services.webhooks.worker.drain();
   // evt_a dead-lettered, as the worker leaves an event that failed every attempt.
   await services.db.query(
