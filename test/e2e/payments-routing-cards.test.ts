@@ -92,19 +92,51 @@ describe('card payment routing by scheme and country', { timeout: 240_000 }, () 
     expect(described()).toBe(before);
   });
 
-  it('takes a retry across a route table change as the same request, kept on its committed route', async () => {
+  /** A payment service over the app's database and partners, with another route table. */
+  function serviceWith(routes: unknown) {
     const { db, audit, registry, logger, config } = app.server.services;
-    const serviceWith = (routes: unknown) =>
-      new PaymentService(
-        { db, audit, providers: (name) => registry.payments(name), logger },
-        {
-          partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
-          cardRouter: new CardRouter(parseRouteTable(JSON.stringify(routes), ['stripe', 'adyen']).rules, [
-            'stripe',
-            'adyen',
-          ]),
-        },
-      );
+    const { rules } = parseRouteTable(JSON.stringify(routes), ['stripe', 'adyen']);
+    return new PaymentService(
+      { db, audit, providers: (name) => registry.payments(name), logger },
+      {
+        partnerKeySecret: partnerKeySecretFrom(config.secretsKey),
+        cardRouter: new CardRouter(rules, ['stripe', 'adyen']),
+      },
+    );
+  }
+  const callAs = () => ({
+    subject: 'cust_alice',
+    correlationId: 'card-routing',
+    logger: app.server.services.logger,
+  });
+
+  it('answers NOT_SUPPORTED, charging nothing, when the card is one no rule takes', async () => {
+    const amexOnly = serviceWith([{ name: 'amex-only', schemes: ['amex'], processors: ['stripe'] }]);
+    const input = {
+      paymentMethodId: 'pm_card_visa',
+      amount: { amount: '3.00', currency: 'GBP' },
+      reference: 'Amex only',
+    };
+    const made = () =>
+      stripe()
+        .ledger()
+        .movements.filter((m) => m.kind === 'payment-intent').length;
+    const before = made();
+    const refused = await amexOnly.initiate(callAs(), input, `card-route-${randomBytes(8).toString('hex')}`);
+    expect(refused.payload).toMatchObject({
+      payment: null,
+      userErrors: [{ code: 'NOT_SUPPORTED', field: ['input', 'paymentMethodId'] }],
+    });
+    expect(made()).toBe(before);
+    const amex = await amexOnly.initiate(
+      callAs(),
+      { ...input, paymentMethodId: 'pm_card_amex' },
+      `card-route-${randomBytes(8).toString('hex')}`,
+    );
+    expect(amex.payload.payment).toMatchObject({ provider: 'stripe', route: { rule: 'amex-only' } });
+  });
+
+  it('takes a retry across a route table change as the same request, kept on its committed route', async () => {
     const before = serviceWith([{ name: 'stripe-first', processors: ['stripe', 'adyen'] }]);
     const after = serviceWith([{ name: 'adyen-first', processors: ['adyen', 'stripe'] }]);
     const input = {
@@ -113,7 +145,7 @@ describe('card payment routing by scheme and country', { timeout: 240_000 }, () 
       reference: 'Table change',
     };
     const key = `card-route-${randomBytes(8).toString('hex')}`;
-    const call = { subject: 'cust_alice', correlationId: 'route-table-change', logger };
+    const call = callAs();
     const first = await before.initiate(call, input, key);
     const retried = await after.initiate(call, input, key);
     expect(first.payload.payment).toMatchObject({ provider: 'stripe', route: { rule: 'stripe-first' } });
