@@ -57,6 +57,7 @@ function cursorTarget(cursor: string): string | null {
 
 export const Payment: PaymentResolvers = {
   __resolveReference: (reference, context) => found(paymentLoader(context).load(reference.id), 'Payment'),
+  attempts: (payment) => payment.route?.attempts ?? [],
   debtorAccount: (payment, _args, context) =>
     payment.debtorAccountId ? context.loaders.account.load(payment.debtorAccountId) : null,
   disputes: (payment, _args, context) => context.loaders.disputes.load(payment.id),

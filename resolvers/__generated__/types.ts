@@ -651,6 +651,11 @@ export type Payment = Node & {
   __typename?: 'Payment';
   /** The amount paid, positive. */
   amount: Money;
+  /**
+   * Every processor attempt of a card payment, oldest first; the last is the processor that holds it (the
+   * same list as `route.attempts`). Empty for a bank payment.
+   */
+  attempts: Array<PaymentAttempt>;
   /** When the payment was created. */
   createdAt: Scalars['DateTime']['output'];
   /** Who receives the money, for a bank payment. */
@@ -1871,6 +1876,7 @@ export type PaymentResolvers<
     ContextType
   >;
   amount?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
+  attempts?: Resolver<Array<ResolversTypes['PaymentAttempt']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   creditor?: Resolver<Maybe<ResolversTypes['Creditor']>, ParentType, ContextType>;
   debtorAccount?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType>;

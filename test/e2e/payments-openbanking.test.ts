@@ -46,6 +46,15 @@ describe('Open Banking payments through the graph', () => {
     expect(payment.amount).toEqual({ amount: '12.34', currency: 'GBP' });
     expect(['PROCESSING', 'SETTLED']).toContain(payment.status);
     expect(bankPayments().length - before).toBe(1);
+    // A bank payment is not routed: no route, no processor attempts.
+    const id = (answers[0]!.body.data?.initiatePayment as { payment: { id: string } }).payment.id;
+    const read = await app.graphql(
+      'query($id: ID!) { payment(id: $id) { route { rule } attempts { processor } } }',
+      {
+        id,
+      },
+    );
+    expect(read.body.data?.payment).toEqual({ route: null, attempts: [] });
   });
 
   it('refuses the same key with the amount changed by one penny, without calling the bank', async () => {

@@ -34,6 +34,12 @@ const PAY = /* GraphQL */ `
             at
           }
         }
+        attempts {
+          processor
+          outcome
+          reason
+          at
+        }
       }
       userErrors {
         code
@@ -45,6 +51,7 @@ const PAY = /* GraphQL */ `
 interface Routed {
   provider: string;
   status: string;
+  attempts: { processor: string; outcome: string; reason: string | null }[];
   route: {
     rule: string;
     candidates: string[];
@@ -143,6 +150,7 @@ describe('card payment routing', { timeout: 240_000 }, () => {
       { processor: 'STRIPE', outcome: 'FAILED_OVER', reason: 'connection refused' },
       { processor: 'ADYEN', outcome: 'CREATED', reason: null },
     ]);
+    expect(payment.attempts).toEqual(payment.route.attempts);
     expect(createdFor(key)).toEqual({ stripe: 0, adyen: 1 });
     // The retry replays the answer: still one payment, at Adyen.
     expect((await routed(key)).provider).toBe('ADYEN');
