@@ -24,6 +24,7 @@ import type {
   Refund,
 } from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
+import { CARD_SCHEMES, type CardScheme } from '../../domain/providers.js';
 import { exponentOf, money, MoneyError, type Money } from '../../domain/money.js';
 import { contractViolation } from '../contract.js';
 import { paymentDeclined } from './errors.js';
@@ -349,4 +350,9 @@ function violation(ctx: MapContext, issues: string[]) {
 
 function fromUnix(seconds: number): Date {
   return new Date(seconds * 1000);
+}
+
+/** Stripe's card brand as a canonical scheme; null for `unknown` and brands outside the list. */
+export function cardSchemeOf(brand: string): CardScheme | null {
+  return (CARD_SCHEMES as readonly string[]).includes(brand) ? (brand as CardScheme) : null;
 }

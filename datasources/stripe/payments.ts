@@ -7,11 +7,9 @@
 import type { Dispute, Payment } from '../../domain/model.js';
 import type { Money } from '../../domain/money.js';
 import {
-  CARD_SCHEMES,
   credentialsFor,
   type CallContext,
   type CardFacts,
-  type CardScheme,
   type CreatePaymentRequest,
   type CredentialStore,
   type ListedPayment,
@@ -23,6 +21,7 @@ import { contractViolation } from '../contract.js';
 import { decode, StripeDeclineError, type PaymentDeclined } from './errors.js';
 import {
   amountOf,
+  cardSchemeOf,
   chargeOf,
   CREDITOR_KEY,
   mapDispute,
@@ -309,7 +308,7 @@ export class StripePayments implements PaymentsProvider {
         throw error;
       });
     if (!method?.card) return null;
-    return { scheme: schemeOf(method.card.brand), country: method.card.country };
+    return { scheme: cardSchemeOf(method.card.brand), country: method.card.country };
   }
 
   /** The Stripe customer linked to the subject; no link means no consent to act at Stripe. */
@@ -397,9 +396,4 @@ async function eachLimited<T>(
     }
   });
   await Promise.all(lanes);
-}
-
-/** Stripe's card brand as a canonical scheme; null for `unknown` and brands outside the list. */
-function schemeOf(brand: string): CardScheme | null {
-  return (CARD_SCHEMES as readonly string[]).includes(brand) ? (brand as CardScheme) : null;
 }
