@@ -11,6 +11,7 @@ describe('PAYMENT_ROUTES', () => {
     const config = loadConfig({
       PAYMENT_ROUTES: JSON.stringify([
         { name: 'eur', currencies: ['EUR'], maxAmount: '500.00', processors: ['adyen', 'stripe'] },
+        { name: 'gb-amex', schemes: ['amex'], countries: ['GB'], processors: ['stripe'] },
         { name: 'rest', processors: ['stripe', 'adyen'], weights: { stripe: 9, adyen: 1 } },
       ]),
     });
@@ -20,7 +21,19 @@ describe('PAYMENT_ROUTES', () => {
         currencies: ['EUR'],
         minAmount: null,
         maxAmount: '500.00',
+        schemes: null,
+        countries: null,
         processors: ['adyen', 'stripe'],
+        weights: null,
+      },
+      {
+        name: 'gb-amex',
+        currencies: null,
+        minAmount: null,
+        maxAmount: null,
+        schemes: ['amex'],
+        countries: ['GB'],
+        processors: ['stripe'],
         weights: null,
       },
       {
@@ -28,6 +41,8 @@ describe('PAYMENT_ROUTES', () => {
         currencies: null,
         minAmount: null,
         maxAmount: null,
+        schemes: null,
+        countries: null,
         processors: ['stripe', 'adyen'],
         weights: { stripe: 9, adyen: 1 },
       },
