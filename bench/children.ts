@@ -34,13 +34,16 @@ export interface Child<M> {
   stop(): Promise<void>;
 }
 
-/** Starts `dist/bench/targets/<name>.js` with a JSON argument and waits for its ready message. */
+/**
+ * Starts `dist/bench/targets/<name>.js` (or `options.script`, another build's child) with a JSON
+ * argument and waits for its ready message.
+ */
 export async function startChild<M>(
   name: string,
   argument: unknown,
-  options: { cpu: number | null; env?: Record<string, string> },
+  options: { cpu: number | null; env?: Record<string, string>; script?: string },
 ): Promise<Child<M>> {
-  const script = fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
+  const script = options.script ?? fileURLToPath(new URL(`./targets/${name}.js`, import.meta.url));
   const node = [process.execPath, script, JSON.stringify(argument)];
   const [command, ...args] = options.cpu === null ? node : ['taskset', '-c', String(options.cpu), ...node];
   const child = spawn(command!, args, {

@@ -16,7 +16,8 @@
  *
  * Flags: --quick (1 s warm-up, 3 s runs, 1 round), --warmup S, --duration S, --rounds N, --profile (a
  * CPU profile of the server per Tributary scenario, and its self time by area), --soak S (only the
- * soak: S seconds of mixed traffic with the server's memory sampled; bench/soak.ts).
+ * soak: S seconds of mixed traffic with the server's memory sampled; bench/soak.ts), --against DIR (only
+ * this build against another checkout's, in the same rounds; bench/against.ts).
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { fromRoot } from '../store/paths.js';
 import { detectPinning, pinSelf, startChild, type Child } from './children.js';
 import { askOnce, measure, type Sample, type Target } from './measure.js';
+import { benchAgainst } from './against.js';
 import { measureMoney } from './money.js';
 import { soak } from './soak.js';
 import { printAreas, selfTimeByArea, type CpuProfile } from './profile.js';
@@ -60,7 +62,7 @@ const SERVER_ENV: Record<string, string> = {
 const DATABASE = process.env.DATABASE_URL ? 'postgresql' : 'pglite';
 const PARTNERS = ['openbanking', 'plaid'] as const;
 
-type Sandboxes = Child<{ endpoints: unknown }>;
+type Sandboxes = Child<{ endpoints: Record<string, unknown> }>;
 type Answer = Awaited<ReturnType<typeof askOnce>>;
 
 function settings(): Settings {
@@ -104,6 +106,16 @@ function soakArgument(): number | null {
   const seconds = Number(process.argv[index + 1] ?? 600);
   if (!Number.isFinite(seconds) || seconds < 10) throw new Error('--soak takes the seconds to run (>= 10)');
   return seconds;
+}
+
+/** `--against DIR`: only this build against DIR's build, in the same rounds; null without the flag. */
+function againstArgument(): string | null {
+  const index = process.argv.indexOf('--against');
+  if (index < 0) return null;
+  const directory = process.argv[index + 1];
+  if (!directory) throw new Error('--against takes the directory of another checkout');
+  if (process.env.DATABASE_URL) throw new Error('--against runs both builds on the embedded database');
+  return directory;
 }
 
 async function main(): Promise<void> {
@@ -179,6 +191,21 @@ async function main(): Promise<void> {
       !entityAnswer.errors && found.length === 100 && found.every(Boolean),
       '_entities answers 100 accounts',
     );
+
+    const against = againstArgument();
+    if (against !== null) {
+      return await benchAgainst({
+        directory: against,
+        sandboxes,
+        head: tributary,
+        serverArgument: { env: SERVER_ENV, customers: [CUSTOMER, BULK] },
+        customer: CUSTOMER,
+        bulk: BULK,
+        run,
+        pinning,
+        log,
+      });
+    }
 
     const soakSeconds = soakArgument();
     if (soakSeconds !== null) {
