@@ -1,9 +1,9 @@
 /**
  * The pino root logger. Everything else logs through a child of it carrying `correlationId` (and
  * `partner` in datasources). Secrets, tokens, account numbers and every field marked `@pii` in the SDL
- * are redacted wherever they appear: pino's redaction covers the top level and two levels down (errors
- * included, after their serializer), and every plain object or array deeper than that (a GraphQL
- * operation's variables at debug level) is walked for the same keys before it is written.
+ * are redacted wherever they appear: every logged object is walked for those keys, at any depth, before
+ * it is written (errors included). pino's own path-based redaction is not used: with a wildcard path per
+ * key and depth it cost ~60 µs per log line, more than the rest of the line.
  */
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { sdlPiiFields } from './sdl.js';
@@ -32,19 +32,6 @@ const SECRET_KEYS = [
   'cardNumber',
 ];
 
-function redactPaths(keys: readonly string[]): string[] {
-  const paths = new Set<string>();
-  for (const key of keys) {
-    const segment = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
-    const join = (prefix: string) =>
-      segment.startsWith('[') ? `${prefix}${segment}` : `${prefix}.${segment}`;
-    paths.add(segment);
-    paths.add(join('*'));
-    paths.add(join('*.*'));
-  }
-  return [...paths];
-}
-
 export interface LoggerSettings {
   level: string;
   /** Field names redacted like secrets; default: every field marked `@pii` in the SDL. */
@@ -63,27 +50,43 @@ const isPlain = (value: object): boolean => {
 };
 
 /**
- * The value with every property named in `keys` censored, at any depth of plain objects and arrays;
- * the same value when there is nothing to censor (no copy on the common path).
+ * The value with every property named in `keys` censored, at any depth of plain objects, arrays and
+ * errors (their own enumerable properties and their `cause`); other class instances (a request, a
+ * socket) are left to their serializers. The same value comes back when there is nothing to censor (no
+ * copy on the common path). An error with something censored becomes the plain object pino's error
+ * serializer would have written (type, message, stack, its properties).
  */
 export function redactDeep(value: unknown, keys: ReadonlySet<string>, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (depth > MAX_DEPTH) return CENSOR;
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
-    value.forEach((item, index) => {
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
       const redacted = redactDeep(item, keys, depth + 1);
-      if (redacted !== item) (copy ??= [...value])[index] = redacted;
-    });
+      if (redacted !== item) (copy ??= [...(value as unknown[])])[index] = redacted;
+    }
     return copy ?? value;
   }
-  if (!isPlain(value)) return value;
+  const error = value instanceof Error;
+  if (!error && !isPlain(value)) return value;
   let copy: Record<string, unknown> | null = null;
-  for (const [key, item] of Object.entries(value)) {
+  for (const key in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
     const redacted = keys.has(key) ? CENSOR : redactDeep(item, keys, depth + 1);
     if (redacted !== item) (copy ??= { ...(value as Record<string, unknown>) })[key] = redacted;
   }
-  return copy ?? value;
+  if (!error) return copy ?? value;
+  const cause = value.cause === undefined ? undefined : redactDeep(value.cause, keys, depth + 1);
+  if (copy === null && cause === value.cause) return value;
+  return {
+    ...(copy ?? value),
+    type: value.constructor.name,
+    message: value.message,
+    stack: value.stack,
+    ...(cause === undefined ? {} : { cause }),
+  };
 }
 
 export function createLogger(settings: LoggerSettings): Logger {
@@ -93,7 +96,6 @@ export function createLogger(settings: LoggerSettings): Logger {
     level: settings.level,
     base: { service: 'tributary' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    redact: { paths: redactPaths(keys), censor: CENSOR },
     formatters: {
       level: (label) => ({ level: label }),
       log: (object) => redactDeep(object, keySet) as Record<string, unknown>,

@@ -40,6 +40,31 @@ describe('the logger', () => {
     });
   });
 
+  it('redacts secrets of an error under any key, deep in the line, and of its cause', () => {
+    const { lines, logger } = capture();
+    const cause = Object.assign(new Error('upstream'), { accessToken: 'at-1' });
+    const error = Object.assign(new Error('wrapped', { cause }), {
+      config: { headers: { authorization: 'Bearer abc', accept: 'application/json' } },
+    });
+    logger.error({ attempt: { failure: error }, err: new Error('plain') }, 'partner call failed');
+    const failure = (lines[0]?.attempt as { failure: Record<string, unknown> }).failure;
+    expect(failure).toMatchObject({
+      type: 'Error',
+      message: 'wrapped',
+      config: { headers: { authorization: '[redacted]', accept: 'application/json' } },
+      cause: { accessToken: '[redacted]' },
+    });
+    expect(String(failure.stack)).toContain('wrapped');
+    expect(lines[0]?.err).toMatchObject({ type: 'Error', message: 'plain' });
+    expect(JSON.stringify(lines[0])).not.toMatch(/Bearer abc|at-1/);
+  });
+
+  it('leaves an error with nothing to redact to pino, and an object with nothing to redact as it is', () => {
+    const error = Object.assign(new Error('boom'), { code: 'X' });
+    expect(redactDeep({ err: error }, new Set(['secret']))).toEqual({ err: error });
+    expect(redactDeep(error, new Set(['secret']))).toBe(error);
+  });
+
   it('leaves an object with nothing to redact as it is, without copying it', () => {
     const value = { a: { b: [1, { c: 'x' }] } };
     expect(redactDeep(value, new Set(['secret']))).toBe(value);
