@@ -4,8 +4,15 @@
  * rules live in the schema build (shield, limits).
  */
 import { randomUUID } from 'node:crypto';
-import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServer,
+  type ApolloServerPlugin,
+  type GraphQLRequestContextWillSendResponse,
+} from '@apollo/server';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { fastifyApolloDrainPlugin, fastifyApolloHandler } from '@as-integrations/fastify';
 import Fastify, {
   LogController,
@@ -135,6 +142,11 @@ export async function buildApp(services: Services): Promise<App> {
       operationSpanPlugin(),
       idempotencyPlugin(),
       fastifyApolloDrainPlugin(fastify),
+      // Answers are per subject and the schema declares no @cacheControl hints: Apollo's default
+      // cache-control plugin ran a hook on every resolved field only to conclude "no-store", which
+      // noStorePlugin now says once per operation.
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin(),
       ...(config.production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
   });
@@ -205,6 +217,14 @@ export async function buildApp(services: Services): Promise<App> {
 }
 
 /** What resolvers may call: narrow views of the process's services, never db, config or keys. */
+/** Every GraphQL answer is personal: no browser, proxy or CDN may keep it. */
+function noStorePlugin(): ApolloServerPlugin<RequestContext> {
+  const willSendResponse = async ({ response }: GraphQLRequestContextWillSendResponse<RequestContext>) => {
+    response.http.headers.set('cache-control', 'no-store');
+  };
+  return { requestDidStart: async () => ({ willSendResponse }) };
+}
+
 function graphServices(services: Services): GraphServices {
   return {
     payments: services.payments,

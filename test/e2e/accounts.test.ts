@@ -194,6 +194,15 @@ describe('accounts over HTTP, end to end with the partner sandboxes', () => {
     expect(expired.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
+  it('forbids every cache to keep a GraphQL answer (Cache-Control: no-store), data and errors alike', async () => {
+    const answered = await app.graphql('{ accounts { edges { node { id } } } }');
+    expect(answered.body.errors).toBeUndefined();
+    expect(answered.headers.get('cache-control')).toBe('no-store');
+    const refused = await app.graphql('{ account(id: "nope") { id } }');
+    expect(refused.body.errors?.length).toBeGreaterThan(0);
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('stamps every error with the correlation id it echoes in x-request-id', async () => {
     const { headers, body } = await app.graphql(
       '{ account(id: "nope") { id } }',
