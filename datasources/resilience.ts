@@ -24,6 +24,7 @@ import {
   BulkheadRejectedError,
   bulkhead,
   circuitBreaker,
+  CircuitState,
   ExponentialBackoff,
   handleWhen,
   IsolatedCircuitError,
@@ -151,6 +152,8 @@ export class PartnerPolicy implements CallPolicy {
   private readonly now: () => number;
   /** Errors the retry layer must give up on: refusals, and a Retry-After beyond the deadline. */
   private readonly final = new WeakSet<object>();
+  /** When the breaker last opened (Date.now(), the clock cockatiel reads), while it is open. */
+  private openedAt: number | null = null;
 
   constructor(
     readonly partner: ProviderName,
@@ -171,6 +174,7 @@ export class PartnerPolicy implements CallPolicy {
       }),
     });
     this.breaker.onStateChange((state) => {
+      this.openedAt = state === CircuitState.Open ? Date.now() : null;
       const named = breakerStateOf(state);
       this.observer.breakerChanged(named);
       deps.logger?.warn({ partner: partner, breakerState: named }, 'Partner circuit breaker changed state.');
@@ -185,8 +189,11 @@ export class PartnerPolicy implements CallPolicy {
         ),
       },
     );
-    this.readDeadline = timeout(settings.readDeadlineMs, TimeoutStrategy.Aggressive);
-    this.writeDeadline = timeout(settings.writeDeadlineMs, TimeoutStrategy.Aggressive);
+    // A finished call has nothing left to abort: aborting on return would only build a DOMException
+    // (with its stack) for every partner call.
+    const deadline = { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false };
+    this.readDeadline = timeout(settings.readDeadlineMs, deadline);
+    this.writeDeadline = timeout(settings.writeDeadlineMs, deadline);
   }
 
   /**
@@ -238,6 +245,9 @@ export class PartnerPolicy implements CallPolicy {
     endpoint: string,
     call: CallState,
   ): Promise<T> {
+    // An open breaker refuses at once, before any timer, retry or cockatiel error is set up: with a
+    // partner down this is every call, and the cached fallback should cost less than a live answer.
+    if (this.refusesNow()) throw this.refusal('breaker_open', endpoint, null);
     const deadline = kind === 'read' ? this.readDeadline : this.writeDeadline;
     const budget = kind === 'read' ? this.settings.readDeadlineMs : this.settings.writeDeadlineMs;
     call.deadlineAt = this.now() + budget;
@@ -260,6 +270,20 @@ export class PartnerPolicy implements CallPolicy {
       if (!call.inFlight && call.lastError !== undefined) throw doubtful(call.lastError);
       throw new PartnerError({ partner: this.partner, code: 'PARTNER_TIMEOUT', endpoint, retryable: true });
     }
+  }
+
+  /**
+   * Whether the breaker would refuse a call now without trying it: held open, or open within its pause
+   * (after the pause the call goes to cockatiel, which lets it through as the half-open probe).
+   */
+  private refusesNow(): boolean {
+    const state = this.breaker.state;
+    if (state === CircuitState.Isolated) return true;
+    return (
+      state === CircuitState.Open &&
+      this.openedAt !== null &&
+      Date.now() - this.openedAt < this.settings.breakerHalfOpenMs
+    );
   }
 
   /** Breaker state and the last minute of attempts, for `partnerHealth`. */
@@ -332,19 +356,10 @@ export class PartnerPolicy implements CallPolicy {
 
   /** Cockatiel's refusals become PartnerErrors; a Retry-After beyond the deadline ends the retries. */
   private classify(error: unknown, endpoint: string, call: CallState, sent: boolean): unknown {
-    const refusal = (reason: 'breaker_open' | 'bulkhead_full') => {
-      this.observer.rejected(reason);
-      return this.finalError(
-        'PARTNER_UNAVAILABLE',
-        endpoint,
-        error,
-        reason === 'breaker_open' ? 'breaker open' : 'bulkhead full',
-      );
-    };
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
-      return refusal('breaker_open');
+      return this.refusal('breaker_open', endpoint, error);
     }
-    if (error instanceof BulkheadRejectedError) return refusal('bulkhead_full');
+    if (error instanceof BulkheadRejectedError) return this.refusal('bulkhead_full', endpoint, error);
     // Dequeued from the bulkhead after the deadline passed: the partner was never called. Cancelled
     // once the attempt had started (a client rethrowing the abort), the request may have reached it.
     if (error instanceof TaskCancelledError)
@@ -357,6 +372,26 @@ export class PartnerPolicy implements CallPolicy {
       this.final.add(error);
     }
     return error;
+  }
+
+  /**
+   * A call refused without touching the partner. Its stack would only show this policy (the code,
+   * partner and endpoint say everything), so none is captured: with a partner down, every call is one.
+   */
+  private refusal(reason: 'breaker_open' | 'bulkhead_full', endpoint: string, cause: unknown) {
+    this.observer.rejected(reason);
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return this.finalError(
+        'PARTNER_UNAVAILABLE',
+        endpoint,
+        cause ?? undefined,
+        reason === 'breaker_open' ? 'breaker open' : 'bulkhead full',
+      );
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 
   /** A failure decided here, not by the partner; the cockatiel error stays as the cause for the logs. */

@@ -151,9 +151,12 @@ describe('PartnerPolicy', () => {
     expect(guarded.health().breakerState).toBe('OPEN');
     const before = calls;
     const refused = await failure(guarded.execute(partner, { kind: 'read' }));
-    expect(refused).toMatchObject({ code: 'PARTNER_UNAVAILABLE', retryable: true });
+    expect(refused).toMatchObject({ code: 'PARTNER_UNAVAILABLE', retryable: true, unsent: 'breaker open' });
+    // A keyed write (a payment) refused while open never reached the partner: safe to retry or fail over.
+    const write = await failure(guarded.execute(partner, { kind: 'keyed-write' }));
+    expect(write).toMatchObject({ code: 'PARTNER_UNAVAILABLE', unsent: 'breaker open', doubtful: false });
     expect(calls).toBe(before);
-    expect(seen.rejected).toEqual(['breaker_open']);
+    expect(seen.rejected).toEqual(['breaker_open', 'breaker_open']);
 
     healthy = true;
     await new Promise((resolve) => setTimeout(resolve, 250));
