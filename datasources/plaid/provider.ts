@@ -156,7 +156,8 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
         accessToken: credential.accessToken,
       };
       const read = () => deps.sync.readCopy(ctx.subject, target.itemId, partnerAccountIds, query);
-      const copy = await read();
+      // A client that asked for live data would find any copy too old: sync without reading it first.
+      const copy = ctx.maxAgeSeconds === 0 ? null : await read();
       const tooOld =
         copy !== null &&
         ctx.maxAgeSeconds !== undefined &&

@@ -3,7 +3,8 @@
  * (migration 010_plaid.sql).
  *
  * A sync is applied all at once or not at all: the changes and the new cursor are written in one
- * transaction, and only if the stored cursor is still the one the sync started from. A replica that
+ * transaction (a sync that changed nothing moves the cursor in one statement), and only if the stored
+ * cursor is still the one the sync started from. A replica that
  * lost that race changes nothing, so the copy never moves backwards or applies one update twice.
  * Every read and write names the subject; an Item belongs to exactly one subject.
  */
@@ -135,18 +136,29 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     to: string,
   ): Promise<boolean> {
     const now = this.#now();
+    const nothingChanged = changes.removed.length === 0 && changes.upserted.length === 0;
+    // The common case of a refresh: the Item's row exists and still holds `from`. Moving its cursor
+    // only if it does is the compare-and-set; with nothing else to write, that one statement is all.
+    if (nothingChanged && (await this.claim(this.db, subject, itemId, from, to, now))) return true;
     return this.db.transaction(async (tx) => {
-      await tx.query(
-        `INSERT INTO plaid_sync_items (item_id, subject, created_at, updated_at) VALUES ($1, $2, $3, $3)
-         ON CONFLICT (item_id) DO NOTHING`,
-        [itemId, subject, now],
-      );
-      const [row] = await tx.query<{ subject: string; cursor: string | null }>(
-        'SELECT subject, cursor FROM plaid_sync_items WHERE item_id = $1 FOR UPDATE',
-        [itemId],
-      );
-      if (!row || row.subject !== subject) throw new Error('A Plaid Item belongs to exactly one subject.');
-      if (row.cursor !== from) return false;
+      // Claiming the row first also locks it for the changes that follow.
+      if (!(await this.claim(tx, subject, itemId, from, to, now))) {
+        await tx.query(
+          `INSERT INTO plaid_sync_items (item_id, subject, created_at, updated_at) VALUES ($1, $2, $3, $3)
+           ON CONFLICT (item_id) DO NOTHING`,
+          [itemId, subject, now],
+        );
+        const [row] = await tx.query<{ subject: string; cursor: string | null }>(
+          'SELECT subject, cursor FROM plaid_sync_items WHERE item_id = $1 FOR UPDATE',
+          [itemId],
+        );
+        if (!row || row.subject !== subject) throw new Error('A Plaid Item belongs to exactly one subject.');
+        if (row.cursor !== from) return false;
+        await tx.query(
+          'UPDATE plaid_sync_items SET cursor = $2, synced_at = $3, updated_at = $3 WHERE item_id = $1',
+          [itemId, to, now],
+        );
+      }
       if (changes.removed.length > 0) {
         await tx.query(
           'DELETE FROM plaid_transactions WHERE item_id = $1 AND subject = $2 AND transaction_id = ANY($3::text[])',
@@ -156,12 +168,25 @@ export class PlaidSyncRepository implements PlaidSyncStore {
       for (let start = 0; start < changes.upserted.length; start += BATCH) {
         await upsert(tx, subject, itemId, changes.upserted.slice(start, start + BATCH));
       }
-      await tx.query(
-        'UPDATE plaid_sync_items SET cursor = $2, synced_at = $3, updated_at = $3 WHERE item_id = $1',
-        [itemId, to, now],
-      );
       return true;
     });
+  }
+
+  /** Moves the Item's cursor from `from` to `to` if its row exists, is the subject's and holds `from`. */
+  private async claim(
+    db: Queryable,
+    subject: string,
+    itemId: string,
+    from: string | null,
+    to: string,
+    now: Date,
+  ): Promise<boolean> {
+    const rows = await db.query(
+      `UPDATE plaid_sync_items SET cursor = $3, synced_at = $4, updated_at = $4
+       WHERE item_id = $1 AND subject = $2 AND cursor IS NOT DISTINCT FROM $5::text RETURNING item_id`,
+      [itemId, subject, to, now, from],
+    );
+    return rows.length === 1;
   }
 
   async readCopy(
