@@ -11,8 +11,14 @@ declare module 'autocannon' {
     pipelining?: number;
     /** Seconds before a request counts as a timeout. */
     timeout?: number;
-    /** The requests each connection cycles through; `setupRequest` may rewrite each before it is sent. */
-    requests?: { setupRequest?: (request: RawRequest) => RawRequest }[];
+    /**
+     * The requests each connection cycles through; `setupRequest` may rewrite each before it is sent,
+     * `onResponse` sees each answer (its body is buffered only when this is given).
+     */
+    requests?: {
+      setupRequest?: (request: RawRequest) => RawRequest;
+      onResponse?: (status: number, body: string) => void;
+    }[];
   }
 
   interface RawRequest {

@@ -27,7 +27,7 @@ export interface Sample {
   cpuUsPerReq: number | null;
   latencyP50Ms: number;
   latencyP99Ms: number;
-  /** Non-2xx answers, socket errors and timeouts: any of them makes the sample suspect. */
+  /** Non-2xx answers, GraphQL errors, socket errors and timeouts: any of them makes the sample suspect. */
   failures: number;
 }
 
@@ -37,7 +37,14 @@ export interface RunOptions {
   seconds: number;
 }
 
-function cannon(target: Target, connections: number, seconds: number) {
+/**
+ * Drives the target; `answers.wrong` counts 2xx answers that are GraphQL errors (Apollo writes `errors`
+ * first), which HTTP status alone would pass: a payment refused under load is not a payment made.
+ */
+function cannon(target: Target, connections: number, seconds: number, answers = { wrong: 0 }) {
+  const onResponse = (status: number, body: string) => {
+    if (status < 300 && body.startsWith('{"errors"')) answers.wrong++;
+  };
   return autocannon({
     url: target.url,
     method: 'POST',
@@ -46,16 +53,20 @@ function cannon(target: Target, connections: number, seconds: number) {
     timeout: 30,
     headers: { 'content-type': 'application/json', ...target.headers },
     body: target.body,
-    ...(target.bodyFor
-      ? { requests: [{ setupRequest: (request) => ({ ...request, body: target.bodyFor!() }) }] }
-      : {}),
+    requests: [
+      {
+        onResponse,
+        ...(target.bodyFor ? { setupRequest: (request) => ({ ...request, body: target.bodyFor!() }) } : {}),
+      },
+    ],
   });
 }
 
 export async function measure(target: Target, options: RunOptions): Promise<Sample> {
   if (options.warmupSeconds > 0) await cannon(target, options.connections, options.warmupSeconds);
+  const answers = { wrong: 0 };
   const cpuBefore = cpuMicros(target.pid);
-  const result = await cannon(target, options.connections, options.seconds);
+  const result = await cannon(target, options.connections, options.seconds, answers);
   const cpuAfter = cpuMicros(target.pid);
   const requests = result.requests.total;
   return {
@@ -68,7 +79,7 @@ export async function measure(target: Target, options: RunOptions): Promise<Samp
       cpuBefore === null || cpuAfter === null || requests === 0 ? null : (cpuAfter - cpuBefore) / requests,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
-    failures: result.non2xx + result.errors + result.timeouts,
+    failures: result.non2xx + result.errors + result.timeouts + answers.wrong,
   };
 }
 
