@@ -133,6 +133,9 @@ export const UNSENT_CODE =
 const UNAVAILABLE_CODE =
   /^(ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_(SOCKET|CLOSED|RES_CONTENT_LENGTH_MISMATCH))$/;
 
+const kindOf = (req: PartnerRequest<unknown>): CallKind =>
+  req.kind ?? (req.method === 'GET' ? 'read' : 'write');
+
 const noPolicy: CallPolicy = { execute: (fn) => fn(new AbortController().signal) };
 
 /** HTTP client of one partner origin. */
@@ -172,7 +175,7 @@ export class PartnerHttp {
         await req.verifyResponse?.({ status: raw.status, headers: raw.headers, body: raw.body });
         return { status: raw.status, headers: raw.headers, data: this.decode(req, raw) };
       },
-      { kind: req.kind ?? (req.method === 'GET' ? 'read' : 'write'), endpoint: req.endpoint },
+      { kind: kindOf(req), endpoint: req.endpoint },
     );
   }
 
@@ -222,7 +225,10 @@ export class PartnerHttp {
         bodyText: bytes.toString('utf8'),
       };
       this.checkStatus(req, raw);
-      logger.info(fields(), 'Partner call completed.');
+      // A read is one of many per operation (the operation's line and the partner metrics cover it);
+      // a call that moves money is worth its own line.
+      if (kindOf(req) === 'read') logger.debug(fields(), 'Partner call completed.');
+      else logger.info(fields(), 'Partner call completed.');
       return raw;
     } catch (error) {
       const mapped = this.networkError(req, error, deadline.aborted || signal.aborted);

@@ -84,6 +84,10 @@ const BALANCES = endpoint('/accounts/balance/get', 'balances:read');
 const SYNC = endpoint('/transactions/sync', 'transactions:read');
 const WEBHOOK_KEY = endpoint('/webhook_verification_key/get', 'webhooks');
 
+/** Plaid's API is all POSTs; only linking an Item changes anything, every other call is a read. */
+const kindOf = (info: PlaidCallInfo): 'read' | 'write' =>
+  info === LINK || info === EXCHANGE || info === LINK_TOKEN || info === REMOVE ? 'write' : 'read';
+
 /** Plaid client of one environment. */
 export class PlaidClient {
   private readonly api: PlaidApi;
@@ -243,9 +247,7 @@ export class PlaidClient {
     schema: ZodType<T>,
     send: (options: SdkOptions) => Promise<SdkResponse>,
   ): Promise<T> {
-    // Plaid's API is all POSTs; only linking an Item changes anything, every other call is a read.
-    const kind =
-      info === LINK || info === EXCHANGE || info === LINK_TOKEN || info === REMOVE ? 'write' : 'read';
+    const kind = kindOf(info);
     const response = await this.policy.execute((signal) => this.attempt(call, info, signal, send), {
       kind,
       endpoint: info.endpoint,
@@ -275,7 +277,9 @@ export class PlaidClient {
         headers: injectTraceContext({ [this.correlationHeader]: call.correlationId }),
         signal: AbortSignal.any([signal, deadline, ...(call.signal ? [call.signal] : [])]),
       });
-      call.logger.info(fields(response.status), 'Partner call completed.');
+      // Reads are several per operation (the operation's line and the partner metrics cover them).
+      if (kindOf(info) === 'read') call.logger.debug(fields(response.status), 'Partner call completed.');
+      else call.logger.info(fields(response.status), 'Partner call completed.');
       return response;
     } catch (error) {
       const mapped = this.failure(call, info, error, deadline.aborted || signal.aborted);
