@@ -5,7 +5,7 @@
  * it is written (errors included). pino's own path-based redaction is not used: with a wildcard path per
  * key and depth it cost ~60 µs per log line, more than the rest of the line.
  */
-import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
+import { destination, pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 import { sdlPiiFields } from './sdl.js';
 
 /** Keys that are never logged, wherever they appear. */
@@ -101,7 +101,10 @@ export function createLogger(settings: LoggerSettings): Logger {
       log: (object) => redactDeep(object, keySet) as Record<string, unknown>,
     },
   };
-  return settings.destination ? pino(options, settings.destination) : pino(options);
+  // Standard output is written asynchronously: lines logged while a write is in flight go out together
+  // in the next one (one system call for many lines under load, none held back when idle). pino
+  // flushes what is pending synchronously when the process exits.
+  return pino(options, settings.destination ?? destination({ dest: 1, sync: false }));
 }
 
 export type { Logger };

@@ -1,4 +1,6 @@
+import { spawnSync } from 'node:child_process';
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { createLogger, redactDeep } from '../../server/logger.js';
 
@@ -68,5 +70,21 @@ describe('the logger', () => {
   it('leaves an object with nothing to redact as it is, without copying it', () => {
     const value = { a: { b: [1, { c: 'x' }] } };
     expect(redactDeep(value, new Set(['secret']))).toBe(value);
+  });
+
+  it('writes every line to standard output before the process exits, though it writes asynchronously', () => {
+    const logger = fileURLToPath(new URL('../../server/logger.ts', import.meta.url));
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(logger)});
+      const log = createLogger({ level: 'info', piiFields: [] });
+      for (let i = 0; i < 5000; i++) log.info({ i, token: 'secret-' + i }, 'line');
+      process.exit(0);`;
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    expect(child.status).toBe(0);
+    const lines = child.stdout.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(5000);
+    expect(JSON.parse(lines[4999]!)).toMatchObject({ i: 4999, token: '[redacted]' });
   });
 });
