@@ -81,25 +81,34 @@ export class IdempotencyStore {
         input.retentionMs,
       ];
       const now = this.#clock(params);
-      const [inserted] = await this.db.query<Row>(
-        `INSERT INTO idempotency_keys (subject, mutation, key, fingerprint, state, recovery_point, partner_key,
-           owner_token, locked_until, created_at, updated_at, expires_at)
-         SELECT $1::text, $2::text, $3::text, $4::text, 'running', 'started', $5::text, $6::uuid,
-           t.now + $7::float8 ${MS}, t.now, t.now, t.now + $8::float8 ${MS}
-         FROM (SELECT ${now} AS now) t
-         ON CONFLICT DO NOTHING
-         RETURNING ${COLUMNS}`,
+      // One statement for both outcomes: the new row, or (the key exists: a replay, a retry) the row
+      // already there, as this statement's snapshot sees it.
+      const [claimed] = await this.db.query<Row & { inserted: boolean }>(
+        `WITH t AS (SELECT ${now} AS now),
+         ins AS (
+           INSERT INTO idempotency_keys (subject, mutation, key, fingerprint, state, recovery_point, partner_key,
+             owner_token, locked_until, created_at, updated_at, expires_at)
+           SELECT $1::text, $2::text, $3::text, $4::text, 'running', 'started', $5::text, $6::uuid,
+             t.now + $7::float8 ${MS}, t.now, t.now, t.now + $8::float8 ${MS}
+           FROM t
+           ON CONFLICT DO NOTHING
+           RETURNING ${COLUMNS})
+         SELECT ${COLUMNS}, true AS inserted, NULL::timestamptz AS db_now FROM ins
+         UNION ALL
+         SELECT ${COLUMNS}, false AS inserted, (SELECT now FROM t) AS db_now FROM idempotency_keys
+         WHERE ${PK} AND NOT EXISTS (SELECT 1 FROM ins)`,
         params,
       );
-      if (inserted)
+      if (claimed?.inserted)
         return {
           kind: 'acquired',
           lease: leaseOf(input, token),
-          record: toRecord(inserted),
+          record: toRecord(claimed),
           takenOver: false,
         };
 
-      const existing = await this.#read(input);
+      // Not seen by that snapshot: a row another transaction committed while this one waited on it.
+      const existing = claimed ?? (await this.#read(input));
       // Absent: reaped between the insert and the read, so insert again. (Or, astronomically unlikely,
       // another operation's partner key collided with ours: the rounds run out and the claim fails.)
       if (!existing) continue;

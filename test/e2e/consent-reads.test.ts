@@ -112,6 +112,24 @@ describe('consent store reads per request', () => {
     );
     expect(statements.filter(readsConsents)).toEqual([]);
     expect(statements.filter((sql) => /FROM (payment_events|refunds)\b/.test(sql))).toEqual([]);
+
+    // The client retries with the same key: one statement claims-or-finds the key (here: finds it
+    // finished), one asks whether the payment changed since; nothing else.
+    await app.server.services.webhooks.worker.stop();
+    statements.length = 0;
+    const replay = await app.graphql(
+      pay,
+      { input, k: 'consent-reads-payment-0001' },
+      { subject: 'cust_alice' },
+    );
+    expect(replay.body.extensions).toMatchObject({ idempotency: { replayed: true } });
+    // (Background work, the audit chain's sealer, may run meanwhile: only the request's tables count.)
+    const requestPath = statements.filter((sql) =>
+      /\b(idempotency_keys|payments|payment_events)\b/.test(sql),
+    );
+    expect(requestPath).toHaveLength(2);
+    expect(requestPath[0]).toMatch(/INSERT INTO idempotency_keys/);
+    expect(requestPath[1]).toMatch(/SELECT updated_at FROM payments/);
   });
 
   it('honours a consent revoked between two requests: CONSENT_REQUIRED and no partner call', async () => {
