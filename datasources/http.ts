@@ -6,7 +6,9 @@
  *
  * One PartnerHttp per partner origin: an undici Pool with keep-alive and a connection cap (one slow partner
  * cannot take every socket), no redirects followed, response bodies capped while they stream. Each HTTP
- * exchange is logged as one line without headers, bodies or tokens.
+ * exchange is logged as one line without headers, bodies or tokens: at debug for a completed read (an
+ * operation makes several; its own line, the partner metrics and spans cover them), at info for a
+ * completed write, at warn for a failure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
