@@ -41,6 +41,11 @@ export interface CallOptions {
  */
 export interface CallPolicy {
   execute<T>(fn: (signal: AbortSignal) => Promise<T>, options?: CallOptions): Promise<T>;
+  /**
+   * The error a call to `endpoint` would fail with now without being tried (an open breaker), or
+   * null: lets a caller skip the work that would only prepare a refused call.
+   */
+  refusal?(endpoint: string): Error | null;
 }
 
 /** Milliseconds. headers/body are undici's idle timeouts; total bounds one attempt end to end. */
@@ -195,6 +200,11 @@ export class PartnerHttp {
       if (value !== undefined) url.searchParams.set(key, value);
     }
     return url;
+  }
+
+  /** See CallPolicy.refusal. */
+  refusal(endpoint: string): Error | null {
+    return this.options.policy?.refusal?.(endpoint) ?? null;
   }
 
   private async attempt(req: PartnerRequest<unknown>, url: URL, signal: AbortSignal): Promise<RawResponse> {

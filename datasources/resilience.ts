@@ -247,7 +247,7 @@ export class PartnerPolicy implements CallPolicy {
   ): Promise<T> {
     // An open breaker refuses at once, before any timer, retry or cockatiel error is set up: with a
     // partner down this is every call, and the cached fallback should cost less than a live answer.
-    if (this.refusesNow()) throw this.refusal('breaker_open', endpoint, null);
+    if (this.refusesNow()) throw this.refuse('breaker_open', endpoint, null);
     const deadline = kind === 'read' ? this.readDeadline : this.writeDeadline;
     const budget = kind === 'read' ? this.settings.readDeadlineMs : this.settings.writeDeadlineMs;
     call.deadlineAt = this.now() + budget;
@@ -284,6 +284,11 @@ export class PartnerPolicy implements CallPolicy {
       this.openedAt !== null &&
       Date.now() - this.openedAt < this.settings.breakerHalfOpenMs
     );
+  }
+
+  /** The refusal a call to `endpoint` would get now without being tried; null when it would be tried. */
+  refusal(endpoint: string): Error | null {
+    return this.refusesNow() ? this.refuse('breaker_open', endpoint, null) : null;
   }
 
   /** Breaker state and the last minute of attempts, for `partnerHealth`. */
@@ -357,9 +362,9 @@ export class PartnerPolicy implements CallPolicy {
   /** Cockatiel's refusals become PartnerErrors; a Retry-After beyond the deadline ends the retries. */
   private classify(error: unknown, endpoint: string, call: CallState, sent: boolean): unknown {
     if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) {
-      return this.refusal('breaker_open', endpoint, error);
+      return this.refuse('breaker_open', endpoint, error);
     }
-    if (error instanceof BulkheadRejectedError) return this.refusal('bulkhead_full', endpoint, error);
+    if (error instanceof BulkheadRejectedError) return this.refuse('bulkhead_full', endpoint, error);
     // Dequeued from the bulkhead after the deadline passed: the partner was never called. Cancelled
     // once the attempt had started (a client rethrowing the abort), the request may have reached it.
     if (error instanceof TaskCancelledError)
@@ -378,7 +383,7 @@ export class PartnerPolicy implements CallPolicy {
    * A call refused without touching the partner. Its stack would only show this policy (the code,
    * partner and endpoint say everything), so none is captured: with a partner down, every call is one.
    */
-  private refusal(reason: 'breaker_open' | 'bulkhead_full', endpoint: string, cause: unknown) {
+  private refuse(reason: 'breaker_open' | 'bulkhead_full', endpoint: string, cause: unknown) {
     this.observer.rejected(reason);
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;

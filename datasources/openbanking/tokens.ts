@@ -64,6 +64,8 @@ export function callFields(ctx: Call) {
 
 type ClientToken = { value: string; expiresAt: number };
 
+const TOKEN_ENDPOINT = 'POST /token';
+
 /** Token caches and refresh coordination of one Open Banking provider. */
 export class OpenBankingTokens {
   private readonly clientTokens = new Map<ClientScope, ClientToken>();
@@ -133,6 +135,11 @@ export class OpenBankingTokens {
   async refresh(ctx: PsuCall, credential: PartnerCredential): Promise<PartnerCredential> {
     const refreshToken = credential.refreshToken;
     if (!refreshToken) throw new ConsentRequiredError('openbanking', 'accounts:read');
+    // The bank is down and its breaker open: the grant would be refused, so neither take the link's
+    // lock nor read and decrypt the stored tokens for it (with an outage longer than a token's life,
+    // that would be every request's cost).
+    const refused = this.http.refusal(TOKEN_ENDPOINT);
+    if (refused) throw refused;
     const now = this.options.now();
     for (const [key, entry] of this.refreshes)
       if (now - entry.at > REFRESH_REUSE_MS) this.refreshes.delete(key);
@@ -173,7 +180,7 @@ export class OpenBankingTokens {
     const res = await this.http.request({
       method: 'POST',
       path: tokenUrl,
-      endpoint: 'POST /token',
+      endpoint: TOKEN_ENDPOINT,
       form: basic ? form : { ...form, client_id: clientId, client_secret: clientSecret },
       schema: tokenResponseSchema,
       auth: basic ? () => ({ authorization: `Basic ${Buffer.from(pair).toString('base64')}` }) : null,

@@ -182,5 +182,6 @@ function attemptLimits(
       const limit = totalMs(options?.endpoint);
       return inner.execute((signal) => fn(AbortSignal.any([signal, AbortSignal.timeout(limit)])), options);
     },
+    refusal: (endpoint) => inner.refusal?.(endpoint) ?? null,
   };
 }

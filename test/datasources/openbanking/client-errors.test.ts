@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createOpenBankingProvider } from '../../../datasources/openbanking/provider.js';
 import { ConsentRequiredError, NotFoundError, PartnerError } from '../../../domain/errors.js';
+import { PartnerPolicy, policySettings } from '../../../datasources/resilience.js';
 import { AISP_BASE } from '../../../sandboxes/openbanking/index.js';
+import { loadConfig } from '../../../server/config.js';
 import {
   accountClient,
   ACCOUNTS,
@@ -12,6 +14,7 @@ import {
   startHarness,
   TOKEN,
   TRANSACTIONS,
+  MemoryCredentials,
   type Harness,
 } from './harness.js';
 
@@ -27,6 +30,44 @@ beforeEach(() => {
 });
 
 describe('Open Banking errors', () => {
+  it("refreshes no expired token while the bank's breaker is open: no lock, no stored-token read, no /token call", async () => {
+    const calls = loadConfig({ NODE_ENV: 'test' }).partners.openbanking!.calls;
+    const policy = new PartnerPolicy('openbanking', {
+      ...policySettings(calls),
+      retryAttempts: 0,
+      breakerMinRequests: 2,
+      breakerHalfOpenMs: 600_000,
+    });
+    const credentials = new MemoryCredentials();
+    const provider = createOpenBankingProvider({ ...h.options, policy }, { credentials, logger });
+    try {
+      credentials.byKey.set('dora-outage', {
+        subject: 'dora-outage',
+        ...(await provider.connectCustomer('cust_alice')),
+      });
+      let refreshes = 0;
+      const refreshing = credentials.refreshing;
+      credentials.refreshing = (...args) => {
+        refreshes++;
+        return refreshing(...args);
+      };
+      h.sandbox.setFaults([{ kind: 'status', status: 503 }]);
+      for (let i = 0; i < 4 && policy.health().breakerState !== 'OPEN'; i++)
+        await failure(provider.accounts.listAccounts(ctx('dora-outage')));
+      expect(policy.health().breakerState).toBe('OPEN');
+
+      h.clock.advance(3_600_000); // The customer's access token has expired meanwhile.
+      h.sandbox.resetLedger();
+      const error = await failure(provider.accounts.listAccounts(ctx('dora-outage')));
+
+      expect(error).toMatchObject({ code: 'PARTNER_UNAVAILABLE', unsent: 'breaker open' });
+      expect(refreshes).toBe(0);
+      expect(h.requests(TOKEN)).toBe(0);
+    } finally {
+      await provider.close();
+    }
+  });
+
   it('maps 403 (the consent lacks the permission) to CONSENT_REQUIRED naming it', async () => {
     await h.connect('alice-basic', 'cust_alice', { permissions: ['ReadAccountsBasic'] });
     const error = await failure(h.provider.accounts.getBalances(ctx('alice-basic'), ['alice-current-01']));
