@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { fromRoot } from '../store/paths.js';
 import { startChild, type Child, type Pinning } from './children.js';
 import { askOnce, measure, median, type RunOptions, type Sample, type Target } from './measure.js';
-import { body, DASHBOARD, ENTITIES, IDS, INITIATE_PAYMENT, paymentBody } from './scenarios.js';
+import { DASHBOARD, ENTITIES, IDS, INITIATE_PAYMENT, paymentBody, targetsOn } from './scenarios.js';
 
 interface Ready {
   url: string;
@@ -28,7 +28,7 @@ interface Ready {
 interface Build {
   label: 'head' | 'other';
   child: Child<Ready>;
-  targets: Target[];
+  targets: Record<Scenario, Target>;
 }
 
 const SCENARIOS = ['dashboard-warm', 'dashboard-live', 'entities-100', 'payments'] as const;
@@ -47,47 +47,41 @@ function otherScript(directory: string): string {
   return script;
 }
 
+type Scenario = (typeof SCENARIOS)[number];
+
 /** The scenarios' targets on one server (its own tokens and its own account ids). */
-async function targetsOf(child: Child<Ready>, customer: string, bulk: string, label: string) {
-  const url = `${child.ready.url}/graphql`;
-  const headers = (subject: string) => ({ authorization: `Bearer ${child.ready.tokens[subject]!}` });
-  const target = (
-    name: string,
-    query: string,
-    subject: string,
-    variables?: Record<string, unknown>,
-  ): Target => ({
-    name: `${label}:${name}`,
-    url,
-    pid: child.pid,
-    body: body(query, variables),
-    headers: headers(subject),
-  });
-  const dashboard = target('dashboard-warm', DASHBOARD, customer);
-  const live: Target = {
-    ...dashboard,
-    name: `${label}:dashboard-live`,
-    headers: { ...dashboard.headers, 'cache-control': 'no-cache' },
-  };
-  const ids = await askOnce(target('ids', IDS, bulk));
+async function targetsOf(
+  child: Child<Ready>,
+  customer: string,
+  bulk: string,
+  label: string,
+): Promise<Record<Scenario, Target>> {
+  const { target, live } = targetsOn(child);
+  const named = (scenario: Scenario) => `${label}:${scenario}`;
+  const dashboard = target(named('dashboard-warm'), DASHBOARD, customer);
+  const ids = await askOnce(target(`${label}:ids`, IDS, bulk));
   const edges = (ids.data?.accounts as { edges: { node: { id: string } }[] } | undefined)?.edges ?? [];
   if (edges.length !== 100) throw new Error(`${label}: ${bulk} has ${edges.length} accounts, not 100`);
   const representations = edges.map((edge) => ({ __typename: 'Account', id: edge.node.id }));
-  const entities = target('entities-100', ENTITIES, bulk, { representations });
   let serial = 0;
   const runId = `${label}-${Date.now().toString(36)}`;
-  const payments: Target = {
-    ...target('payments', INITIATE_PAYMENT, customer),
-    body: paymentBody(`against-${runId}-first`),
-    bodyFor: () => paymentBody(`against-${runId}-${serial++}`),
+  const targets: Record<Scenario, Target> = {
+    'dashboard-warm': dashboard,
+    'dashboard-live': live(dashboard, named('dashboard-live')),
+    'entities-100': target(named('entities-100'), ENTITIES, bulk, { representations }),
+    payments: {
+      ...target(named('payments'), INITIATE_PAYMENT, customer),
+      body: paymentBody(`against-${runId}-first`),
+      bodyFor: () => paymentBody(`against-${runId}-${serial++}`),
+    },
   };
-  for (const check of [dashboard, live, entities, payments]) {
+  for (const check of Object.values(targets)) {
     const answer = await askOnce(check);
     if (answer.errors || !answer.data) {
       throw new Error(`${check.name} does not answer cleanly: ${JSON.stringify(answer.errors)}`);
     }
   }
-  return [dashboard, live, entities, payments];
+  return targets;
 }
 
 export type BuildSample = Sample & { round: number; build: 'head' | 'other'; scenario: string };
@@ -149,12 +143,12 @@ export async function benchAgainst(options: AgainstOptions): Promise<void> {
     { cpu: options.pinning?.server ?? null, script },
   );
   try {
-    const builds: Build[] = [
-      { label: 'head', child: options.head, targets: [] },
-      { label: 'other', child: other, targets: [] },
-    ];
-    for (const build of builds) {
-      build.targets = await targetsOf(build.child, options.customer, options.bulk, build.label);
+    const builds: Build[] = [];
+    for (const [label, child] of [
+      ['head', options.head],
+      ['other', other],
+    ] as const) {
+      builds.push({ label, child, targets: await targetsOf(child, options.customer, options.bulk, label) });
     }
     log(`against ${root}: both builds answer; ${run.rounds} rounds`);
     const samples: BuildSample[] = [];
@@ -165,7 +159,7 @@ export async function benchAgainst(options: AgainstOptions): Promise<void> {
         for (const build of order) {
           const connections = scenario === 'payments' ? 32 : run.connections;
           log(`round ${round}/${run.rounds}: ${build.label} ${scenario}`);
-          const sample = await measure(build.targets[index]!, { ...run, connections });
+          const sample = await measure(build.targets[scenario], { ...run, connections });
           samples.push({ ...sample, round, build: build.label, scenario });
         }
       }

@@ -42,6 +42,7 @@ import {
   paymentBody,
   IDS,
   perOperation,
+  targetsOn,
   timeless,
 } from './scenarios.js';
 
@@ -146,29 +147,11 @@ async function main(): Promise<void> {
       { cpu: pinning?.server ?? null },
     );
     children.push(tributary);
-    const url = `${tributary.ready.url}/graphql`;
     const auth = (token: string) => ({ authorization: `Bearer ${token}` });
-    const as = (subject: string) => auth(tributary.ready.tokens[subject]!);
-    const target = (
-      name: string,
-      query: string,
-      subject: string,
-      variables?: Record<string, unknown>,
-    ): Target => ({
-      name,
-      url,
-      pid: tributary.pid,
-      body: body(query, variables),
-      headers: as(subject),
-    });
+    const { target, live } = targetsOn(tributary);
     log(`servers up (database: ${DATABASE}); checking answers`);
 
     const dashboard = target('tributary-dashboard', DASHBOARD, CUSTOMER);
-    const live = (of: Target, name: string): Target => ({
-      ...of,
-      name,
-      headers: { ...of.headers, 'cache-control': 'no-cache' },
-    });
     const dashboardLive = live(dashboard, 'tributary-dashboard-live');
     const reference = await askOnce(dashboard);
     const edges =

@@ -1,6 +1,8 @@
 /**
- * The queries the benchmark sends, and helpers to compare answers and count partner calls.
+ * The queries the benchmark sends, and helpers to build targets, compare answers and count partner calls.
  */
+import type { Child } from './children.js';
+import type { Target } from './measure.js';
 
 /** The mobile dashboard: accounts with balances and the last ten transactions. */
 export const DASHBOARD = /* GraphQL */ `
@@ -137,4 +139,30 @@ export function paymentBody(key: string): string {
     },
     key,
   });
+}
+
+/**
+ * Targets on one running Tributary: `target` POSTs a query as a subject (the server's token for it),
+ * `live` is the same request asking for live partner data (`Cache-Control: no-cache`).
+ */
+export function targetsOn(server: Child<{ url: string; tokens: Record<string, string> }>) {
+  const url = `${server.ready.url}/graphql`;
+  const target = (
+    name: string,
+    query: string,
+    subject: string,
+    variables?: Record<string, unknown>,
+  ): Target => ({
+    name,
+    url,
+    pid: server.pid,
+    body: body(query, variables),
+    headers: { authorization: `Bearer ${server.ready.tokens[subject]!}` },
+  });
+  const live = (of: Target, name: string): Target => ({
+    ...of,
+    name,
+    headers: { ...of.headers, 'cache-control': 'no-cache' },
+  });
+  return { target, live };
 }
