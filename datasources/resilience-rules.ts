@@ -42,7 +42,7 @@ export function breakerStateOf(state: CircuitState): BreakerState {
   }
 }
 
-/** The HTTP status of a successful attempt: PartnerHttp's and axios' `status`, Stripe's `lastResponse`. */
+/** The HTTP status of a successful attempt: PartnerHttp's `status`, Stripe's `lastResponse`. */
 export function statusOf(result: unknown): string {
   if (typeof result !== 'object' || result === null) return 'ok';
   const { status, lastResponse } = result as { status?: unknown; lastResponse?: { statusCode?: unknown } };

@@ -73,11 +73,14 @@ export class InputError extends DomainError {
 
 export class ConsentRequiredError extends DomainError {
   readonly code = 'CONSENT_REQUIRED';
-  constructor(provider: ProviderName, permission: string) {
+  /** The partner's own reason (e.g. Plaid's ITEM_LOGIN_REQUIRED): for logs, never sent to clients. */
+  readonly partnerCode: string | undefined;
+  constructor(provider: ProviderName, permission: string, partnerCode?: string) {
     super(
       `An active ${provider} consent with the ${permission} permission is required: ask the customer to grant one (grantConsent).`,
     );
     Object.assign(this.extensions, { provider, permission });
+    this.partnerCode = partnerCode;
   }
 }
 

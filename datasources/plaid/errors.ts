@@ -111,7 +111,7 @@ export function plaidErrorFromResponse(
   }
   const error = parsed.data;
   const outcome = outcomeOf(error);
-  if (outcome.consent) return new ConsentRequiredError('plaid', info.permission);
+  if (outcome.consent) return new ConsentRequiredError('plaid', info.permission, error.error_code);
   // A 5xx is Plaid's own trouble whatever the type says; the same request may well work later.
   const retryable = outcome.retryable || (status >= 500 && outcome.code === 'PARTNER_UNAVAILABLE');
   return new PartnerError({ ...base, code: outcome.code, retryable, partnerCode: error.error_code });
@@ -120,46 +120,6 @@ export function plaidErrorFromResponse(
 /** True for Plaid's "restart the paginated sync" answer. */
 export function isMutationDuringPagination(error: unknown): boolean {
   return error instanceof PartnerError && error.partnerCode === MUTATION_DURING_PAGINATION;
-}
-
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT']);
-/** The connection was refused or dropped: worth retrying. */
-const DROPPED_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE',
-]);
-
-/**
- * Maps a failure without an HTTP answer (the SDK's transport error). `timedOut` is true when our own
- * deadline fired. The cause kept is a bare code and message: the SDK's error carries the request,
- * its PLAID-SECRET header and the access token, which must never reach a log.
- */
-export function plaidTransportError(error: unknown, info: PlaidCallInfo, timedOut: boolean): PartnerError {
-  const code =
-    typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'UNKNOWN';
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = Object.assign(new Error(`${code}: ${message}`), { code });
-  const base = { partner: 'plaid' as const, endpoint: info.endpoint, cause };
-  if (timedOut || TIMEOUT_CODES.has(code))
-    return new PartnerError({ ...base, code: 'PARTNER_TIMEOUT', retryable: true });
-  if (DROPPED_CODES.has(code) || /^(socket hang up|aborted|stream has been aborted)$/i.test(message)) {
-    return new PartnerError({ ...base, code: 'PARTNER_UNAVAILABLE', retryable: true });
-  }
-  if (/maxContentLength/i.test(message)) {
-    return new PartnerError({
-      ...base,
-      code: 'PARTNER_CONTRACT_VIOLATION',
-      retryable: false,
-      issues: ['(body): response exceeds the size cap'],
-    });
-  }
-  return new PartnerError({ ...base, code: 'PARTNER_UNAVAILABLE', retryable: false });
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * The Plaid sandbox's webhooks, received by a plain loopback listener and checked with the subgraph's
- * own verifier, whose keys come from the sandbox through PlaidClient (the official SDK): the
- * verification key endpoint, /sandbox/item/fire_webhook, and SYNC_UPDATES_AVAILABLE on a change.
+ * own verifier, whose keys come from the sandbox through the subgraph's PlaidClient while the official
+ * SDK links Items and fires webhooks: the verification key endpoint, /sandbox/item/fire_webhook, and
+ * SYNC_UPDATES_AVAILABLE on a change.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

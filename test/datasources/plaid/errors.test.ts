@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  isMutationDuringPagination,
-  plaidErrorFromResponse,
-  plaidTransportError,
-} from '../../../datasources/plaid/errors.js';
+import { isMutationDuringPagination, plaidErrorFromResponse } from '../../../datasources/plaid/errors.js';
 import type { PartnerError } from '../../../domain/errors.js';
 import { ConsentRequiredError } from '../../../domain/errors.js';
 import { FIXTURES, plaidFixture, type RecordedError } from './fixtures.js';
@@ -96,42 +92,5 @@ describe('plaid errors: answers', () => {
     expect(plaidErrorFromResponse(400, {}, plaidBody('NEW_KIND_OF_ERROR', 'X'), info)).toMatchObject({
       code: 'PARTNER_CONTRACT_VIOLATION',
     });
-  });
-});
-
-describe('plaid errors: transport', () => {
-  const sdkError = (code: string, message: string) =>
-    Object.assign(new Error(message), {
-      code,
-      isAxiosError: true,
-      config: { headers: { 'PLAID-SECRET': 'top-secret' }, data: '{"access_token":"access-sandbox-x"}' },
-    });
-
-  it('maps timeouts to PARTNER_TIMEOUT and dropped connections to a retryable PARTNER_UNAVAILABLE', () => {
-    expect(plaidTransportError(sdkError('ETIMEDOUT', 'timeout of 10ms exceeded'), info, false)).toMatchObject(
-      {
-        code: 'PARTNER_TIMEOUT',
-        retryable: true,
-      },
-    );
-    expect(plaidTransportError(sdkError('ERR_CANCELED', 'canceled'), info, true)).toMatchObject({
-      code: 'PARTNER_TIMEOUT',
-    });
-    expect(plaidTransportError(sdkError('ECONNRESET', 'socket hang up'), info, false)).toMatchObject({
-      code: 'PARTNER_UNAVAILABLE',
-      retryable: true,
-    });
-    expect(
-      plaidTransportError(sdkError('ERR_BAD_RESPONSE', 'maxContentLength size of 5 exceeded'), info, false),
-    ).toMatchObject({
-      code: 'PARTNER_CONTRACT_VIOLATION',
-    });
-  });
-
-  it('keeps neither the secret nor the access token in the error it raises', () => {
-    const error = plaidTransportError(sdkError('ECONNRESET', 'socket hang up'), info, false);
-    const seen = JSON.stringify({ error, cause: error.cause, keys: Object.entries(error.cause as object) });
-    expect(seen).not.toMatch(/top-secret|access-sandbox-x/);
-    expect((error.cause as Error).message).toBe('ECONNRESET: socket hang up');
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CallPolicy } from '../../../datasources/http.js';
 import { PartnerError } from '../../../domain/errors.js';
 import type { FaultRule } from '../../../sandboxes/kit/sandbox.js';
-import { SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
+import { PLAID_SANDBOX_SECRET, SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
 import { startHarness, type Harness } from './harness.js';
 
 const ALICE = SEEDED_ACCOUNTS.cust_alice as [string, string];
@@ -122,6 +122,21 @@ describe('plaid provider: partner faults', () => {
       issues: [expect.stringMatching(/^accounts\[0\]\.type: /)],
     });
   });
+
+  it.each(['reset', 'hang', 'truncate'] as const)(
+    'keeps neither the Plaid secret nor the access token in the error of a %s, nor in the log',
+    async (kind) => {
+      h.sandbox.setFaults([{ kind, match: '/accounts/get' }]);
+      const error = await failure(h.accounts.listAccounts(h.ctx('cust_alice')));
+      const chain: unknown[] = [];
+      for (let e: unknown = error; e instanceof Error && chain.length < 6; e = e.cause) chain.push(e);
+      const seen = JSON.stringify(chain.map((e) => ({ ...(e as object), message: (e as Error).message })));
+      expect(chain.length).toBeGreaterThan(0);
+      expect(seen).not.toContain(PLAID_SANDBOX_SECRET);
+      expect(seen).not.toMatch(/access-sandbox-/);
+      expect(h.logs.join('\n')).not.toContain(PLAID_SANDBOX_SECRET);
+    },
+  );
 
   it('retries nothing by itself: one failing answer is one partner call', async () => {
     h.sandbox.resetLedger();
