@@ -258,7 +258,7 @@ async function main(): Promise<void> {
         body: paymentBody(`bench-profile-${Date.now()}-x`),
         bodyFor: () => paymentBody(`bench-profile-${Date.now()}-${profiled++}`),
       };
-      for (const scenario of [dashboard, entities, payments]) {
+      for (const scenario of [dashboard, dashboardLive, entities, payments]) {
         await tributary.call({ profile: 'start' });
         await measure(scenario, run);
         const file = join(directory, `${scenario.name}.cpuprofile`);

@@ -29,7 +29,7 @@ export async function startServer(
   const embedded = !overrides.db && !config.database.url && !config.database.dataDir.startsWith('memory://');
   const lock = embedded ? await claimDatabase(config.database.dataDir) : null;
   // Before anything else, so the first operation is traced (off without OTEL_EXPORTER_OTLP_ENDPOINT).
-  const tracing = startTracing(config.tracing);
+  const tracing = await startTracing(config.tracing);
   let services: Services | undefined;
   let metricsListener: MetricsListener | null = null;
   let app: App | undefined;

@@ -8,8 +8,7 @@
  * With tracing off the API's no-op tracer answers every call: nothing is recorded or exported.
  */
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { NodeSDK, tracing } from '@opentelemetry/sdk-node';
+import type { tracing } from '@opentelemetry/sdk-node';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Config } from './config.js';
@@ -20,21 +19,25 @@ export interface Tracing {
 
 /**
  * Starts the SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (or when a span processor is given, as the
- * tests do with an in-memory exporter); returns null when tracing stays off.
+ * tests do with an in-memory exporter); returns null when tracing stays off. The SDK and the exporter
+ * are loaded only then: they are ~60 MB of resident memory a server without tracing would carry.
  */
-export function startTracing(
+export async function startTracing(
   settings: Config['tracing'],
   spanProcessor?: tracing.SpanProcessor,
-): Tracing | null {
+): Promise<Tracing | null> {
   if (!spanProcessor && !settings.otlpEndpoint) return null;
+  const { NodeSDK, tracing } = await import('@opentelemetry/sdk-node');
+  const processor =
+    spanProcessor ??
+    new tracing.BatchSpanProcessor(
+      new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter({
+        url: new URL('v1/traces', withSlash(settings.otlpEndpoint!)).href,
+      }),
+    );
   const sdk = new NodeSDK({
     serviceName: settings.serviceName,
-    spanProcessors: [
-      spanProcessor ??
-        new tracing.BatchSpanProcessor(
-          new OTLPTraceExporter({ url: new URL('v1/traces', withSlash(settings.otlpEndpoint!)).href }),
-        ),
-    ],
+    spanProcessors: [processor],
     // Spans come from Tributary's own code; no monkey-patching instrumentations are loaded.
     instrumentations: [],
   });

@@ -345,4 +345,23 @@ describe('the import graph of product code', () => {
     const problems = partnerEdges(edges, partnerNames());
     expect(problems, report('imports of partner folders outside the module list', problems)).toEqual([]);
   });
+
+  it('(e) loads what only an optional feature needs on demand, and no partner SDK it replaced', () => {
+    // Each is resident memory every server would carry (tens of MB): the OpenTelemetry SDK only with
+    // OTEL_EXPORTER_OTLP_ENDPOINT set (server/tracing.ts), the Plaid SDK and axios never (the Plaid
+    // client speaks Plaid's wire format through datasources/http.ts; the SDK checks the sandbox in tests).
+    const lazy = ['@opentelemetry/sdk-node', '@opentelemetry/exporter-trace-otlp-http'];
+    const never = ['plaid', 'axios'];
+    const problems: string[] = [];
+    for (const [file, text] of sources) {
+      for (const { specifier, line } of specifiersOf(text)) {
+        if (never.includes(specifier)) problems.push(`${file}:${line} imports ${specifier}`);
+      }
+      for (const match of text.matchAll(/^(import|export)\s+(?!type\b)[^;]*?\bfrom\s+'([^']+)'/gm)) {
+        if (lazy.includes(match[2]!))
+          problems.push(`${file}:${lineAt(text, match.index)} loads ${match[2]} at start-up`);
+      }
+    }
+    expect(problems, report('heavy packages loaded by every server', problems)).toEqual([]);
+  });
 });

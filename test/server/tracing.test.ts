@@ -15,7 +15,7 @@ let tracer: Tracing | null;
 let app: TestApp;
 
 beforeAll(async () => {
-  tracer = startTracing(
+  tracer = await startTracing(
     { otlpEndpoint: null, serviceName: 'tributary' },
     new tracing.SimpleSpanProcessor(exporter),
   );
@@ -31,8 +31,8 @@ const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const ROUTER_SPAN = '00f067aa0ba902b7';
 
 describe('tracing', () => {
-  it('stays off without OTEL_EXPORTER_OTLP_ENDPOINT', () => {
-    expect(startTracing({ otlpEndpoint: null, serviceName: 'tributary' })).toBeNull();
+  it('stays off without OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
+    expect(await startTracing({ otlpEndpoint: null, serviceName: 'tributary' })).toBeNull();
   });
 
   it('traces a dashboard query as one tree under the router span, down to partners and statements', async () => {
