@@ -258,7 +258,12 @@ async function main(): Promise<void> {
         body: paymentBody(`bench-profile-${Date.now()}-x`),
         bodyFor: () => paymentBody(`bench-profile-${Date.now()}-${profiled++}`),
       };
-      for (const scenario of [dashboard, dashboardLive, entities, payments]) {
+      // One key asked again and again: the first request pays, every later one is a replay.
+      const replays: Target = {
+        ...target('tributary-payment-replays', INITIATE_PAYMENT, CUSTOMER),
+        body: paymentBody(`bench-profile-replay-${Date.now()}`),
+      };
+      for (const scenario of [dashboard, dashboardLive, entities, payments, replays]) {
         await tributary.call({ profile: 'start' });
         await measure(scenario, run);
         const file = join(directory, `${scenario.name}.cpuprofile`);
