@@ -40,6 +40,27 @@ describe.each(testBackends())('the database adapter on $kind', (backend) => {
     expect(Buffer.isBuffer(row?.bytes)).toBe(true);
   });
 
+  it('parses the arrays node-postgres parses as arrays, and leaves the others as their text, on every backend', async () => {
+    const [row] = await db.query(
+      `SELECT array[1, 2]::int4[] AS ints, array[true, false] AS flags,
+              array['5e5a6f2c-1d1b-4c41-9b7f-0d1f3e0c9a11']::uuid[] AS ids, array['{"a":1}']::jsonb[] AS docs,
+              array['2024-03-01T12:34:56.789Z']::timestamptz[] AS ats, array['a b']::varchar[] AS names,
+              array['1 day']::interval[] AS gaps, array['a', 'b']::name[] AS handles, array[3]::oid[] AS oids`,
+    );
+    expect(row).toMatchObject({
+      ints: [1, 2],
+      flags: [true, false],
+      ids: ['5e5a6f2c-1d1b-4c41-9b7f-0d1f3e0c9a11'],
+      docs: [{ a: 1 }],
+      ats: [new Date('2024-03-01T12:34:56.789Z')],
+      names: ['a b'],
+      oids: [3],
+    });
+    expect(Array.isArray(row?.gaps)).toBe(true);
+    // An array type node-postgres does not parse is its text on both backends alike.
+    expect(row?.handles).toBe('{a,b}');
+  });
+
   it('accepts bigint, Date, Buffer, array and JSON-string parameters alike', async () => {
     const at = new Date('2030-01-02T03:04:05.006Z');
     const [row] = await db.query(
