@@ -20,7 +20,8 @@ export interface Tracing {
 /**
  * Starts the SDK when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (or when a span processor is given, as the
  * tests do with an in-memory exporter); returns null when tracing stays off. The SDK and the exporter
- * are loaded only then: they are ~60 MB of resident memory a server without tracing would carry.
+ * are loaded only then: ~20 MB of resident memory (59 MB loaded alone) a server without tracing
+ * would carry for nothing.
  */
 export async function startTracing(
   settings: Config['tracing'],
