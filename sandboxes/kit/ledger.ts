@@ -28,6 +28,12 @@ export interface LedgerSnapshot {
   traceIds: string[];
   /** Per route key, requests that came without the partner's correlation header (none expected). */
   uncorrelated: Record<string, number>;
+  /**
+   * Arrivals and answers in the order they happened, oldest first (at most 1000): "GET /balances"
+   * when a request arrived, "GET /balances answered" when its answer went out. Tests read from it
+   * whether calls overlapped (no waterfall) without timing anything.
+   */
+  events: string[];
 }
 
 /** Request counts and money movements of one sandbox. */
@@ -36,15 +42,26 @@ export class Ledger {
   private movements: MoneyMovement[] = [];
   private traceIds = new Set<string>();
   private uncorrelated = new Map<string, number>();
+  private events: string[] = [];
 
   /** Counts one request to a route key ("METHOD /template"), noting the trace it belongs to. */
   count(key: string, traceparent?: string, correlated = true): void {
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    this.note(key);
     if (!correlated) this.uncorrelated.set(key, (this.uncorrelated.get(key) ?? 0) + 1);
     const traceId = traceparent
       ? /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent)?.[1]
       : null;
     if (traceId && this.traceIds.size < 1000) this.traceIds.add(traceId);
+  }
+
+  /** Notes that the answer to a request of route key `key` went out. */
+  answered(key: string): void {
+    this.note(`${key} answered`);
+  }
+
+  private note(event: string): void {
+    if (this.events.length < 1000) this.events.push(event);
   }
 
   /** Records a money movement. */
@@ -58,6 +75,7 @@ export class Ledger {
       movements: this.movements.map((movement) => ({ ...movement })),
       traceIds: [...this.traceIds],
       uncorrelated: Object.fromEntries(this.uncorrelated),
+      events: [...this.events],
     };
   }
 
@@ -66,5 +84,6 @@ export class Ledger {
     this.movements = [];
     this.traceIds.clear();
     this.uncorrelated.clear();
+    this.events = [];
   }
 }

@@ -210,11 +210,8 @@ async function handle(
 
   const traceparent = req.headers.traceparent;
   const correlated = !options.correlationHeader || req.headers[options.correlationHeader] !== undefined;
-  ledger.count(
-    `${method} ${found.route.template}`,
-    typeof traceparent === 'string' ? traceparent : undefined,
-    correlated,
-  );
+  const key = `${method} ${found.route.template}`;
+  ledger.count(key, typeof traceparent === 'string' ? traceparent : undefined, correlated);
   const { latencyMs, fault } = faults.take(method, found.route.template, url.pathname);
   if (latencyMs > 0) await sleep(latencyMs);
   if (fault?.kind === 'hang') return;
@@ -240,6 +237,7 @@ async function handle(
   const signature = fault?.kind === 'unsigned' ? null : await options.sign?.(sreq, reply, body);
   if (signature) reply = { ...reply, headers: { ...reply.headers, ...signature } };
   send(res, reply, fault?.kind, fault?.kind === 'tamper' ? tampered(options, sreq, reply, body) : body);
+  ledger.answered(key);
 }
 
 /** The body of a `tamper` fault: the partner's change to the payload, or the same bytes plus a space. */

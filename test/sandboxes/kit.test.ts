@@ -81,6 +81,14 @@ describe('sandbox kit', () => {
       ],
       traceIds: [],
       uncorrelated: {},
+      events: [
+        'GET /v1/items/{id}',
+        'GET /v1/items/{id} answered',
+        'GET /v1/items/{id}',
+        'GET /v1/items/{id} answered',
+        'POST /v1/payments',
+        'POST /v1/payments answered',
+      ],
     });
   });
 
@@ -93,6 +101,7 @@ describe('sandbox kit', () => {
       movements: [],
       traceIds: [],
       uncorrelated: {},
+      events: ['GET /v1/items/{id}', 'GET /v1/items/{id} answered'],
     });
   });
 
@@ -157,7 +166,13 @@ describe('sandbox kit', () => {
     sandbox.setFaults([{ kind: 'status' }]);
     await get('/v1/payments', { method: 'POST' });
     expect((await control('POST', 'reset')).status).toBe(204);
-    expect(sandbox.ledger()).toEqual({ requests: {}, movements: [], traceIds: [], uncorrelated: {} });
+    expect(sandbox.ledger()).toEqual({
+      requests: {},
+      movements: [],
+      traceIds: [],
+      uncorrelated: {},
+      events: [],
+    });
     expect((await get('/v1/items/a')).status).toBe(200);
   });
 });
