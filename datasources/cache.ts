@@ -175,6 +175,11 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
       }
     },
 
+    knownAccountIds(ctx) {
+      const entry = cache.recall(key(ctx, 'accounts'));
+      return entry ? (entry.value as Account[]).map((account) => account.partnerId) : null;
+    },
+
     async getBalances(ctx, partnerAccountIds) {
       const keys = partnerAccountIds.map((id) => key(ctx, 'balances', id));
       const recent = cache.fresh('balances', keys, ctx.maxAgeSeconds);

@@ -101,6 +101,13 @@ export interface AccountsProvider {
     partnerAccountIds: readonly string[],
     query: TransactionQuery,
   ): Promise<Transaction[]>;
+  /**
+   * The partner ids of the subject's accounts as last listed, without asking the partner; null when
+   * nothing is held. A hint only, never served as data: reads of balances and transactions start
+   * with it while the listing itself is still on its way (no waterfall), and their answers are used
+   * only for accounts the fresh listing confirms.
+   */
+  knownAccountIds?(ctx: CallContext): readonly string[] | null;
 }
 
 export interface CreatePaymentRequest {

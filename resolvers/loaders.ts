@@ -16,6 +16,10 @@
  * every permission check, and that is also the credential store the request's partner calls read
  * their tokens from (CallContext.credentials): one read per request, one decryption per partner.
  *
+ * No waterfall: a listing of accounts can start the balance and transactions reads of the accounts
+ * it will show before it answers (`prefetch`, for the accounts last listed); the loaders use such a
+ * read only for accounts the fresh listing confirms.
+ *
  * The loaders are built from narrow ports (LoaderPorts), not from the process's services: what they
  * read is exactly what they are given.
  */
@@ -25,12 +29,21 @@ import { ConsentRequiredError, UnauthenticatedError } from '../domain/errors.js'
 import { ConsentSnapshot } from '../store/consent-snapshot.js';
 import type { Account, Balance, Dispute, Payment, ProviderName, Transaction } from '../domain/model.js';
 import type { Principal } from '../domain/principal.js';
-import { decodeId, type DecodedId, type EntityKind } from '../domain/ids.js';
+import { decodeId, encodeId, type DecodedId, type EntityKind } from '../domain/ids.js';
 import type { AccountsProvider, CallContext } from '../domain/providers.js';
 
 export interface TransactionWindow {
   from?: Date;
   to?: Date;
+}
+
+/** What a query will read of the accounts it lists, so those reads can start with the listing. */
+export interface AccountReads {
+  balances: boolean;
+  /** One entry per window the query asks transactions in. */
+  transactionWindows: readonly TransactionWindow[];
+  /** The most accounts the listing shows: nothing is started for a subject who held more. */
+  accountsAtMost?: number;
 }
 
 export interface Loaders {
@@ -51,6 +64,15 @@ export interface Loaders {
   requireConsent(provider: ProviderName, permission: DataPermission): Promise<void>;
   /** The partners the subject holds an active consent with, from the request's consent snapshot. */
   consentedProviders(): Promise<ProviderName[]>;
+  /**
+   * Starts the reads a listing of the provider's accounts leads to (balances, transactions per
+   * window) now, for the accounts the subject held when last listed, instead of after the listing
+   * answers: one round of partner calls instead of two. Only reads the request may make (its
+   * token's scopes, the subject's consents) are started; the balance and transactions loaders take a
+   * started read only when it covers every account the fresh listing confirms, and ask again
+   * otherwise. Nothing is started before the subject's first listing.
+   */
+  prefetch(provider: ProviderName, reads: AccountReads): void;
   /** The subject's payments by global id (from our ledger); another subject's or an unknown id is null. */
   payment: DataLoader<string, Payment | null>;
   /** The disputes of the subject's payments by payment id (from our store), oldest first; one query per batch. */
@@ -135,6 +157,39 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     return owned;
   };
 
+  // Reads started by prefetch, by provider (balances) and by provider and window (transactions).
+  const balancesAhead = new Map<ProviderName, Ahead<Map<string, Balance>>>();
+  const transactionsAhead = new Map<string, Ahead<Transaction[]>>();
+
+  const prefetch = (provider: ProviderName, reads: AccountReads): void => {
+    const held = scope.principal?.scopes;
+    if (!held || !registry.isPartner(provider)) return;
+    const partner = registry.accounts(provider);
+    const known = partner.knownAccountIds?.(call());
+    if (!known || known.length === 0 || known.length > (reads.accountsAtMost ?? Infinity)) return;
+    const start = <T>(permission: DataPermission, read: () => Promise<T>): Ahead<T> => {
+      const result = requireConsent(provider, permission).then(read);
+      // A failure reaches whoever takes the read; one nobody takes is dropped with it.
+      result.catch(() => undefined);
+      return { ids: new Set(known), result };
+    };
+    if (reads.balances && held.has('balances:read') && !balancesAhead.has(provider)) {
+      balancesAhead.set(
+        provider,
+        start('balances:read', () => partner.getBalances(call(), known)),
+      );
+    }
+    if (!held.has('transactions:read')) return;
+    for (const window of reads.transactionWindows) {
+      const group = `${provider}|${windowKey(window)}`;
+      if (transactionsAhead.has(group)) continue;
+      transactionsAhead.set(
+        group,
+        start('transactions:read', () => partner.listTransactions(call(), known, window)),
+      );
+    }
+  };
+
   const accountsByProvider = new DataLoader<ProviderName, Account[]>(async (providers) =>
     Promise.all(
       providers.map(async (name) => {
@@ -171,9 +226,11 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     const byProvider = await loadPerProvider(decoded, async (name, keys) => {
       await requireConsent(name, 'balances:read');
       const owned = await ownedAccountIds(name, keys);
-      return owned.length > 0
-        ? registry.accounts(name).getBalances(call(), owned)
-        : new Map<string, Balance>();
+      if (owned.length === 0) return new Map<string, Balance>();
+      const ahead = covering(balancesAhead.get(name), owned);
+      if (!ahead) return registry.accounts(name).getBalances(call(), owned);
+      const all = await ahead;
+      return new Map(owned.flatMap((id) => (all.has(id) ? [[id, all.get(id)!] as const] : [])));
     });
     return decoded.map((key) => {
       if (!key) return null;
@@ -214,9 +271,15 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
             await requireConsent(entry.provider, 'transactions:read');
             const owned = await ownedAccountIds(entry.provider, entry.keys);
             if (owned.length === 0) return [];
-            const found = await registry
-              .accounts(entry.provider)
-              .listTransactions(call(), owned, entry.window);
+            const ahead = covering(transactionsAhead.get(group), owned);
+            let found: Transaction[];
+            if (ahead) {
+              // Started for every account last listed: keep the ones the listing confirms.
+              const confirmed = new Set(owned.map((id) => encodeId('Account', entry.provider, id)));
+              found = (await ahead).filter((transaction) => confirmed.has(transaction.accountId));
+            } else {
+              found = await registry.accounts(entry.provider).listTransactions(call(), owned, entry.window);
+            }
             return ownedOnly(found, 'transactions');
           })().catch(asError);
           results.set(group, list);
@@ -275,10 +338,22 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     transaction,
     requireConsent,
     consentedProviders,
+    prefetch,
     payment,
     disputes,
     call,
   };
+}
+
+/** A read started ahead of the account listing, for the accounts last listed. */
+interface Ahead<T> {
+  ids: ReadonlySet<string>;
+  result: Promise<T>;
+}
+
+/** The started read's result when it was started for every one of `owned`, else null. */
+function covering<T>(ahead: Ahead<T> | undefined, owned: readonly string[]): Promise<T> | null {
+  return ahead && owned.every((id) => ahead.ids.has(id)) ? ahead.result : null;
 }
 
 /** Runs `load` once per provider present among the keys; a provider's failure is kept as its value. */

@@ -9,6 +9,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import type { Account, ProviderName } from '../../domain/model.js';
 import type { RequestContext } from '../context.js';
+import type { AccountReads } from '../loaders.js';
 import { UnauthenticatedError } from '../../domain/errors.js';
 import { reportPartialFailure } from './partial-errors.js';
 
@@ -16,12 +17,15 @@ export async function accountsOf(
   context: RequestContext,
   provider: ProviderName | null | undefined,
   info: GraphQLResolveInfo,
+  /** What the operation reads under the listed accounts, started with the listing (Loaders.prefetch). */
+  reads?: AccountReads,
 ): Promise<Account[]> {
   const principal = context.principal;
   if (!principal) throw new UnauthenticatedError();
   const providers = (await context.loaders.consentedProviders()).filter(
     (name) => context.services.partners.hasAccounts(name) && (!provider || name === provider),
   );
+  if (reads) for (const name of providers) context.loaders.prefetch(name, reads);
   const settled = await Promise.allSettled(
     providers.map((name) => context.loaders.accountsByProvider.load(name)),
   );

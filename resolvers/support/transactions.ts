@@ -3,6 +3,7 @@ import type { Transaction } from '../../domain/model.js';
 import type { RequestContext } from '../context.js';
 import type { TransactionFilter } from '../__generated__/types.js';
 import { connectionFrom, pageSize, type ConnectionArgs } from './connection.js';
+import { windowOf } from './lookahead.js';
 
 export async function transactionsOf(
   context: RequestContext,
@@ -10,7 +11,7 @@ export async function transactionsOf(
   args: ConnectionArgs & { filter?: TransactionFilter | null },
 ) {
   pageSize(args.first);
-  const window = { from: args.filter?.from ?? undefined, to: args.filter?.to ?? undefined };
+  const window = windowOf(args.filter);
   const lists = await Promise.all(
     accountIds.map((accountId) => context.loaders.transactions.load({ accountId, window })),
   );
