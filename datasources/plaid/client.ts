@@ -11,7 +11,7 @@
 import pino, { type Logger } from 'pino';
 import type { ZodType } from 'zod';
 import { ConsentRequiredError } from '../../domain/errors.js';
-import { PartnerHttp, type CallPolicy, type PartnerTimeouts } from '../http.js';
+import { PartnerHttp, type CallPolicy, type ErrorFromResponse, type PartnerTimeouts } from '../http.js';
 import { plaidErrorFromResponse, type PlaidCallInfo } from './errors.js';
 import {
   accountsGetResponseSchema,
@@ -57,22 +57,34 @@ export interface PlaidCall {
   signal?: AbortSignal;
 }
 
-const endpoint = (path: string, permission: string): PlaidCallInfo => ({
-  endpoint: `POST ${path}`,
-  permission,
-});
-const LINK = endpoint('/sandbox/public_token/create', 'accounts:read');
-const LINK_TOKEN = endpoint('/link/token/create', 'accounts:read');
-const REMOVE = endpoint('/item/remove', 'accounts:read');
-const EXCHANGE = endpoint('/item/public_token/exchange', 'accounts:read');
+/** One Plaid endpoint: its path, what it is for, and how its errors map (by Plaid's error object). */
+interface Endpoint {
+  path: string;
+  info: PlaidCallInfo;
+  /** Plaid's API is all POSTs; only linking an Item changes anything, every other call is a read. */
+  kind: 'read' | 'write';
+  errorFromResponse: ErrorFromResponse;
+}
+
+const endpoint = (path: string, permission: string, kind: 'read' | 'write' = 'read'): Endpoint => {
+  const info = { endpoint: `POST ${path}`, permission };
+  return {
+    path,
+    info,
+    kind,
+    // Plaid's error object decides, not the status; a body that is not JSON is passed on as text.
+    errorFromResponse: (status, headers, bodyText) =>
+      plaidErrorFromResponse(status, headers, parseOrText(bodyText), info),
+  };
+};
+const LINK = endpoint('/sandbox/public_token/create', 'accounts:read', 'write');
+const LINK_TOKEN = endpoint('/link/token/create', 'accounts:read', 'write');
+const REMOVE = endpoint('/item/remove', 'accounts:read', 'write');
+const EXCHANGE = endpoint('/item/public_token/exchange', 'accounts:read', 'write');
 const ACCOUNTS = endpoint('/accounts/get', 'accounts:read');
 const BALANCES = endpoint('/accounts/balance/get', 'balances:read');
 const SYNC = endpoint('/transactions/sync', 'transactions:read');
 const WEBHOOK_KEY = endpoint('/webhook_verification_key/get', 'webhooks');
-
-/** Plaid's API is all POSTs; only linking an Item changes anything, every other call is a read. */
-const kindOf = (info: PlaidCallInfo): 'read' | 'write' =>
-  info === LINK || info === EXCHANGE || info === LINK_TOKEN || info === REMOVE ? 'write' : 'read';
 
 /** Every call carries its own logger (PlaidCall); this one only stands in where none could be given. */
 const UNUSED_LOGGER = pino({ level: 'silent' });
@@ -96,9 +108,8 @@ export class PlaidClient {
         'plaid-client-id': options.clientId,
         'plaid-secret': options.secret,
       },
-      // Plaid's error object decides, not the status; a body that is not JSON is passed on as text.
-      errorFromResponse: (status, headers, bodyText, info) =>
-        plaidErrorFromResponse(status, headers, parseOrText(bodyText), infoOf(info.endpoint)),
+      // Every request names its endpoint's own mapping (Endpoint.errorFromResponse).
+      errorFromResponse: UNNAMED_ENDPOINT,
     });
   }
 
@@ -197,12 +208,13 @@ export class PlaidClient {
     await this.http.close();
   }
 
-  private async call<T>(call: PlaidCall, info: PlaidCallInfo, schema: ZodType<T>, json: object): Promise<T> {
+  private async call<T>(call: PlaidCall, to: Endpoint, schema: ZodType<T>, json: object): Promise<T> {
     const response = await this.http.request({
       method: 'POST',
-      path: info.endpoint.slice('POST '.length),
-      endpoint: info.endpoint,
-      kind: kindOf(info),
+      path: to.path,
+      endpoint: to.info.endpoint,
+      kind: to.kind,
+      errorFromResponse: to.errorFromResponse,
       correlationId: call.correlationId,
       schema,
       json,
@@ -213,17 +225,9 @@ export class PlaidClient {
   }
 }
 
-const ENDPOINTS = new Map(
-  [LINK, LINK_TOKEN, REMOVE, EXCHANGE, ACCOUNTS, BALANCES, SYNC, WEBHOOK_KEY].map((info) => [
-    info.endpoint,
-    info,
-  ]),
-);
-
-/** The call a failed request was, by its endpoint label (every request names one of ENDPOINTS). */
-function infoOf(label: string): PlaidCallInfo {
-  return ENDPOINTS.get(label) ?? { endpoint: label, permission: 'accounts:read' };
-}
+/** The client-wide mapping PartnerHttp asks for; no request reaches it (each names its endpoint's). */
+const UNNAMED_ENDPOINT: ErrorFromResponse = (status, _headers, _bodyText, info) =>
+  new Error(`Plaid answered ${status} to ${info.endpoint}, a request that named no error mapping.`);
 
 /** A non-2xx body as JSON when it is JSON, else its text (a proxy's HTML page). */
 function parseOrText(bodyText: string): unknown {

@@ -111,8 +111,15 @@ describe('plaid provider: accounts and balances', () => {
     try {
       const ctx = h.ctx('cust_bob');
       await expect(h.accounts.listAccounts(ctx)).rejects.toBeInstanceOf(ConsentRequiredError);
-      await expect(h.accounts.getBalances(ctx, ['x'])).rejects.toBeInstanceOf(ConsentRequiredError);
-      await expect(h.accounts.listTransactions(ctx, ['x'], {})).rejects.toBeInstanceOf(ConsentRequiredError);
+      // Each endpoint's answer names the permission a re-link restores.
+      await expect(h.accounts.getBalances(ctx, ['x'])).rejects.toMatchObject({
+        code: 'CONSENT_REQUIRED',
+        extensions: { provider: 'plaid', permission: 'balances:read' },
+      });
+      await expect(h.accounts.listTransactions(ctx, ['x'], {})).rejects.toMatchObject({
+        code: 'CONSENT_REQUIRED',
+        extensions: { provider: 'plaid', permission: 'transactions:read' },
+      });
       expect(h.logs.some((line) => line.includes('"partnerCode":"ITEM_LOGIN_REQUIRED"'))).toBe(true);
     } finally {
       await h.control('item-error', { customer: 'cust_bob', error_code: null });
