@@ -56,6 +56,26 @@ export interface LedgerEntry {
 const CHAIN = `ARRAY['PENDING','REQUIRES_ACTION','PROCESSING','AUTHORISED','SETTLED','PARTIALLY_REFUNDED',
   'REFUNDED','FAILED','CANCELLED']`;
 
+/**
+ * A payment row's status history and refunds, aggregated in the row's own statement (one round trip
+ * per read, not three). Amounts travel as text (JSON numbers would lose bigint precision), times as
+ * ISO 8601 text.
+ */
+const CHILDREN = `
+  coalesce((SELECT json_agg(json_build_object('payment_id', e.payment_id, 'status', e.status, 'at', e.at,
+      'source', e.source, 'detail', e.detail) ORDER BY e.at, array_position(${CHAIN}, e.status))
+    FROM payment_events e WHERE e.payment_id = p.id), '[]'::json) AS events_json,
+  coalesce((SELECT json_agg(json_build_object('id', r.id, 'payment_id', r.payment_id,
+      'amount_minor', r.amount_minor::text, 'currency', r.currency, 'status', r.status,
+      'created_at', r.created_at) ORDER BY r.created_at, r.id)
+    FROM refunds r WHERE r.payment_id = p.id), '[]'::json) AS refunds_json`;
+
+/** A payments row with its children (CHILDREN), as JSON. */
+type HydratedRow = PaymentRow & {
+  events_json: (Omit<EventRow, 'at'> & { at: string })[];
+  refunds_json: (Omit<RefundRow, 'created_at'> & { created_at: string })[];
+};
+
 /** Repository of payments, their status history and refunds. */
 export class PaymentRepository {
   constructor(private readonly db: Db) {}
@@ -226,15 +246,6 @@ export class PaymentRepository {
     return (await this.getMany(subject, [id], q)).get(id) ?? null;
   }
 
-  /** When the subject's payment last changed; null when it is not theirs or does not exist. */
-  async updatedAt(subject: string, id: string): Promise<Date | null> {
-    const [row] = await this.db.query<{ updated_at: Date }>(
-      'SELECT updated_at FROM payments WHERE subject = $1 AND id = $2',
-      [subject, id],
-    );
-    return row?.updated_at ?? null;
-  }
-
   /** The subject's payments among `ids`; others' and unknown ids are absent from the map. */
   async getMany(
     subject: string,
@@ -242,12 +253,11 @@ export class PaymentRepository {
     q: Queryable = this.db,
   ): Promise<Map<string, Payment>> {
     if (ids.length === 0) return new Map();
-    const rows = await q.query<PaymentRow>('SELECT * FROM payments WHERE subject = $1 AND id = ANY($2)', [
-      subject,
-      [...ids],
-    ]);
-    const payments = await this.#hydrate(q, rows);
-    return new Map(payments.map((payment) => [payment.id, payment]));
+    const rows = await q.query<HydratedRow>(
+      `SELECT p.*, ${CHILDREN} FROM payments p WHERE p.subject = $1 AND p.id = ANY($2)`,
+      [subject, [...ids]],
+    );
+    return new Map(rows.map((row) => [row.id, hydrated(row)]));
   }
 
   /**
@@ -258,8 +268,8 @@ export class PaymentRepository {
     subject: string,
     options: { limit: number; afterId?: string | null; statuses?: readonly PaymentStatus[] | null },
   ): Promise<Payment[]> {
-    const rows = await this.db.query<PaymentRow>(
-      `SELECT p.* FROM payments p
+    const rows = await this.db.query<HydratedRow>(
+      `SELECT p.*, ${CHILDREN} FROM payments p
        WHERE p.subject = $1
          AND ($2::text[] IS NULL OR p.status = ANY($2))
          AND ($3::text IS NULL OR (p.created_at, p.id) < (
@@ -267,7 +277,7 @@ export class PaymentRepository {
        ORDER BY p.created_at DESC, p.id DESC LIMIT $4`,
       [subject, options.statuses ? [...options.statuses] : null, options.afterId ?? null, options.limit],
     );
-    return this.#hydrate(this.db, rows);
+    return rows.map(hydrated);
   }
 
   /** Whether the subject has a payment with this id (for cursor checks). */
@@ -318,20 +328,10 @@ export class PaymentRepository {
       createdAt: new Date(row.created_at),
     }));
   }
+}
 
-  async #hydrate(q: Queryable, rows: PaymentRow[]): Promise<Payment[]> {
-    if (rows.length === 0) return [];
-    const ids = rows.map((row) => row.id);
-    const events = await q.query<EventRow>(
-      `SELECT payment_id, status, at, source, detail FROM payment_events WHERE payment_id = ANY($1)
-       ORDER BY at, array_position(${CHAIN}, status)`,
-      [ids],
-    );
-    const refunds = await q.query<RefundRow>(
-      `SELECT id, payment_id, amount_minor, currency, status, created_at FROM refunds
-       WHERE payment_id = ANY($1) ORDER BY created_at, id`,
-      [ids],
-    );
-    return rows.map((row) => toPayment(row, events, refunds));
-  }
+function hydrated(row: HydratedRow): Payment {
+  const events = row.events_json.map((event) => ({ ...event, at: new Date(event.at) }));
+  const refunds = row.refunds_json.map((refund) => ({ ...refund, created_at: new Date(refund.created_at) }));
+  return toPayment(row, events, refunds);
 }

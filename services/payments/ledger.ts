@@ -124,12 +124,11 @@ export class PaymentLedger {
   }
 
   /**
-   * The payment as it is now when it changed since `known` (one statement when it did not: the
-   * common case of a client retrying at once); `known` itself otherwise.
+   * The payment as it is now when it changed since `known`, `known` itself otherwise: one statement
+   * either way (the row and its history come together).
    */
   async current(subject: string, known: Payment): Promise<Payment> {
-    const updatedAt = await this.repository.updatedAt(subject, known.id);
-    if (!updatedAt || updatedAt.getTime() <= known.updatedAt.getTime()) return known;
-    return (await this.repository.get(subject, known.id)) ?? known;
+    const now = await this.repository.get(subject, known.id);
+    return now && now.updatedAt.getTime() > known.updatedAt.getTime() ? now : known;
   }
 }

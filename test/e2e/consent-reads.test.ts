@@ -114,7 +114,7 @@ describe('consent store reads per request', () => {
     expect(statements.filter((sql) => /FROM (payment_events|refunds)\b/.test(sql))).toEqual([]);
 
     // The client retries with the same key: one statement claims-or-finds the key (here: finds it
-    // finished), one asks whether the payment changed since; nothing else.
+    // finished), one reads the payment as it is now, with its history; nothing else.
     await app.server.services.webhooks.worker.stop();
     statements.length = 0;
     const replay = await app.graphql(
@@ -129,7 +129,7 @@ describe('consent store reads per request', () => {
     );
     expect(requestPath).toHaveLength(2);
     expect(requestPath[0]).toMatch(/INSERT INTO idempotency_keys/);
-    expect(requestPath[1]).toMatch(/SELECT updated_at FROM payments/);
+    expect(requestPath[1]).toMatch(/FROM payments p WHERE p\.subject = \$1 AND p\.id = ANY/);
   });
 
   it('honours a consent revoked between two requests: CONSENT_REQUIRED and no partner call', async () => {

@@ -104,9 +104,9 @@ describe.each(testBackends())('payments ledger repository on $kind', (backend) =
       detail: 'x',
     });
     const stored = await repo.get('cust_alice', p.id);
-    expect(stored?.events.map((event) => [event.status, event.source])).toEqual([
-      ['PENDING', 'API'],
-      ['SETTLED', 'WEBHOOK'],
+    expect(stored?.events).toEqual([
+      { status: 'PENDING', at, source: 'API', detail: null },
+      { status: 'SETTLED', at: new Date('2025-03-01T11:00:00Z'), source: 'WEBHOOK', detail: 'x' },
     ]);
     await expect(
       db.query(`UPDATE payment_events SET status = 'FAILED' WHERE payment_id = $1`, [p.id]),
@@ -160,6 +160,8 @@ describe.each(testBackends())('payments ledger repository on $kind', (backend) =
       ['re_1', 'SUCCEEDED'],
       ['re_2', 'FAILED'],
     ]);
+    // Read back with the payment in one statement: amounts stay bigint, times stay Dates.
+    expect(stored?.refunds[0]).toEqual({ ...refund, status: 'SUCCEEDED' });
     const locked = await repo.lockForStatus(db, p.id);
     expect(locked?.refundedMinor).toBe(300n);
     await expect(
