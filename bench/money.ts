@@ -67,20 +67,7 @@ export async function measureMoney(options: {
   const commitsBefore = options.databaseUrl ? await commits(options.databaseUrl) : null;
   const created = await measure(fresh, { ...run, warmupSeconds: 0 });
   const commitsAfter = options.databaseUrl ? await commits(options.databaseUrl) : null;
-  const atStop = await tributary.call<Inbox>({ op: 'inbox' });
-  const stopped = Date.now();
-  let drainSeconds: number | null = null;
-  for (
-    let inbox = atStop;
-    Date.now() - stopped < 120_000;
-    inbox = await tributary.call<Inbox>({ op: 'inbox' })
-  ) {
-    if (unfinished(inbox) === 0) {
-      drainSeconds = (Date.now() - stopped) / 1000;
-      break;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  const { atStop, drainSeconds } = await drainInbox(tributary);
   log(
     `payments: inbox held ${unfinished(atStop)} unfinished events at the stop; drained in ${drainSeconds ?? '> 120'} s`,
   );
@@ -147,4 +134,25 @@ export async function measureMoney(options: {
     webhooks: { atStop, drainSeconds },
     transactionsPerPayment,
   };
+}
+
+/**
+ * Waits (up to 120 s) for the webhook inbox to hold nothing unfinished, so that the next measurement
+ * is not charged for the events the last one caused. Returns what it held at the call and how long it
+ * took to drain (null: not within 120 s).
+ */
+export async function drainInbox(
+  tributary: Child<unknown>,
+): Promise<{ atStop: Inbox; drainSeconds: number | null }> {
+  const atStop = await tributary.call<Inbox>({ op: 'inbox' });
+  const stopped = Date.now();
+  for (
+    let inbox = atStop;
+    Date.now() - stopped < 120_000;
+    inbox = await tributary.call<Inbox>({ op: 'inbox' })
+  ) {
+    if (unfinished(inbox) === 0) return { atStop, drainSeconds: (Date.now() - stopped) / 1000 };
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { atStop, drainSeconds: null };
 }
