@@ -134,6 +134,26 @@ describe('reads started with the account listing', () => {
     }
   });
 
+  it("starts the transactions of every account with the listing for the caller's transactions", async () => {
+    holdListings();
+    const { body } = await app.graphql(
+      'query($filter: TransactionFilter) { transactions(first: 50, filter: $filter) { edges { node { id } } } }',
+      { filter: { from: '2000-01-01T00:00:00Z' } },
+      { headers: LIVE },
+    );
+    expect(body.errors).toBeUndefined();
+    expect((body.data?.transactions as { edges: unknown[] }).edges.length).toBeGreaterThan(0);
+    for (const partner of PARTNERS) {
+      const routes = ROUTES[partner];
+      expect(position(partner, routes.transactions)).toBeGreaterThanOrEqual(0);
+      expect(position(partner, routes.transactions)).toBeLessThan(
+        position(partner, `${routes.accounts} answered`),
+      );
+      expect(ledger(partner).requests[routes.transactions]).toBe(1);
+      expect(ledger(partner).requests[routes.balances]).toBeUndefined();
+    }
+  });
+
   it('starts no balance read for a balance the operation skips or the token may not read', async () => {
     const skipped = await app.graphql(DASHBOARD, { noBalance: true }, { headers: LIVE });
     expect(skipped.body.errors).toBeUndefined();
