@@ -2,9 +2,9 @@
  * What an operation will read under the accounts it lists, read from the operation before the listing
  * runs: whether it selects the accounts' balances, and the windows it asks their transactions in.
  * The listing hands this to Loaders.prefetch, so those partner reads start together with the listing
- * instead of after it (DESIGN §6: no waterfalls). Named and inline fragments are followed; a field a
- * `@skip`/`@include` turns off is not counted. Reading more than the operation will use only costs a
- * partner read; reading less only gives up the head start.
+ * instead of after it: no waterfall, a live dashboard is one round of partner calls. Named and inline
+ * fragments are followed; a field a `@skip`/`@include` turns off is not counted. Reading more than the
+ * operation will use only costs a partner read; reading less only gives up the head start.
  */
 import {
   getArgumentValues,
