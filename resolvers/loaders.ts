@@ -212,12 +212,19 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
 
   const account = new DataLoader<string, Account | null>(async (ids) => {
     const decoded = ids.map((id) => decode(id, 'Account'));
-    const byProvider = await loadPerProvider(decoded, (name) => accountsByProvider.load(name));
+    // Indexed once per provider: `_entities` with N references is N lookups, not N scans of N accounts.
+    const byProvider = await loadPerProvider(decoded, async (name) => {
+      const index = new Map<string, Account>();
+      for (const candidate of await accountsByProvider.load(name)) {
+        if (!index.has(candidate.partnerId)) index.set(candidate.partnerId, candidate);
+      }
+      return index;
+    });
     return decoded.map((key) => {
       if (!key) return null;
       const accounts = byProvider.get(key.provider);
       if (accounts instanceof Error) return accounts;
-      return accounts?.find((candidate) => candidate.partnerId === key.partnerId) ?? null;
+      return accounts?.get(key.partnerId) ?? null;
     });
   });
 
