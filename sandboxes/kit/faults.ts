@@ -34,6 +34,11 @@ export const faultRuleSchema = z
     kind: z.enum(FAULT_KINDS),
     /** latency: delay before answering. */
     ms: z.number().int().min(0).max(600_000).optional(),
+    /**
+     * latency: answer as soon as a request matching each of these (same forms as `match`) has arrived
+     * since the rule was set, `ms` being the longest wait. Shows calls overlapped without timing them.
+     */
+    until: z.array(z.string().min(1)).min(1).optional(),
     /** status: the status to answer (default 500). */
     status: z.number().int().min(400).max(599).optional(),
     /** rate_limit: the Retry-After seconds (default 1). */
@@ -51,30 +56,62 @@ export const faultRulesSchema = z.union([
   z.object({ rules: z.array(faultRuleSchema) }).transform((value) => value.rules),
 ]);
 
-/** What applies to one request: a total delay, then at most one fault that changes the answer. */
+/**
+ * What applies to one request: a delay, then at most one fault that changes the answer. The delay is
+ * `latencyMs` unless `released` (a latency rule's `until`) settles first.
+ */
 export interface FaultDecision {
   latencyMs: number;
+  released: Promise<void> | null;
   fault: FaultRule | null;
 }
 
 interface ActiveRule {
   rule: FaultRule;
   remaining: number;
+  /** The `until` entries a request has matched since the rule was set. */
+  arrived: Set<string>;
+}
+
+interface Waiter {
+  pending: Set<string>;
+  release: () => void;
 }
 
 /** The active fault rules of one sandbox. */
 export class Faults {
   private rules: ActiveRule[] = [];
+  private waiters: Waiter[] = [];
 
   set(rules: readonly FaultRule[]): void {
+    this.releaseAll();
     this.rules = rules.map((rule) => ({
       rule: { ...rule },
       remaining: rule.times ?? Number.POSITIVE_INFINITY,
+      arrived: new Set(),
     }));
   }
 
   clear(): void {
+    this.releaseAll();
     this.rules = [];
+  }
+
+  /** Notes a partner request's arrival for the `until` of the rules and of the requests held by them. */
+  arrive(method: string, route: string, path: string): void {
+    for (const active of this.rules) {
+      for (const entry of active.rule.until ?? []) {
+        if (matches(entry, method, route, path)) active.arrived.add(entry);
+      }
+    }
+    this.waiters = this.waiters.filter((waiter) => {
+      for (const entry of waiter.pending) {
+        if (matches(entry, method, route, path)) waiter.pending.delete(entry);
+      }
+      if (waiter.pending.size > 0) return true;
+      waiter.release();
+      return false;
+    });
   }
 
   list(): FaultRule[] {
@@ -90,10 +127,16 @@ export class Faults {
   take(method: string, route: string, path: string): FaultDecision {
     let latencyMs = 0;
     let fault: FaultRule | null = null;
+    let holding = false;
+    const pending = new Set<string>();
     for (const active of this.rules) {
       if (active.remaining <= 0 || !matches(active.rule.match, method, route, path)) continue;
       if (active.rule.kind === 'latency') {
         latencyMs += active.rule.ms ?? 0;
+        for (const entry of active.rule.until ?? []) {
+          holding = true;
+          if (!active.arrived.has(entry)) pending.add(entry);
+        }
       } else if (fault === null) {
         fault = active.rule;
       } else {
@@ -102,7 +145,18 @@ export class Faults {
       active.remaining -= 1;
     }
     this.rules = this.rules.filter((active) => active.remaining > 0);
-    return { latencyMs, fault };
+    return { latencyMs, released: holding ? this.hold(pending) : null, fault };
+  }
+
+  /** Settles once a request has matched each of `pending` (at once when nothing is). */
+  private hold(pending: Set<string>): Promise<void> {
+    if (pending.size === 0) return Promise.resolve();
+    return new Promise((release) => this.waiters.push({ pending, release }));
+  }
+
+  private releaseAll(): void {
+    for (const waiter of this.waiters) waiter.release();
+    this.waiters = [];
   }
 }
 

@@ -212,8 +212,9 @@ async function handle(
   const correlated = !options.correlationHeader || req.headers[options.correlationHeader] !== undefined;
   const key = `${method} ${found.route.template}`;
   ledger.count(key, typeof traceparent === 'string' ? traceparent : undefined, correlated);
-  const { latencyMs, fault } = faults.take(method, found.route.template, url.pathname);
-  if (latencyMs > 0) await sleep(latencyMs);
+  faults.arrive(method, found.route.template, url.pathname);
+  const { latencyMs, released, fault } = faults.take(method, found.route.template, url.pathname);
+  if (latencyMs > 0) await delay(latencyMs, released);
   if (fault?.kind === 'hang') return;
   if (fault?.kind === 'reset') {
     req.socket.destroy();
@@ -247,6 +248,15 @@ function tampered(options: SandboxOptions, req: SandboxRequest, reply: Reply, bo
     if (!changed.equals(body)) return changed;
   }
   return Buffer.concat([body, Buffer.from(' ')]);
+}
+
+/** Waits `ms`, or less when `released` settles first (the timer is then cancelled). */
+async function delay(ms: number, released: Promise<void> | null): Promise<void> {
+  if (released === null) return sleep(ms);
+  const timer = new AbortController();
+  const elapsed = sleep(ms, undefined, { signal: timer.signal }).catch(() => undefined);
+  await Promise.race([elapsed, released]);
+  timer.abort();
 }
 
 /** Answers the kit's own control routes; false when the route is a partner control route. */

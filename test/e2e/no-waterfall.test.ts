@@ -3,7 +3,8 @@
  * partner for balances and transactions while the account listing itself is still unanswered (the
  * sandboxes hold the listings back), and still makes one call per partner and resource kind with the
  * same answer. What the sandboxes saw, in order, is the evidence (their ledger's events); nothing is
- * timed. Reads the operation does not select, or the token may not make, are not started.
+ * timed: a listing is held until the reads expected with it have arrived. Reads the operation does not
+ * select, or the token may not make, are not started.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultRule } from '../../sandboxes/kit/faults.js';
@@ -63,7 +64,9 @@ const DASHBOARD = /* GraphQL */ `
 
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp();
+  // A held listing must end by the hold's longest wait, never by the partner read's timeout or deadline:
+  // a listing given up on would be answered after the reads of its fallback and hide a waterfall.
+  app = await startTestApp({ env: { PARTNER_READ_TIMEOUT_MS: '60000', PARTNER_READ_DEADLINE_MS: '60000' } });
   // The first listing tells the server which accounts cust_alice holds; nothing is started before it.
   const first = await app.graphql(DASHBOARD, {}, { headers: LIVE });
   expect(first.body.errors).toBeUndefined();
@@ -77,10 +80,17 @@ beforeEach(() => {
   }
 });
 
-/** Holds back each partner's account listing: ample time for anything started with it to arrive. */
-function holdListings(): void {
+const HOLD_MS = 20_000;
+
+/**
+ * Holds back each partner's account listing until the partner has been asked for `reads`. Started with
+ * the listing, they arrive and release it; started after it (a waterfall), they cannot, and the listing
+ * answers after HOLD_MS, before them.
+ */
+function holdListings(reads: readonly ('balances' | 'transactions')[]): void {
   for (const partner of PARTNERS) {
-    const rule: FaultRule = { match: ROUTES[partner].accounts, kind: 'latency', ms: 1_500 };
+    const until = reads.map((read) => ROUTES[partner][read]);
+    const rule: FaultRule = { match: ROUTES[partner].accounts, kind: 'latency', ms: HOLD_MS, until };
     app.sandboxes[partner]!.handle.setFaults([rule]);
   }
 }
@@ -94,7 +104,7 @@ describe('reads started with the account listing', () => {
   it('asks every partner for balances and transactions before its account listing has answered', async () => {
     const { body: reference } = await app.graphql(DASHBOARD, {}, { headers: LIVE });
     for (const partner of PARTNERS) app.sandboxes[partner]!.handle.resetLedger();
-    holdListings();
+    holdListings(['balances', 'transactions']);
 
     const { body } = await app.graphql(DASHBOARD, {}, { headers: LIVE });
     expect(body.errors).toBeUndefined();
@@ -121,7 +131,7 @@ describe('reads started with the account listing', () => {
   });
 
   it('starts transactions in the window the variables give, so the read is not asked twice', async () => {
-    holdListings();
+    holdListings(['transactions']);
     const filter = { from: '2000-01-01T00:00:00Z', to: '2100-01-01T00:00:00Z' };
     const { body } = await app.graphql(DASHBOARD, { filter }, { headers: LIVE });
     expect(body.errors).toBeUndefined();
@@ -135,7 +145,7 @@ describe('reads started with the account listing', () => {
   });
 
   it("starts the transactions of every account with the listing for the caller's transactions", async () => {
-    holdListings();
+    holdListings(['transactions']);
     const { body } = await app.graphql(
       'query($filter: TransactionFilter) { transactions(first: 50, filter: $filter) { edges { node { id } } } }',
       { filter: { from: '2000-01-01T00:00:00Z' } },

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { json, Ledger, Router, startSandbox, type SandboxHandle } from '../../sandboxes/kit/sandbox.js';
 
 let sandbox: SandboxHandle;
@@ -141,6 +141,27 @@ describe('sandbox kit', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('9');
+  });
+
+  it('holds a latency rule with `until` only until the named routes have arrived', async () => {
+    // The wait is far longer than the test may take: only the payment's arrival can release the item.
+    sandbox.setFaults([
+      { match: 'GET /v1/items/{id}', kind: 'latency', ms: 600_000, until: ['POST /v1/payments'] },
+    ]);
+    const held = get('/v1/items/a');
+    await vi.waitFor(() => expect(sandbox.ledger().requests['GET /v1/items/{id}']).toBe(1), {
+      timeout: 10_000,
+    });
+    expect((await get('/v1/payments', { method: 'POST' })).status).toBe(201);
+    expect((await held).status).toBe(200);
+    expect(sandbox.ledger().events).toEqual([
+      'GET /v1/items/{id}',
+      'POST /v1/payments',
+      'POST /v1/payments answered',
+      'GET /v1/items/{id} answered',
+    ]);
+    // The payment has arrived since the rule was set: a later request under it is not held.
+    expect((await get('/v1/items/b')).status).toBe(200);
   });
 
   it('breaks payloads: malformed JSON, a partner-specific contract violation, a truncated body', async () => {
