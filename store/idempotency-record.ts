@@ -2,6 +2,8 @@
  * The shapes of idempotency key rows (store/idempotency.ts): the record a caller sees, the claim
  * outcomes, and the mapping from database rows.
  */
+import type { Payment } from '../domain/model.js';
+
 export type RecoveryPoint = 'started' | 'partner_requested' | 'partner_confirmed' | 'finished';
 
 /** A JSON value as stored in a jsonb column. */
@@ -39,8 +41,12 @@ export interface Lease {
 export type ClaimResult =
   /** This attempt owns the operation; `record.recoveryPoint` says where to resume. */
   | { kind: 'acquired'; lease: Lease; record: IdempotencyRecord; takenOver: boolean }
-  /** Finished earlier with the same arguments: replay `record.response`. */
-  | { kind: 'finished'; record: IdempotencyRecord }
+  /**
+   * Finished earlier with the same arguments: replay `record.response`. `payment` is the key's payment
+   * as the ledger holds it now, read by the claim itself (null: the key has none, or it is gone);
+   * absent when the claim did not read it.
+   */
+  | { kind: 'finished'; record: IdempotencyRecord; payment?: Payment | null }
   /** The key was used with other arguments. */
   | { kind: 'mismatch'; record: IdempotencyRecord }
   /** Another attempt holds a live lease. */

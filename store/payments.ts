@@ -56,19 +56,28 @@ export interface LedgerEntry {
 const CHAIN = `ARRAY['PENDING','REQUIRES_ACTION','PROCESSING','AUTHORISED','SETTLED','PARTIALLY_REFUNDED',
   'REFUNDED','FAILED','CANCELLED']`;
 
+const EVENTS = `coalesce((SELECT json_agg(json_build_object('payment_id', e.payment_id, 'status', e.status,
+    'at', e.at, 'source', e.source, 'detail', e.detail) ORDER BY e.at, array_position(${CHAIN}, e.status))
+  FROM payment_events e WHERE e.payment_id = p.id), '[]'::json)`;
+const REFUNDS = `coalesce((SELECT json_agg(json_build_object('id', r.id, 'payment_id', r.payment_id,
+    'amount_minor', r.amount_minor::text, 'currency', r.currency, 'status', r.status,
+    'created_at', r.created_at) ORDER BY r.created_at, r.id)
+  FROM refunds r WHERE r.payment_id = p.id), '[]'::json)`;
+
 /**
  * A payment row's status history and refunds, aggregated in the row's own statement (one round trip
  * per read, not three). Amounts travel as text (JSON numbers would lose bigint precision), times as
  * ISO 8601 text.
  */
-const CHILDREN = `
-  coalesce((SELECT json_agg(json_build_object('payment_id', e.payment_id, 'status', e.status, 'at', e.at,
-      'source', e.source, 'detail', e.detail) ORDER BY e.at, array_position(${CHAIN}, e.status))
-    FROM payment_events e WHERE e.payment_id = p.id), '[]'::json) AS events_json,
-  coalesce((SELECT json_agg(json_build_object('id', r.id, 'payment_id', r.payment_id,
-      'amount_minor', r.amount_minor::text, 'currency', r.currency, 'status', r.status,
-      'created_at', r.created_at) ORDER BY r.created_at, r.id)
-    FROM refunds r WHERE r.payment_id = p.id), '[]'::json) AS refunds_json`;
+const CHILDREN = `${EVENTS} AS events_json, ${REFUNDS} AS refunds_json`;
+
+/**
+ * The payments row `p` with its history and refunds as one JSON value, for a statement that reads a
+ * payment alongside something else (the idempotency claim, so a replay is one statement). The bigint
+ * columns are overridden as text; read it back with `paymentFromJson`.
+ */
+export const PAYMENT_JSON = `(to_jsonb(p) || jsonb_build_object('amount_minor', p.amount_minor::text,
+  'refunded_minor', p.refunded_minor::text, 'events_json', ${EVENTS}, 'refunds_json', ${REFUNDS}))`;
 
 /** A payments row with its children (CHILDREN), as JSON. */
 type HydratedRow = PaymentRow & {
@@ -328,6 +337,15 @@ export class PaymentRepository {
       createdAt: new Date(row.created_at),
     }));
   }
+}
+
+/** The payment a PAYMENT_JSON value holds. */
+export function paymentFromJson(value: unknown): Payment {
+  const row = value as Omit<HydratedRow, 'created_at' | 'updated_at'> & {
+    created_at: string;
+    updated_at: string;
+  };
+  return hydrated({ ...row, created_at: new Date(row.created_at), updated_at: new Date(row.updated_at) });
 }
 
 function hydrated(row: HydratedRow): Payment {

@@ -128,7 +128,11 @@ export class PaymentLedger {
    * either way (the row and its history come together).
    */
   async current(subject: string, known: Payment): Promise<Payment> {
-    const now = await this.repository.get(subject, known.id);
-    return now && now.updatedAt.getTime() > known.updatedAt.getTime() ? now : known;
+    return latest(known, await this.repository.get(subject, known.id));
   }
+}
+
+/** `now` when it changed since `known` (a later update), `known` otherwise (unchanged, or gone). */
+export function latest(known: Payment, now: Payment | null): Payment {
+  return now && now.updatedAt.getTime() > known.updatedAt.getTime() ? now : known;
 }

@@ -20,6 +20,7 @@ import {
 } from '../../store/idempotency.js';
 import type { Payment } from '../../domain/model.js';
 import type { IdempotentMutation } from './keys.js';
+import { latest } from './ledger.js';
 import { loadPayload, storePayload, type PaymentPayload, type PaymentResult } from './payload.js';
 
 /** Where a crash can be simulated (tests) or forced (the e2e crash switch). */
@@ -53,6 +54,7 @@ export interface RunnerOptions {
    * The payment as the ledger holds it now. A replay keeps the first call's outcome (which payment,
    * which user errors) but answers the payment's current state, so a client's cache never goes back
    * in time (a retried initiatePayment after the settling webhook answers SETTLED, not PROCESSING).
+   * Asked only when the claim did not bring the payment along.
    */
   current?: (subject: string, known: Payment) => Promise<Payment>;
 }
@@ -115,10 +117,9 @@ export class IdempotentRunner {
       case 'finished': {
         observe('replayed');
         const stored = loadPayload(claim.record.response);
-        const payment =
-          stored.payment && this.options.current
-            ? await this.options.current(op.subject, stored.payment)
-            : stored.payment;
+        let payment = stored.payment;
+        if (payment && claim.payment !== undefined) payment = latest(payment, claim.payment);
+        else if (payment && this.options.current) payment = await this.options.current(op.subject, payment);
         return { payload: { ...stored, payment }, replayed: true };
       }
       case 'busy':

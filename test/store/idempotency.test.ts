@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { encodeId } from '../../domain/ids.js';
+import type { Payment } from '../../domain/model.js';
 import type { Db } from '../../store/db.js';
 import { IdempotencyStore, LeaseLostError, type ClaimInput } from '../../store/idempotency.js';
+import { PaymentRepository } from '../../store/payments.js';
 import { testBackends } from '../helpers/db.js';
 
 const HOUR = 3_600_000;
@@ -76,6 +80,78 @@ describe.each(testBackends())('idempotency keys on $kind', (backend) => {
     expect(again.record.paymentId).toBe('p1');
     expect(again.record.expiresAt.getTime()).toBe(clock.getTime() + 72 * HOUR);
     expect((await store.claim(input({ fingerprint: 'e'.repeat(64) }))).kind).toBe('mismatch');
+  });
+
+  it("brings a finished key's payment along as the ledger holds it now, exact to the minor unit", async () => {
+    const payments = new PaymentRepository(db);
+    const partnerId = `pay_${randomUUID()}`;
+    const created = new Date('2025-03-01T09:00:00.123Z');
+    const paid: Payment = {
+      id: encodeId('Payment', 'stripe', partnerId),
+      provider: 'stripe',
+      partnerId,
+      ownerId: 'cust_alice',
+      status: 'PROCESSING',
+      // Beyond 2^53: a JSON number would come back as ...992.
+      amount: { minor: 9_007_199_254_740_993n, currency: 'GBP' },
+      debtorAccountId: null,
+      creditor: null,
+      reference: 'Rent March',
+      createdAt: created,
+      updatedAt: created,
+      failureReason: null,
+      nextAction: null,
+      events: [],
+      refunds: [],
+    };
+    const processing = { status: 'PROCESSING' as const, at: created, source: 'API' as const, detail: null };
+    await payments.insertWithHistory(db, paid, [processing], { failureReason: null, nextAction: null });
+    const claim = await store.claim(input());
+    if (claim.kind !== 'acquired') throw new Error('not acquired');
+    await store.finish(claim.lease, { payment: null }, { retentionMs: HOUR, paymentId: paid.id });
+
+    // Settled (and partly refunded) after the key finished: the replay's claim sees it.
+    const settled = new Date('2025-03-01T09:05:00.456Z');
+    await payments.appendEvent(db, paid.id, {
+      status: 'SETTLED',
+      at: settled,
+      source: 'WEBHOOK',
+      detail: 'paid',
+    });
+    await payments.setStatus(db, paid.id, 'SETTLED', settled);
+    await payments.upsertRefund(
+      db,
+      paid.id,
+      {
+        id: `re_${partnerId}`,
+        amount: { minor: 5n, currency: 'GBP' },
+        status: 'PENDING',
+        createdAt: settled,
+      },
+      settled,
+    );
+    const replay = await store.claim(input());
+    expect(replay.kind).toBe('finished');
+    if (replay.kind !== 'finished') return;
+    expect(replay.payment).toEqual(await payments.get('cust_alice', paid.id));
+    expect(replay.payment).toMatchObject({
+      status: 'SETTLED',
+      amount: { minor: 9_007_199_254_740_993n },
+      updatedAt: settled,
+      events: [processing, { status: 'SETTLED', at: settled, source: 'WEBHOOK', detail: 'paid' }],
+      refunds: [{ amount: { minor: 5n, currency: 'GBP' }, createdAt: settled }],
+    });
+
+    // Another subject's key naming that payment gets nothing; a key still running reads no payment.
+    const bob = await store.claim(input({ subject: 'cust_bob', partnerKey: 'trb1-bob' }));
+    if (bob.kind !== 'acquired') throw new Error('not acquired');
+    await store.finish(bob.lease, { payment: null }, { retentionMs: HOUR, paymentId: paid.id });
+    const bobs = await store.claim(input({ subject: 'cust_bob', partnerKey: 'trb1-bob' }));
+    expect(bobs).toMatchObject({ kind: 'finished', payment: null });
+    await store.claim(input({ key: 'key-0000000000000002', partnerKey: 'trb1-2' }));
+    const running = await store.claim(input({ key: 'key-0000000000000002', partnerKey: 'trb1-2' }));
+    expect(running.kind).toBe('busy');
+    expect('payment' in running).toBe(false);
   });
 
   it('moves through recovery points, stamping the first partner request once', async () => {
