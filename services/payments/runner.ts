@@ -118,7 +118,10 @@ export class IdempotentRunner {
         observe('replayed');
         const stored = loadPayload(claim.record.response);
         let payment = stored.payment;
-        if (payment && claim.payment !== undefined) payment = latest(payment, claim.payment);
+        // The claim read the key's payment: the one the answer names, unless the key was finished
+        // without naming it (then it is read here, as for a key found by the claim's re-read).
+        const read = claim.payment !== undefined && claim.record.paymentId === payment?.id;
+        if (payment && read) payment = latest(payment, claim.payment ?? null);
         else if (payment && this.options.current) payment = await this.options.current(op.subject, payment);
         return { payload: { ...stored, payment }, replayed: true };
       }

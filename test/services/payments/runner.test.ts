@@ -1,0 +1,131 @@
+/**
+ * The idempotent runner's replays: the first call's outcome, with the payment as the ledger holds it
+ * now — read by the key's claim when the key names the payment, read separately when it does not.
+ */
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { encodeId } from '../../../domain/ids.js';
+import type { Payment } from '../../../domain/model.js';
+import { IdempotentRunner, type OperationKey } from '../../../services/payments/runner.js';
+import type { Db } from '../../../store/db.js';
+import { IdempotencyStore } from '../../../store/idempotency.js';
+import { PaymentRepository } from '../../../store/payments.js';
+import { testBackends } from '../../helpers/db.js';
+
+const HOUR = 3_600_000;
+const created = new Date('2025-03-01T09:00:00Z');
+const settled = new Date('2025-03-01T09:05:00Z');
+
+function payment(partnerId: string): Payment {
+  return {
+    id: encodeId('Payment', 'stripe', partnerId),
+    provider: 'stripe',
+    partnerId,
+    ownerId: 'cust_alice',
+    status: 'PROCESSING',
+    amount: { minor: 1234n, currency: 'GBP' },
+    debtorAccountId: null,
+    creditor: null,
+    reference: 'Rent March',
+    createdAt: created,
+    updatedAt: created,
+    failureReason: null,
+    nextAction: null,
+    events: [{ status: 'PROCESSING', at: created, source: 'API', detail: null }],
+    refunds: [],
+  };
+}
+
+const operation = (key: string): OperationKey => ({
+  subject: 'cust_alice',
+  mutation: 'initiatePayment',
+  key,
+  fingerprint: 'f'.repeat(64),
+  partnerKey: `trb1-${key}`,
+});
+
+describe('idempotent runner replays', () => {
+  let db: Db;
+  let payments: PaymentRepository;
+  const current = vi.fn<(subject: string, known: Payment) => Promise<Payment>>();
+  let runner: IdempotentRunner;
+
+  beforeAll(async () => {
+    db = await testBackends()[0]!.open();
+    payments = new PaymentRepository(db);
+    runner = new IdempotentRunner(db, new IdempotencyStore(db), {
+      leaseMs: 30_000,
+      retentionMs: HOUR,
+      logger: pino({ level: 'silent' }),
+      current,
+    });
+  });
+  afterAll(() => db.close());
+
+  /** Runs a first call that answers `answer` and finishes its key naming `paymentId`. */
+  async function first(key: string, answer: Payment, paymentId: string | null) {
+    const result = await runner.run(operation(key), (attempt) =>
+      attempt.finish(async () => ({
+        payload: { payment: answer, refund: null, userErrors: [] },
+        paymentId,
+      })),
+    );
+    expect(result.replayed).toBe(false);
+  }
+
+  /** Settles the payment in the ledger, as its webhook would after the first call answered. */
+  async function settle(paid: Payment) {
+    await payments.insertWithHistory(db, paid, paid.events, { failureReason: null, nextAction: null });
+    await payments.appendEvent(db, paid.id, {
+      status: 'SETTLED',
+      at: settled,
+      source: 'WEBHOOK',
+      detail: null,
+    });
+    await payments.setStatus(db, paid.id, 'SETTLED', settled);
+  }
+
+  it("answers the payment the key's claim read, without reading it again", async () => {
+    const paid = payment('pi_claim_read');
+    await first('runner-replay-0001', paid, paid.id);
+    await settle(paid);
+    current.mockClear();
+
+    const replay = await runner.run(operation('runner-replay-0001'), () => {
+      throw new Error('a finished key must not run again');
+    });
+
+    expect(replay.replayed).toBe(true);
+    expect(replay.payload.payment).toMatchObject({ id: paid.id, status: 'SETTLED', updatedAt: settled });
+    expect(current).not.toHaveBeenCalled();
+  });
+
+  it('reads the payment when the key was finished without naming it', async () => {
+    const paid = payment('pi_unnamed');
+    await first('runner-replay-0002', paid, null);
+    await settle(paid);
+    current.mockClear();
+    const now = { ...paid, status: 'SETTLED' as const, updatedAt: settled };
+    current.mockResolvedValueOnce(now);
+
+    const replay = await runner.run(operation('runner-replay-0002'), () => {
+      throw new Error('a finished key must not run again');
+    });
+
+    expect(current).toHaveBeenCalledWith('cust_alice', expect.objectContaining({ id: paid.id }));
+    expect(replay.payload.payment).toEqual(now);
+  });
+
+  it('keeps the answer it stored when the payment is no longer in the ledger', async () => {
+    const paid = payment('pi_gone');
+    await first('runner-replay-0003', paid, paid.id);
+    current.mockClear();
+
+    const replay = await runner.run(operation('runner-replay-0003'), () => {
+      throw new Error('a finished key must not run again');
+    });
+
+    expect(replay.payload.payment).toMatchObject({ id: paid.id, status: 'PROCESSING' });
+    expect(current).not.toHaveBeenCalled();
+  });
+});
