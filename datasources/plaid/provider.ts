@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { PlaidCopy, PlaidSyncStore } from './store.js';
+import type { PlaidCopy, PlaidCopyRead, PlaidSyncStore } from './store.js';
 import { ConsentRequiredError, InputError, PartnerError } from '../../domain/errors.js';
 import type { Freshness } from '../../domain/model.js';
 import {
@@ -73,14 +73,29 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
   // One request may ask for several windows at once; they share one sync of the Item, not one each.
   const inflight = new Map<string, Promise<void>>();
   const keyOf = (target: SyncTarget) => `${target.subject}\u0000${target.itemId}`;
-  const syncOnce = (ctx: CallContext, target: SyncTarget): Promise<void> => {
+  /**
+   * Syncs the Item, or joins the sync already running. The copy comes back only to the caller that
+   * started the sync and passed `read` (its own accounts and window), when the sync could read along.
+   */
+  const syncOnce = async (
+    ctx: CallContext,
+    target: SyncTarget,
+    read?: PlaidCopyRead,
+  ): Promise<PlaidCopy | null> => {
     const key = keyOf(target);
-    let running = inflight.get(key);
-    if (!running) {
-      running = syncItem(client, deps.sync, settings, ctx, target).finally(() => inflight.delete(key));
-      inflight.set(key, running);
+    const running = inflight.get(key);
+    if (running) {
+      await running;
+      return null;
     }
-    return running;
+    const started = syncItem(client, deps.sync, settings, ctx, target, read).finally(() =>
+      inflight.delete(key),
+    );
+    const shared = started.then(() => undefined);
+    // Joiners see the failure; the starter gets it from `started`.
+    shared.catch(() => undefined);
+    inflight.set(key, shared);
+    return started;
   };
 
   const served = (copy: PlaidCopy, source: Freshness['source'], subject: string) => {
@@ -163,8 +178,8 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
         ctx.maxAgeSeconds !== undefined &&
         now().getTime() - copy.syncedAt.getTime() > ctx.maxAgeSeconds * 1000;
       if (copy && !tooOld) return served(copy, 'CACHED', ctx.subject);
-      await syncOnce(ctx, target);
-      const synced = await read();
+      const synced =
+        (await syncOnce(ctx, target, { accountIds: partnerAccountIds, window: query })) ?? (await read());
       if (!synced) throw new ConsentRequiredError('plaid', 'transactions:read');
       return served(synced, 'LIVE', ctx.subject);
     },

@@ -46,6 +46,12 @@ export interface PlaidTransactionWindow {
   to?: Date;
 }
 
+/** Which part of a copy a read serves. */
+export interface PlaidCopyRead {
+  accountIds: readonly string[];
+  window?: PlaidTransactionWindow;
+}
+
 /** What the Plaid provider needs from the store. */
 export interface PlaidSyncStore {
   /** The cursor reached by the Item's last completed sync; null before the first. */
@@ -70,6 +76,18 @@ export interface PlaidSyncStore {
     itemId: string,
     accountIds: readonly string[],
     window?: PlaidTransactionWindow,
+  ): Promise<PlaidCopy | null>;
+  /**
+   * A sync from cursor `from` to `to` that changed nothing, applied and read back in one statement: the
+   * cursor moves only if it is still `from`, and the copy comes back as `readCopy` gives it. Null, with
+   * nothing written, when the stored cursor is not `from`: then `applySync` and `readCopy` decide.
+   */
+  advanceAndRead(
+    subject: string,
+    itemId: string,
+    from: string,
+    to: string,
+    read: PlaidCopyRead,
   ): Promise<PlaidCopy | null>;
   /** Items whose copy was last synced before `before` (oldest first), for the scheduled refresh. */
   staleItems(before: Date, limit: number): Promise<{ subject: string; itemId: string }[]>;
@@ -107,6 +125,22 @@ const UPSERT = `
     status = EXCLUDED.status, pending_transaction_id = EXCLUDED.pending_transaction_id,
     description = EXCLUDED.description, merchant_name = EXCLUDED.merchant_name,
     category = EXCLUDED.category, booked_at = EXCLUDED.booked_at, value_date = EXCLUDED.value_date`;
+
+/**
+ * A copy as a read serves it, from an Item row `i` (subject $1, item $2; accounts $3, window $4..$5).
+ * The Item row always comes back (with NULL transaction columns when none match), so an Item synced
+ * with no transactions is told apart from one never synced.
+ */
+const COPY_FROM = (items: string) => `
+  SELECT i.synced_at, t.transaction_id, t.account_id, t.amount_minor, t.currency, t.status,
+    t.pending_transaction_id, t.description, t.merchant_name, t.category, t.booked_at, t.value_date
+  FROM ${items}
+  LEFT JOIN plaid_transactions t
+    ON t.item_id = i.item_id AND t.subject = i.subject AND t.account_id = ANY($3::text[])
+    AND ($4::timestamptz IS NULL OR t.booked_at >= $4) AND ($5::timestamptz IS NULL OR t.booked_at <= $5)`;
+const COPY_ORDER = 'ORDER BY t.booked_at DESC, t.transaction_id DESC';
+
+type CopyRow = { synced_at: Date | null } & Partial<TransactionRow>;
 
 /** The PostgreSQL/PGlite implementation. */
 export class PlaidSyncRepository implements PlaidSyncStore {
@@ -195,25 +229,42 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     accountIds: readonly string[],
     window: PlaidTransactionWindow = {},
   ): Promise<PlaidCopy | null> {
-    // The Item row always comes back (with NULL transaction columns when none match), so an Item
-    // synced with no transactions is told apart from one never synced.
-    const rows = await this.db.query<{ synced_at: Date | null } & Partial<TransactionRow>>(
-      `SELECT i.synced_at, t.transaction_id, t.account_id, t.amount_minor, t.currency, t.status,
-         t.pending_transaction_id, t.description, t.merchant_name, t.category, t.booked_at, t.value_date
-       FROM plaid_sync_items i
-       LEFT JOIN plaid_transactions t
-         ON t.item_id = i.item_id AND t.subject = i.subject AND t.account_id = ANY($3::text[])
-         AND ($4::timestamptz IS NULL OR t.booked_at >= $4) AND ($5::timestamptz IS NULL OR t.booked_at <= $5)
-       WHERE i.item_id = $2 AND i.subject = $1 AND i.cursor IS NOT NULL
-       ORDER BY t.booked_at DESC, t.transaction_id DESC`,
+    const rows = await this.db.query<CopyRow>(
+      `${COPY_FROM('plaid_sync_items i')}
+       WHERE i.item_id = $2 AND i.subject = $1 AND i.cursor IS NOT NULL ${COPY_ORDER}`,
       [subject, itemId, [...accountIds], window.from ?? null, window.to ?? null],
     );
-    const first = rows[0];
-    if (!first?.synced_at) return null;
-    const transactions = rows
-      .filter((row): row is TransactionRow & { synced_at: Date } => row.transaction_id != null)
-      .map(toStored);
-    return { syncedAt: first.synced_at, transactions };
+    return copyOf(rows);
+  }
+
+  async advanceAndRead(
+    subject: string,
+    itemId: string,
+    from: string,
+    to: string,
+    read: PlaidCopyRead,
+  ): Promise<PlaidCopy | null> {
+    // The transactions are read as of the statement's start: nothing changed them in this sync, and a
+    // sync that did commit changes meanwhile also moved the cursor, so the compare-and-set matches
+    // nothing and no row comes back.
+    const rows = await this.db.query<CopyRow>(
+      `WITH i AS (
+         UPDATE plaid_sync_items SET cursor = $6, synced_at = $7, updated_at = $7
+         WHERE item_id = $2 AND subject = $1 AND cursor = $8
+         RETURNING item_id, subject, synced_at)
+       ${COPY_FROM('i')} ${COPY_ORDER}`,
+      [
+        subject,
+        itemId,
+        [...read.accountIds],
+        read.window?.from ?? null,
+        read.window?.to ?? null,
+        to,
+        this.#now(),
+        from,
+      ],
+    );
+    return copyOf(rows);
   }
 
   async staleItems(before: Date, limit: number): Promise<{ subject: string; itemId: string }[]> {
@@ -263,6 +314,16 @@ async function upsert(
     column((t) => t.bookedAt.toISOString()),
     column((t) => (t.valueDate ? t.valueDate.toISOString().slice(0, 10) : null)),
   ]);
+}
+
+/** The copy the rows of COPY_FROM hold; null when no Item row came back (never synced). */
+function copyOf(rows: CopyRow[]): PlaidCopy | null {
+  const first = rows[0];
+  if (!first?.synced_at) return null;
+  const transactions = rows
+    .filter((row): row is TransactionRow & { synced_at: Date } => row.transaction_id != null)
+    .map(toStored);
+  return { syncedAt: first.synced_at, transactions };
 }
 
 function toStored(row: TransactionRow): PlaidStoredTransaction {

@@ -6,7 +6,13 @@
  * with (never from scratch, never only the failed page). Nothing is written until every page is in and
  * mapped, so a failure part-way leaves the copy and cursor as they were.
  */
-import type { PlaidStoredTransaction, PlaidSyncChanges, PlaidSyncStore } from './store.js';
+import type {
+  PlaidCopy,
+  PlaidCopyRead,
+  PlaidStoredTransaction,
+  PlaidSyncChanges,
+  PlaidSyncStore,
+} from './store.js';
 import type { PlaidCall, PlaidClient } from './client.js';
 import { contractViolation } from '../contract.js';
 import { isMutationDuringPagination, mapReported } from './errors.js';
@@ -31,18 +37,28 @@ export interface SyncTarget {
   accessToken: string;
 }
 
-/** Brings the Item's local copy up to date. */
+/**
+ * Brings the Item's local copy up to date. With `read`, a sync that brought nothing new is applied and
+ * read back in one statement and the copy is returned; otherwise (changes to write, a first sync, a
+ * race lost) the answer is null and the caller reads the copy itself.
+ */
 export async function syncItem(
   client: PlaidClient,
   store: PlaidSyncStore,
   settings: SyncSettings,
   call: PlaidCall,
   target: SyncTarget,
-): Promise<void> {
+  read?: PlaidCopyRead,
+): Promise<PlaidCopy | null> {
   const start = await store.cursor(target.subject, target.itemId);
   for (let restart = 0; ; restart++) {
     try {
       const pulled = await pullUpdates(client, settings, call, target.accessToken, start);
+      const unchanged = pulled.changes.upserted.length === 0 && pulled.changes.removed.length === 0;
+      if (read && unchanged && start !== null) {
+        const copy = await store.advanceAndRead(target.subject, target.itemId, start, pulled.cursor, read);
+        if (copy) return copy;
+      }
       const applied = await store.applySync(
         target.subject,
         target.itemId,
@@ -56,7 +72,7 @@ export async function syncItem(
           'Another sync stored these Plaid updates first; keeping its copy.',
         );
       }
-      return;
+      return null;
     } catch (error) {
       if (!isMutationDuringPagination(error) || restart >= settings.maxRestarts) throw error;
       call.logger.info(

@@ -105,6 +105,38 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
     expect((await copy(store, subject, item, ['acc-1'])).map((t) => t.transactionId)).toEqual(['a']);
   });
 
+  it('moves an unchanged cursor and reads the copy in one statement, only from the stored cursor', async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    let now = new Date('2025-03-14T12:00:00.000Z');
+    const clocked = new PlaidSyncRepository(db, { now: () => now });
+    const at = (day: number) => new Date(Date.UTC(2025, 2, day, 12));
+    const upserted = [
+      tx('d1', { bookedAt: at(1) }),
+      tx('d5', { bookedAt: at(5) }),
+      tx('d9', { bookedAt: at(9) }),
+      tx('other-account', { accountId: 'acc-2', bookedAt: at(5) }),
+    ];
+    await clocked.applySync(subject, item, null, { upserted, removed: [] }, 'c1');
+    const read = { accountIds: ['acc-1'], window: { from: at(2), to: at(9) } };
+
+    now = new Date('2025-03-14T12:05:00.000Z');
+    const advanced = await clocked.advanceAndRead(subject, item, 'c1', 'c2', read);
+    expect(advanced?.syncedAt).toEqual(now);
+    expect(advanced?.transactions.map((t) => t.transactionId)).toEqual(['d9', 'd5']);
+    expect(advanced).toEqual(await clocked.readCopy(subject, item, read.accountIds, read.window));
+    expect(await clocked.cursor(subject, item)).toBe('c2');
+
+    // From a cursor no longer stored, for another subject, or before a first sync: nothing moves.
+    now = new Date('2025-03-14T12:10:00.000Z');
+    expect(await clocked.advanceAndRead(subject, item, 'c1', 'c3', read)).toBeNull();
+    expect(await clocked.advanceAndRead(newSubject(), item, 'c2', 'c3', read)).toBeNull();
+    expect(await clocked.advanceAndRead(subject, newItem(), 'c2', 'c3', read)).toBeNull();
+    expect(await clocked.cursor(subject, item)).toBe('c2');
+    expect((await clocked.readCopy(subject, item, ['acc-1']))?.syncedAt).toEqual(
+      new Date('2025-03-14T12:05:00.000Z'),
+    );
+  });
+
   it('writes thousands of transactions in batches', async () => {
     const [subject, item] = [newSubject(), newItem()];
     const many = Array.from({ length: 1203 }, (_, i) => tx(`bulk-${i}`));
