@@ -1,5 +1,6 @@
 /**
- * Consent records (DESIGN §12) and the partner credentials that come with them (DESIGN §8).
+ * Consent records (DESIGN §12) and the partner credentials that come with them (DESIGN §8; the
+ * credential side is store/consent-links.ts, the row shapes store/consent-rows.ts).
  *
  * Every read takes the subject, so one customer's consent is invisible to another: ownership is
  * enforced here, in the data layer, not only by the callers. Tokens are sealed with the SecretBox
@@ -14,97 +15,42 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { isProviderName } from '../domain/model.js';
-import type { Consent, ConsentStatus, ProviderName } from '../domain/model.js';
+import type { Consent, ProviderName } from '../domain/model.js';
 import type { CredentialStore, PartnerCredential } from '../domain/providers.js';
-import { InputError, NotFoundError } from '../domain/errors.js';
-import { openCredential, sealCredential } from './consent-credentials.js';
-import type { ConsentCredential, CredentialOwner } from './consent-credentials.js';
+import { InputError } from '../domain/errors.js';
+import { openCredential } from './consent-credentials.js';
+import type { ConsentCredential } from './consent-credentials.js';
+import { ConsentLinks } from './consent-links.js';
+import {
+  ACTIVE,
+  activeAt,
+  AWAITING,
+  COLUMNS,
+  NEWEST_FIRST,
+  toConsent,
+  type ActiveConsent,
+  type ConsentRow,
+  type DuePartnerRevocation,
+  type GrantConsentInput,
+  type PendingGrant,
+  type StartGrantInput,
+} from './consent-rows.js';
 import type { ChangeFeed } from './change-feed.js';
-import type { Db, Queryable } from './db.js';
-import { KeyedLock } from './keyed-lock.js';
+import type { Db } from './db.js';
 import type { SecretBox } from './secrets.js';
 
 export type { ConsentCredential } from './consent-credentials.js';
-
-/** What `grant` records. */
-export interface GrantConsentInput {
-  subject: string;
-  provider: ProviderName;
-  permissions: readonly string[];
-  /** The partner's handle for the link: Open Banking consent id, Plaid item id. */
-  partnerRef: string;
-  credential: ConsentCredential | null;
-  expiresAt: Date | null;
-  /** Defaults to now. */
-  grantedAt?: Date;
-}
-
-/** An active consent as `listActive` returns it, its credential still sealed until opened. */
-export interface ActiveConsent {
-  consent: Consent;
-  /** Decrypts the consent's partner credential; null when the consent holds none. */
-  openCredential: (() => PartnerCredential) | null;
-}
-
-/** What `startGrant` records: a grant waiting for the customer's answer at the partner. */
-export interface StartGrantInput {
-  subject: string;
-  provider: ProviderName;
-  permissions: readonly string[];
-  /** The partner's handle of the pending grant (Open Banking ConsentId, Plaid link token). */
-  partnerRef: string;
-  expiresAt: Date | null;
-  /** The OAuth state handed to the customer's browser; only its digest is stored. */
-  state: string;
-  /** What completing needs: sealed at rest, cleared once used. */
-  pending: PendingGrant;
-}
-
-/** The secrets of a pending grant. */
-export interface PendingGrant {
-  codeVerifier: string;
-  redirectUri: string;
-}
-
-/** A consent whose deletion at the partner is due, with what the partner needs to delete it. */
-export interface DuePartnerRevocation {
-  consent: Consent;
-  partnerRef: string;
-  /** Null when the link held no credential (a grant revoked before the customer answered). */
-  accessToken: string | null;
-  attempts: number;
-}
-
-interface ConsentRow {
-  id: string;
-  subject: string;
-  provider: string;
-  permissions: string[];
-  partner_ref: string;
-  credentials_sealed: string | null;
-  key_id: string | null;
-  granted_at: Date;
-  authorised_at: Date | null;
-  declined_at: Date | null;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-  pending_sealed: string | null;
-  partner_revocation_attempts: number;
-}
-
-const COLUMNS = `id, subject, provider, permissions, partner_ref, credentials_sealed, key_id, granted_at, authorised_at,
-  declined_at, expires_at, revoked_at, pending_sealed, partner_revocation_attempts`;
-/** Authorised, not revoked and not expired at the time in parameter `at` (e.g. `$3`). */
-const activeAt = (at: string) =>
-  `authorised_at IS NOT NULL AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ${at})`;
-/** Waiting for the customer: neither answered nor revoked. */
-const AWAITING = 'authorised_at IS NULL AND declined_at IS NULL AND revoked_at IS NULL';
+export type {
+  ActiveConsent,
+  DuePartnerRevocation,
+  GrantConsentInput,
+  PendingGrant,
+  StartGrantInput,
+} from './consent-rows.js';
 
 /** The stored digest of an OAuth state: the state itself never rests in the database. */
 export const stateDigest = (state: string): string =>
   createHash('sha256').update(state, 'utf8').digest('hex');
-const ACTIVE = activeAt('$3');
-const NEWEST_FIRST = 'ORDER BY granted_at DESC, created_at DESC, id';
 
 /** Throws InputError for the first field that makes the grant meaningless. */
 function checkGrant(input: GrantConsentInput, permissions: readonly string[], grantedAt: Date): void {
@@ -128,15 +74,6 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The change-feed topic of consent changes; the key is the subject. */
 export const CONSENTS_TOPIC = 'consents';
 
-/**
- * The refresh lock of one link on PostgreSQL, held until the transaction ends: one holder across every
- * replica on the schema ($1 names the link).
- */
-const LINK_LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('tributary.credential-refresh.' || coalesce(current_schema(), '') || '.' || $1, 0))`;
-
-/** The refresh locks of links on the embedded database: one process is its only user (owner lock). */
-const embeddedLinkLocks = new KeyedLock();
-
 /** Associated data of a pending grant's secrets: another row's ciphertext does not open here. */
 const pendingAad = (owner: { id: string; subject: string; provider: string }): string =>
   `consent-pending:${owner.id}:${owner.subject}:${owner.provider}`;
@@ -146,6 +83,8 @@ export class ConsentRepository {
   readonly #now: () => Date;
 
   readonly #changes: ChangeFeed | null;
+
+  readonly #links: ConsentLinks;
 
   /**
    * `now` exists for tests; status and expiry are derived from it. `changes` hears of every change to
@@ -158,6 +97,8 @@ export class ConsentRepository {
   ) {
     this.#now = options.now ?? (() => new Date());
     this.#changes = options.changes ?? null;
+    this.#links = new ConsentLinks(db, box, this.#now, (subject) => this.#changed(subject));
+    this.credentials = this.#links.credentials;
   }
 
   /** Tells every replica that the subject's consents changed (after the change is committed). */
@@ -172,7 +113,7 @@ export class ConsentRepository {
     checkGrant(input, permissions, grantedAt);
     const id = randomUUID();
     const sealed = input.credential
-      ? this.#seal({ id, subject: input.subject, provider: input.provider }, input.credential)
+      ? this.#links.seal({ id, subject: input.subject, provider: input.provider }, input.credential)
       : null;
     const [row] = await this.db.query<ConsentRow>(
       `INSERT INTO consents (id, subject, provider, permissions, partner_ref, credentials_sealed, key_id,
@@ -256,7 +197,7 @@ export class ConsentRepository {
         consent.subject,
         now,
         link.partnerRef,
-        this.#seal(consent, link.credential),
+        this.#links.seal(consent, link.credential),
         this.box.currentKeyId,
       ],
     );
@@ -310,7 +251,7 @@ export class ConsentRepository {
     return rows.map((row) => ({
       consent: this.#toConsent(row),
       partnerRef: row.partner_ref,
-      accessToken: this.#open(row)?.accessToken ?? null,
+      accessToken: this.#links.open(row)?.accessToken ?? null,
       attempts: row.partner_revocation_attempts,
     }));
   }
@@ -425,188 +366,25 @@ export class ConsentRepository {
   }
 
   /** How many stored credentials are sealed under another key than the current one. */
-  async countNotUnderCurrentKey(): Promise<number> {
-    const [row] = await this.db.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM consents WHERE key_id <> $1',
-      [this.box.currentKeyId],
-    );
-    return row?.n ?? 0;
+  countNotUnderCurrentKey(): Promise<number> {
+    return this.#links.countNotUnderCurrentKey();
   }
 
-  /**
-   * Re-seals every stored credential that is not under the current key, in batches. Run after making a
-   * new key current; the old key can leave the ring once `unreadable` is empty. Rows that no longer
-   * open (tampered, or sealed with a key already gone) are listed, not fatal, so one bad row cannot
-   * block a rotation.
-   */
-  async resealCredentials(
-    batchSize = 100,
+  /** Re-seals every stored credential not under the current key (ConsentLinks.resealCredentials). */
+  resealCredentials(
+    batchSize?: number,
     onBatch?: (sofar: { resealed: number; unreadable: number }) => void,
   ): Promise<{ resealed: number; unreadable: string[] }> {
-    const outcome = { resealed: 0, unreadable: [] as string[] };
-    let after = '00000000-0000-0000-0000-000000000000';
-    for (;;) {
-      const seen = await this.db.transaction(async (tx) => {
-        const rows = await tx.query<ConsentRow>(
-          `SELECT ${COLUMNS} FROM consents WHERE key_id <> $1 AND id > $2
-           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-          [this.box.currentKeyId, after, batchSize],
-        );
-        for (const row of rows) {
-          let credential: ConsentCredential;
-          try {
-            credential = this.#open(row) as ConsentCredential;
-          } catch {
-            outcome.unreadable.push(row.id);
-            continue;
-          }
-          await this.#store(tx, row.id, this.#seal(row, credential));
-          outcome.resealed += 1;
-        }
-        after = rows.at(-1)?.id ?? after;
-        return rows.length;
-      });
-      onBatch?.({ resealed: outcome.resealed, unreadable: outcome.unreadable.length });
-      if (seen < batchSize) return outcome;
-    }
+    return this.#links.resealCredentials(batchSize, onBatch);
   }
 
   /**
-   * The CredentialStore that partner providers use. A view rather than the class itself because
-   * `CredentialStore.get(subject, provider)` would collide with `get(subject, id)` above.
+   * The CredentialStore that partner providers use (store/consent-links.ts). A view rather than the
+   * class itself because `CredentialStore.get(subject, provider)` would collide with `get(subject, id)`.
    */
-  readonly credentials: CredentialStore = {
-    get: (subject, provider) => this.#activeCredential(subject, provider),
-    update: (credential) => this.#updateCredential(credential),
-    refreshing: (subject, provider, externalRef, fn) =>
-      this.#refreshing({ subject, provider, externalRef }, fn),
-  };
-
-  async #activeCredential(subject: string, provider: ProviderName): Promise<PartnerCredential | null> {
-    const [row] = await this.db.query<ConsentRow>(
-      `SELECT ${COLUMNS} FROM consents
-       WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND credentials_sealed IS NOT NULL
-       ${NEWEST_FIRST} LIMIT 1`,
-      [subject, provider, this.#now()],
-    );
-    const credential = row ? this.#open(row) : null;
-    if (!row || !credential) return null;
-    return { subject, provider, externalRef: row.partner_ref, ...credential };
-  }
-
-  async #updateCredential(credential: PartnerCredential): Promise<void> {
-    const stored = await this.db.transaction((tx) => this.#write(tx, credential));
-    await this.#changed(credential.subject);
-    if (!stored) throw new NotFoundError(`An active ${credential.provider} consent for this link`);
-  }
-
-  /** Saves the link's tokens in `tx`; false when the link is no longer active. */
-  async #write(tx: Queryable, credential: PartnerCredential): Promise<boolean> {
-    const row = await this.#linkRow(tx, credential, 'FOR UPDATE');
-    if (!row) return false;
-    const { accessToken, refreshToken, expiresAt } = credential;
-    await this.#store(tx, row.id, this.#seal(row, { accessToken, refreshToken, expiresAt }));
-    return true;
-  }
-
-  /** The active consent row of one link (the partner's handle), newest first. */
-  async #linkRow(
-    q: Queryable,
-    link: Pick<PartnerCredential, 'subject' | 'provider' | 'externalRef'>,
-    lock: '' | 'FOR UPDATE' = '',
-  ): Promise<ConsentRow | undefined> {
-    const [row] = await q.query<ConsentRow>(
-      `SELECT ${COLUMNS} FROM consents
-       WHERE subject = $1 AND provider = $2 AND ${ACTIVE} AND partner_ref = $4
-       ${NEWEST_FIRST} LIMIT 1 ${lock}`,
-      [link.subject, link.provider, this.#now(), link.externalRef],
-    );
-    return row;
-  }
-
-  /** The link's credential as stored now; null when the link is inactive or holds none. */
-  async #linkCredential(
-    q: Queryable,
-    link: Pick<PartnerCredential, 'subject' | 'provider' | 'externalRef'>,
-  ): Promise<PartnerCredential | null> {
-    const row = await this.#linkRow(q, link);
-    const credential = row ? this.#open(row) : null;
-    return credential && { ...link, ...credential };
-  }
-
-  /**
-   * CredentialStore.refreshing: on PostgreSQL, a transaction holding the link's advisory lock, in which
-   * the credential is re-read, `fn` runs (the partner's token call) and its answer is saved, so a
-   * replica waiting for the lock reads what the holder committed; on the embedded database, an
-   * in-process lock around the same steps. What is saved is always this link's, whatever `fn` answers.
-   */
-  async #refreshing(
-    link: Pick<PartnerCredential, 'subject' | 'provider' | 'externalRef'>,
-    fn: (current: PartnerCredential | null) => Promise<PartnerCredential>,
-  ): Promise<PartnerCredential> {
-    const key = JSON.stringify([link.subject, link.provider, link.externalRef]);
-    if (this.db.kind === 'pglite') {
-      return embeddedLinkLocks.run(key, async () => {
-        const current = await this.#linkCredential(this.db, link);
-        const next = await fn(current);
-        if (next !== current) await this.#updateCredential({ ...next, ...link });
-        return next;
-      });
-    }
-    let saved = false;
-    const next = await this.db.transaction(async (tx) => {
-      await tx.query(LINK_LOCK, [key]);
-      const current = await this.#linkCredential(tx, link);
-      const answer = await fn(current);
-      if (answer !== current) {
-        if (!(await this.#write(tx, { ...answer, ...link }))) {
-          throw new NotFoundError(`An active ${link.provider} consent for this link`);
-        }
-        saved = true;
-      }
-      return answer;
-    });
-    if (saved) await this.#changed(link.subject);
-    return next;
-  }
-
-  async #store(tx: Queryable, id: string, sealed: string): Promise<void> {
-    await tx.query(
-      'UPDATE consents SET credentials_sealed = $2, key_id = $3, updated_at = $4 WHERE id = $1',
-      [id, sealed, this.box.currentKeyId, this.#now()],
-    );
-  }
-
-  #seal(owner: CredentialOwner, credential: ConsentCredential): string {
-    return sealCredential(this.box, owner, credential);
-  }
-
-  #open(row: ConsentRow): ConsentCredential | null {
-    return row.credentials_sealed === null ? null : openCredential(this.box, row, row.credentials_sealed);
-  }
+  readonly credentials: CredentialStore;
 
   #toConsent(row: ConsentRow): Consent {
-    if (!isProviderName(row.provider)) {
-      throw new Error(`Consent ${row.id} names an unknown provider ${row.provider}.`);
-    }
-    return {
-      id: row.id,
-      subject: row.subject,
-      provider: row.provider,
-      permissions: row.permissions,
-      status: this.#status(row),
-      grantedAt: row.granted_at,
-      authorisedAt: row.authorised_at,
-      expiresAt: row.expires_at,
-      revokedAt: row.revoked_at,
-    };
-  }
-
-  #status(row: ConsentRow): ConsentStatus {
-    if (row.revoked_at) return 'REVOKED';
-    if (row.declined_at) return 'REJECTED';
-    if (!row.authorised_at) return 'AWAITING_AUTHORISATION';
-    if (row.expires_at && row.expires_at <= this.#now()) return 'EXPIRED';
-    return 'ACTIVE';
+    return toConsent(row, this.#now());
   }
 }
