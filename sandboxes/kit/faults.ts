@@ -83,6 +83,7 @@ export class Faults {
   private rules: ActiveRule[] = [];
   private waiters: Waiter[] = [];
 
+  /** Replaces the rules; a request held by an old rule's `until` is released at once. */
   set(rules: readonly FaultRule[]): void {
     this.releaseAll();
     this.rules = rules.map((rule) => ({
@@ -92,6 +93,7 @@ export class Faults {
     }));
   }
 
+  /** Clears the rules, releasing what they hold. */
   clear(): void {
     this.releaseAll();
     this.rules = [];
