@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { encodeId } from '../../domain/ids.js';
-import type { Payment } from '../../domain/model.js';
 import type { Db } from '../../store/db.js';
 import { IdempotencyStore, LeaseLostError, type ClaimInput } from '../../store/idempotency.js';
 import { PaymentRepository } from '../../store/payments.js';
 import { testBackends } from '../helpers/db.js';
+import { cardPayment } from '../helpers/payments.js';
 
 const HOUR = 3_600_000;
 
@@ -86,24 +85,10 @@ describe.each(testBackends())('idempotency keys on $kind', (backend) => {
     const payments = new PaymentRepository(db);
     const partnerId = `pay_${randomUUID()}`;
     const created = new Date('2025-03-01T09:00:00.123Z');
-    const paid: Payment = {
-      id: encodeId('Payment', 'stripe', partnerId),
-      provider: 'stripe',
-      partnerId,
-      ownerId: 'cust_alice',
-      status: 'PROCESSING',
-      // Beyond 2^53: a JSON number would come back as ...992.
+    // Beyond 2^53: a JSON number would come back as ...992.
+    const paid = cardPayment(partnerId, created, {
       amount: { minor: 9_007_199_254_740_993n, currency: 'GBP' },
-      debtorAccountId: null,
-      creditor: null,
-      reference: 'Rent March',
-      createdAt: created,
-      updatedAt: created,
-      failureReason: null,
-      nextAction: null,
-      events: [],
-      refunds: [],
-    };
+    });
     const processing = { status: 'PROCESSING' as const, at: created, source: 'API' as const, detail: null };
     await payments.insertWithHistory(db, paid, [processing], { failureReason: null, nextAction: null });
     const claim = await store.claim(input());

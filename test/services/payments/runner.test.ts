@@ -4,37 +4,22 @@
  */
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encodeId } from '../../../domain/ids.js';
 import type { Payment } from '../../../domain/model.js';
 import { IdempotentRunner, type OperationKey } from '../../../services/payments/runner.js';
 import type { Db } from '../../../store/db.js';
 import { IdempotencyStore } from '../../../store/idempotency.js';
 import { PaymentRepository } from '../../../store/payments.js';
 import { testBackends } from '../../helpers/db.js';
+import { cardPayment } from '../../helpers/payments.js';
 
 const HOUR = 3_600_000;
 const created = new Date('2025-03-01T09:00:00Z');
 const settled = new Date('2025-03-01T09:05:00Z');
 
-function payment(partnerId: string): Payment {
-  return {
-    id: encodeId('Payment', 'stripe', partnerId),
-    provider: 'stripe',
-    partnerId,
-    ownerId: 'cust_alice',
-    status: 'PROCESSING',
-    amount: { minor: 1234n, currency: 'GBP' },
-    debtorAccountId: null,
-    creditor: null,
-    reference: 'Rent March',
-    createdAt: created,
-    updatedAt: created,
-    failureReason: null,
-    nextAction: null,
+const payment = (partnerId: string): Payment =>
+  cardPayment(partnerId, created, {
     events: [{ status: 'PROCESSING', at: created, source: 'API', detail: null }],
-    refunds: [],
-  };
-}
+  });
 
 const operation = (key: string): OperationKey => ({
   subject: 'cust_alice',
