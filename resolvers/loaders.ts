@@ -237,7 +237,12 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
       const ahead = covering(balancesAhead.get(name), owned);
       if (!ahead) return registry.accounts(name).getBalances(call(), owned);
       const all = await ahead;
-      return new Map(owned.flatMap((id) => (all.has(id) ? [[id, all.get(id)!] as const] : [])));
+      const confirmed = new Map<string, Balance>();
+      for (const id of owned) {
+        const balance = all.get(id);
+        if (balance) confirmed.set(id, balance);
+      }
+      return confirmed;
     });
     return decoded.map((key) => {
       if (!key) return null;
