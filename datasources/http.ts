@@ -11,12 +11,12 @@
  * completed write, at warn for a failure.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
 import type { ZodType } from 'zod';
 import { isDomainError, PartnerError, type PartnerErrorCode } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
+import { AttemptAbort, tlsConnectOptions, type PartnerTls } from './http-connection.js';
 import { injectTraceContext } from './tracing.js';
 
 /** Methods partners are called with. */
@@ -48,11 +48,10 @@ export interface CallPolicy {
   refusal?(endpoint: string): Error | null;
 }
 
+export type { PartnerTls } from './http-connection.js';
+
 /** Milliseconds. headers/body are undici's idle timeouts; total bounds one attempt end to end. */
 export type PartnerTimeouts = { connectMs: number; headersMs: number; bodyMs: number; totalMs: number };
-
-/** TLS material for mutual TLS with a partner (PEM). */
-export type PartnerTls = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'servername'>;
 
 /** Response headers, lower-case names, repeated headers joined with ", ". */
 export type ResponseHeaders = Readonly<Record<string, string>>;
@@ -167,7 +166,7 @@ export class PartnerHttp {
       keepAliveTimeout: 10_000,
       headersTimeout: this.timeouts.headersMs,
       bodyTimeout: this.timeouts.bodyMs,
-      connect: { timeout: this.timeouts.connectMs, ...options.tls },
+      connect: { timeout: this.timeouts.connectMs, ...tlsConnectOptions(options.tls) },
     });
   }
 
@@ -210,7 +209,7 @@ export class PartnerHttp {
   private async attempt(req: PartnerRequest<unknown>, url: URL, signal: AbortSignal): Promise<RawResponse> {
     const logger = req.logger ?? this.options.logger;
     const started = performance.now();
-    const deadline = AbortSignal.timeout(this.timeouts.totalMs);
+    const abort = new AttemptAbort(this.timeouts.totalMs, signal, req.signal);
     let status: number | undefined;
     const fields = () => ({
       partner: this.partner,
@@ -226,7 +225,7 @@ export class PartnerHttp {
         path: url.pathname + url.search,
         headers: await this.headersFor(req, url, body),
         body,
-        signal: AbortSignal.any([signal, deadline, ...(req.signal ? [req.signal] : [])]),
+        signal: abort.signal,
       });
       status = res.statusCode;
       const bytes = await this.readCapped(req, res);
@@ -243,10 +242,12 @@ export class PartnerHttp {
       else logger.info(fields(), 'Partner call completed.');
       return raw;
     } catch (error) {
-      const mapped = this.networkError(req, error, deadline.aborted || signal.aborted);
+      const mapped = this.networkError(req, error, abort.timedOut || signal.aborted);
       const { code, partnerCode } = mapped as { code?: unknown; partnerCode?: unknown };
       logger.warn({ ...fields(), code, partnerCode }, 'Partner call failed.');
       throw mapped;
+    } finally {
+      abort.dispose();
     }
   }
 

@@ -1,5 +1,8 @@
+import { getEventListeners } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z, type ZodType } from 'zod';
@@ -11,6 +14,7 @@ import {
   type PartnerRequest,
 } from '../../datasources/http.js';
 import { PartnerError } from '../../domain/errors.js';
+import { generateTlsMaterial } from '../../sandboxes/certs.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 const cleanups: Array<() => Promise<void>> = [];
@@ -289,6 +293,43 @@ describe('PartnerHttp', () => {
     const error = await failure(get(client(server.url), { signal: controller.signal }));
     expect(error).not.toBeInstanceOf(PartnerError);
     expect((error as Error).message).toBe('client went away');
+  });
+
+  it('presents its client certificate on every new connection over mutual TLS', async () => {
+    const material = await generateTlsMaterial({ label: 'PartnerHttp test' });
+    const presented: string[] = [];
+    const server = createHttpsServer(
+      { ...material.server, ca: material.ca, requestCert: true, rejectUnauthorized: true },
+      (req, res) => {
+        const socket = req.socket as TLSSocket;
+        presented.push(String(socket.getPeerCertificate().subject?.CN));
+        // Closing after each answer makes the pool open a new connection for the next request.
+        res.writeHead(200, { 'content-type': 'application/json', connection: 'close' });
+        res.end('{}');
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const { port } = server.address() as AddressInfo;
+    const http = client(`https://127.0.0.1:${port}`, {
+      tls: { ca: material.ca, ...material.client, servername: 'localhost' },
+    });
+    for (let i = 0; i < 3; i++) expect((await get(http)).status).toBe(200);
+    expect(presented).toHaveLength(3);
+    expect(new Set(presented)).toEqual(new Set([presented[0]]));
+    expect(presented[0]).not.toBe('undefined');
+  });
+
+  it("leaves no listener on the caller's signal once an attempt settles, answered or failed", async () => {
+    const server = await loopback((req, res, body) => {
+      if (req.url?.includes('fail')) return void req.socket.destroy();
+      echo(req, res, body);
+    });
+    const http = client(server.url);
+    const request = new AbortController();
+    for (let i = 0; i < 5; i++) await get(http, { signal: request.signal });
+    await failure(get(http, { path: '/fail', signal: request.signal }));
+    expect(getEventListeners(request.signal, 'abort')).toHaveLength(0);
   });
 
   it('keeps connections alive and never opens more than the connection cap', async () => {
