@@ -198,18 +198,20 @@ export class AuditLog {
 
   async #sealBatch(tx: Queryable): Promise<number> {
     await tx.query(LOCK);
-    const pending = await tx.query<PendingRow>(
-      `SELECT id, at, actor, action, target, subject, payload, payload_digest, erased_at
-       FROM audit_pending ORDER BY id LIMIT $1`,
+    // The batch and the chain's last link in one statement (the link is read once, under the lock).
+    const pending = await tx.query<PendingRow & { last_seq: string | null; last_hash: string | null }>(
+      `SELECT id, at, actor, action, target, subject, payload, payload_digest, erased_at,
+         l.seq AS last_seq, l.hash AS last_hash
+       FROM audit_pending
+       LEFT JOIN (SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1) l ON true
+       ORDER BY id LIMIT $1`,
       [this.#batchSize],
     );
     if (pending.length === 0) return 0;
-    const [last] = await tx.query<{ seq: string; hash: string }>(
-      'SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1',
-    );
-    let seq = last ? BigInt(last.seq) : 0n;
-    let prevHash = last?.hash ?? GENESIS;
-    const rows = pending.map((entry) => {
+    const last = pending[0]!;
+    let seq = last.last_seq === null ? 0n : BigInt(last.last_seq);
+    let prevHash = last.last_hash ?? GENESIS;
+    const rows = pending.map(({ last_seq: _seq, last_hash: _hash, ...entry }) => {
       seq += 1n;
       const row = { ...entry, seq, prev_hash: prevHash };
       const hash = rowHash(row);
@@ -217,8 +219,10 @@ export class AuditLog {
       return { ...row, hash };
     });
     const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
+    // The links appended and their staged entries removed in one statement.
     await tx.query(
-      `INSERT INTO audit_log (seq, at, actor, action, target, subject, payload, payload_digest, prev_hash, hash,
+      `WITH sealed AS (DELETE FROM audit_pending WHERE id = ANY($12::bigint[]))
+       INSERT INTO audit_log (seq, at, actor, action, target, subject, payload, payload_digest, prev_hash, hash,
          erased_at)
        SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
          $7::text[], $8::text[], $9::text[], $10::text[], $11::timestamptz[])`,
@@ -234,9 +238,9 @@ export class AuditLog {
         column('prev_hash'),
         column('hash'),
         column('erased_at'),
+        column('id'),
       ],
     );
-    await tx.query('DELETE FROM audit_pending WHERE id = ANY($1::bigint[])', [column('id')]);
     return rows.length;
   }
 

@@ -136,20 +136,20 @@ export class WebhookRepository {
    * and processing rows whose lease lapsed. Rows another worker holds are skipped, not waited for.
    */
   async claim(owner: string, limit: number, now: Date, leaseUntil: Date): Promise<WebhookEventRecord[]> {
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query<Row>(
-        `UPDATE webhook_events SET status = 'processing', locked_by = $1, locked_until = $2, attempts = attempts + 1
-         WHERE id IN (
-           SELECT id FROM webhook_events
-           WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'processing' AND locked_until <= $3)
-           ORDER BY next_attempt_at, id
-           LIMIT $4
-           FOR UPDATE SKIP LOCKED)
-         RETURNING ${COLUMNS}`,
-        [owner, leaseUntil, now, limit],
-      );
-      return rows.map(toRecord).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime());
-    });
+    // One statement is its own transaction: the rows it locks are updated and committed together, so
+    // no BEGIN and COMMIT around it (the worker polls this; two round trips saved on each poll).
+    const rows = await this.db.query<Row>(
+      `UPDATE webhook_events SET status = 'processing', locked_by = $1, locked_until = $2, attempts = attempts + 1
+       WHERE id IN (
+         SELECT id FROM webhook_events
+         WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'processing' AND locked_until <= $3)
+         ORDER BY next_attempt_at, id
+         LIMIT $4
+         FOR UPDATE SKIP LOCKED)
+       RETURNING ${COLUMNS}`,
+      [owner, leaseUntil, now, limit],
+    );
+    return rows.map(toRecord).sort((a, b) => a.nextAttemptAt.getTime() - b.nextAttemptAt.getTime());
   }
 
   /**
@@ -192,16 +192,20 @@ export class WebhookRepository {
     );
   }
 
-  /** Runs one lease-guarded update and, when it matched, `record`, in one transaction. */
+  /**
+   * Runs one lease-guarded update and, when it matched, `record`, in one transaction (with nothing to
+   * record, the update alone: one statement needs no BEGIN and COMMIT).
+   */
   private async finish(
     sql: string,
     params: readonly unknown[],
     record: ((tx: Queryable) => Promise<void>) | undefined,
   ): Promise<boolean> {
+    if (!record) return (await this.db.query(sql, params)).length > 0;
     return this.db.transaction(async (tx) => {
       const rows = await tx.query(sql, params);
       if (rows.length === 0) return false;
-      await record?.(tx);
+      await record(tx);
       return true;
     });
   }

@@ -78,7 +78,11 @@ function withClose(db: Db, close: () => Promise<void>): Db {
   };
 }
 
-/** The Db, with every statement it (or a transaction of it) is sent recorded in `statements`. */
+/**
+ * The Db, with every statement it (or a transaction of it) is sent recorded in `statements`. A
+ * transaction is recorded as 'BEGIN' before its statements and 'COMMIT' or 'ROLLBACK' after them, the
+ * round trips the adapter spends on it.
+ */
 export function recordingDb(db: Db): { db: Db; statements: string[] } {
   const statements: string[] = [];
   const record = (target: Queryable): Queryable => ({
@@ -96,7 +100,17 @@ export function recordingDb(db: Db): { db: Db; statements: string[] } {
     db: {
       ...record(db),
       kind: db.kind,
-      transaction: (fn) => db.transaction((tx) => fn(record(tx))),
+      transaction: async (fn) => {
+        statements.push('BEGIN');
+        try {
+          const result = await db.transaction((tx) => fn(record(tx)));
+          statements.push('COMMIT');
+          return result;
+        } catch (error) {
+          statements.push('ROLLBACK');
+          throw error;
+        }
+      },
       close: () => db.close(),
     },
   };

@@ -4,7 +4,7 @@ import { AuditLog } from '../../store/audit.js';
 import type { AuditEntry } from '../../store/audit.js';
 import { canonicalJson } from '../../domain/canonical-json.js';
 import type { Db } from '../../store/db.js';
-import { testBackends } from '../helpers/db.js';
+import { recordingDb, testBackends } from '../helpers/db.js';
 
 const entry = (n: number, subject: string | null = 'cust_alice'): AuditEntry => ({
   actor: 'customer',
@@ -252,6 +252,30 @@ describe.each(testBackends())('the audit log on $kind', (backend) => {
     const rows = await db.query<{ target: string }>('SELECT target FROM audit_log ORDER BY seq');
     expect(rows.map((row) => row.target)).toEqual(['payment-1', 'payment-2', 'payment-3']);
     expect(await audit.verify()).toMatchObject({ ok: true, checked: 3 });
+  });
+
+  it('seals a batch in one transaction of three statements: the lock, the batch with the last link, the append', async () => {
+    await audit.append(entry(1));
+    await db.transaction(async (tx) => {
+      for (let n = 2; n <= 4; n += 1) await audit.stage(entry(n), tx);
+    });
+    const recorded = recordingDb(db);
+    const sealer = new AuditLog(recorded.db, { sealIntervalMs: 0, sealDelayMs: 60_000 });
+    try {
+      expect(await sealer.seal()).toBe(3);
+      const shape = (sql: string) => sql.trim().split(/\s+/).slice(0, 2).join(' ');
+      expect(recorded.statements.map(shape)).toEqual([
+        'BEGIN',
+        "SELECT pg_advisory_xact_lock(hashtextextended('tributary.audit.'",
+        'SELECT id,',
+        'WITH sealed',
+        'COMMIT',
+      ]);
+      expect(await db.query('SELECT id FROM audit_pending')).toEqual([]);
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 4 });
+    } finally {
+      sealer.close();
+    }
   });
 
   it('seals in batches and interleaves with direct appends without forking the chain', async () => {

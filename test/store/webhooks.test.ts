@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../store/db.js';
 import { WebhookRepository, type NewWebhookEvent } from '../../store/webhooks.js';
-import { testBackends } from '../helpers/db.js';
+import { recordingDb, testBackends } from '../helpers/db.js';
 
 const T0 = new Date('2026-01-15T12:00:00Z');
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -55,6 +55,32 @@ describe.each(testBackends())('webhook inbox on $kind', { timeout: 120_000 }, (b
     const ids = [...one, ...two].map((row) => row.partnerEventId).sort();
     expect(ids).toEqual(['a', 'b', 'c']);
     expect(await repo.claim('w3', 5, at(2), at(62))).toEqual([]);
+  });
+
+  it('claims, and ends a claim with nothing to record, in one statement each, without a transaction', async () => {
+    await repo.insert(delivery('one-statement'));
+    const recorded = recordingDb(db);
+    const counted = new WebhookRepository(recorded.db);
+    const [claimed] = await counted.claim('w1', 5, at(1), at(61));
+    expect(claimed?.partnerEventId).toBe('one-statement');
+    expect(await counted.complete(claimed!.id, 'w1', 'ignored', at(2))).toBe(true);
+    expect(recorded.statements.map((sql) => sql.trim().split(/\s+/)[0])).toEqual(['UPDATE', 'UPDATE']);
+    // The lease still guards the single statement: another owner ends nothing.
+    expect(await counted.complete(claimed!.id, 'w2', 'processed', at(3))).toBe(false);
+    expect((await repo.get(claimed!.id))?.status).toBe('ignored');
+    // With something to record, the mark and the record share one transaction.
+    await repo.insert(delivery('recorded'));
+    const [again] = await counted.claim('w1', 5, at(4), at(64));
+    recorded.statements.length = 0;
+    await counted.complete(again!.id, 'w1', 'processed', at(5), async (tx) => {
+      await tx.query('SELECT 1');
+    });
+    expect(recorded.statements.map((sql) => sql.trim().split(/\s+/)[0])).toEqual([
+      'BEGIN',
+      'UPDATE',
+      'SELECT',
+      'COMMIT',
+    ]);
   });
 
   it('reclaims a row whose lease lapsed and refuses the old owner', async () => {
