@@ -27,87 +27,25 @@
  * payments never wait on each other for the chain, and an entry joins it moments after its commit.
  * `verify`, `head` and `erase` seal first; erasure blanks pending entries too, under the same lock.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json.js';
+import {
+  checkPayload,
+  GENESIS,
+  rowHash,
+  sha256,
+  type AuditEntry,
+  type AuditLink,
+  type AuditRow,
+  type AuditVerification,
+  type GuardedStatement,
+  type PendingRow,
+} from './audit-chain.js';
 import type { Db, Queryable } from './db.js';
 
-/** One event to record. */
-export interface AuditEntry {
-  actor: string;
-  action: string;
-  /** The customer the event concerns; erased on request. */
-  subject?: string | null;
-  target?: string | null;
-  /** Personal or free-form detail; erased with the subject. Must be JSON (no bigint). */
-  details?: Record<string, unknown> | null;
-}
+export type { AuditEntry, AuditLink, AuditVerification, GuardedStatement } from './audit-chain.js';
 
-/** Identifies one link of the chain. */
-export interface AuditLink {
-  seq: bigint;
-  hash: string;
-}
-
-/** The outcome of `verify`. */
-export interface AuditVerification {
-  ok: boolean;
-  /** Rows checked before the first break (all of them when ok). */
-  checked: number;
-  brokenAt?: bigint;
-  reason?: string;
-  /** The newest row seen, to keep as the next anchor. */
-  head?: AuditLink;
-}
-
-interface AuditRow {
-  seq: string;
-  at: Date;
-  actor: string;
-  action: string;
-  target: string | null;
-  subject: string | null;
-  payload: string | null;
-  payload_digest: string;
-  prev_hash: string;
-  hash: string;
-  erased_at: Date | null;
-}
-
-const GENESIS = '0'.repeat(64);
 const LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('tributary.audit.' || coalesce(current_schema(), ''), 0))`;
-const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
-
-function rowHash(
-  row: Pick<AuditRow, 'at' | 'actor' | 'action' | 'target' | 'payload_digest' | 'prev_hash'> & {
-    seq: bigint;
-  },
-) {
-  return sha256(
-    canonicalJson({
-      v: 1,
-      seq: row.seq.toString(),
-      at: row.at.toISOString(),
-      actor: row.actor,
-      action: row.action,
-      target: row.target,
-      payloadDigest: row.payload_digest,
-      prevHash: row.prev_hash,
-    }),
-  );
-}
-
-/** A staged entry as the sealer reads it. */
-interface PendingRow {
-  id: string;
-  at: Date;
-  actor: string;
-  action: string;
-  target: string | null;
-  subject: string | null;
-  payload: string | null;
-  payload_digest: string;
-  erased_at: Date | null;
-}
 
 /** Appends to, verifies and erases from the audit chain. */
 export class AuditLog {
@@ -149,6 +87,32 @@ export class AuditLog {
       [row.at, row.actor, row.action, row.target, row.subject, row.payload, row.payload_digest],
     );
     this.sealSoon();
+  }
+
+  /**
+   * Runs `guarded` (one data-modifying statement with RETURNING, e.g. a lease-guarded update) and, in
+   * the same statement, stages `entries` when it returned a row: the change and its audit entries
+   * commit together in one round trip, without BEGIN and COMMIT. Resolves whether `guarded` matched.
+   */
+  async stageWith(q: Queryable, guarded: GuardedStatement, entries: readonly AuditEntry[]): Promise<boolean> {
+    const rows = entries.map((entry) => this.#prepare(entry));
+    const n = guarded.params.length;
+    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
+    const [result] = await q.query<{ matched: number }>(
+      `WITH guarded AS (${guarded.sql}),
+       staged AS (
+         INSERT INTO audit_pending (at, actor, action, target, subject, payload, payload_digest)
+         SELECT * FROM unnest($${n + 1}::timestamptz[], $${n + 2}::text[], $${n + 3}::text[], $${n + 4}::text[],
+           $${n + 5}::text[], $${n + 6}::text[], $${n + 7}::text[])
+         WHERE EXISTS (SELECT 1 FROM guarded))
+       SELECT count(*)::int AS matched FROM guarded`,
+      [
+        ...guarded.params,
+        ...(['at', 'actor', 'action', 'target', 'subject', 'payload', 'payload_digest'] as const).map(column),
+      ],
+    );
+    if (rows.length > 0) this.sealSoon();
+    return (result?.matched ?? 0) > 0;
   }
 
   /** Asks the sealer to run shortly (after a transaction that staged entries committed). */
@@ -378,19 +342,4 @@ export class AuditLog {
       return chained.length + staged.length;
     });
   }
-}
-
-function checkPayload(row: AuditRow): string | null {
-  if (row.erased_at) {
-    return row.payload === null && row.subject === null ? null : 'erased row still holds personal data';
-  }
-  if (row.payload === null) return 'payload is missing but the row was never erased';
-  if (sha256(row.payload) !== row.payload_digest) return 'payload does not match its digest';
-  let subject: unknown;
-  try {
-    subject = (JSON.parse(row.payload) as { subject?: unknown }).subject;
-  } catch {
-    return 'payload is not JSON';
-  }
-  return subject === row.subject ? null : 'subject column does not match the payload';
 }

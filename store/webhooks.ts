@@ -7,12 +7,19 @@
 import { randomUUID } from 'node:crypto';
 import type { ProviderName } from '../domain/model.js';
 import type { CanonicalWebhookEvent } from '../domain/webhooks.js';
+import type { GuardedStatement } from './audit.js';
 import type { Db, Queryable } from './db.js';
 
 export const WEBHOOK_STATUSES = ['pending', 'processing', 'processed', 'ignored', 'dead'] as const;
 export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
 
 /** One inbox row, without the body unless asked for. */
+/**
+ * Sends `guarded` (the update that ends a claim, RETURNING a row only while the lease is the caller's)
+ * with what the caller records, atomically, and resolves whether it matched (AuditLog.stageWith).
+ */
+export type RecordWith = (db: Db, guarded: GuardedStatement) => Promise<boolean>;
+
 export interface WebhookEventRecord {
   id: string;
   provider: ProviderName;
@@ -153,16 +160,17 @@ export class WebhookRepository {
   }
 
   /**
-   * Ends a claim: processed or ignored. `record` runs in the same transaction once the row is known to
-   * be ours (the worker appends its audit entries there), so the mark and what it records commit
-   * together or not at all. False, with nothing written, when the lease was lost to another worker.
+   * Ends a claim: processed or ignored. `record` sends the lease-guarded update together with what it
+   * records (the worker's audit entries, which it writes only when the row is ours), so the mark and
+   * the record commit together or not at all. False, with nothing written, when the lease was lost to
+   * another worker.
    */
   async complete(
     id: string,
     owner: string,
     status: 'processed' | 'ignored',
     now: Date,
-    record?: (tx: Queryable) => Promise<void>,
+    record?: RecordWith,
   ): Promise<boolean> {
     return this.finish(
       `UPDATE webhook_events SET status = $3, locked_by = NULL, locked_until = NULL, processed_at = $4, last_error = NULL
@@ -181,7 +189,7 @@ export class WebhookRepository {
     owner: string,
     error: string,
     retryAt: Date | null,
-    record?: (tx: Queryable) => Promise<void>,
+    record?: RecordWith,
   ): Promise<boolean> {
     return this.finish(
       `UPDATE webhook_events
@@ -193,21 +201,16 @@ export class WebhookRepository {
   }
 
   /**
-   * Runs one lease-guarded update and, when it matched, `record`, in one transaction (with nothing to
-   * record, the update alone: one statement needs no BEGIN and COMMIT).
+   * Runs one lease-guarded update, alone or through `record`, which sends it with what it records
+   * (AuditLog.stageWith: in the same statement, so the two commit together in one round trip).
    */
   private async finish(
     sql: string,
     params: readonly unknown[],
-    record: ((tx: Queryable) => Promise<void>) | undefined,
+    record: RecordWith | undefined,
   ): Promise<boolean> {
     if (!record) return (await this.db.query(sql, params)).length > 0;
-    return this.db.transaction(async (tx) => {
-      const rows = await tx.query(sql, params);
-      if (rows.length === 0) return false;
-      await record(tx);
-      return true;
-    });
+    return record(this.db, { sql, params });
   }
 
   /**

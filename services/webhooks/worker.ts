@@ -5,14 +5,13 @@
  * replicas: a row is held by one lease at a time, and a worker that dies mid-event loses nothing, since
  * its lease lapses and the event is claimed again (the handler is idempotent, so the effect happens once).
  * The audit entries for an event (the handler's, and `webhook.ignored` or `webhook.dead_lettered`) are
- * appended in the transaction that marks it, so an event is recorded once however often it is retried.
+ * staged in the statement that marks it, so an event is recorded once however often it is retried.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ProviderName } from '../../domain/model.js';
 import type { AuditEntry, AuditLog } from '../../store/audit.js';
-import type { Queryable } from '../../store/db.js';
-import type { WebhookEventRecord, WebhookRepository } from '../../store/webhooks.js';
+import type { RecordWith, WebhookEventRecord, WebhookRepository } from '../../store/webhooks.js';
 import type { WebhookHandler } from './handler.js';
 
 export interface WorkerOptions {
@@ -129,9 +128,10 @@ export class WebhookWorker {
     this.#timer.unref();
   }
 
-  /** Appends `entries` inside `tx`, the transaction that marks the event. */
-  private async record(entries: readonly AuditEntry[], tx: Queryable): Promise<void> {
-    for (const entry of entries) await this.deps.audit.stage(entry, tx);
+  /** Stages `entries` in the statement that marks the event (none: the mark alone). */
+  private record(entries: readonly AuditEntry[]): RecordWith | undefined {
+    if (entries.length === 0) return undefined;
+    return (db, guarded) => this.deps.audit.stageWith(db, guarded, entries);
   }
 
   private async process(event: WebhookEventRecord): Promise<void> {
@@ -157,7 +157,7 @@ export class WebhookWorker {
         this.owner,
         result.outcome,
         this.now(),
-        (tx) => this.record(entries, tx),
+        this.record(entries),
       );
       if (!done) return log.warn('Webhook lease lost before completion; another worker owns the event.');
       this.deps.observe?.(event.provider, result.outcome);
@@ -177,8 +177,12 @@ export class WebhookWorker {
         target: event.id,
         details: { partnerEventId: event.partnerEventId, type: event.type, error: message },
       };
-      const recorded = await this.deps.repository.fail(event.id, this.owner, message, retryAt, (tx) =>
-        this.record(dead ? [deadLettered] : [], tx),
+      const recorded = await this.deps.repository.fail(
+        event.id,
+        this.owner,
+        message,
+        retryAt,
+        this.record(dead ? [deadLettered] : []),
       );
       if (!recorded) return;
       this.deps.observe?.(event.provider, dead ? 'dead' : 'retry');

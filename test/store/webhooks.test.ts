@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from '../../store/db.js';
-import { WebhookRepository, type NewWebhookEvent } from '../../store/webhooks.js';
+import { AuditLog } from '../../store/audit.js';
+import { WebhookRepository, type NewWebhookEvent, type RecordWith } from '../../store/webhooks.js';
 import { recordingDb, testBackends } from '../helpers/db.js';
 
 const T0 = new Date('2026-01-15T12:00:00Z');
@@ -68,19 +69,27 @@ describe.each(testBackends())('webhook inbox on $kind', { timeout: 120_000 }, (b
     // The lease still guards the single statement: another owner ends nothing.
     expect(await counted.complete(claimed!.id, 'w2', 'processed', at(3))).toBe(false);
     expect((await repo.get(claimed!.id))?.status).toBe('ignored');
-    // With something to record, the mark and the record share one transaction.
-    await repo.insert(delivery('recorded'));
-    const [again] = await counted.claim('w1', 5, at(4), at(64));
-    recorded.statements.length = 0;
-    await counted.complete(again!.id, 'w1', 'processed', at(5), async (tx) => {
-      await tx.query('SELECT 1');
-    });
-    expect(recorded.statements.map((sql) => sql.trim().split(/\s+/)[0])).toEqual([
-      'BEGIN',
-      'UPDATE',
-      'SELECT',
-      'COMMIT',
-    ]);
+    // With audit entries, the mark and the entries are one statement: both or neither.
+    const audit = new AuditLog(db, { sealIntervalMs: 0, sealDelayMs: 60_000 });
+    try {
+      const entry = { actor: 'webhook:stripe', action: 'webhook.processed', target: 'one-statement' };
+      const record: RecordWith = (q, guarded) =>
+        audit.stageWith(q, guarded, [entry, { ...entry, target: 'two' }]);
+      await repo.insert(delivery('recorded'));
+      const [again] = await counted.claim('w1', 5, at(4), at(64));
+      recorded.statements.length = 0;
+      expect(await counted.complete(again!.id, 'w2', 'processed', at(5), record)).toBe(false);
+      expect(await counted.complete(again!.id, 'w1', 'processed', at(5), record)).toBe(true);
+      expect(recorded.statements.map((sql) => sql.trim().split(/\s+/)[0])).toEqual(['WITH', 'WITH']);
+      expect((await repo.get(again!.id))?.status).toBe('processed');
+      const staged = await db.query<{ target: string }>(
+        "SELECT target FROM audit_pending WHERE actor = 'webhook:stripe' ORDER BY id",
+      );
+      expect(staged.map((row) => row.target)).toEqual(['one-statement', 'two']);
+    } finally {
+      audit.close();
+      await db.query('DELETE FROM audit_pending');
+    }
   });
 
   it('reclaims a row whose lease lapsed and refuses the old owner', async () => {

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WebhookHandler } from '../../../services/webhooks/handler.js';
-import { AuditLog, type AuditEntry } from '../../../store/audit.js';
+import { AuditLog, type AuditEntry, type GuardedStatement } from '../../../store/audit.js';
 import type { Db, Queryable } from '../../../store/db.js';
 import { WebhookRepository } from '../../../store/webhooks.js';
 import { testBackends } from '../../helpers/db.js';
@@ -40,18 +40,25 @@ function killedAfterHandle() {
 /** An audit log whose connection drops right after it writes a `webhook.processed` entry, `times` times. */
 class DropsAfterProcessedEntry extends AuditLog {
   constructor(
-    db: Db,
+    private readonly database: Db,
     private times: number,
   ) {
-    super(db);
+    super(database);
   }
 
-  override async stage(entry: AuditEntry, tx: Queryable): Promise<void> {
-    await super.stage(entry, tx);
-    if (entry.action === 'webhook.processed' && this.times > 0) {
-      this.times -= 1;
+  /** The marking statement runs in full, then the connection is lost before it commits. */
+  override async stageWith(
+    q: Queryable,
+    guarded: GuardedStatement,
+    entries: readonly AuditEntry[],
+  ): Promise<boolean> {
+    if (!entries.some((entry) => entry.action === 'webhook.processed') || this.times === 0)
+      return super.stageWith(q, guarded, entries);
+    this.times -= 1;
+    return this.database.transaction(async (tx) => {
+      await super.stageWith(tx, guarded, entries);
       throw new Error('connection lost before COMMIT');
-    }
+    });
   }
 }
 
