@@ -13,6 +13,7 @@
  *   clocks still agree on who holds a lease.
  */
 import { randomUUID } from 'node:crypto';
+import type { GuardedStatement } from './audit.js';
 import type { Db, Queryable } from './db.js';
 import {
   COLUMNS,
@@ -221,6 +222,21 @@ export class IdempotencyStore {
     options: { retentionMs: number; paymentId?: string | null },
     q: Queryable = this.db,
   ): Promise<void> {
+    const finishing = this.finishing(lease, response, options);
+    const rows = await q.query(finishing.sql, finishing.params);
+    if (rows.length === 0) throw new LeaseLostError(lease);
+  }
+
+  /**
+   * The statement `finish` sends: it returns a row only while the lease is the caller's. For a caller
+   * that sends it with more in the same statement (AuditLog.stageWith), and throws LeaseLostError
+   * itself when nothing came back.
+   */
+  finishing(
+    lease: Lease,
+    response: Json,
+    options: { retentionMs: number; paymentId?: string | null },
+  ): GuardedStatement {
     const params: unknown[] = [
       lease.subject,
       lease.mutation,
@@ -231,16 +247,15 @@ export class IdempotencyStore {
       options.paymentId ?? null,
     ];
     const now = this.#clock(params);
-    const rows = await q.query(
-      `UPDATE idempotency_keys
+    return {
+      sql: `UPDATE idempotency_keys
        SET state = 'finished', recovery_point = 'finished', response = $5::jsonb, owner_token = NULL,
            locked_until = NULL, updated_at = ${now}, expires_at = ${now} + $6::float8 ${MS},
            payment_id = coalesce($7::text, payment_id)
        WHERE ${PK} AND state = 'running' AND owner_token = $4::uuid
        RETURNING 1`,
       params,
-    );
-    if (rows.length === 0) throw new LeaseLostError(lease);
+    };
   }
 
   /**

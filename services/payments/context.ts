@@ -7,8 +7,7 @@ import { decodeId } from '../../domain/ids.js';
 import { formatDecimal } from '../../domain/money.js';
 import type { CallContext, PaymentsProvider } from '../../domain/providers.js';
 import { isDomainError, NotFoundError, PartnerError } from '../../domain/errors.js';
-import type { AuditLog } from '../../store/audit.js';
-import type { Queryable } from '../../store/db.js';
+import type { AuditEntry, AuditLog } from '../../store/audit.js';
 import type { IdempotentMutation } from './keys.js';
 import type { PaymentLedger } from './ledger.js';
 import type { CardRouter, RouteObserver } from './routing.js';
@@ -82,37 +81,30 @@ const ACTIONS: Record<IdempotentMutation, string> = {
   refundPayment: 'payment.refund',
 };
 
-/** Appends the audit entry of a finished money-moving operation, in the finishing transaction. */
-export async function auditOutcome(
-  deps: FlowDeps,
-  tx: Queryable,
-  entry: {
-    mutation: IdempotentMutation;
-    subject: string;
-    key: string;
-    payment: Payment | null;
-    userErrors: PaymentUserError[];
-    detail?: Record<string, unknown>;
-  },
-): Promise<void> {
-  await deps.audit.stage(
-    {
-      actor: 'customer',
-      action: ACTIONS[entry.mutation],
-      subject: entry.subject,
-      target: entry.payment?.id ?? null,
-      details: {
-        idempotencyKey: entry.key,
-        outcome: entry.userErrors.length > 0 ? entry.userErrors.map((error) => error.code).join(',') : 'OK',
-        provider: entry.payment?.provider ?? null,
-        status: entry.payment?.status ?? null,
-        amount: entry.payment ? formatDecimal(entry.payment.amount) : null,
-        currency: entry.payment?.amount.currency ?? null,
-        ...entry.detail,
-      },
+/** The audit entry of a finished money-moving operation, staged with the key's finish (runner.ts). */
+export function outcomeEntry(entry: {
+  mutation: IdempotentMutation;
+  subject: string;
+  key: string;
+  payment: Payment | null;
+  userErrors: PaymentUserError[];
+  detail?: Record<string, unknown>;
+}): AuditEntry {
+  return {
+    actor: 'customer',
+    action: ACTIONS[entry.mutation],
+    subject: entry.subject,
+    target: entry.payment?.id ?? null,
+    details: {
+      idempotencyKey: entry.key,
+      outcome: entry.userErrors.length > 0 ? entry.userErrors.map((error) => error.code).join(',') : 'OK',
+      provider: entry.payment?.provider ?? null,
+      status: entry.payment?.status ?? null,
+      amount: entry.payment ? formatDecimal(entry.payment.amount) : null,
+      currency: entry.payment?.amount.currency ?? null,
+      ...entry.detail,
     },
-    tx,
-  );
+  };
 }
 
 /**

@@ -109,6 +109,7 @@ export class PaymentService {
       ...(options.checkpoint ? { checkpoint: options.checkpoint } : {}),
       ...(options.observe ? { observe: options.observe } : {}),
       current: (subject, known) => this.ledger.current(subject, known),
+      audit: deps.audit,
     });
     this.#flows = {
       ledger: this.ledger,

@@ -22,8 +22,8 @@ import type { Json } from '../../store/idempotency.js';
 import { checkSamePayment } from './checks.js';
 import {
   assertPartnerStillDedupes,
-  auditOutcome,
   callPartner,
+  outcomeEntry,
   withPartnerState,
   type FlowDeps,
 } from './context.js';
@@ -216,7 +216,7 @@ function partnerOf<R, P>(movement: MoneyMovement<R, P>, plan: P): ProviderName {
   return movement.partnerOf ? movement.partnerOf(plan) : movement.partner;
 }
 
-/** Records the outcome, audits it and finishes the key, all in one transaction. */
+/** Records the outcome and finishes the key with its audit entry, all in one transaction. */
 function finishMovement<R, P>(
   deps: FlowDeps,
   call: CallContext,
@@ -229,7 +229,7 @@ function finishMovement<R, P>(
     .finish(async (tx) => {
       const payment = await movement.record(tx, result);
       const payload = movement.payload(payment, result, userErrors);
-      await auditOutcome(deps, tx, {
+      const audit = outcomeEntry({
         mutation: movement.mutation,
         subject: call.subject,
         key: movement.key,
@@ -237,7 +237,7 @@ function finishMovement<R, P>(
         userErrors,
         detail: refundDetail(payload.refund),
       });
-      return { payload, paymentId: movement.paymentId ?? payment?.id ?? null };
+      return { payload, paymentId: movement.paymentId ?? payment?.id ?? null, audit };
     })
     .finally(() => deps.audit.sealSoon());
 }

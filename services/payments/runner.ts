@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import { IdempotencyError } from '../../domain/errors.js';
+import type { AuditEntry, AuditLog } from '../../store/audit.js';
 import type { Db, Queryable } from '../../store/db.js';
 import {
   LeaseLostError,
@@ -57,6 +58,8 @@ export interface RunnerOptions {
    * Asked only when the claim did not bring the payment along.
    */
   current?: (subject: string, known: Payment) => Promise<Payment>;
+  /** Stages the audit entry an outcome returns, in the statement that finishes its key. */
+  audit?: AuditLog;
 }
 
 /** The identity of one logical operation. */
@@ -82,9 +85,14 @@ export interface Attempt {
   ): Promise<void>;
   /** Runs the test/e2e crash hook for a point. */
   checkpoint(point: CrashPoint): Promise<void>;
-  /** Writes the outcome and finishes the key in one transaction; returns the payload stored. */
+  /**
+   * Writes the outcome and finishes the key in one transaction; returns the payload stored. The
+   * outcome's audit entry, when `write` returns one, is staged in the statement that finishes the key.
+   */
   finish(
-    write: (tx: Queryable) => Promise<{ payload: PaymentPayload; paymentId: string | null }>,
+    write: (
+      tx: Queryable,
+    ) => Promise<{ payload: PaymentPayload; paymentId: string | null; audit?: AuditEntry }>,
   ): Promise<PaymentPayload>;
 }
 
@@ -196,13 +204,16 @@ export class IdempotentRunner {
       },
       finish: (write) =>
         db.transaction(async (tx) => {
-          const { payload, paymentId } = await write(tx);
-          await store.finish(
-            lease,
-            storePayload(payload),
-            { retentionMs: options.retentionMs, paymentId },
-            tx,
-          );
+          const { payload, paymentId, audit } = await write(tx);
+          const settings = { retentionMs: options.retentionMs, paymentId };
+          if (!audit || !options.audit) {
+            if (audit) throw new Error('An outcome with an audit entry needs the runner’s audit log.');
+            await store.finish(lease, storePayload(payload), settings, tx);
+            return payload;
+          }
+          // The key finished and the outcome's audit entry staged in one statement.
+          const finishing = store.finishing(lease, storePayload(payload), settings);
+          if (!(await options.audit.stageWith(tx, finishing, [audit]))) throw new LeaseLostError(lease);
           return payload;
         }),
     };

@@ -6,10 +6,11 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Payment } from '../../../domain/model.js';
 import { IdempotentRunner, type OperationKey } from '../../../services/payments/runner.js';
+import { AuditLog } from '../../../store/audit.js';
 import type { Db } from '../../../store/db.js';
 import { IdempotencyStore } from '../../../store/idempotency.js';
 import { PaymentRepository } from '../../../store/payments.js';
-import { testBackends } from '../../helpers/db.js';
+import { recordingDb, testBackends } from '../../helpers/db.js';
 import { cardPayment } from '../../helpers/payments.js';
 
 const HOUR = 3_600_000;
@@ -112,5 +113,74 @@ describe('idempotent runner replays', () => {
 
     expect(replay.payload.payment).toMatchObject({ id: paid.id, status: 'PROCESSING' });
     expect(current).not.toHaveBeenCalled();
+  });
+});
+
+describe('idempotent runner finishing', () => {
+  let db: Db;
+  let audit: AuditLog;
+  let recorded: ReturnType<typeof recordingDb>;
+  let runner: IdempotentRunner;
+
+  beforeAll(async () => {
+    db = await testBackends()[0]!.open();
+    audit = new AuditLog(db, { sealIntervalMs: 0, sealDelayMs: 60_000 });
+    recorded = recordingDb(db);
+    runner = new IdempotentRunner(recorded.db, new IdempotencyStore(recorded.db), {
+      leaseMs: 30_000,
+      retentionMs: HOUR,
+      logger: pino({ level: 'silent' }),
+      audit,
+    });
+  });
+  afterAll(async () => {
+    audit.close();
+    await db.close();
+  });
+
+  const outcome = (key: string) => ({
+    payload: { payment: null, refund: null, userErrors: [] },
+    paymentId: null,
+    audit: { actor: 'customer', action: 'payment.initiate', subject: 'cust_alice', target: key },
+  });
+  const staged = async (key: string) =>
+    (await db.query<{ target: string }>('SELECT target FROM audit_pending WHERE target = $1', [key])).length;
+
+  it('finishes the key and stages the outcome’s audit entry in one statement', async () => {
+    const key = 'runner-finish-0001';
+    recorded.statements.length = 0;
+    const result = await runner.run(operation(key), (attempt) => attempt.finish(async () => outcome(key)));
+    expect(result.replayed).toBe(false);
+    const finishing = recorded.statements.filter((sql) =>
+      /UPDATE idempotency_keys\s+SET state = 'finished'/.test(sql),
+    );
+    expect(finishing).toHaveLength(1);
+    expect(finishing[0]).toMatch(/INSERT INTO audit_pending/);
+    expect(recorded.statements.filter((sql) => /audit_pending/.test(sql))).toHaveLength(1);
+    expect(await staged(key)).toBe(1);
+  });
+
+  it('stages nothing and rolls the outcome back when another attempt took the key over', async () => {
+    const key = 'runner-finish-0002';
+    const failure = await runner
+      .run(operation(key), async (attempt) => {
+        // Another attempt takes the key over before this one finishes.
+        await db.query(
+          `UPDATE idempotency_keys SET owner_token = '00000000-0000-4000-8000-000000000000' WHERE key = $1`,
+          [key],
+        );
+        return attempt.finish(async (tx) => {
+          // The outcome's own writes, which must roll back with the refused finish.
+          await tx.query(
+            `INSERT INTO audit_pending (at, actor, action, payload_digest) VALUES (now(), 'x', 'x', $1)`,
+            [key],
+          );
+          return outcome(key);
+        });
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: 'IDEMPOTENCY_KEY_IN_USE' });
+    expect(await staged(key)).toBe(0);
+    expect(await db.query('SELECT 1 FROM audit_pending WHERE payload_digest = $1', [key])).toEqual([]);
   });
 });
