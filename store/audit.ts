@@ -95,23 +95,28 @@ export class AuditLog {
    * commit together in one round trip, without BEGIN and COMMIT. Resolves whether `guarded` matched.
    */
   async stageWith(q: Queryable, guarded: GuardedStatement, entries: readonly AuditEntry[]): Promise<boolean> {
-    const rows = entries.map((entry) => this.#prepare(entry));
-    const n = guarded.params.length;
-    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
-    const [result] = await q.query<{ matched: number }>(
-      `WITH guarded AS (${guarded.sql}),
-       staged AS (
+    const params: unknown[] = [...guarded.params];
+    // One VALUES row of scalar parameters per entry (cheaper to send and plan than arrays to unnest).
+    const values = entries.map((entry) => {
+      const row = this.#prepare(entry);
+      params.push(row.at, row.actor, row.action, row.target, row.subject, row.payload, row.payload_digest);
+      const n = params.length - 7;
+      return `($${n + 1}::timestamptz, $${n + 2}::text, $${n + 3}::text, $${n + 4}::text, $${n + 5}::text,
+        $${n + 6}::text, $${n + 7}::text)`;
+    });
+    const staging =
+      values.length === 0
+        ? ''
+        : `, staged AS (
          INSERT INTO audit_pending (at, actor, action, target, subject, payload, payload_digest)
-         SELECT * FROM unnest($${n + 1}::timestamptz[], $${n + 2}::text[], $${n + 3}::text[], $${n + 4}::text[],
-           $${n + 5}::text[], $${n + 6}::text[], $${n + 7}::text[])
-         WHERE EXISTS (SELECT 1 FROM guarded))
+         SELECT * FROM (VALUES ${values.join(', ')}) AS entry
+         WHERE EXISTS (SELECT 1 FROM guarded))`;
+    const [result] = await q.query<{ matched: number }>(
+      `WITH guarded AS (${guarded.sql})${staging}
        SELECT count(*)::int AS matched FROM guarded`,
-      [
-        ...guarded.params,
-        ...(['at', 'actor', 'action', 'target', 'subject', 'payload', 'payload_digest'] as const).map(column),
-      ],
+      params,
     );
-    if (rows.length > 0) this.sealSoon();
+    if (values.length > 0) this.sealSoon();
     return (result?.matched ?? 0) > 0;
   }
 
