@@ -177,6 +177,12 @@ export class PaymentRepository {
     return toPayment(row, eventRows, []);
   }
 
+  /** A payment's status, unlocked; null when the ledger has no such payment. */
+  async statusOf(q: Queryable, id: string): Promise<PaymentStatus | null> {
+    const [row] = await q.query<{ status: PaymentStatus }>('SELECT status FROM payments WHERE id = $1', [id]);
+    return row?.status ?? null;
+  }
+
   /** Reads a payment's status fields and locks its row until the transaction ends. */
   async lockForStatus(q: Queryable, id: string): Promise<LockedPayment | null> {
     const [row] = await q.query<PaymentRow>(

@@ -44,6 +44,15 @@ export class PaymentLedger {
     report: StatusReport,
     tx?: Queryable,
   ): Promise<StatusChange | null> {
+    if (!tx && !refreshes(report.patch)) {
+      // A report that moves nothing (the status held, or one behind it: statuses only move forward)
+      // and has no details to refresh needs neither the lock nor a transaction: one read decides it.
+      // Partners report a payment's final status again and again (the webhook after a synchronous
+      // answer, duplicates, out-of-order deliveries), so this is the common case.
+      const held = await this.repository.statusOf(this.db, paymentId);
+      if (!held) return null;
+      if (transitionPath(held, status).length === 0) return { from: held, to: held, changed: false };
+    }
     const run = async (q: Queryable): Promise<StatusChange | null> => {
       const locked = await this.repository.lockForStatus(q, paymentId);
       if (!locked) return null;
@@ -59,7 +68,7 @@ export class PaymentLedger {
       }
       const to = path.at(-1) ?? locked.status;
       // A report of the current status may still refresh its details (a new redirect URL).
-      if (path.length > 0 || (status === locked.status && report.patch)) {
+      if (path.length > 0 || (status === locked.status && refreshes(report.patch))) {
         await this.repository.setStatus(q, paymentId, to, at, report.patch ?? {});
       }
       return { from: locked.status, to, changed: path.length > 0 };
@@ -135,4 +144,9 @@ export class PaymentLedger {
 /** `now` when it changed since `known` (a later update), `known` otherwise (unchanged, or gone). */
 export function latest(known: Payment, now: Payment | null): Payment {
   return now && now.updatedAt.getTime() > known.updatedAt.getTime() ? now : known;
+}
+
+/** Whether a report carries details to write (a failure reason, a next action). */
+function refreshes(patch: StatusPatch | undefined): boolean {
+  return patch !== undefined && (patch.failureReason !== undefined || patch.nextAction !== undefined);
 }

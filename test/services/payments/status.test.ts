@@ -10,7 +10,7 @@ import {
 } from '../../../services/payments/status.js';
 import type { Db } from '../../../store/db.js';
 import { PaymentRepository } from '../../../store/payments.js';
-import { testBackends } from '../../helpers/db.js';
+import { recordingDb, testBackends } from '../../helpers/db.js';
 import { mulberry32 } from '../../helpers/random.js';
 
 const SUCCESS: PaymentStatus[] = [
@@ -199,6 +199,42 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
     const payment = await ledger.get('cust_alice', id);
     expect(payment?.events.map((event) => event.status)).toEqual(['SETTLED']);
     expect(await ledger.applyStatus('unknown', 'SETTLED', { source: 'WEBHOOK' })).toBeNull();
+  });
+
+  it('answers a report that moves nothing and refreshes nothing with one read: no lock, no write', async () => {
+    const id = await newPayment();
+    await ledger.applyStatus(id, 'REQUIRES_ACTION', { source: 'API' });
+    const before = await ledger.get('cust_alice', id);
+    const recorded = recordingDb(db);
+    const counted = new PaymentLedger(recorded.db, new PaymentRepository(recorded.db));
+
+    for (const status of ['REQUIRES_ACTION', 'PENDING'] as const) {
+      recorded.statements.length = 0;
+      expect(await counted.applyStatus(id, status, { source: 'WEBHOOK', patch: {} })).toEqual({
+        from: 'REQUIRES_ACTION',
+        to: 'REQUIRES_ACTION',
+        changed: false,
+      });
+      expect(recorded.statements).toEqual(['SELECT status FROM payments WHERE id = $1']);
+    }
+    expect(await ledger.get('cust_alice', id)).toEqual(before);
+
+    // The same status with details to refresh (a new redirect) still takes the lock and writes them.
+    recorded.statements.length = 0;
+    const nextAction = { type: 'REDIRECT_TO_BANK' as const, url: 'https://bank.example/again' };
+    await counted.applyStatus(id, 'REQUIRES_ACTION', { source: 'WEBHOOK', patch: { nextAction } });
+    expect(recorded.statements[0]).toBe('BEGIN');
+    expect(recorded.statements.some((sql) => /FOR UPDATE/.test(sql))).toBe(true);
+    expect((await ledger.get('cust_alice', id))?.nextAction).toEqual(nextAction);
+
+    // A report that moves the payment on still goes through the lock.
+    recorded.statements.length = 0;
+    expect(await counted.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', patch: {} })).toMatchObject({
+      to: 'SETTLED',
+      changed: true,
+    });
+    expect(recorded.statements.slice(0, 2)).toEqual(['SELECT status FROM payments WHERE id = $1', 'BEGIN']);
+    expect(await counted.applyStatus('unknown', 'SETTLED', { source: 'WEBHOOK' })).toBeNull();
   });
 
   it('ends concurrent out-of-order reporters in the furthest status', async () => {
