@@ -33,6 +33,7 @@ export interface AuditVerification {
   head?: AuditLink;
 }
 
+/** A row of the chain as stored. */
 export interface AuditRow {
   seq: string;
   at: Date;
@@ -69,18 +70,8 @@ export function rowHash(
   );
 }
 
-/** A staged entry as the sealer reads it. */
-export interface PendingRow {
-  id: string;
-  at: Date;
-  actor: string;
-  action: string;
-  target: string | null;
-  subject: string | null;
-  payload: string | null;
-  payload_digest: string;
-  erased_at: Date | null;
-}
+/** A staged entry as the sealer reads it: a row before the chain gives it a place and a hash. */
+export type PendingRow = Omit<AuditRow, 'seq' | 'prev_hash' | 'hash'> & { id: string };
 
 /** One data-modifying SQL statement ending in RETURNING, with its parameters ($1..$n). */
 export interface GuardedStatement {

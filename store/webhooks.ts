@@ -13,13 +13,13 @@ import type { Db, Queryable } from './db.js';
 export const WEBHOOK_STATUSES = ['pending', 'processing', 'processed', 'ignored', 'dead'] as const;
 export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];
 
-/** One inbox row, without the body unless asked for. */
 /**
  * Sends `guarded` (the update that ends a claim, RETURNING a row only while the lease is the caller's)
  * with what the caller records, atomically, and resolves whether it matched (AuditLog.stageWith).
  */
 export type RecordWith = (db: Db, guarded: GuardedStatement) => Promise<boolean>;
 
+/** One inbox row, without the body unless asked for. */
 export interface WebhookEventRecord {
   id: string;
   provider: ProviderName;
