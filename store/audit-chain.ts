@@ -73,12 +73,6 @@ export function rowHash(
 /** A staged entry as the sealer reads it: a row before the chain gives it a place and a hash. */
 export type PendingRow = Omit<AuditRow, 'seq' | 'prev_hash' | 'hash'> & { id: string };
 
-/** One data-modifying SQL statement ending in RETURNING, with its parameters ($1..$n). */
-export interface GuardedStatement {
-  sql: string;
-  params: readonly unknown[];
-}
-
 /** Why a row's payload does not agree with its digest and subject, or null when it does. */
 export function checkPayload(row: AuditRow): string | null {
   if (row.erased_at) {

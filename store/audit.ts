@@ -39,12 +39,11 @@ import {
   type AuditLink,
   type AuditRow,
   type AuditVerification,
-  type GuardedStatement,
   type PendingRow,
 } from './audit-chain.js';
-import type { Db, Queryable } from './db.js';
+import type { Db, GuardedStatement, Queryable } from './db.js';
 
-export type { AuditEntry, AuditLink, AuditVerification, GuardedStatement } from './audit-chain.js';
+export type { AuditEntry, AuditLink, AuditVerification } from './audit-chain.js';
 
 const LOCK = `SELECT pg_advisory_xact_lock(hashtextextended('tributary.audit.' || coalesce(current_schema(), ''), 0))`;
 

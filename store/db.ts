@@ -28,6 +28,12 @@ import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
 
+/** One data-modifying SQL statement ending in RETURNING, with its parameters ($1..$n). */
+export interface GuardedStatement {
+  sql: string;
+  params: readonly unknown[];
+}
+
 /** Something SQL can be sent to: the database itself or an open transaction. */
 export interface Queryable {
   /** Runs one statement with `$1`-style parameters and returns its rows. */

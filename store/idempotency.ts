@@ -13,8 +13,7 @@
  *   clocks still agree on who holds a lease.
  */
 import { randomUUID } from 'node:crypto';
-import type { GuardedStatement } from './audit.js';
-import type { Db, Queryable } from './db.js';
+import type { Db, GuardedStatement, Queryable } from './db.js';
 import {
   COLUMNS,
   toRecord,

@@ -7,8 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ProviderName } from '../domain/model.js';
 import type { CanonicalWebhookEvent } from '../domain/webhooks.js';
-import type { GuardedStatement } from './audit.js';
-import type { Db, Queryable } from './db.js';
+import type { Db, GuardedStatement, Queryable } from './db.js';
 
 export const WEBHOOK_STATUSES = ['pending', 'processing', 'processed', 'ignored', 'dead'] as const;
 export type WebhookStatus = (typeof WEBHOOK_STATUSES)[number];

@@ -206,11 +206,11 @@ export class IdempotentRunner {
         db.transaction(async (tx) => {
           const { payload, paymentId, audit } = await write(tx);
           const settings = { retentionMs: options.retentionMs, paymentId };
-          if (!audit || !options.audit) {
-            if (audit) throw new Error('An outcome with an audit entry needs the runner’s audit log.');
+          if (!audit) {
             await store.finish(lease, storePayload(payload), settings, tx);
             return payload;
           }
+          if (!options.audit) throw new Error('An outcome with an audit entry needs the runner’s audit log.');
           // The key finished and the outcome's audit entry staged in one statement.
           const finishing = store.finishing(lease, storePayload(payload), settings);
           if (!(await options.audit.stageWith(tx, finishing, [audit]))) throw new LeaseLostError(lease);

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { WebhookHandler } from '../../../services/webhooks/handler.js';
-import { AuditLog, type AuditEntry, type GuardedStatement } from '../../../store/audit.js';
-import type { Db, Queryable } from '../../../store/db.js';
+import { AuditLog, type AuditEntry } from '../../../store/audit.js';
+import type { Db, GuardedStatement, Queryable } from '../../../store/db.js';
 import { WebhookRepository } from '../../../store/webhooks.js';
 import { testBackends } from '../../helpers/db.js';
 import { startPaymentsHarness, type PaymentsHarness } from '../payments/harness.js';
