@@ -23,9 +23,9 @@
  * Entries that belong to a business transaction (a payment, a processed webhook) are `stage`d instead:
  * one INSERT into `audit_pending`, no lock, committed or rolled back with the change they record
  * (`stageWith` sends the INSERT in the change's own statement when that change is one guarded update). The
- * sealer (`seal`, run shortly after each stage and on a backstop interval, on every replica) takes the
- * lock once per batch and moves committed entries into the chain in their pending order. So concurrent
- * payments never wait on each other for the chain, and an entry joins it moments after its commit.
+ * sealer (`seal`, run shortly after each stage, and on a backstop interval on every replica as `sweep`,
+ * which first asks lock-free whether anything waits) takes the lock once per batch and moves committed
+ * entries into the chain in their pending order. So concurrent payments never wait on each other for the chain, and an entry joins it moments after its commit.
  * `verify`, `head` and `erase` seal first; erasure blanks pending entries too, under the same lock.
  */
 import { randomBytes } from 'node:crypto';
@@ -71,7 +71,7 @@ export class AuditLog {
     this.#batchSize = options.batchSize ?? 500;
     const interval = options.sealIntervalMs ?? 1_000;
     this.#backstop =
-      interval > 0 ? setInterval(() => void this.seal().catch(() => undefined), interval) : null;
+      interval > 0 ? setInterval(() => void this.sweep().catch(() => undefined), interval) : null;
     this.#backstop?.unref();
   }
 
@@ -156,6 +156,19 @@ export class AuditLog {
       this.#sealing = null;
     });
     return this.#sealing;
+  }
+
+  /**
+   * The backstop's run: seals when anything is staged, after one lock-free read that finds out. An idle
+   * replica then costs the database one statement per interval, not a transaction taking the chain's
+   * lock; a run after a stage (`sealSoon`) knows there is work and goes straight to `seal`.
+   */
+  async sweep(): Promise<number> {
+    if (this.#sealing) return this.seal();
+    const [waiting] = await this.db.query<{ waiting: boolean }>(
+      'SELECT EXISTS (SELECT 1 FROM audit_pending) AS waiting',
+    );
+    return waiting?.waiting ? this.seal() : 0;
   }
 
   /** Stops the sealer's timers (the process is shutting down). */

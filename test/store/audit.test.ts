@@ -278,6 +278,24 @@ describe.each(testBackends())('the audit log on $kind', (backend) => {
     }
   });
 
+  it('sweeps an idle chain with one lock-free read, and seals what waits', async () => {
+    const recorded = recordingDb(db);
+    const sweeper = new AuditLog(recorded.db, { sealIntervalMs: 0, sealDelayMs: 60_000 });
+    try {
+      expect(await sweeper.sweep()).toBe(0);
+      expect(recorded.statements.map((sql) => sql.trim().split(/\s+/).slice(0, 3).join(' '))).toEqual([
+        'SELECT EXISTS (SELECT',
+      ]);
+      await db.transaction((tx) => audit.stage(entry(1), tx));
+      recorded.statements.length = 0;
+      expect(await sweeper.sweep()).toBe(1);
+      expect(recorded.statements).toContain('BEGIN');
+      expect(await audit.verify()).toMatchObject({ ok: true, checked: 1 });
+    } finally {
+      sweeper.close();
+    }
+  });
+
   it('seals in batches and interleaves with direct appends without forking the chain', async () => {
     const small = new AuditLog(db, { sealIntervalMs: 0, sealDelayMs: 60_000, batchSize: 7 });
     try {
