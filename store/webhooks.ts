@@ -5,7 +5,7 @@
  * process one row at the same time and a crashed worker's rows come back when its lease lapses.
  */
 import { randomUUID } from 'node:crypto';
-import type { ProviderName } from '../domain/model.js';
+import type { PaymentStatus, ProviderName } from '../domain/model.js';
 import type { CanonicalWebhookEvent } from '../domain/webhooks.js';
 import type { Db, GuardedStatement, Queryable } from './db.js';
 
@@ -296,8 +296,17 @@ export class WebhookRepository {
   }
 }
 
-/** The subject a recorded payment belongs to (the worker fetches the payment on that subject's behalf). */
-export async function paymentSubject(q: Queryable, paymentId: string): Promise<string | null> {
-  const [row] = await q.query<{ subject: string }>('SELECT subject FROM payments WHERE id = $1', [paymentId]);
-  return row?.subject ?? null;
+/**
+ * The subject a recorded payment belongs to (the worker fetches the payment on that subject's behalf),
+ * and its status as read now (passed on as the report's `seen`, which spares the ledger a read).
+ */
+export async function paymentOwner(
+  q: Queryable,
+  paymentId: string,
+): Promise<{ subject: string; status: PaymentStatus } | null> {
+  const [row] = await q.query<{ subject: string; status: PaymentStatus }>(
+    'SELECT subject, status FROM payments WHERE id = $1',
+    [paymentId],
+  );
+  return row ?? null;
 }

@@ -16,6 +16,12 @@ export interface StatusReport {
   at?: Date;
   detail?: string | null;
   patch?: StatusPatch;
+  /**
+   * The status the reporter read from the ledger earlier (a webhook's owner read). Statuses only move
+   * forward, so a report that `seen` already covers moves nothing now either: it is answered without a
+   * read, and one that moves the payment goes straight to the lock.
+   */
+  seen?: PaymentStatus;
 }
 
 /** What applyStatus did. */
@@ -48,8 +54,9 @@ export class PaymentLedger {
       // A report that moves nothing (the status held, or one behind it: statuses only move forward)
       // and has no details to refresh needs neither the lock nor a transaction: one read decides it.
       // Partners report a payment's final status again and again (the webhook after a synchronous
-      // answer, duplicates, out-of-order deliveries), so this is the common case.
-      const held = await this.repository.statusOf(this.db, paymentId);
+      // answer, duplicates, out-of-order deliveries), so this is the common case. `from` and `to` are
+      // then the status as read, which may be `seen` (read before the partner was asked).
+      const held = report.seen ?? (await this.repository.statusOf(this.db, paymentId));
       if (!held) return null;
       if (transitionPath(held, status).length === 0) return { from: held, to: held, changed: false };
     }

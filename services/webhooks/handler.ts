@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
 import { encodeId } from '../../domain/ids.js';
 import type { Db } from '../../store/db.js';
-import { paymentSubject, type WebhookEventRecord } from '../../store/webhooks.js';
+import { paymentOwner, type WebhookEventRecord } from '../../store/webhooks.js';
 import type { StatusChange, StatusReport } from '../payments/ledger.js';
 import { handleDisputeEvent, type DisputeHandlerDeps } from './disputes.js';
 import type { ItemEventHandler } from './items.js';
@@ -60,6 +60,7 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
     partnerId: string,
     subject: string,
     logger: Logger,
+    seen?: PaymentStatus,
   ): Promise<StatusChange | null> => {
     const payment = await deps.fetchPayment(event.provider, partnerId, {
       subject,
@@ -70,6 +71,7 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
     return deps.payments.applyStatus(encodeId('Payment', event.provider, partnerId), payment.status, {
       source: 'WEBHOOK',
       detail: `${event.type} (${event.partnerEventId})`,
+      ...(seen ? { seen } : {}),
       patch: {
         ...(payment.status === 'FAILED' ? { failureReason: payment.failureReason } : {}),
         ...(payment.status === 'REQUIRES_ACTION' ? { nextAction: payment.nextAction } : {}),
@@ -84,7 +86,7 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
         if (!deps.disputes) return { outcome: 'ignored', detail: 'dispute events need no action' };
         const disputeDeps: DisputeHandlerDeps = {
           ...deps.disputes,
-          subjectOf: (paymentId) => paymentSubject(deps.db, paymentId),
+          subjectOf: async (paymentId) => (await paymentOwner(deps.db, paymentId))?.subject ?? null,
           refreshPayment: async (source, partnerPaymentId, subject, log) => {
             const change = await pullPayment(source, partnerPaymentId, subject, log);
             return change?.changed
@@ -101,13 +103,14 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
         return { outcome: 'ignored', detail: `${resource.kind} events need no action` };
       }
       const paymentId = encodeId('Payment', event.provider, resource.partnerId);
-      const subject = await paymentSubject(deps.db, paymentId);
-      if (!subject) {
+      const owner = await paymentOwner(deps.db, paymentId);
+      if (!owner) {
         // The webhook may beat our own record of a payment we just created; wait a little for it.
         if (event.attempts < unknownAttempts) throw new RetryLater('payment not (yet) in the ledger');
         return { outcome: 'ignored', detail: 'payment not initiated through Tributary' };
       }
-      const change = await pullPayment(event, resource.partnerId, subject, logger);
+      const { subject } = owner;
+      const change = await pullPayment(event, resource.partnerId, subject, logger, owner.status);
       return {
         outcome: 'processed',
         detail: change?.changed ? `${change.from} -> ${change.to}` : `unchanged (${change?.to ?? 'unknown'})`,

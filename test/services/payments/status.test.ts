@@ -7,6 +7,7 @@ import {
   isRefundable,
   isTerminal,
   transitionPath,
+  TRANSITIONS,
 } from '../../../services/payments/status.js';
 import type { Db } from '../../../store/db.js';
 import { PaymentRepository } from '../../../store/payments.js';
@@ -81,6 +82,27 @@ describe('the payment state machine', () => {
         expect(fold('PENDING', withDuplicates), `${history.join('>')} as ${reports.join(',')}`).toBe(final);
       }
     }
+  });
+
+  it('keeps a report covered once it is covered: a status read earlier may stand in for the current one', () => {
+    const ALL = Object.keys(TRANSITIONS) as PaymentStatus[];
+    /** Every status a payment holding `from` can reach by later reports. */
+    const reachable = (from: PaymentStatus): Set<PaymentStatus> => {
+      const seen = new Set<PaymentStatus>([from]);
+      for (const status of seen)
+        for (const report of ALL) for (const step of transitionPath(status, report)) seen.add(step);
+      return seen;
+    };
+    let checked = 0;
+    for (const earlier of ALL) {
+      for (const report of ALL.filter((status) => transitionPath(earlier, status).length === 0)) {
+        for (const now of reachable(earlier)) {
+          expect(transitionPath(now, report), `${earlier} -> ${now}, report ${report}`).toEqual([]);
+          checked += 1;
+        }
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
   });
 
   it('knows what can be cancelled and refunded', () => {
@@ -235,6 +257,35 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
     });
     expect(recorded.statements.slice(0, 2)).toEqual(['SELECT status FROM payments WHERE id = $1', 'BEGIN']);
     expect(await counted.applyStatus('unknown', 'SETTLED', { source: 'WEBHOOK' })).toBeNull();
+  });
+
+  it('takes a status the reporter read earlier as `seen`: no read when it covers the report, the lock when not', async () => {
+    const id = await newPayment();
+    await ledger.applyStatus(id, 'PROCESSING', { source: 'API' });
+    const recorded = recordingDb(db);
+    const counted = new PaymentLedger(recorded.db, new PaymentRepository(recorded.db));
+
+    expect(await counted.applyStatus(id, 'PROCESSING', { source: 'WEBHOOK', seen: 'PROCESSING' })).toEqual({
+      from: 'PROCESSING',
+      to: 'PROCESSING',
+      changed: false,
+    });
+    expect(recorded.statements).toEqual([]);
+
+    const change = await counted.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', seen: 'PROCESSING' });
+    expect(change).toEqual({ from: 'PROCESSING', to: 'SETTLED', changed: true });
+    expect(recorded.statements[0]).toBe('BEGIN');
+    expect(recorded.statements[1]).toMatch(/FOR UPDATE/);
+    // A stale `seen` that asks for a move the payment has made already: the lock finds it made.
+    expect(await counted.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', seen: 'PROCESSING' })).toEqual({
+      from: 'SETTLED',
+      to: 'SETTLED',
+      changed: false,
+    });
+    expect((await ledger.get('cust_alice', id))?.events.map((event) => event.status)).toEqual([
+      'PROCESSING',
+      'SETTLED',
+    ]);
   });
 
   it('ends concurrent out-of-order reporters in the furthest status', async () => {

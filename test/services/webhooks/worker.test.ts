@@ -14,7 +14,7 @@ import { backoffMs, WebhookWorker, type WorkerOptions } from '../../../services/
 import { AuditLog } from '../../../store/audit.js';
 import type { Db } from '../../../store/db.js';
 import { WebhookRepository } from '../../../store/webhooks.js';
-import { testBackends } from '../../helpers/db.js';
+import { recordingDb, testBackends } from '../../helpers/db.js';
 import { deliver as deliverEvent, shuffled } from './partner.js';
 
 const logger = pino({ level: 'silent' });
@@ -137,6 +137,67 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
       expect([...seen].sort((x, y) => chain.indexOf(x) - chain.indexOf(y)).at(-1)).toBe('SETTLED');
     }
     expect((await repo.list({ limit: 100, statuses: ['pending', 'processing', 'dead'] })).length).toBe(0);
+  });
+
+  it('reads a payment once per event: the owner read brings the status the ledger decides on', async () => {
+    const recorded = recordingDb(db);
+    const counted = new PaymentService(
+      {
+        db: recorded.db,
+        audit,
+        providers: () => {
+          throw new Error('no partner calls');
+        },
+        logger,
+      },
+      { partnerKeySecret: 'test', cardProvider: 'stripe' },
+    );
+    const countedWorker = new WebhookWorker(
+      {
+        repository: new WebhookRepository(recorded.db),
+        handler: paymentWebhookHandler({ db: recorded.db, payments: counted, fetchPayment }),
+        audit,
+        logger,
+        now: () => clock,
+        random: () => 0.5,
+      },
+      OPTIONS,
+    );
+    const words = (sql: string) => sql.trim().split(/\s+/).slice(0, 4).join(' ');
+    const partnerId = await newPayment();
+
+    // An event that moves the payment: the owner read, then straight to the lock.
+    await deliver(partnerId, 'evt_reads_move', 'SETTLED');
+    expect(await countedWorker.runOnce()).toBe(1);
+    expect(recorded.statements.map(words).slice(0, 3)).toEqual([
+      'UPDATE webhook_events SET status',
+      'SELECT subject, status FROM',
+      'BEGIN',
+    ]);
+    expect(recorded.statements[3]).toMatch(/FOR UPDATE/);
+    expect(recorded.statements).not.toContain('SELECT status FROM payments WHERE id = $1');
+    expect((await statusOf(partnerId)).status).toBe('SETTLED');
+
+    // A repeat of the status the ledger holds: the claim, the owner read, the mark with its audit entry.
+    recorded.statements.length = 0;
+    await deliver(partnerId, 'evt_reads_again', 'SETTLED');
+    expect(await countedWorker.runOnce()).toBe(1);
+    expect(recorded.statements.map(words)).toEqual([
+      'UPDATE webhook_events SET status',
+      'SELECT subject, status FROM',
+      'WITH guarded AS (UPDATE',
+    ]);
+    expect(
+      await db.query("SELECT status FROM webhook_events WHERE partner_event_id = 'evt_reads_again'"),
+    ).toEqual([{ status: 'processed' }]);
+    await audit.seal();
+    const [entry] = await db.query<{ payload: string }>(
+      "SELECT payload FROM audit_log WHERE action = 'webhook.processed' ORDER BY seq DESC LIMIT 1",
+    );
+    expect(JSON.parse(entry!.payload)).toMatchObject({
+      details: { partnerEventId: 'evt_reads_again', from: 'SETTLED', to: 'SETTLED' },
+    });
+    expect((await statusOf(partnerId)).events.filter((event) => event.status === 'SETTLED')).toHaveLength(1);
   });
 
   it('loses nothing when a worker dies mid-event: the lease lapses and the event is processed once', async () => {
