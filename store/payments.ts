@@ -3,8 +3,9 @@
  * reference, its append-only status history (`payment_events`) and its refunds.
  *
  * This repository only reads and writes rows. Which status changes are allowed is decided by the state
- * machine in services/payments; status writes go through its `applyStatus`, which locks the row here
- * (`lockForStatus`) and then calls `setStatus` and `appendEvent` in the same transaction.
+ * machine in services/payments; status writes go through its `applyStatus`, which moves a status it read
+ * with `moveStatus` (a compare-and-set, one statement with the history it adds), or inside a caller's
+ * transaction locks the row first (`lockForStatus`).
  *
  * Data minimisation: a creditor's account number is stored as its last four digits and an IBAN as its
  * country code plus last four characters, which is all the graph ever shows.
@@ -200,23 +201,54 @@ export class PaymentRepository {
     };
   }
 
-  /** Sets the status (and the fields that go with it); only the state machine calls this. */
-  async setStatus(q: Queryable, id: string, status: PaymentStatus, at: Date, patch: StatusPatch = {}) {
-    await q.query(
-      `UPDATE payments SET status = $2, updated_at = greatest(updated_at, $3),
-         failure_reason = CASE WHEN $4::boolean THEN $5 ELSE failure_reason END,
-         next_action = CASE WHEN $6::boolean THEN $7::jsonb ELSE next_action END
-       WHERE id = $1`,
+  /**
+   * Moves a payment from `move.from` to `move.to` in one statement: the status and the fields that go
+   * with it, and one history entry per status passed (`events`; an entry the payment already has is
+   * kept). Only the state machine calls this. It is a compare-and-set: nothing is written unless the
+   * status is still `from`, which, since statuses only move forward, means nothing moved the payment
+   * since `from` was read. Resolves whether it matched.
+   */
+  async moveStatus(
+    q: Queryable,
+    id: string,
+    move: {
+      from: PaymentStatus;
+      to: PaymentStatus;
+      at: Date;
+      patch?: StatusPatch;
+      events: readonly PaymentEvent[];
+    },
+  ): Promise<boolean> {
+    const patch = move.patch ?? {};
+    const [row] = await q.query<{ matched: number }>(
+      `WITH moved AS (
+         UPDATE payments SET status = $3, updated_at = greatest(updated_at, $4),
+           failure_reason = CASE WHEN $5::boolean THEN $6 ELSE failure_reason END,
+           next_action = CASE WHEN $7::boolean THEN $8::jsonb ELSE next_action END
+         WHERE id = $1 AND status = $2 RETURNING id
+       ), history AS (
+         INSERT INTO payment_events (payment_id, status, at, source, detail)
+         SELECT moved.id, x.status, x.at, x.source, x.detail
+         FROM moved, unnest($9::text[], $10::timestamptz[], $11::text[], $12::text[]) AS x(status, at, source, detail)
+         ON CONFLICT (payment_id, status) DO NOTHING
+       )
+       SELECT count(*)::int AS matched FROM moved`,
       [
         id,
-        status,
-        at,
+        move.from,
+        move.to,
+        move.at,
         patch.failureReason !== undefined,
         patch.failureReason ?? null,
         patch.nextAction !== undefined,
         patch.nextAction ? JSON.stringify(patch.nextAction) : null,
+        move.events.map((event) => event.status),
+        move.events.map((event) => event.at),
+        move.events.map((event) => event.source),
+        move.events.map((event) => event.detail),
       ],
     );
+    return (row?.matched ?? 0) > 0;
   }
 
   /** Appends one history entry; false when the payment already has an entry for that status. */

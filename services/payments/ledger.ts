@@ -1,8 +1,9 @@
 /**
  * The payments ledger as the rest of the process uses it. `applyStatus` is the one entry point for
- * status changes, whoever reports them (our API calls, webhooks, reconciliation, operators): it locks
- * the payment, asks the state machine, and appends history, so duplicate and out-of-order reports are
- * harmless and concurrent reporters serialise on the row.
+ * status changes, whoever reports them (our API calls, webhooks, reconciliation, operators): it asks
+ * the state machine and writes the move with its history only if the status it decided on still holds,
+ * so duplicate and out-of-order reports are harmless and concurrent reporters never both move a payment
+ * from the same status.
  */
 import type { Payment, PaymentEvent, PaymentStatus, Refund } from '../../domain/model.js';
 import type { Db, Queryable } from '../../store/db.js';
@@ -43,6 +44,13 @@ export class PaymentLedger {
   /**
    * Moves a payment towards `status` if the state machine allows it, recording each status passed.
    * Idempotent and order-independent; null when the payment is unknown. Pass `tx` to join a transaction.
+   *
+   * Without `tx` no lock is taken: the status is read (or taken from `report.seen`), and a move is one
+   * compare-and-set statement that writes only if the status is still the one read. When another
+   * reporter moved the payment meanwhile, the status is read again and the report decided again;
+   * statuses only move forward, so that ends. Partners report a payment's final status again and again
+   * (the webhook after a synchronous answer, duplicates, out-of-order deliveries), so the common case is
+   * one read that finds nothing to do. `from` and `to` are the status as read.
    */
   async applyStatus(
     paymentId: string,
@@ -50,37 +58,55 @@ export class PaymentLedger {
     report: StatusReport,
     tx?: Queryable,
   ): Promise<StatusChange | null> {
-    if (!tx && !refreshes(report.patch)) {
-      // A report that moves nothing (the status held, or one behind it: statuses only move forward)
-      // and has no details to refresh needs neither the lock nor a transaction: one read decides it.
-      // Partners report a payment's final status again and again (the webhook after a synchronous
-      // answer, duplicates, out-of-order deliveries), so this is the common case. `from` and `to` are
-      // then the status as read, which may be `seen` (read before the partner was asked).
-      const held = report.seen ?? (await this.repository.statusOf(this.db, paymentId));
-      if (!held) return null;
-      if (transitionPath(held, status).length === 0) return { from: held, to: held, changed: false };
-    }
-    const run = async (q: Queryable): Promise<StatusChange | null> => {
-      const locked = await this.repository.lockForStatus(q, paymentId);
+    const at = report.at ?? this.now();
+    if (tx) {
+      // Inside the caller's transaction (a refund, a recorded payment): the row lock decides.
+      const locked = await this.repository.lockForStatus(tx, paymentId);
       if (!locked) return null;
-      const at = report.at ?? this.now();
-      const path = transitionPath(locked.status, status);
-      for (const step of path) {
-        await this.repository.appendEvent(q, paymentId, {
-          status: step,
-          at,
-          source: report.source,
-          detail: step === status ? (report.detail ?? null) : `implied by ${status}`,
-        });
-      }
-      const to = path.at(-1) ?? locked.status;
-      // A report of the current status may still refresh its details (a new redirect URL).
-      if (path.length > 0 || (status === locked.status && refreshes(report.patch))) {
-        await this.repository.setStatus(q, paymentId, to, at, report.patch ?? {});
-      }
-      return { from: locked.status, to, changed: path.length > 0 };
-    };
-    return tx ? run(tx) : this.db.transaction(run);
+      const change = await this.#move(tx, paymentId, locked.status, status, report, at);
+      if (!change) throw new Error(`payment ${paymentId} changed status while locked`);
+      return change;
+    }
+    let held = report.seen ?? (await this.repository.statusOf(this.db, paymentId));
+    for (;;) {
+      if (!held) return null;
+      const change = await this.#move(this.db, paymentId, held, status, report, at);
+      if (change) return change;
+      held = await this.repository.statusOf(this.db, paymentId);
+    }
+  }
+
+  /**
+   * Decides `status` against the status `held` and writes the move, if any, guarded by `held`:
+   * the change, or undefined when the payment no longer holds `held` (nothing written).
+   */
+  async #move(
+    q: Queryable,
+    paymentId: string,
+    held: PaymentStatus,
+    status: PaymentStatus,
+    report: StatusReport,
+    at: Date,
+  ): Promise<StatusChange | undefined> {
+    const path = transitionPath(held, status);
+    // A report of the current status may still refresh its details (a new redirect URL).
+    const refresh = path.length === 0 && status === held && refreshes(report.patch);
+    if (path.length === 0 && !refresh) return { from: held, to: held, changed: false };
+    const events: PaymentEvent[] = path.map((step) => ({
+      status: step,
+      at,
+      source: report.source,
+      detail: step === status ? (report.detail ?? null) : `implied by ${status}`,
+    }));
+    const to = path.at(-1) ?? held;
+    const moved = await this.repository.moveStatus(q, paymentId, {
+      from: held,
+      to,
+      at,
+      ...(report.patch ? { patch: report.patch } : {}),
+      events,
+    });
+    return moved ? { from: held, to, changed: path.length > 0 } : undefined;
   }
 
   /**

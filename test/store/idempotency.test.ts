@@ -97,13 +97,12 @@ describe.each(testBackends())('idempotency keys on $kind', (backend) => {
 
     // Settled (and partly refunded) after the key finished: the replay's claim sees it.
     const settled = new Date('2025-03-01T09:05:00.456Z');
-    await payments.appendEvent(db, paid.id, {
-      status: 'SETTLED',
+    await payments.moveStatus(db, paid.id, {
+      from: 'PROCESSING',
+      to: 'SETTLED',
       at: settled,
-      source: 'WEBHOOK',
-      detail: 'paid',
+      events: [{ status: 'SETTLED', at: settled, source: 'WEBHOOK', detail: 'paid' }],
     });
-    await payments.setStatus(db, paid.id, 'SETTLED', settled);
     await payments.upsertRefund(
       db,
       paid.id,

@@ -113,9 +113,12 @@ describe.each(testBackends())('payments ledger repository on $kind', (backend) =
     ).rejects.toThrow(/append-only/);
   });
 
-  it('locks a payment for a status decision and updates status, failure and next action', async () => {
+  it('locks a payment for a status decision, and moves it with its history only from the status read', async () => {
     const p = payment();
     await repo.insert(db, p);
+    const at = new Date('2025-03-02T00:00:00Z');
+    const nextAction = { type: 'REDIRECT_TO_BANK' as const, url: 'https://bank.example/auth' };
+    const toAction = { status: 'REQUIRES_ACTION' as const, at, source: 'API' as const, detail: 'x' };
     await db.transaction(async (tx) => {
       const locked = await repo.lockForStatus(tx, p.id);
       expect(locked).toMatchObject({
@@ -124,14 +127,24 @@ describe.each(testBackends())('payments ledger repository on $kind', (backend) =
         refundedMinor: 0n,
         currency: 'GBP',
       });
-      await repo.setStatus(tx, p.id, 'REQUIRES_ACTION', new Date('2025-03-02T00:00:00Z'), {
-        nextAction: { type: 'REDIRECT_TO_BANK', url: 'https://bank.example/auth' },
-      });
+      const move = { from: 'PENDING' as const, to: 'REQUIRES_ACTION' as const, at, events: [toAction] };
+      expect(await repo.moveStatus(tx, p.id, { ...move, patch: { nextAction } })).toBe(true);
     });
     expect(await repo.get('cust_alice', p.id)).toMatchObject({
       status: 'REQUIRES_ACTION',
-      nextAction: { type: 'REDIRECT_TO_BANK', url: 'https://bank.example/auth' },
-      updatedAt: new Date('2025-03-02T00:00:00Z'),
+      nextAction,
+      updatedAt: at,
+      events: [toAction],
+    });
+    // A move from a status the payment no longer holds writes nothing: no status, no history.
+    const later = new Date('2025-03-03T00:00:00Z');
+    const settled = { status: 'SETTLED' as const, at: later, source: 'WEBHOOK' as const, detail: null };
+    expect(
+      await repo.moveStatus(db, p.id, { from: 'PENDING', to: 'SETTLED', at: later, events: [settled] }),
+    ).toBe(false);
+    expect(await repo.get('cust_alice', p.id)).toMatchObject({
+      status: 'REQUIRES_ACTION',
+      events: [toAction],
     });
     expect(await repo.lockForStatus(db, 'missing')).toBeNull();
   });
@@ -184,7 +197,8 @@ describe.each(testBackends())('payments ledger repository on $kind', (backend) =
     ];
     for (const p of payments) {
       await repo.insert(db, p);
-      if (p.status !== 'PENDING') await repo.setStatus(db, p.id, p.status, p.createdAt);
+      if (p.status !== 'PENDING')
+        await repo.moveStatus(db, p.id, { from: 'PENDING', to: p.status, at: p.createdAt, events: [] });
     }
     const newest = [...payments].reverse().map((p) => p.id);
     const first = await repo.list('cust_alice', { limit: 2 });
@@ -201,6 +215,8 @@ describe.each(testBackends())('payments ledger repository on $kind', (backend) =
     await expect(repo.insert(db, payment({ amount: { minor: 0n, currency: 'GBP' } }))).rejects.toThrow();
     const p = payment();
     await repo.insert(db, p);
-    await expect(repo.setStatus(db, p.id, 'LOST' as never, new Date())).rejects.toThrow();
+    await expect(
+      repo.moveStatus(db, p.id, { from: 'PENDING', to: 'LOST' as never, at: new Date(), events: [] }),
+    ).rejects.toThrow();
   });
 });

@@ -62,13 +62,12 @@ describe('idempotent runner replays', () => {
   /** Settles the payment in the ledger, as its webhook would after the first call answered. */
   async function settle(paid: Payment) {
     await payments.insertWithHistory(db, paid, paid.events, { failureReason: null, nextAction: null });
-    await payments.appendEvent(db, paid.id, {
-      status: 'SETTLED',
+    await payments.moveStatus(db, paid.id, {
+      from: paid.status,
+      to: 'SETTLED',
       at: settled,
-      source: 'WEBHOOK',
-      detail: null,
+      events: [{ status: 'SETTLED', at: settled, source: 'WEBHOOK', detail: null }],
     });
-    await payments.setStatus(db, paid.id, 'SETTLED', settled);
   }
 
   it("answers the payment the key's claim read, without reading it again", async () => {

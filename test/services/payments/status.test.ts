@@ -241,25 +241,32 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
     }
     expect(await ledger.get('cust_alice', id)).toEqual(before);
 
-    // The same status with details to refresh (a new redirect) still takes the lock and writes them.
+    // The same status with details to refresh (a new redirect): the read, and one guarded write.
+    const guardedMove = /^WITH moved AS \(\s*UPDATE payments/;
     recorded.statements.length = 0;
     const nextAction = { type: 'REDIRECT_TO_BANK' as const, url: 'https://bank.example/again' };
     await counted.applyStatus(id, 'REQUIRES_ACTION', { source: 'WEBHOOK', patch: { nextAction } });
-    expect(recorded.statements[0]).toBe('BEGIN');
-    expect(recorded.statements.some((sql) => /FOR UPDATE/.test(sql))).toBe(true);
+    expect(recorded.statements).toHaveLength(2);
+    expect(recorded.statements[1]).toMatch(guardedMove);
     expect((await ledger.get('cust_alice', id))?.nextAction).toEqual(nextAction);
 
-    // A report that moves the payment on still goes through the lock.
+    // A report that moves the payment on: the read, and the move with its history in one statement.
     recorded.statements.length = 0;
     expect(await counted.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', patch: {} })).toMatchObject({
       to: 'SETTLED',
       changed: true,
     });
-    expect(recorded.statements.slice(0, 2)).toEqual(['SELECT status FROM payments WHERE id = $1', 'BEGIN']);
+    expect(recorded.statements).toHaveLength(2);
+    expect(recorded.statements[0]).toBe('SELECT status FROM payments WHERE id = $1');
+    expect(recorded.statements[1]).toMatch(guardedMove);
+    expect((await ledger.get('cust_alice', id))?.events.map((event) => event.status)).toEqual([
+      'REQUIRES_ACTION',
+      'SETTLED',
+    ]);
     expect(await counted.applyStatus('unknown', 'SETTLED', { source: 'WEBHOOK' })).toBeNull();
   });
 
-  it('takes a status the reporter read earlier as `seen`: no read when it covers the report, the lock when not', async () => {
+  it('takes a status the reporter read earlier as `seen`: no read when it covers the report, one move when not', async () => {
     const id = await newPayment();
     await ledger.applyStatus(id, 'PROCESSING', { source: 'API' });
     const recorded = recordingDb(db);
@@ -274,14 +281,18 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
 
     const change = await counted.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', seen: 'PROCESSING' });
     expect(change).toEqual({ from: 'PROCESSING', to: 'SETTLED', changed: true });
-    expect(recorded.statements[0]).toBe('BEGIN');
-    expect(recorded.statements[1]).toMatch(/FOR UPDATE/);
-    // A stale `seen` that asks for a move the payment has made already: the lock finds it made.
+    expect(recorded.statements).toHaveLength(1);
+    expect(recorded.statements[0]).toMatch(/^WITH moved AS \(\s*UPDATE payments/);
+
+    // A stale `seen` that asks for a move the payment has made already: the guarded move writes
+    // nothing, the status is read again, and the report is decided again (nothing to do).
+    recorded.statements.length = 0;
     expect(await counted.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', seen: 'PROCESSING' })).toEqual({
       from: 'SETTLED',
       to: 'SETTLED',
       changed: false,
     });
+    expect(recorded.statements.map((sql) => sql.trim().split(/\s+/)[0])).toEqual(['WITH', 'SELECT']);
     expect((await ledger.get('cust_alice', id))?.events.map((event) => event.status)).toEqual([
       'PROCESSING',
       'SETTLED',
