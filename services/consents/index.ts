@@ -17,7 +17,7 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { InputError, NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import { decodeId } from '../../domain/ids.js';
-import type { Consent, ProviderName } from '../../domain/model.js';
+import type { ProviderName } from '../../domain/model.js';
 import { isProviderName } from '../../domain/model.js';
 import type { CallContext, ConsentsProvider } from '../../domain/providers.js';
 import type { AuditLog } from '../../store/audit.js';
@@ -25,57 +25,29 @@ import type { ConsentRepository } from '../../store/consents.js';
 import type { Json } from '../../store/idempotency.js';
 import type { SecretBox } from '../../store/secrets.js';
 import { once, type OnceSettings } from './once.js';
+import {
+  checkRedirect,
+  INVALID_ANSWER,
+  userError,
+  type CompleteConsentArgs,
+  type ConsentAuthorisation,
+  type ConsentPayload,
+  type ConsentResult,
+  type ConsentUserError,
+  type GrantConsentArgs,
+  type GrantPayload,
+} from './payloads.js';
 
-/** The UserErrorCode values the consent mutations produce. */
-export type ConsentUserErrorCode =
-  'CONSENT_NOT_ACTIVE' | 'CONSENT_DECLINED' | 'CONSENT_AUTHORISATION_INVALID' | 'NOT_SUPPORTED';
-
-export interface ConsentUserError {
-  code: ConsentUserErrorCode;
-  message: string;
-  field: string[] | null;
-}
-
-/** Where the customer answers a grant. */
-export interface ConsentAuthorisation {
-  /** The bank's authorisation page; null when the app opens the partner's own UI. */
-  url: string | null;
-  /** Plaid Link's token; null otherwise. */
-  linkToken: string | null;
-  /** The OAuth state the answer comes back with (completeConsent takes it). */
-  state: string;
-  answerBy: Date | null;
-}
-
-export interface ConsentPayload {
-  consent: Consent | null;
-  userErrors: ConsentUserError[];
-}
-
-export interface GrantPayload extends ConsentPayload {
-  authorisation: ConsentAuthorisation | null;
-}
-
-export interface ConsentResult<P extends ConsentPayload> {
-  payload: P;
-  replayed: boolean;
-}
-
-export interface GrantConsentArgs {
-  provider: ProviderName;
-  permissions: readonly string[];
-  expiresAt: Date | null;
-  /** Where the partner sends the customer back; default: Tributary's own callback. */
-  redirectUri?: string | null;
-}
-
-export interface CompleteConsentArgs {
-  state: string;
-  /** The bank's authorisation code, or Plaid Link's public token. */
-  code: string | null;
-  /** The partner's "no" instead of a code (OAuth `error`, Plaid Link's exit). */
-  error: string | null;
-}
+export type {
+  CompleteConsentArgs,
+  ConsentAuthorisation,
+  ConsentPayload,
+  ConsentResult,
+  ConsentUserError,
+  ConsentUserErrorCode,
+  GrantConsentArgs,
+  GrantPayload,
+} from './payloads.js';
 
 export interface ConsentServiceDeps {
   consents: ConsentRepository;
@@ -107,18 +79,6 @@ export interface RevocationRun {
 
 const RETRY_BASE_MS = 30_000;
 const RETRY_MAX_MS = 3_600_000;
-
-const userError = (
-  code: ConsentUserErrorCode,
-  message: string,
-  field: string[] | null = null,
-): ConsentUserError => ({ code, message, field });
-
-const INVALID_ANSWER = userError(
-  'CONSENT_AUTHORISATION_INVALID',
-  'This authorisation is unknown, already used or no longer waiting; start the grant again.',
-  ['input', 'state'],
-);
 
 export class ConsentService {
   readonly #now: () => Date;
@@ -427,18 +387,5 @@ export class ConsentService {
     const provider = this.deps.providers(name);
     if (!provider) throw new NotSupportedError(name, 'consents granted through Tributary');
     return provider;
-  }
-}
-
-/** A redirect URI must be absolute http(s), without a fragment (RFC 6749 section 3.1.2). */
-function checkRedirect(uri: string): void {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    throw new InputError('The redirect URI must be an absolute URL.', 'input.redirectUri');
-  }
-  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.hash) {
-    throw new InputError('The redirect URI must be an http(s) URL without a fragment.', 'input.redirectUri');
   }
 }
