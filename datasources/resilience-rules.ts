@@ -1,11 +1,53 @@
 /**
- * The small rules the partner policy (resilience.ts) is built from: how long to wait before a retry,
- * what counts as the partner failing, and how an attempt is labelled for metrics.
+ * The small rules the partner policy (resilience.ts) is built from: its settings, how long to wait
+ * before a retry, what counts as the partner failing, and how an attempt is labelled for metrics.
  */
 import { CircuitState, type IBackoff, type IBackoffFactory, type IRetryBackoffContext } from 'cockatiel';
 import { PartnerError } from '../domain/errors.js';
+import type { PartnerCallSettings } from './module.js';
 
 export type BreakerState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
+
+/** The knobs of one partner's policy (server/config.ts documents each variable). */
+export interface PolicySettings {
+  /** Whole-call budget of a read, in ms: queueing, every attempt and every backoff. */
+  readDeadlineMs: number;
+  /** Whole-call budget of a write (payments), in ms. */
+  writeDeadlineMs: number;
+  /** Retries after the first attempt, for reads and keyed writes. */
+  retryAttempts: number;
+  /** First backoff in ms; it grows exponentially with decorrelated jitter. */
+  retryBaseMs: number;
+  retryMaxDelayMs: number;
+  /** Share of failed attempts (0..1, exclusive) over the window that opens the breaker. */
+  breakerFailureRatio: number;
+  breakerWindowMs: number;
+  /** Attempts the window must hold before the ratio can open the breaker. */
+  breakerMinRequests: number;
+  /** How long the breaker stays open before one probe is let through. */
+  breakerHalfOpenMs: number;
+  /** Concurrent attempts: the partner pool's connection cap. */
+  bulkheadLimit: number;
+  /** Calls that may wait for a slot; one more fails fast. */
+  bulkheadQueue: number;
+}
+
+/** A partner's policy settings from its call settings (defaults with the partner's overrides). */
+export function policySettings(calls: PartnerCallSettings): PolicySettings {
+  return {
+    readDeadlineMs: calls.deadlineMs.read,
+    writeDeadlineMs: calls.deadlineMs.write,
+    retryAttempts: calls.retryAttempts,
+    retryBaseMs: calls.retryBaseMs,
+    retryMaxDelayMs: calls.retryMaxDelayMs,
+    breakerFailureRatio: calls.breakerFailureRatio,
+    breakerWindowMs: calls.breakerWindowMs,
+    breakerMinRequests: calls.breakerMinRequests,
+    breakerHalfOpenMs: calls.breakerHalfOpenMs,
+    bulkheadLimit: calls.maxConnections,
+    bulkheadQueue: calls.bulkheadQueue,
+  };
+}
 
 /** Exponential backoff with jitter, unless the partner said how long to wait (Retry-After). */
 export class PartnerBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {

@@ -40,7 +40,6 @@ import {
 } from 'cockatiel';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import type { PartnerCallSettings } from './module.js';
 import { isDomainError, PartnerError, refusedBeforeAcceptance, type UnsentReason } from '../domain/errors.js';
 import type { ProviderName } from '../domain/model.js';
 import type { CallOptions, CallPolicy } from './http.js';
@@ -53,34 +52,11 @@ import {
   statusOf,
   statusOfError,
   type BreakerState,
+  type PolicySettings,
 } from './resilience-rules.js';
 
-export type { BreakerState } from './resilience-rules.js';
+export { policySettings, type BreakerState, type PolicySettings } from './resilience-rules.js';
 export type { MinuteBucket } from './partner-health.js';
-
-/** The knobs of one partner's policy (server/config.ts documents each variable). */
-export interface PolicySettings {
-  /** Whole-call budget of a read, in ms: queueing, every attempt and every backoff. */
-  readDeadlineMs: number;
-  /** Whole-call budget of a write (payments), in ms. */
-  writeDeadlineMs: number;
-  /** Retries after the first attempt, for reads and keyed writes. */
-  retryAttempts: number;
-  /** First backoff in ms; it grows exponentially with decorrelated jitter. */
-  retryBaseMs: number;
-  retryMaxDelayMs: number;
-  /** Share of failed attempts (0..1, exclusive) over the window that opens the breaker. */
-  breakerFailureRatio: number;
-  breakerWindowMs: number;
-  /** Attempts the window must hold before the ratio can open the breaker. */
-  breakerMinRequests: number;
-  /** How long the breaker stays open before one probe is let through. */
-  breakerHalfOpenMs: number;
-  /** Concurrent attempts: the partner pool's connection cap. */
-  bulkheadLimit: number;
-  /** Calls that may wait for a slot; one more fails fast. */
-  bulkheadQueue: number;
-}
 
 /** How a policy reports what it does; server/metrics.ts turns this into Prometheus series. */
 export interface PolicyObserver {
@@ -122,23 +98,6 @@ const SILENT: PolicyObserver = {
   rejected: () => undefined,
   breakerChanged: () => undefined,
 };
-
-/** A partner's policy settings from its call settings (defaults with the partner's overrides). */
-export function policySettings(calls: PartnerCallSettings): PolicySettings {
-  return {
-    readDeadlineMs: calls.deadlineMs.read,
-    writeDeadlineMs: calls.deadlineMs.write,
-    retryAttempts: calls.retryAttempts,
-    retryBaseMs: calls.retryBaseMs,
-    retryMaxDelayMs: calls.retryMaxDelayMs,
-    breakerFailureRatio: calls.breakerFailureRatio,
-    breakerWindowMs: calls.breakerWindowMs,
-    breakerMinRequests: calls.breakerMinRequests,
-    breakerHalfOpenMs: calls.breakerHalfOpenMs,
-    bulkheadLimit: calls.maxConnections,
-    bulkheadQueue: calls.bulkheadQueue,
-  };
-}
 
 export class PartnerPolicy implements CallPolicy {
   private readonly breaker: CircuitBreakerPolicy;
