@@ -2,7 +2,8 @@
  * What a stored event does. Events are thin: the body is never trusted for a status. The payment the
  * event names is fetched from the partner, and its status goes through the payments state machine
  * (`PaymentService.applyStatus`), which only moves forward; so duplicates, late and out-of-order events
- * all end in the state the partner holds now. Dispute events pull the dispute and its payment (disputes.ts).
+ * all end in the state the partner holds now. A payment the ledger holds in a final status is not
+ * fetched: nothing the partner says can move it. Dispute events pull the dispute and its payment (disputes.ts).
  */
 import type { Logger } from 'pino';
 import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
@@ -10,6 +11,7 @@ import { encodeId } from '../../domain/ids.js';
 import type { Db } from '../../store/db.js';
 import { paymentOwner, type WebhookEventRecord } from '../../store/webhooks.js';
 import type { StatusChange, StatusReport } from '../payments/ledger.js';
+import { isTerminal } from '../payments/status.js';
 import { handleDisputeEvent, type DisputeHandlerDeps } from './disputes.js';
 import type { ItemEventHandler } from './items.js';
 import type { HandleResult } from './result.js';
@@ -110,7 +112,11 @@ export function paymentWebhookHandler(deps: PaymentHandlerDeps): WebhookHandler 
         return { outcome: 'ignored', detail: 'payment not initiated through Tributary' };
       }
       const { subject } = owner;
-      const change = await pullPayment(event, resource.partnerId, subject, logger, owner.status);
+      // A payment in a final status cannot change whatever the partner says now: no partner call (late
+      // and duplicate events about finished payments are common, and each pull costs partner quota).
+      const change: StatusChange | null = isTerminal(owner.status)
+        ? { from: owner.status, to: owner.status, changed: false }
+        : await pullPayment(event, resource.partnerId, subject, logger, owner.status);
       return {
         outcome: 'processed',
         detail: change?.changed ? `${change.from} -> ${change.to}` : `unchanged (${change?.to ?? 'unknown'})`,

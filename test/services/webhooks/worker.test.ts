@@ -200,6 +200,22 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
     expect((await statusOf(partnerId)).events.filter((event) => event.status === 'SETTLED')).toHaveLength(1);
   });
 
+  it('asks the partner nothing about a payment in a final status, and records the event processed', async () => {
+    const partnerId = await newPayment();
+    await deliver(partnerId, 'evt_final_first', 'FAILED');
+    expect(await worker().drain()).toBe(1);
+    expect((await statusOf(partnerId)).status).toBe('FAILED');
+
+    // The partner is down: a pull would fail and the event be retried. A final payment needs none.
+    partnerDown = true;
+    await deliver(partnerId, 'evt_final_late', 'SETTLED');
+    expect(await worker().drain()).toBe(1);
+    expect(
+      await db.query("SELECT status, attempts FROM webhook_events WHERE partner_event_id = 'evt_final_late'"),
+    ).toEqual([{ status: 'processed', attempts: 1 }]);
+    expect((await statusOf(partnerId)).status).toBe('FAILED');
+  });
+
   it('loses nothing when a worker dies mid-event: the lease lapses and the event is processed once', async () => {
     const partnerId = await newPayment();
     await deliver(partnerId, 'evt_crash', 'SETTLED');
