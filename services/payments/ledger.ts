@@ -20,7 +20,7 @@ export interface StatusReport {
   /**
    * The status the reporter read from the ledger earlier (a webhook's owner read). Statuses only move
    * forward, so a report that `seen` already covers moves nothing now either: it is answered without a
-   * read, and one that moves the payment goes straight to the lock.
+   * read, and one that moves the payment goes straight to the guarded move.
    */
   seen?: PaymentStatus;
 }

@@ -3,7 +3,8 @@
  * event names is fetched from the partner, and its status goes through the payments state machine
  * (`PaymentService.applyStatus`), which only moves forward; so duplicates, late and out-of-order events
  * all end in the state the partner holds now. A payment the ledger holds in a final status is not
- * fetched: nothing the partner says can move it. Dispute events pull the dispute and its payment (disputes.ts).
+ * fetched: nothing the partner says can move it. Dispute events pull the dispute and its payment
+ * (disputes.ts).
  */
 import type { Logger } from 'pino';
 import type { Payment, PaymentStatus, ProviderName } from '../../domain/model.js';
