@@ -31,6 +31,7 @@ import type { Account, Balance, Dispute, Payment, ProviderName, Transaction } fr
 import type { Principal } from '../domain/principal.js';
 import { decodeId, encodeId, type DecodedId, type EntityKind } from '../domain/ids.js';
 import type { AccountsProvider, CallContext } from '../domain/providers.js';
+import { asError, covering, loadPerProvider, unique, type Ahead } from './support/batching.js';
 
 export interface TransactionWindow {
   from?: Date;
@@ -355,44 +356,6 @@ export function createLoaders(scope: LoaderScope, ports: LoaderPorts): Loaders {
     disputes,
     call,
   };
-}
-
-/** A read started ahead of the account listing, for the accounts last listed. */
-interface Ahead<T> {
-  ids: ReadonlySet<string>;
-  result: Promise<T>;
-}
-
-/** The started read's result when it was started for every one of `owned`, else null. */
-function covering<T>(ahead: Ahead<T> | undefined, owned: readonly string[]): Promise<T> | null {
-  return ahead && owned.every((id) => ahead.ids.has(id)) ? ahead.result : null;
-}
-
-/** Runs `load` once per provider present among the keys; a provider's failure is kept as its value. */
-async function loadPerProvider<T>(
-  keys: readonly (DecodedId | null)[],
-  load: (provider: ProviderName, keys: DecodedId[]) => Promise<T>,
-): Promise<Map<ProviderName, T | Error>> {
-  const groups = new Map<ProviderName, DecodedId[]>();
-  for (const key of keys) {
-    if (!key) continue;
-    groups.set(key.provider, [...(groups.get(key.provider) ?? []), key]);
-  }
-  const results = new Map<ProviderName, T | Error>();
-  await Promise.all(
-    [...groups].map(async ([provider, group]) => {
-      results.set(provider, await (async () => load(provider, group))().catch(asError));
-    }),
-  );
-  return results;
-}
-
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
-function unique(values: string[]): string[] {
-  return [...new Set(values)];
 }
 
 function windowKey(window: TransactionWindow): string {
