@@ -66,11 +66,27 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
     };
   }
 
-  function worker(): WebhookWorker {
+  /** The payments service on `on` (the test's database, or a recording view of it). */
+  function paymentService(on: Db): PaymentService {
+    return new PaymentService(
+      {
+        db: on,
+        audit,
+        providers: () => {
+          throw new Error('no partner calls');
+        },
+        logger,
+      },
+      { partnerKeySecret: 'test', cardProvider: 'stripe' },
+    );
+  }
+
+  /** A worker whose inbox, owner reads and ledger all go through `on`. */
+  function worker(on: Db = db, service: PaymentService = payments): WebhookWorker {
     return new WebhookWorker(
       {
-        repository: repo,
-        handler: paymentWebhookHandler({ db, payments, fetchPayment }),
+        repository: on === db ? repo : new WebhookRepository(on),
+        handler: paymentWebhookHandler({ db: on, payments: service, fetchPayment }),
         audit,
         logger,
         now: () => clock,
@@ -99,17 +115,7 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
     db = await backend.open();
     repo = new WebhookRepository(db);
     audit = new AuditLog(db);
-    payments = new PaymentService(
-      {
-        db,
-        audit,
-        providers: () => {
-          throw new Error('no partner calls');
-        },
-        logger,
-      },
-      { partnerKeySecret: 'test', cardProvider: 'stripe' },
-    );
+    payments = paymentService(db);
   });
   beforeEach(() => {
     clock = new Date('2026-01-15T12:00:00Z');
@@ -141,28 +147,7 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
 
   it('reads a payment once per event: the owner read brings the status the ledger decides on', async () => {
     const recorded = recordingDb(db);
-    const counted = new PaymentService(
-      {
-        db: recorded.db,
-        audit,
-        providers: () => {
-          throw new Error('no partner calls');
-        },
-        logger,
-      },
-      { partnerKeySecret: 'test', cardProvider: 'stripe' },
-    );
-    const countedWorker = new WebhookWorker(
-      {
-        repository: new WebhookRepository(recorded.db),
-        handler: paymentWebhookHandler({ db: recorded.db, payments: counted, fetchPayment }),
-        audit,
-        logger,
-        now: () => clock,
-        random: () => 0.5,
-      },
-      OPTIONS,
-    );
+    const countedWorker = worker(recorded.db, paymentService(recorded.db));
     const words = (sql: string) => sql.trim().split(/\s+/).slice(0, 4).join(' ');
     const partnerId = await newPayment();
 
