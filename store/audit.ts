@@ -22,10 +22,10 @@
  *
  * Entries that belong to a business transaction (a payment, a processed webhook) are `stage`d instead:
  * one INSERT into `audit_pending`, no lock, committed or rolled back with the change they record
- * (`stageWith` sends the INSERT in the change's own statement when that change is one guarded update). The
- * sealer (`seal`, run shortly after each stage, and on a backstop interval on every replica as `sweep`,
- * which first asks lock-free whether anything waits) takes the lock once per batch and moves committed
- * entries into the chain in their pending order. So concurrent payments never wait on each other for
+ * (`stageWith` sends the INSERT in the change's own statement when that change is one guarded
+ * update). The sealer (`seal`, run shortly after each stage, and on a backstop interval on every
+ * replica as `sweep`, which first asks lock-free whether anything waits) takes the lock once per batch
+ * and moves committed entries into the chain in their pending order. So concurrent payments never wait on each other for
  * the chain, and an entry joins it moments after its commit.
  * `verify`, `head` and `erase` seal first; erasure blanks pending entries too, under the same lock.
  */
