@@ -58,19 +58,18 @@ export class PaymentLedger {
     report: StatusReport,
     tx?: Queryable,
   ): Promise<StatusChange | null> {
-    const at = report.at ?? this.now();
     if (tx) {
       // Inside the caller's transaction (a refund, a recorded payment): the row lock decides.
       const locked = await this.repository.lockForStatus(tx, paymentId);
       if (!locked) return null;
-      const change = await this.#move(tx, paymentId, locked.status, status, report, at);
+      const change = await this.#move(tx, paymentId, locked.status, status, report);
       if (!change) throw new Error(`payment ${paymentId} changed status while locked`);
       return change;
     }
     let held = report.seen ?? (await this.repository.statusOf(this.db, paymentId));
     for (;;) {
       if (!held) return null;
-      const change = await this.#move(this.db, paymentId, held, status, report, at);
+      const change = await this.#move(this.db, paymentId, held, status, report);
       if (change) return change;
       held = await this.repository.statusOf(this.db, paymentId);
     }
@@ -78,7 +77,8 @@ export class PaymentLedger {
 
   /**
    * Decides `status` against the status `held` and writes the move, if any, guarded by `held`:
-   * the change, or undefined when the payment no longer holds `held` (nothing written).
+   * the change, or undefined when the payment no longer holds `held` (nothing written). The move is
+   * stamped now, after `held` was read, so history entries keep the order their moves happened in.
    */
   async #move(
     q: Queryable,
@@ -86,12 +86,12 @@ export class PaymentLedger {
     held: PaymentStatus,
     status: PaymentStatus,
     report: StatusReport,
-    at: Date,
   ): Promise<StatusChange | undefined> {
     const path = transitionPath(held, status);
     // A report of the current status may still refresh its details (a new redirect URL).
     const refresh = path.length === 0 && status === held && refreshes(report.patch);
     if (path.length === 0 && !refresh) return { from: held, to: held, changed: false };
+    const at = report.at ?? this.now();
     const events: PaymentEvent[] = path.map((step) => ({
       status: step,
       at,

@@ -299,6 +299,23 @@ describe.each(testBackends())('applyStatus on $kind', (backend) => {
     ]);
   });
 
+  it('stamps a move when it is decided, after a re-read, so the history keeps the order of the moves', async () => {
+    const id = await newPayment();
+    const base = Date.parse('2026-02-01T00:00:00Z');
+    await ledger.applyStatus(id, 'SETTLED', { source: 'WEBHOOK', at: new Date(base + 1_500) });
+    let ticks = 0;
+    const clocked = new PaymentLedger(db, new PaymentRepository(db), () => new Date(base + 1_000 * ++ticks));
+    // A stale `seen`: the guarded move from PENDING fails, the status is read again, and the refund
+    // is stamped after that read, not when the first attempt began.
+    expect(await clocked.applyStatus(id, 'REFUNDED', { source: 'WEBHOOK', seen: 'PENDING' })).toMatchObject({
+      from: 'SETTLED',
+      to: 'REFUNDED',
+    });
+    const events = (await ledger.get('cust_alice', id))?.events ?? [];
+    expect(events.map((event) => event.status)).toEqual(['SETTLED', 'REFUNDED']);
+    expect(events[1]!.at.getTime()).toBeGreaterThan(events[0]!.at.getTime());
+  });
+
   it('ends concurrent out-of-order reporters in the furthest status', async () => {
     const peer = backend.openPeer ? await backend.openPeer(db) : null;
     try {
