@@ -8,6 +8,7 @@
  * lost that race changes nothing, so the copy never moves backwards or applies one update twice.
  * Every read and write names the subject; an Item belongs to exactly one subject.
  */
+import { LRUCache } from 'lru-cache';
 import type { Money } from '../../domain/money.js';
 import type { Db, Queryable } from '../../store/db.js';
 
@@ -56,6 +57,12 @@ export interface PlaidCopyRead {
 export interface PlaidSyncStore {
   /** The cursor reached by the Item's last completed sync; null before the first. */
   cursor(subject: string, itemId: string): Promise<string | null>;
+  /**
+   * Where a sync starts: the cursor this replica last stored or read for the Item, else `cursor`. It
+   * can be behind another replica's sync; then the compare-and-set of `applySync` or `advanceAndRead`
+   * refuses the sync, nothing is written, and the next start reads the stored cursor again.
+   */
+  startCursor(subject: string, itemId: string): Promise<string | null>;
   /**
    * Applies a completed sync that started from cursor `from` and ended at `to`, atomically. False,
    * with nothing written, when the stored cursor is no longer `from` (another sync got there first).
@@ -145,13 +152,19 @@ type CopyRow = { synced_at: Date | null } & Partial<TransactionRow>;
 /** The PostgreSQL/PGlite implementation. */
 export class PlaidSyncRepository implements PlaidSyncStore {
   readonly #now: () => Date;
+  /**
+   * The cursor each Item's last sync on this replica stored or read, by subject and Item: a live read
+   * starts its sync without a statement. Bounded; an Item that falls out reads its cursor again.
+   */
+  readonly #cursors: LRUCache<string, string>;
 
   /** `now` exists for tests. */
   constructor(
     private readonly db: Db,
-    options: { now?: () => Date } = {},
+    options: { now?: () => Date; rememberedCursors?: number } = {},
   ) {
     this.#now = options.now ?? (() => new Date());
+    this.#cursors = new LRUCache({ max: options.rememberedCursors ?? 10_000 });
   }
 
   async cursor(subject: string, itemId: string): Promise<string | null> {
@@ -160,6 +173,21 @@ export class PlaidSyncRepository implements PlaidSyncStore {
       [itemId, subject],
     );
     return row?.cursor ?? null;
+  }
+
+  async startCursor(subject: string, itemId: string): Promise<string | null> {
+    const remembered = this.#cursors.get(cursorKey(subject, itemId));
+    if (remembered !== undefined) return remembered;
+    const stored = await this.cursor(subject, itemId);
+    this.#remember(subject, itemId, stored);
+    return stored;
+  }
+
+  /** Keeps the cursor a sync of this replica stored or read; null (none, or a sync refused) forgets it. */
+  #remember(subject: string, itemId: string, cursor: string | null): void {
+    const key = cursorKey(subject, itemId);
+    if (cursor === null) this.#cursors.delete(key);
+    else this.#cursors.set(key, cursor);
   }
 
   async applySync(
@@ -173,8 +201,11 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     const nothingChanged = changes.removed.length === 0 && changes.upserted.length === 0;
     // The common case of a refresh: the Item's row exists and still holds `from`. Moving its cursor
     // only if it does is the compare-and-set; with nothing else to write, that one statement is all.
-    if (nothingChanged && (await this.claim(this.db, subject, itemId, from, to, now))) return true;
-    return this.db.transaction(async (tx) => {
+    if (nothingChanged && (await this.claim(this.db, subject, itemId, from, to, now))) {
+      this.#remember(subject, itemId, to);
+      return true;
+    }
+    const applied = await this.db.transaction(async (tx) => {
       // Claiming the row first also locks it for the changes that follow.
       if (!(await this.claim(tx, subject, itemId, from, to, now))) {
         await tx.query(
@@ -204,6 +235,8 @@ export class PlaidSyncRepository implements PlaidSyncStore {
       }
       return true;
     });
+    this.#remember(subject, itemId, applied ? to : null);
+    return applied;
   }
 
   /** Moves the Item's cursor from `from` to `to` if its row exists, is the subject's and holds `from`. */
@@ -264,7 +297,9 @@ export class PlaidSyncRepository implements PlaidSyncStore {
         from,
       ],
     );
-    return copyOf(rows);
+    const copy = copyOf(rows);
+    this.#remember(subject, itemId, copy ? to : null);
+    return copy;
   }
 
   async staleItems(before: Date, limit: number): Promise<{ subject: string; itemId: string }[]> {
@@ -277,6 +312,7 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   }
 
   async forgetItem(subject: string, itemId: string): Promise<void> {
+    this.#remember(subject, itemId, null);
     await this.db.query('DELETE FROM plaid_sync_items WHERE item_id = $1 AND subject = $2', [
       itemId,
       subject,
@@ -284,6 +320,8 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   }
 
   async eraseSubject(subject: string): Promise<number> {
+    const prefix = cursorKey(subject, '');
+    for (const key of [...this.#cursors.keys()]) if (key.startsWith(prefix)) this.#cursors.delete(key);
     return this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM plaid_transactions WHERE subject = $1', [subject]);
       return (await tx.query('DELETE FROM plaid_sync_items WHERE subject = $1 RETURNING item_id', [subject]))
@@ -291,6 +329,8 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     });
   }
 }
+
+const cursorKey = (subject: string, itemId: string) => `${subject}\u0000${itemId}`;
 
 async function upsert(
   tx: Queryable,

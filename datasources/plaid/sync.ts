@@ -1,7 +1,9 @@
 /**
  * Keeps an Item's local transaction copy current with /transactions/sync (Plaid's integration guide):
- * from the persisted cursor, pull every page while `has_more`, then apply the net added/modified/removed
- * and the new cursor in one store transaction. When Plaid answers
+ * from the Item's cursor, pull every page while `has_more`, then apply the net added/modified/removed
+ * and the new cursor in one store transaction. The cursor is the one this replica last stored or read
+ * (no statement on a live read); if another replica has moved it since, the store's compare-and-set
+ * refuses the sync and the caller reads the copy that replica wrote. When Plaid answers
  * TRANSACTIONS_SYNC_MUTATION_DURING_PAGINATION, the whole loop restarts from the cursor the update began
  * with (never from scratch, never only the failed page). Nothing is written until every page is in and
  * mapped, so a failure part-way leaves the copy and cursor as they were.
@@ -50,7 +52,7 @@ export async function syncItem(
   target: SyncTarget,
   read?: PlaidCopyRead,
 ): Promise<PlaidCopy | null> {
-  const start = await store.cursor(target.subject, target.itemId);
+  const start = await store.startCursor(target.subject, target.itemId);
   for (let restart = 0; ; restart++) {
     try {
       const pulled = await pullUpdates(client, settings, call, target.accessToken, start);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../store/db.js';
 import { PlaidSyncRepository, type PlaidStoredTransaction } from '../../../datasources/plaid/store.js';
-import { testBackends } from '../../helpers/db.js';
+import { recordingDb, testBackends } from '../../helpers/db.js';
 
 const newSubject = () => `cust_${randomUUID().slice(0, 8)}`;
 const newItem = () => `item_${randomUUID()}`;
@@ -198,10 +198,43 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
     await store.applySync(subject, second, null, { upserted: [tx('b')], removed: [] }, 'c1');
     await store.forgetItem(subject, first);
     expect(await store.cursor(subject, first)).toBeNull();
+    expect(await store.startCursor(subject, first)).toBeNull();
     expect(await copy(store, subject, first, ['acc-1'])).toEqual([]);
     expect(await store.eraseSubject(subject)).toBe(1);
+    expect(await store.startCursor(subject, second)).toBeNull();
     expect(await copy(store, subject, second, ['acc-1'])).toEqual([]);
     const left = await db.query('SELECT 1 FROM plaid_transactions WHERE subject = $1', [subject]);
     expect(left).toEqual([]);
+  });
+
+  it('starts a sync from the cursor this replica stored, with no statement', async () => {
+    const recorded = recordingDb(db);
+    const replica = new PlaidSyncRepository(recorded.db);
+    const [subject, item] = [newSubject(), newItem()];
+    await replica.applySync(subject, item, null, { upserted: [tx('a')], removed: [] }, 'c1');
+    recorded.statements.length = 0;
+    expect(await replica.startCursor(subject, item)).toBe('c1');
+    await replica.advanceAndRead(subject, item, 'c1', 'c2', { accountIds: ['acc-1'] });
+    expect(await replica.startCursor(subject, item)).toBe('c2');
+    expect(recorded.statements).toHaveLength(1);
+    // Another subject asking about the Item is not answered from memory.
+    expect(await replica.startCursor(newSubject(), item)).toBeNull();
+  });
+
+  it("reads the stored cursor again after another replica's sync refused this replica's", async () => {
+    const [subject, item] = [newSubject(), newItem()];
+    const [a, b] = [new PlaidSyncRepository(db), new PlaidSyncRepository(db)];
+    await a.applySync(subject, item, null, { upserted: [tx('a')], removed: [] }, 'c1');
+    expect(await b.startCursor(subject, item)).toBe('c1');
+    await b.applySync(subject, item, 'c1', { upserted: [tx('b')], removed: [] }, 'c2');
+
+    // A still starts from c1; both kinds of write refuse it and change nothing.
+    expect(await a.startCursor(subject, item)).toBe('c1');
+    expect(await a.advanceAndRead(subject, item, 'c1', 'c2-a', { accountIds: ['acc-1'] })).toBeNull();
+    expect(await a.startCursor(subject, item)).toBe('c2');
+    expect(await a.applySync(subject, item, 'c1', { upserted: [], removed: ['a'] }, 'c2-a')).toBe(false);
+    expect(await a.startCursor(subject, item)).toBe('c2');
+    expect(await a.cursor(subject, item)).toBe('c2');
+    expect((await copy(a, subject, item, ['acc-1'])).map((t) => t.transactionId).sort()).toEqual(['a', 'b']);
   });
 });
