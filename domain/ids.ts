@@ -8,9 +8,9 @@ import { isProviderName, type ProviderName } from './model.js';
 export type EntityKind = 'Account' | 'Transaction' | 'Payment' | 'Consent';
 
 export interface DecodedId {
-  kind: EntityKind;
-  provider: ProviderName;
-  partnerId: string;
+  readonly kind: EntityKind;
+  readonly provider: ProviderName;
+  readonly partnerId: string;
 }
 
 const KINDS: readonly EntityKind[] = ['Account', 'Transaction', 'Payment', 'Consent'];
@@ -19,8 +19,25 @@ function isEntityKind(kind: string): kind is EntityKind {
   return (KINDS as readonly string[]).includes(kind);
 }
 
+/**
+ * Ids encoded and decoded lately. Both are pure functions, and one entity's id is decoded by every
+ * loader it reaches and encoded for every answer that shows it (`_entities` with 100 references: 200
+ * decodes, each two Buffer conversions), so each answer is kept. A decoded id is shared, so it is
+ * frozen. Bounded: a map that reaches REMEMBERED entries starts over. Malformed ids are not kept.
+ */
+export const REMEMBERED_IDS = 10_000;
+const decodedIds = new Map<string, DecodedId>();
+const encodedIds = new Map<string, string>();
+
+function remember<V>(memo: Map<string, V>, key: string, value: V): V {
+  if (memo.size >= REMEMBERED_IDS) memo.clear();
+  memo.set(key, value);
+  return value;
+}
+
 export function encodeId(kind: EntityKind, provider: ProviderName, partnerId: string): string {
-  return Buffer.from(`${kind}:${provider}:${partnerId}`, 'utf8').toString('base64url');
+  const text = `${kind}:${provider}:${partnerId}`;
+  return encodedIds.get(text) ?? remember(encodedIds, text, Buffer.from(text, 'utf8').toString('base64url'));
 }
 
 /** Decodes a global id of the expected kind; null for anything malformed or of another kind. */
@@ -31,6 +48,10 @@ export function decodeId(id: string, expected: EntityKind): DecodedId | null {
 
 /** Decodes a global id of any kind (`Query.node`); null for anything malformed. */
 export function decodeAnyId(id: string): DecodedId | null {
+  return decodedIds.get(id) ?? decodeNew(id);
+}
+
+function decodeNew(id: string): DecodedId | null {
   if (id.length === 0 || id.length > 512 || !/^[A-Za-z0-9_-]+$/.test(id)) return null;
   const text = Buffer.from(id, 'base64url').toString('utf8');
   const first = text.indexOf(':');
@@ -42,5 +63,5 @@ export function decodeAnyId(id: string): DecodedId | null {
   if (!isEntityKind(kind) || !isProviderName(provider) || partnerId.length === 0) return null;
   // Re-encoding must give the same id, so two spellings of one entity cannot exist.
   if (encodeId(kind, provider, partnerId) !== id) return null;
-  return { kind, provider, partnerId };
+  return remember(decodedIds, id, Object.freeze({ kind, provider, partnerId }));
 }
