@@ -17,6 +17,7 @@
  */
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { LRUCache } from 'lru-cache';
 import {
   GraphQLError,
   isUnionType,
@@ -144,20 +145,62 @@ export function shapeLimitRule(limits: Pick<Limits, 'depth' | 'aliases' | 'direc
  * refuses a document over a shape limit with a GraphQL-shaped 400, before Apollo parses or validates
  * it. Anything it cannot read (batches, persisted-query hashes, syntax errors) is left to Apollo.
  */
-export function shapeGuard(limits: Limits) {
+export function shapeGuard(limits: Limits, verdicts = new ShapeVerdicts(limits)) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const source = documentOf(request.method === 'GET' ? request.query : request.body);
     if (source === null) return;
-    let document: DocumentNode;
-    try {
-      document = parse(source, { maxTokens: limits.tokens, noLocation: true });
-    } catch (error) {
-      if (!isTokenLimitError(error)) return; // A syntax error is Apollo's to report, with its location.
-      return refuse(reply, tokenLimitError(limits.tokens), request.id);
-    }
-    const problem = shapeProblem(document, limits);
+    const problem = verdicts.of(source);
     if (problem) return refuse(reply, problem, request.id);
   };
+}
+
+/**
+ * The shape guard's verdict on a document's text: the error to refuse it with, or null to pass it on
+ * (within the limits, or a syntax error that Apollo reports with its location). A verdict depends only
+ * on the text and the limits, and clients send the same few documents again and again, so each text is
+ * parsed once: verdicts are kept up to `maxBytes` of text, and a text over `entryBytes` is decided
+ * every time it comes.
+ */
+export class ShapeVerdicts {
+  readonly #kept: LRUCache<string, { problem: DomainError | null }>;
+  readonly #entryBytes: number;
+  #parsed = 0;
+
+  constructor(
+    private readonly limits: Limits,
+    options: { maxBytes?: number; entryBytes?: number } = {},
+  ) {
+    this.#entryBytes = options.entryBytes ?? 64 * 1024;
+    this.#kept = new LRUCache({
+      maxSize: options.maxBytes ?? 4 * 1024 * 1024,
+      sizeCalculation: (_verdict, text) => 2 * text.length + 64,
+    });
+  }
+
+  /** How many texts were parsed so far (the rest were answered from the kept verdicts). */
+  get parsed(): number {
+    return this.#parsed;
+  }
+
+  of(source: string): DomainError | null {
+    const kept = this.#kept.get(source);
+    if (kept) return kept.problem;
+    this.#parsed++;
+    const problem = this.#decide(source);
+    if (source.length <= this.#entryBytes) this.#kept.set(source, { problem });
+    return problem;
+  }
+
+  #decide(source: string): DomainError | null {
+    let document: DocumentNode;
+    try {
+      document = parse(source, { maxTokens: this.limits.tokens, noLocation: true });
+    } catch (error) {
+      // A syntax error is Apollo's to report, with its location.
+      return isTokenLimitError(error) ? tokenLimitError(this.limits.tokens) : null;
+    }
+    return shapeProblem(document, this.limits);
+  }
 }
 
 function documentOf(payload: unknown): string | null {

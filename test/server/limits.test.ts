@@ -9,6 +9,7 @@ import {
   enforceOperationLimits,
   shapeLimitRule,
   shapeProblem,
+  ShapeVerdicts,
 } from '../../server/limits.js';
 import { typeDefs } from '../../server/schema.js';
 
@@ -93,6 +94,40 @@ describe('shape limits', () => {
     expect(errors.map((error) => (error.originalError as { code?: string } | undefined)?.code)).toContain(
       'QUERY_TOO_COMPLEX',
     );
+  });
+});
+
+describe('the shape guard verdicts', () => {
+  const dashboard = '{ accounts { edges { node { id name balance { current { amount } } } } } }';
+
+  it('parses a document text once: the same text again gets the kept verdict', () => {
+    const verdicts = new ShapeVerdicts(limits);
+    expect(verdicts.of(dashboard)).toBeNull();
+    expect(verdicts.of(dashboard)).toBeNull();
+    expect(verdicts.parsed).toBe(1);
+    const refused = verdicts.of(aliases(40));
+    expect(refused?.code).toBe('QUERY_TOO_COMPLEX');
+    expect(verdicts.of(aliases(40))).toBe(refused);
+    expect(verdicts.parsed).toBe(2);
+  });
+
+  it('refuses a document over the token limit and passes a syntax error on to Apollo', () => {
+    const verdicts = new ShapeVerdicts({ ...limits, tokens: 10 });
+    expect(verdicts.of(dashboard)?.message).toBe('The query has more than 10 tokens.');
+    expect(verdicts.of('{ accounts { ')).toBeNull();
+  });
+
+  it('keeps verdicts within its bytes, and decides a text over the entry size every time', () => {
+    const verdicts = new ShapeVerdicts(limits, { maxBytes: 4096, entryBytes: 512 });
+    const large = `{ accounts { edges { node { id ${'name '.repeat(120)}} } } }`;
+    verdicts.of(large);
+    verdicts.of(large);
+    expect(verdicts.parsed).toBe(2);
+    // Forty small texts overflow 4 KiB: the first was let go and is parsed again.
+    const texts = Array.from({ length: 40 }, (_, i) => `{ accounts { edges { node { id } } } } # ${i}`);
+    for (const text of texts) verdicts.of(text);
+    verdicts.of(texts[0]!);
+    expect(verdicts.parsed).toBe(2 + 40 + 1);
   });
 });
 
