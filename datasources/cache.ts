@@ -46,7 +46,13 @@ export interface CacheObserver {
   staleServe(provider: ProviderName, resource: CachedResource): void;
 }
 
-type Entry = { value: object; fetchedAt: number };
+/**
+ * A remembered value and when the partner gave it. `served` is the value as the cache serves it
+ * (marked CACHED as of `fetchedAt`), made on its first serve and shared by every later one, so a warm
+ * read allocates nothing per account or balance; the byte bound counts its shells. Values are never
+ * changed once remembered.
+ */
+type Entry = { value: object; fetchedAt: number; served?: object };
 
 const SILENT: CacheObserver = { lookup: () => undefined, staleServe: () => undefined };
 
@@ -72,7 +78,8 @@ export class FallbackCache {
     this.maxAgeMs = settings.maxStalenessSeconds * 1000;
     this.lru = new LRUCache<string, Entry>({
       maxSize: settings.maxBytes,
-      sizeCalculation: (entry, key) => key.length * 2 + approximateBytes(entry.value),
+      sizeCalculation: (entry, key) =>
+        key.length * 2 + approximateBytes(entry.value) + shellBytes(entry.value),
       // lru-cache reads a ttl of 0 as "forever"; a disabled cache stores nothing instead.
       ttl: Math.max(1_000, keepMs),
       perf: { now },
@@ -90,9 +97,10 @@ export class FallbackCache {
     );
     if (!(limit > 0) || keys.length === 0) return null;
     const entries: Entry[] = [];
+    const now = this.now();
     for (const key of keys) {
       const entry = this.lru.get(key);
-      if (!entry || this.now() - entry.fetchedAt > limit) return null;
+      if (!entry || now - entry.fetchedAt > limit) return null;
       entries.push(entry);
     }
     return entries;
@@ -159,10 +167,7 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
     async listAccounts(ctx) {
       const k = key(ctx, 'accounts');
       const recent = cache.fresh('accounts', [k], ctx.maxAgeSeconds)?.[0];
-      if (recent) {
-        const freshness = cached(name, recent);
-        return (recent.value as Account[]).map((account) => ({ ...account, freshness }));
-      }
+      if (recent) return servedAccounts(name, recent);
       try {
         const accounts = await provider.listAccounts(ctx);
         cache.remember(k, accounts);
@@ -170,8 +175,7 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
       } catch (error) {
         const entry = canFallBack(error) ? recallAll('accounts', [k])?.[0] : undefined;
         if (!entry) throw error;
-        const freshness = cached(name, entry);
-        return (entry.value as Account[]).map((account) => ({ ...account, freshness }));
+        return servedAccounts(name, entry);
       }
     },
 
@@ -226,12 +230,21 @@ export function withFallback(provider: AccountsProvider, cache: FallbackCache): 
   };
 }
 
+/** Cached accounts, each marked CACHED with when they were fetched (made once per entry). */
+function servedAccounts(provider: ProviderName, entry: Entry): Account[] {
+  if (!entry.served) {
+    const freshness = cached(provider, entry);
+    entry.served = (entry.value as Account[]).map((account) => ({ ...account, freshness }));
+  }
+  return entry.served as Account[];
+}
+
 /** Cached balances in the order asked, each marked CACHED with when it was fetched. */
 function balancesFrom(provider: ProviderName, partnerAccountIds: readonly string[], entries: Entry[]) {
   return new Map(
     entries.map((entry, index) => {
-      const balance = entry.value as Balance;
-      return [partnerAccountIds[index]!, { ...balance, freshness: cached(provider, entry) }];
+      entry.served ??= { ...(entry.value as Balance), freshness: cached(provider, entry) };
+      return [partnerAccountIds[index]!, entry.served as Balance];
     }),
   );
 }
@@ -262,6 +275,13 @@ function canFallBack(error: unknown): boolean {
 
 function cached(provider: ProviderName, entry: Entry): Freshness {
   return { source: 'CACHED', asOf: new Date(entry.fetchedAt), provider };
+}
+
+/** What the shallow CACHED copy of a value (`Entry.served`) may add: one object shell per item. */
+function shellBytes(value: object): number {
+  const items = Array.isArray(value) ? value : [value];
+  const first: unknown = items[0];
+  return first && typeof first === 'object' ? items.length * (32 + 8 * Object.keys(first).length) : 0;
 }
 
 /**

@@ -239,6 +239,26 @@ describe('freshness within a maximum age', () => {
     expect(transactions[0]!.freshness).toEqual({ ...live(0), source: 'CACHED' });
   });
 
+  it('makes the CACHED copy of a value once and serves that same copy after, never changing the value kept', async () => {
+    const { clock, reads } = setup(settings);
+    const liveAccounts = await reads.listAccounts(ctx('alice'));
+    const liveBalance = (await reads.getBalances(ctx('alice'), ['alice-a'])).get('alice-a');
+    clock.now += 1_000;
+    const first = await reads.listAccounts(ctx('alice'));
+    const firstBalance = (await reads.getBalances(ctx('alice'), ['alice-a'])).get('alice-a');
+    clock.now += 1_000;
+    expect(await reads.listAccounts(ctx('alice'))).toBe(first);
+    expect((await reads.getBalances(ctx('alice'), ['alice-a'])).get('alice-a')).toBe(firstBalance);
+    expect(firstBalance!.freshness).toEqual({
+      source: 'CACHED',
+      asOf: new Date(1_000_000),
+      provider: 'openbanking',
+    });
+    // What the partner answered is not touched by serving copies of it.
+    expect(liveAccounts.map((account) => account.freshness.source)).toEqual(['LIVE', 'LIVE']);
+    expect(liveBalance!.freshness.source).toBe('LIVE');
+  });
+
   it('asks the partner once a value is older than its resource kind allows', async () => {
     const { clock, state, reads } = setup(settings);
     await reads.listAccounts(ctx('alice'));
