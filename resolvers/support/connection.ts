@@ -55,16 +55,31 @@ export function connectionFrom<T extends { id: string }>(
     start = index + 1;
   }
   const page = items.slice(start, start + size);
-  const edges = page.map((node) => ({ cursor: cursorOf(node.id), node }));
+  const edges = page.map((node) => new Edge(node));
   return {
     edges,
     pageInfo: {
       hasNextPage: start + size < items.length,
       hasPreviousPage: start > 0,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      get startCursor() {
+        return edges[0]?.cursor ?? null;
+      },
+      get endCursor() {
+        return edges.at(-1)?.cursor ?? null;
+      },
     },
   };
+}
+
+/** An edge makes its cursor when (and if) the query reads it: most pages are read without them. */
+class Edge<T extends { id: string }> {
+  #cursor: string | undefined;
+
+  constructor(readonly node: T) {}
+
+  get cursor(): string {
+    return (this.#cursor ??= cursorOf(this.node.id));
+  }
 }
 
 /** A missing object and another customer's object answer the same: NOT_FOUND. */
