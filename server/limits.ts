@@ -217,13 +217,18 @@ function refuse(reply: FastifyReply, error: DomainError, correlationId: string) 
 
 /** The limits that need the resolved operation and its variables, enforced before execution. */
 export function operationLimitsPlugin(limits: Limits): ApolloServerPlugin {
+  // An operation without variables costs the same every time, so one that passed is not walked again.
+  // Apollo keeps the parsed document of a query it has seen, so a repeated query's operation is the
+  // same node.
+  const passed = new WeakSet<OperationDefinitionNode>();
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ schema, document, operation, request }) {
-          if (!operation) return;
+          if (!operation || passed.has(operation)) return;
           const variables = effectiveVariables(operation, request.variables ?? {});
           enforceOperationLimits({ schema, document, variables, limits }, operation);
+          if (!operation.variableDefinitions?.length) passed.add(operation);
         },
       };
     },

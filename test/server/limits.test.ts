@@ -7,6 +7,7 @@ import { CostWalk } from '../../server/cost.js';
 import {
   effectiveVariables,
   enforceOperationLimits,
+  operationLimitsPlugin,
   shapeLimitRule,
   shapeProblem,
   ShapeVerdicts,
@@ -94,6 +95,51 @@ describe('shape limits', () => {
     expect(errors.map((error) => (error.originalError as { code?: string } | undefined)?.code)).toContain(
       'QUERY_TOO_COMPLEX',
     );
+  });
+});
+
+describe('the operation limits plugin', () => {
+  /** Runs the plugin's check for `source` as Apollo would; counts the walks (each asks for the root type). */
+  async function checker() {
+    const walks = { count: 0 };
+    const counted = new Proxy(schema, {
+      get(target, property, receiver) {
+        if (property === 'getQueryType') walks.count++;
+        const value: unknown = Reflect.get(target, property, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const hooks = await operationLimitsPlugin(limits).requestDidStart!({} as never);
+    const check = (document: ReturnType<typeof parse>, variables: Record<string, unknown> = {}) => {
+      const operation = document.definitions[0] as OperationDefinitionNode;
+      return hooks!.didResolveOperation!({
+        schema: counted,
+        document,
+        operation,
+        request: { variables },
+      } as never);
+    };
+    return { walks, check };
+  }
+
+  it('walks an operation without variables once, and one with variables every time', async () => {
+    const { walks, check } = await checker();
+    const fixed = parse('{ accounts(first: 5) { edges { node { id } } } }');
+    await check(fixed);
+    await check(fixed);
+    expect(walks.count).toBe(1);
+    const variable = parse('query ($n: Int) { accounts(first: $n) { edges { node { id } } } }');
+    await check(variable, { n: 5 });
+    await expect(check(variable, { n: 1000 })).rejects.toThrow('between 1 and 100');
+    expect(walks.count).toBe(3);
+  });
+
+  it('keeps refusing an operation without variables that broke a limit', async () => {
+    const { walks, check } = await checker();
+    const tooMany = parse('{ accounts(first: 1000) { edges { node { id } } } }');
+    await expect(check(tooMany)).rejects.toThrow('between 1 and 100');
+    await expect(check(tooMany)).rejects.toThrow('between 1 and 100');
+    expect(walks.count).toBe(2);
   });
 });
 
