@@ -4,7 +4,7 @@
  * the load generator (this process) share CPU 1. A child reports readiness with one IPC message.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
@@ -100,4 +100,32 @@ export function cpuMicros(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * User + system CPU time so far of every PostgreSQL process on this machine (the postmaster, its
+ * backends and background workers), in microseconds; null when the database is not local (by its
+ * URL's host) or no such process can be read. A backend that exits meanwhile takes its time with it;
+ * the pool keeps its connections for the whole run.
+ */
+export function localPostgresCpuMicros(databaseUrl: string): number | null {
+  const host = new URL(databaseUrl).hostname;
+  if (!['127.0.0.1', 'localhost', '::1', '[::1]', ''].includes(host)) return null;
+  let total = 0;
+  let found = false;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let command: string;
+    try {
+      command = readFileSync(`/proc/${entry}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (command !== 'postgres') continue;
+    const micros = cpuMicros(Number(entry));
+    if (micros === null) continue;
+    total += micros;
+    found = true;
+  }
+  return found ? total : null;
 }

@@ -3,10 +3,13 @@
  * own idempotency key, then the same payment asked again and again under one key (replays). The
  * sandbox's webhooks point at the subgraph, as under `npm start`, so the inbox works while payments
  * arrive: what it still holds when the load stops, and how long it takes to empty, say whether webhook
- * processing keeps up. On PostgreSQL the database's own counters give transactions per payment.
+ * processing keeps up. On PostgreSQL the database's own counters give transactions per payment, and a
+ * local database's processes their CPU per payment; the sandboxes' and the load generator's CPU are
+ * reported too, with how busy the whole machine was: on two cores they all share, that bounds the rate.
  */
+import { cpus } from 'node:os';
 import pg from 'pg';
-import type { Child } from './children.js';
+import { cpuMicros, localPostgresCpuMicros, type Child } from './children.js';
 import { askOnce, measure, type RunOptions, type Sample, type Target } from './measure.js';
 import type { Line, Target as Goal } from './report.js';
 import { paymentBody } from './scenarios.js';
@@ -19,6 +22,27 @@ export interface MoneyResult {
   webhooks: { atStop: Record<string, number>; drainSeconds: number | null };
   /** Committed database transactions per new payment (PostgreSQL only). */
   transactionsPerPayment: number | null;
+  /** CPU per new payment of the processes beside the server, in µs (null where unreadable). */
+  besides: CpuBesides;
+}
+
+/** The CPU a payment costs outside the server: the database (when local), the sandboxes, the load. */
+export interface CpuBesides {
+  postgres: number | null;
+  sandboxes: number | null;
+  loadGenerator: number;
+  /** Server, database, sandboxes and load generator together, as a share of the machine's cores. */
+  machineBusy: number | null;
+}
+
+/** CPU so far of the processes beside the server, in µs. */
+function besidesNow(databaseUrl: string | null, sandboxesPid: number) {
+  const load = process.cpuUsage();
+  return {
+    postgres: databaseUrl ? localPostgresCpuMicros(databaseUrl) : null,
+    sandboxes: cpuMicros(sandboxesPid),
+    loadGenerator: load.user + load.system,
+  };
 }
 
 type Inbox = Record<string, number>;
@@ -43,6 +67,7 @@ async function commits(url: string): Promise<number> {
 export async function measureMoney(options: {
   payments: Target;
   tributary: Child<unknown>;
+  sandboxesPid: number;
   run: RunOptions;
   databaseUrl: string | null;
   log: (message: string) => void;
@@ -65,8 +90,29 @@ export async function measureMoney(options: {
 
   if (run.warmupSeconds > 0) await measure(fresh, { ...run, seconds: run.warmupSeconds, warmupSeconds: 0 });
   const commitsBefore = options.databaseUrl ? await commits(options.databaseUrl) : null;
+  const before = besidesNow(options.databaseUrl, options.sandboxesPid);
   const created = await measure(fresh, { ...run, warmupSeconds: 0 });
+  const after = besidesNow(options.databaseUrl, options.sandboxesPid);
   const commitsAfter = options.databaseUrl ? await commits(options.databaseUrl) : null;
+  const each = (from: number | null, to: number | null) =>
+    from === null || to === null || created.requests === 0
+      ? null
+      : Math.round((to - from) / created.requests);
+  const postgres = each(before.postgres, after.postgres);
+  const sandboxes = each(before.sandboxes, after.sandboxes);
+  const loadGenerator = each(before.loadGenerator, after.loadGenerator)!;
+  const besides: CpuBesides = {
+    postgres,
+    sandboxes,
+    loadGenerator,
+    machineBusy:
+      created.cpuUsPerReq === null || sandboxes === null || (options.databaseUrl && postgres === null)
+        ? null
+        : Math.round(
+            ((created.cpuUsPerReq + (postgres ?? 0) + sandboxes + loadGenerator) * created.reqPerSec) /
+              (cpus().length * 10_000),
+          ),
+  };
   const { atStop, drainSeconds } = await drainInbox(tributary);
   log(
     `payments: inbox held ${unfinished(atStop)} unfinished events at the stop; drained in ${drainSeconds ?? '> 120'} s`,
@@ -108,7 +154,7 @@ export async function measureMoney(options: {
     {
       scenario: 'card payments, fresh keys',
       target: '>= 500 payments/s on PostgreSQL',
-      observed: `${Math.round(created.reqPerSec)}/s, p50 ${created.latencyP50Ms} ms, p99 ${created.latencyP99Ms} ms, ${Math.round(created.cpuUsPerReq ?? 0)} µs CPU each${transactionsPerPayment === null ? '' : `, ${transactionsPerPayment} transactions each`}${created.failures > 0 ? `, ${created.failures} failed` : ''}`,
+      observed: `${Math.round(created.reqPerSec)}/s, p50 ${created.latencyP50Ms} ms, p99 ${created.latencyP99Ms} ms, ${Math.round(created.cpuUsPerReq ?? 0)} µs CPU each${transactionsPerPayment === null ? '' : `, ${transactionsPerPayment} transactions each`}${created.failures > 0 ? `, ${created.failures} failed` : ''}; beside the server, each: ${besides.postgres === null ? '' : `PostgreSQL ${besides.postgres} µs, `}sandboxes ${besides.sandboxes ?? '?'} µs, load generator ${besides.loadGenerator} µs; machine ${besides.machineBusy ?? '?'} % busy`,
       met: onPostgres ? created.reqPerSec >= 500 && created.failures === 0 : null,
     },
     {
@@ -133,6 +179,7 @@ export async function measureMoney(options: {
     samples: [created, replayOne, replays],
     webhooks: { atStop, drainSeconds },
     transactionsPerPayment,
+    besides,
   };
 }
 

@@ -331,6 +331,7 @@ async function main(): Promise<void> {
     const money = await measureMoney({
       payments: target('tributary-payments', INITIATE_PAYMENT, CUSTOMER),
       tributary,
+      sandboxesPid: sandboxes.pid,
       run: { ...run, connections: 32 },
       databaseUrl: process.env.DATABASE_URL ?? null,
       log,
