@@ -9,8 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Ledger } from '../kit/sandbox.js';
-import type { BankAccount } from './seed.js';
-import type { SandboxState } from './state.js';
+import type { Bank, BankAccount } from './seed.js';
 import {
   scaled,
   type DomesticPaymentStatus,
@@ -86,6 +85,12 @@ const AVAILABLE_ORDER = [
   'ClosingBooked',
 ];
 
+/** What the payment side reads of the sandbox's shared state (state.ts's `SandboxState`). */
+export interface PisBase {
+  readonly bank: Bank;
+  now(): number;
+}
+
 /** Payment consents, payments and idempotency records of one sandbox. */
 export class PisState {
   readonly consents = new Map<string, PaymentConsent>();
@@ -95,7 +100,7 @@ export class PisState {
   private readonly spent = new Map<string, bigint>();
 
   constructor(
-    readonly base: SandboxState,
+    readonly base: PisBase,
     private readonly ledger: Ledger,
     private readonly options: {
       settlementMs: number | null;
