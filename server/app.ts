@@ -184,8 +184,10 @@ export async function buildApp(services: Services): Promise<App> {
   // The operations console and its JSON API (ops tokens; not behind the router secret).
   await registerOpsRoutes(fastify, services);
 
+  // What resolvers and loaders see of the services is the same for every request: built once.
+  const views = { graph: graphServices(services), ports: loaderPorts(services) };
   const handler = fastifyApolloHandler(apollo, {
-    context: async (request) => contextFor(services, request),
+    context: async (request) => contextFor(services, request, views),
   });
   fastify.route({
     method: ['GET', 'POST', 'OPTIONS'],
@@ -251,7 +253,11 @@ function loaderPorts(services: Services): LoaderPorts {
   };
 }
 
-async function contextFor(services: Services, request: FastifyRequest): Promise<RequestContext> {
+async function contextFor(
+  services: Services,
+  request: FastifyRequest,
+  views: { graph: GraphServices; ports: LoaderPorts },
+): Promise<RequestContext> {
   const correlationId = request.id;
   let principal: Principal | null = null;
   try {
@@ -269,10 +275,10 @@ async function contextFor(services: Services, request: FastifyRequest): Promise<
     correlationId,
     principal,
     logger,
-    services: graphServices(services),
+    services: views.graph,
     loaders: createLoaders(
       { principal, correlationId, logger, ...requestMaxAge(header(request, 'cache-control')) },
-      loaderPorts(services),
+      views.ports,
     ),
   };
 }
