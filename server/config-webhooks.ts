@@ -15,6 +15,7 @@ export const WebhookEnvSchema = z.object({
   WEBHOOK_RETRY_MAX_MS: int(15 * 60_000, 10, 24 * 3_600_000),
   WEBHOOK_WORKER_POLL_MS: int(500, 10, 60_000),
   WEBHOOK_WORKER_BATCH: int(10, 1, 1_000),
+  WEBHOOK_WORKER_CONCURRENCY: int(4, 1, 64),
   WEBHOOK_LEASE_MS: int(60_000, 1_000, 3_600_000),
   WEBHOOK_PUBLIC_URL: optionalUrl,
 });
@@ -30,6 +31,7 @@ export function webhooksFrom(e: WebhookEnv): WebhookSettings {
     retryMaxMs: e.WEBHOOK_RETRY_MAX_MS,
     pollMs: e.WEBHOOK_WORKER_POLL_MS,
     batch: e.WEBHOOK_WORKER_BATCH,
+    concurrency: e.WEBHOOK_WORKER_CONCURRENCY,
     leaseMs: e.WEBHOOK_LEASE_MS,
     publicUrl: e.WEBHOOK_PUBLIC_URL ?? null,
   };

@@ -33,6 +33,8 @@ export interface WebhookSettings {
   retryMaxMs: number;
   pollMs: number;
   batch: number;
+  /** Events of a batch handled at once (events about one resource stay in order). */
+  concurrency: number;
   leaseMs: number;
   /** Our public base URL as partners should call it; null: the server's own address. */
   publicUrl: string | null;

@@ -6,6 +6,8 @@
  * its lease lapses and the event is claimed again (the handler is idempotent, so the effect happens once).
  * The audit entries for an event (the handler's, and `webhook.ignored` or `webhook.dead_lettered`) are
  * staged in the statement that marks it, so an event is recorded once however often it is retried.
+ * Within a batch, `concurrency` events are handled at once (no more than that many workers would), and
+ * the events about one resource one after the other, in the order they were claimed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -20,6 +22,8 @@ export interface WorkerOptions {
   retryMaxMs: number;
   leaseMs: number;
   batch: number;
+  /** Events of a batch handled at once; events about one resource stay in claim order. Default 1. */
+  concurrency?: number;
   pollMs: number;
 }
 
@@ -42,6 +46,38 @@ export function backoffMs(
 ): number {
   const ceiling = Math.min(max, base * 2 ** Math.min(30, Math.max(0, attempts - 1)));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/**
+ * Handles a batch `concurrency` events at a time, as that many workers would, except that the events
+ * about one resource (a payment, a dispute, an Item) form a lane handled in claim order, one after the
+ * other. Every lane finishes before this returns, even when one fails; then the first failure is thrown.
+ */
+async function inLanes(
+  events: readonly WebhookEventRecord[],
+  concurrency: number,
+  handle: (event: WebhookEventRecord) => Promise<void>,
+): Promise<void> {
+  const lanes = new Map<string, WebhookEventRecord[]>();
+  for (const event of events) {
+    const key = event.resource
+      ? `${event.provider}|${event.resource.kind}|${event.resource.partnerId}`
+      : event.id;
+    const lane = lanes.get(key);
+    if (lane) lane.push(event);
+    else lanes.set(key, [event]);
+  }
+  const waiting = [...lanes.values()];
+  const runner = async () => {
+    for (let lane = waiting.shift(); lane; lane = waiting.shift()) {
+      for (const event of lane) await handle(event);
+    }
+  };
+  const outcomes = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(concurrency, waiting.length)) }, runner),
+  );
+  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export class WebhookWorker {
@@ -70,7 +106,7 @@ export class WebhookWorker {
       now,
       new Date(now.getTime() + this.options.leaseMs),
     );
-    for (const event of events) await this.process(event);
+    await inLanes(events, this.options.concurrency ?? 1, (event) => this.process(event));
     return events.length;
   }
 

@@ -8,7 +8,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Payment, PaymentStatus } from '../../../domain/model.js';
 import { encodeId } from '../../../domain/ids.js';
 import { PaymentService } from '../../../services/payments/index.js';
-import { paymentWebhookHandler, type PaymentFetcher } from '../../../services/webhooks/handler.js';
+import {
+  paymentWebhookHandler,
+  type PaymentFetcher,
+  type WebhookHandler,
+} from '../../../services/webhooks/handler.js';
 import { WebhookOperations } from '../../../services/webhooks/operations.js';
 import { backoffMs, WebhookWorker, type WorkerOptions } from '../../../services/webhooks/worker.js';
 import { AuditLog } from '../../../store/audit.js';
@@ -257,5 +261,70 @@ describe.each(testBackends())('webhook worker on $kind', { timeout: 120_000 }, (
     expect(backoffMs(1, 1_000, 60_000, () => 0)).toBe(500);
     expect(backoffMs(3, 1_000, 60_000, () => 1)).toBe(4_000);
     expect(backoffMs(20, 1_000, 60_000, () => 1)).toBe(60_000);
+  });
+});
+
+describe.each(testBackends())('webhook worker lanes on $kind', (backend) => {
+  let db: Db;
+  let repo: WebhookRepository;
+  let audit: AuditLog;
+  const start = new Date('2026-02-01T00:00:00Z');
+  const second = (n: number) => new Date(start.getTime() + n * 1_000);
+
+  beforeAll(async () => {
+    db = await backend.open();
+    repo = new WebhookRepository(db);
+    audit = new AuditLog(db);
+  });
+  afterAll(async () => db.close());
+
+  /** A handler noting which events it holds at once; each is held for a few turns of the event loop. */
+  function watching() {
+    const inHand = new Set<string>();
+    const started: string[] = [];
+    const heldTogether: string[][] = [];
+    const handler: WebhookHandler = {
+      async handle(event) {
+        inHand.add(event.partnerEventId);
+        started.push(event.partnerEventId);
+        heldTogether.push([...inHand]);
+        for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+        inHand.delete(event.partnerEventId);
+        return { outcome: 'processed', detail: 'watched' };
+      },
+    };
+    return { handler, started, heldTogether };
+  }
+
+  const lanesWorker = (handler: WebhookHandler, concurrency: number, now: Date) =>
+    new WebhookWorker(
+      { repository: repo, handler, audit, logger, now: () => now },
+      { ...OPTIONS, batch: 10, concurrency },
+    );
+
+  it('handles the events of a batch about different resources at once, never more than its concurrency', async () => {
+    for (let i = 0; i < 6; i++) await deliverEvent(repo, `pi_wide_${i}`, `evt_wide_${i}`, second(i));
+    const { handler, heldTogether } = watching();
+    expect(await lanesWorker(handler, 3, second(60)).runOnce()).toBe(6);
+    expect(Math.max(...heldTogether.map((held) => held.length))).toBe(3);
+    const left = await repo.counts();
+    expect(left.pending + left.processing).toBe(0);
+  });
+
+  it('handles the events about one resource one after the other, in the order they were claimed', async () => {
+    for (let i = 0; i < 4; i++) await deliverEvent(repo, 'pi_one', `evt_one_${i}`, second(100 + i));
+    await deliverEvent(repo, 'pi_two', 'evt_two', second(104));
+    const { handler, started, heldTogether } = watching();
+    expect(await lanesWorker(handler, 4, second(160)).runOnce()).toBe(5);
+    expect(started.filter((id) => id.startsWith('evt_one_'))).toEqual([
+      'evt_one_0',
+      'evt_one_1',
+      'evt_one_2',
+      'evt_one_3',
+    ]);
+    const ofOne = (held: string[]) => held.filter((id) => id.startsWith('evt_one_')).length;
+    expect(heldTogether.every((held) => ofOne(held) <= 1)).toBe(true);
+    // The other payment's event did not wait for that lane.
+    expect(heldTogether.some((held) => held.includes('evt_two') && ofOne(held) === 1)).toBe(true);
   });
 });
