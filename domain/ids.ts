@@ -23,7 +23,7 @@ function isEntityKind(kind: string): kind is EntityKind {
  * Ids encoded and decoded lately. Both are pure functions, and one entity's id is decoded by every
  * loader it reaches and encoded for every answer that shows it (`_entities` with 100 references: 200
  * decodes, each two Buffer conversions), so each answer is kept. A decoded id is shared, so it is
- * frozen. Bounded: a map that reaches REMEMBERED entries starts over. Malformed ids are not kept.
+ * frozen. Bounded: a map that reaches REMEMBERED_IDS entries starts over. Malformed ids are not kept.
  */
 export const REMEMBERED_IDS = 10_000;
 const decodedIds = new Map<string, DecodedId>();
