@@ -184,10 +184,8 @@ export async function buildApp(services: Services): Promise<App> {
   // The operations console and its JSON API (ops tokens; not behind the router secret).
   await registerOpsRoutes(fastify, services);
 
-  // What resolvers and loaders see of the services is the same for every request: built once.
-  const views = { graph: graphServices(services), ports: loaderPorts(services) };
   const handler = fastifyApolloHandler(apollo, {
-    context: async (request) => contextFor(services, request, views),
+    context: async (request) => contextFor(services, request),
   });
   fastify.route({
     method: ['GET', 'POST', 'OPTIONS'],
@@ -253,11 +251,7 @@ function loaderPorts(services: Services): LoaderPorts {
   };
 }
 
-async function contextFor(
-  services: Services,
-  request: FastifyRequest,
-  views: { graph: GraphServices; ports: LoaderPorts },
-): Promise<RequestContext> {
+async function contextFor(services: Services, request: FastifyRequest): Promise<RequestContext> {
   const correlationId = request.id;
   let principal: Principal | null = null;
   try {
@@ -275,10 +269,10 @@ async function contextFor(
     correlationId,
     principal,
     logger,
-    services: views.graph,
+    services: graphServices(services),
     loaders: createLoaders(
       { principal, correlationId, logger, ...requestMaxAge(header(request, 'cache-control')) },
-      views.ports,
+      loaderPorts(services),
     ),
   };
 }
