@@ -5,7 +5,7 @@
  * of an entity type is checked once, when a field hands it out: its type's scopes, then its owner.
  * Another customer's object behaves exactly like a missing one (NOT_FOUND), whatever the path: root
  * field, nested field, `_entities`. A field with a scope of its own (`Account.balance` needs
- * `balances:read`) has a rule before it resolves.
+ * `balances:read`) is checked before it resolves, synchronously (`fieldScopeChecks`).
  *
  * The rest of the schema resolves unwrapped: the scalar fields of a checked account cost what they
  * cost without authorisation. Rules are compiled once per schema; nothing is decided per field
@@ -65,18 +65,20 @@ function describe(requirements: readonly ScopeRequirement[]): string {
   return requirements.map((requirement) => requirement.map((all) => all.join('+')).join('|')).join('&');
 }
 
+/** The error a caller earns for a field that needs `requirements`, or null when it may resolve. */
+function refusal(principal: Principal | null, requirements: readonly ScopeRequirement[]): Error | null {
+  if (!principal) return new UnauthenticatedError();
+  for (const requirement of requirements) {
+    if (!satisfies(principal.scopes, requirement)) {
+      return new ForbiddenError(`This field needs the scope ${describe([requirement])}.`);
+    }
+  }
+  return null;
+}
+
 function authorised(requirements: readonly ScopeRequirement[]): ShieldRule {
   return rule(`authorised(${describe(requirements)})`, { cache: 'contextual' })(
-    (_parent, _args, context: AuthContext) => {
-      const principal = context.principal;
-      if (!principal) return new UnauthenticatedError();
-      for (const requirement of requirements) {
-        if (!satisfies(principal.scopes, requirement)) {
-          return new ForbiddenError(`This field needs the scope ${describe([requirement])}.`);
-        }
-      }
-      return true;
-    },
+    (_parent, _args, context: AuthContext) => refusal(context.principal, requirements) ?? true,
   );
 }
 
@@ -158,10 +160,10 @@ interface ObjectGuard {
 }
 
 /**
- * The rule map: a rule before every root field (deny unless the SDL scopes it, but for the federation
- * entry points) and before every field whose own `@requiresScopes` asks more than its type does.
- * Fields without a rule of their own (the scalar fields of an account, a transaction's amount) are
- * not wrapped at all: their object was checked when a field handed it out (`objectGuards`).
+ * The shield's rule map: a rule before every root field (deny unless the SDL scopes it, but for the
+ * federation entry points). Fields below the root with a `@requiresScopes` of their own are checked by
+ * `fieldScopeChecks`; the rest (the scalar fields of an account, a transaction's amount) are not
+ * wrapped at all: their object was checked when a field handed it out (`objectGuards`).
  */
 export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<string, ShieldRule>> {
   const map: Record<string, Record<string, ShieldRule>> = {};
@@ -172,7 +174,7 @@ export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<strin
     if (!found) rules.set(key, (found = authorised(requirements)));
     return found;
   };
-  for (const { type, field, requirements, own } of collectFieldScopes(schema)) {
+  for (const { type, field, requirements } of collectFieldScopes(schema)) {
     if (ROOT_TYPES.has(type)) {
       const coordinate = `${type}.${field}`;
       const access = requirements.length === 0 ? ROOT_WITHOUT_SCOPES[coordinate] : 'scoped';
@@ -187,8 +189,39 @@ export function buildRuleMap(schema: GraphQLSchema): Record<string, Record<strin
             : access === 'entities'
               ? entitiesAuthorised(schema)
               : deny;
-    } else if (own) {
-      (map[type] ??= {})[field] = ruleFor(requirements);
+    }
+  }
+  return map;
+}
+
+/**
+ * The fields below the root whose own `@requiresScopes` asks more than their type does
+ * (`Account.balance` needs `balances:read`), with everything they need: the type's requirement, then
+ * the field's. One of them resolves once per object (100 times in `_entities` x100), so the check is a
+ * plain synchronous test of the principal's scopes before the resolver runs, not a shield rule, whose
+ * machinery awaits on every field even when the answer is already known.
+ */
+export function fieldScopeChecks(schema: GraphQLSchema): Record<string, Record<string, ScopeRequirement[]>> {
+  const checks: Record<string, Record<string, ScopeRequirement[]>> = {};
+  for (const { type, field, requirements, own } of collectFieldScopes(schema)) {
+    if (own && !ROOT_TYPES.has(type)) (checks[type] ??= {})[field] = requirements;
+  }
+  return checks;
+}
+
+/** A graphql-middleware map that refuses a field the caller lacks the scopes for, before it resolves. */
+function scopedFields(schema: GraphQLSchema): IMiddlewareTypeMap {
+  const map: Record<string, Record<string, IMiddlewareFunction>> = {};
+  for (const [type, fields] of Object.entries(fieldScopeChecks(schema))) {
+    for (const [field, requirements] of Object.entries(fields)) {
+      const check = (
+        resolve: (...params: unknown[]) => unknown,
+        parent: unknown,
+        args: unknown,
+        context: AuthContext,
+        info: unknown,
+      ): unknown => refusal(context.principal, requirements) ?? resolve(parent, args, context, info);
+      (map[type] ??= {})[field] = check as unknown as IMiddlewareFunction;
     }
   }
   return map;
@@ -281,9 +314,9 @@ function objectGuards(schema: GraphQLSchema): IMiddlewareTypeMap {
 }
 
 /**
- * Authorisation compiled from the SDL: shield rules before the root fields and the fields with a
- * scope of their own, object checks after the fields that hand out guarded objects. Everything else
- * resolves unwrapped.
+ * Authorisation compiled from the SDL: shield rules before the root fields, scope checks before the
+ * fields with a scope of their own, object checks after the fields that hand out guarded objects.
+ * Everything else resolves unwrapped.
  */
 export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
   const rules = buildRuleMap(schema);
@@ -306,5 +339,5 @@ export function guardSchema(schema: GraphQLSchema): GraphQLSchema {
     }
     return kept;
   });
-  return applyMiddleware(schema, objectGuards(schema), ruled);
+  return applyMiddleware(schema, objectGuards(schema), ruled, scopedFields(schema));
 }

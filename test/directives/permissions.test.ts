@@ -2,7 +2,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { defaultFieldResolver, graphql, isObjectType, type GraphQLSchema } from 'graphql';
 import { deny } from 'graphql-shield';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { buildRuleMap, guardSchema } from '../../directives/permissions.js';
+import { buildRuleMap, fieldScopeChecks, guardSchema } from '../../directives/permissions.js';
 import { collectFieldScopes } from '../../directives/scopes.js';
 import { sdlPiiFields } from '../../server/sdl.js';
 import { typeDefs } from '../../server/schema.js';
@@ -25,13 +25,19 @@ describe('permissions generated from the SDL', () => {
     expect(missing).toEqual([]);
   });
 
-  it('puts a rule before every field with a scope of its own (Account.balance, Account.transactions)', () => {
+  it('checks every field with a scope of its own (Account.balance, Account.transactions)', () => {
     const map = buildRuleMap(schema);
+    const checks = fieldScopeChecks(schema);
     const own = collectFieldScopes(schema).filter((entry) => entry.own);
     expect(own.map(({ type, field }) => `${type}.${field}`)).toEqual(
       expect.arrayContaining(['Account.balance', 'Account.transactions', 'Transaction.account']),
     );
-    for (const { type, field } of own) expect(map[type]?.[field], `${type}.${field}`).toBeDefined();
+    for (const { type, field, requirements } of own) {
+      const root = type === 'Query' || type === 'Mutation';
+      if (root) expect(map[type]?.[field], `${type}.${field}`).toBeDefined();
+      else expect(checks[type]?.[field], `${type}.${field}`).toEqual(requirements);
+    }
+    expect(checks.Account?.balance).toEqual([[['accounts:read']], [['balances:read']]]);
   });
 
   it("leaves the fields without a rule unwrapped: a checked account's name resolves synchronously", () => {
@@ -111,6 +117,40 @@ describe('the shield at run time', () => {
     const result = await run('{ account(id: "x") { name currency } }', ['accounts:read'], 'cust_bob');
     expect(result.data?.account).toBeNull();
     expect(result.errors?.[0]?.originalError?.constructor.name).toBe('NotFoundError');
+  });
+
+  it('refuses a field with a scope of its own at its path, before its resolver runs', async () => {
+    let balanceReads = 0;
+    const base = buildSubgraphSchema({
+      typeDefs: typeDefs(),
+      resolvers: {
+        Query: { account: () => account('cust_alice') },
+        Account: {
+          balance: () => {
+            balanceReads += 1;
+            return null;
+          },
+        },
+      } as never,
+    });
+    const guarded = guardSchema(base);
+    const ask = (scopes: string[]) =>
+      graphql({
+        schema: guarded,
+        source: '{ account(id: "x") { name balance { asOf } } }',
+        contextValue: { principal: { subject: 'cust_alice', scopes: new Set(scopes) } },
+      });
+
+    const refused = await ask(['accounts:read']);
+    expect(refused.data?.account).toEqual({ name: 'Current', balance: null });
+    expect(refused.errors?.[0]?.path).toEqual(['account', 'balance']);
+    expect(refused.errors?.[0]?.message).toMatch(/balances:read/);
+    expect(refused.errors?.[0]?.originalError?.constructor.name).toBe('ForbiddenError');
+    expect(balanceReads).toBe(0);
+
+    const served = await ask(['accounts:read', 'balances:read']);
+    expect(served.errors).toBeUndefined();
+    expect(balanceReads).toBe(1);
   });
 
   it('serves the owner with the right scope', async () => {
