@@ -300,8 +300,8 @@ export function enforceOperationLimits(walk: Walk, operation: OperationDefinitio
  * one is the caller's mistake (400), not a crash inside a reference resolver.
  */
 function checkRepresentations(schema: GraphQLSchema, representations: readonly unknown[]): void {
-  const entity = schema.getType('_Entity');
-  const entityTypes = new Set(isUnionType(entity) ? entity.getTypes().map((type) => type.name) : []);
+  if (representations.length === 0) return;
+  const entityTypes = entityTypesOf(schema);
   for (const representation of representations) {
     const { __typename, id } = (representation ?? {}) as { __typename?: unknown; id?: unknown };
     if (typeof __typename !== 'string' || !entityTypes.has(__typename) || typeof id !== 'string') {
@@ -313,6 +313,18 @@ function checkRepresentations(schema: GraphQLSchema, representations: readonly u
       );
     }
   }
+}
+
+/** The names of a schema's entity types (`_Entity`'s members), collected once per schema. */
+const ENTITY_TYPES = new WeakMap<GraphQLSchema, ReadonlySet<string>>();
+function entityTypesOf(schema: GraphQLSchema): ReadonlySet<string> {
+  let names = ENTITY_TYPES.get(schema);
+  if (!names) {
+    const entity = schema.getType('_Entity');
+    names = new Set(isUnionType(entity) ? entity.getTypes().map((type) => type.name) : []);
+    ENTITY_TYPES.set(schema, names);
+  }
+  return names;
 }
 
 /** The root fields of an operation, through fragments and inline fragments (aliases kept apart). */
