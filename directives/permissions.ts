@@ -209,18 +209,25 @@ export function fieldScopeChecks(schema: GraphQLSchema): Record<string, Record<s
   return checks;
 }
 
+/**
+ * A field middleware as written here: synchronous when the resolver is, which graphql-middleware's own
+ * (async) type cannot say.
+ */
+type FieldMiddleware = (
+  resolve: (...params: unknown[]) => unknown,
+  parent: unknown,
+  args: unknown,
+  context: AuthContext,
+  info: unknown,
+) => unknown;
+
 /** A graphql-middleware map that refuses a field the caller lacks the scopes for, before it resolves. */
 function scopedFields(schema: GraphQLSchema): IMiddlewareTypeMap {
   const map: Record<string, Record<string, IMiddlewareFunction>> = {};
   for (const [type, fields] of Object.entries(fieldScopeChecks(schema))) {
     for (const [field, requirements] of Object.entries(fields)) {
-      const check = (
-        resolve: (...params: unknown[]) => unknown,
-        parent: unknown,
-        args: unknown,
-        context: AuthContext,
-        info: unknown,
-      ): unknown => refusal(context.principal, requirements) ?? resolve(parent, args, context, info);
+      const check: FieldMiddleware = (resolve, parent, args, context, info) =>
+        refusal(context.principal, requirements) ?? resolve(parent, args, context, info);
       (map[type] ??= {})[field] = check as unknown as IMiddlewareFunction;
     }
   }
@@ -294,13 +301,7 @@ function objectGuards(schema: GraphQLSchema): IMiddlewareTypeMap {
       if (isPromiseLike(value)) return Promise.resolve(value).then((item) => check(item, principal));
       return checkObject(value, typeOf(value), guards, principal);
     };
-    const guard = (
-      resolve: (...params: unknown[]) => unknown,
-      parent: unknown,
-      args: unknown,
-      context: AuthContext,
-      info: unknown,
-    ): unknown => {
+    const guard: FieldMiddleware = (resolve, parent, args, context, info) => {
       const value = resolve(parent, args, context, info);
       return isPromiseLike(value)
         ? Promise.resolve(value).then((resolved) => check(resolved, context.principal))
