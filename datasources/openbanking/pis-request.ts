@@ -91,16 +91,3 @@ export function authorisationUrl(
   if (returnUrl) url.searchParams.set('redirect_uri', returnUrl);
   return url.toString();
 }
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-export async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) await work(items[next++] as T);
-  });
-  await Promise.all(lanes);
-}

@@ -16,6 +16,7 @@
  * - Every answer is compared with what was asked (amount, currency, debtor, creditor, identifications);
  *   a difference is PARTNER_CONTRACT_VIOLATION.
  */
+import { eachLimited } from '../../domain/concurrency.js';
 import { NotFoundError, NotSupportedError } from '../../domain/errors.js';
 import type { Payment } from '../../domain/model.js';
 import type { CallContext, CreatePaymentRequest, PaymentsProvider } from '../../domain/providers.js';
@@ -45,7 +46,6 @@ import {
   checkRequest,
   consentKey,
   DECLINED_AT_BANK,
-  eachLimited,
   NOT_CANCELLABLE,
   PAYABLE_SCHEMES,
   refused,

@@ -6,6 +6,7 @@
  */
 import type { Dispute, Payment } from '../../domain/model.js';
 import type { Money } from '../../domain/money.js';
+import { eachLimited } from '../../domain/concurrency.js';
 import {
   credentialsFor,
   type CallContext,
@@ -380,20 +381,4 @@ export class StripePayments implements PaymentsProvider {
 /** An answer about other money than was asked for: logged as an error, since money is in doubt. */
 function violation(call: StripeCall, endpoint: string, issues: string[]) {
   return contractViolation({ partner: 'stripe', endpoint, issues, call, level: 'error' });
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  });
-  await Promise.all(lanes);
 }

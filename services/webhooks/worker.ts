@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import { eachLimited } from '../../domain/concurrency.js';
 import type { ProviderName } from '../../domain/model.js';
 import type { AuditEntry, AuditLog } from '../../store/audit.js';
 import type { RecordWith, WebhookEventRecord, WebhookRepository } from '../../store/webhooks.js';
@@ -51,9 +52,10 @@ export function backoffMs(
 /**
  * Handles a batch `concurrency` events at a time, as that many workers would, except that the events
  * about one resource (a payment, a dispute, an Item) form a lane handled in claim order, one after the
- * other. Every lane finishes before this returns, even when one fails; then the first failure is thrown.
+ * other; a failure ends its own lane only. Every lane finishes before this returns; then the first
+ * failure is thrown.
  */
-async function inLanes(
+export async function inLanes(
   events: readonly WebhookEventRecord[],
   concurrency: number,
   handle: (event: WebhookEventRecord) => Promise<void>,
@@ -67,17 +69,15 @@ async function inLanes(
     if (lane) lane.push(event);
     else lanes.set(key, [event]);
   }
-  const waiting = [...lanes.values()];
-  const runner = async () => {
-    for (let lane = waiting.shift(); lane; lane = waiting.shift()) {
+  const failures: unknown[] = [];
+  await eachLimited([...lanes.values()], concurrency, async (lane) => {
+    try {
       for (const event of lane) await handle(event);
+    } catch (error) {
+      failures.push(error);
     }
-  };
-  const outcomes = await Promise.allSettled(
-    Array.from({ length: Math.max(1, Math.min(concurrency, waiting.length)) }, runner),
-  );
-  const failed = outcomes.find((outcome) => outcome.status === 'rejected');
-  if (failed) throw failed.reason;
+  });
+  if (failures.length > 0) throw failures[0];
 }
 
 export class WebhookWorker {

@@ -14,10 +14,10 @@ import {
   type WebhookHandler,
 } from '../../../services/webhooks/handler.js';
 import { WebhookOperations } from '../../../services/webhooks/operations.js';
-import { backoffMs, WebhookWorker, type WorkerOptions } from '../../../services/webhooks/worker.js';
+import { backoffMs, inLanes, WebhookWorker, type WorkerOptions } from '../../../services/webhooks/worker.js';
 import { AuditLog } from '../../../store/audit.js';
 import type { Db } from '../../../store/db.js';
-import { WebhookRepository } from '../../../store/webhooks.js';
+import { WebhookRepository, type WebhookEventRecord } from '../../../store/webhooks.js';
 import { recordingDb, testBackends } from '../../helpers/db.js';
 import { deliver as deliverEvent, shuffled } from './partner.js';
 
@@ -326,5 +326,26 @@ describe.each(testBackends())('webhook worker lanes on $kind', (backend) => {
     expect(heldTogether.every((held) => ofOne(held) <= 1)).toBe(true);
     // The other payment's event did not wait for that lane.
     expect(heldTogether.some((held) => held.includes('evt_two') && ofOne(held) === 1)).toBe(true);
+  });
+});
+
+describe('webhook worker lanes when a handling fails', () => {
+  const event = (id: string, payment: string) =>
+    ({ id, provider: 'stripe', resource: { kind: 'payment', partnerId: payment } }) as WebhookEventRecord;
+
+  it('ends only the failing lane, still handles every other lane, then throws the failure', async () => {
+    const handled: string[] = [];
+    const failure = new Error('database gone');
+    const run = inLanes(
+      [event('a1', 'pi_a'), event('a2', 'pi_a'), event('b1', 'pi_b'), event('c1', 'pi_c')],
+      1,
+      async (record) => {
+        if (record.id === 'a1') throw failure;
+        handled.push(record.id);
+      },
+    );
+    await expect(run).rejects.toBe(failure);
+    // One runner: the failed lane's later event is not handled, and the other lanes still are.
+    expect(handled).toEqual(['b1', 'c1']);
   });
 });
