@@ -104,19 +104,25 @@ export interface PlaidSyncStore {
   eraseSubject(subject: string): Promise<number>;
 }
 
-interface TransactionRow {
-  transaction_id: string;
-  account_id: string;
-  amount_minor: string;
-  currency: string;
-  status: 'PENDING' | 'BOOKED';
-  pending_transaction_id: string | null;
-  description: string;
-  merchant_name: string | null;
-  category: string | null;
-  booked_at: Date;
-  value_date: string | null;
-}
+/**
+ * A stored transaction as COPY_FROM aggregates it: transaction id, account id, amount in minor units
+ * (text, so no precision is lost), currency, status, pending transaction id, description, merchant,
+ * category, booking time (ISO 8601 with its offset, as PostgreSQL writes a timestamptz in JSON), value
+ * date (YYYY-MM-DD).
+ */
+type TransactionTuple = [
+  string,
+  string,
+  string,
+  string,
+  'PENDING' | 'BOOKED',
+  string | null,
+  string,
+  string | null,
+  string | null,
+  string,
+  string | null,
+];
 
 /** Rows per INSERT statement; keeps the parameter arrays of one statement bounded. */
 const BATCH = 500;
@@ -134,20 +140,28 @@ const UPSERT = `
     category = EXCLUDED.category, booked_at = EXCLUDED.booked_at, value_date = EXCLUDED.value_date`;
 
 /**
- * A copy as a read serves it, from an Item row `i` (subject $1, item $2; accounts $3, window $4..$5).
- * The Item row always comes back (with NULL transaction columns when none match), so an Item synced
- * with no transactions is told apart from one never synced.
+ * A copy as a read serves it, from an Item row `i` (subject $1, item $2; accounts $3, window $4..$5):
+ * one row per Item, its transactions aggregated into one JSON array of TransactionTuples, newest first
+ * (NULL when none match). Rows cost far more to hand over than the query does: PGlite's protocol decoder
+ * copies and decodes each field on its own, and node-postgres parses each. Reading 100 transactions took
+ * ~3.8 ms of CPU on PGlite and ~1.2 ms in the client on PostgreSQL as 1,100 fields, ~1.5 ms and ~0.4 ms
+ * as one JSON value.
+ * The Item row always comes back, so an Item synced with no transactions is told apart from one never
+ * synced.
  */
 const COPY_FROM = (items: string) => `
-  SELECT i.synced_at, t.transaction_id, t.account_id, t.amount_minor, t.currency, t.status,
-    t.pending_transaction_id, t.description, t.merchant_name, t.category, t.booked_at, t.value_date
-  FROM ${items}
-  LEFT JOIN plaid_transactions t
-    ON t.item_id = i.item_id AND t.subject = i.subject AND t.account_id = ANY($3::text[])
-    AND ($4::timestamptz IS NULL OR t.booked_at >= $4) AND ($5::timestamptz IS NULL OR t.booked_at <= $5)`;
-const COPY_ORDER = 'ORDER BY t.booked_at DESC, t.transaction_id DESC';
+  SELECT i.synced_at, (
+    SELECT json_agg(json_build_array(t.transaction_id, t.account_id, t.amount_minor::text, t.currency,
+        t.status, t.pending_transaction_id, t.description, t.merchant_name, t.category,
+        t.booked_at, t.value_date)
+      ORDER BY t.booked_at DESC, t.transaction_id DESC)
+    FROM plaid_transactions t
+    WHERE t.item_id = i.item_id AND t.subject = i.subject AND t.account_id = ANY($3::text[])
+      AND ($4::timestamptz IS NULL OR t.booked_at >= $4) AND ($5::timestamptz IS NULL OR t.booked_at <= $5)
+  ) AS transactions
+  FROM ${items}`;
 
-type CopyRow = { synced_at: Date | null } & Partial<TransactionRow>;
+type CopyRow = { synced_at: Date | null; transactions: TransactionTuple[] | null };
 
 /** The PostgreSQL/PGlite implementation. */
 export class PlaidSyncRepository implements PlaidSyncStore {
@@ -264,7 +278,7 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   ): Promise<PlaidCopy | null> {
     const rows = await this.db.query<CopyRow>(
       `${COPY_FROM('plaid_sync_items i')}
-       WHERE i.item_id = $2 AND i.subject = $1 AND i.cursor IS NOT NULL ${COPY_ORDER}`,
+       WHERE i.item_id = $2 AND i.subject = $1 AND i.cursor IS NOT NULL`,
       [subject, itemId, [...accountIds], window.from ?? null, window.to ?? null],
     );
     return copyOf(rows);
@@ -285,7 +299,7 @@ export class PlaidSyncRepository implements PlaidSyncStore {
          UPDATE plaid_sync_items SET cursor = $6, synced_at = $7, updated_at = $7
          WHERE item_id = $2 AND subject = $1 AND cursor = $8
          RETURNING item_id, subject, synced_at)
-       ${COPY_FROM('i')} ${COPY_ORDER}`,
+       ${COPY_FROM('i')}`,
       [
         subject,
         itemId,
@@ -356,27 +370,36 @@ async function upsert(
   ]);
 }
 
-/** The copy the rows of COPY_FROM hold; null when no Item row came back (never synced). */
+/** The copy the row of COPY_FROM holds; null when no Item row came back (never synced). */
 function copyOf(rows: CopyRow[]): PlaidCopy | null {
   const first = rows[0];
   if (!first?.synced_at) return null;
-  const transactions = rows
-    .filter((row): row is TransactionRow & { synced_at: Date } => row.transaction_id != null)
-    .map(toStored);
-  return { syncedAt: first.synced_at, transactions };
+  return { syncedAt: first.synced_at, transactions: (first.transactions ?? []).map(toStored) };
 }
 
-function toStored(row: TransactionRow): PlaidStoredTransaction {
+function toStored([
+  transactionId,
+  accountId,
+  minor,
+  currency,
+  status,
+  pendingTransactionId,
+  description,
+  merchantName,
+  category,
+  bookedAt,
+  valueDate,
+]: TransactionTuple): PlaidStoredTransaction {
   return {
-    transactionId: row.transaction_id,
-    accountId: row.account_id,
-    amount: { minor: BigInt(row.amount_minor), currency: row.currency },
-    status: row.status,
-    pendingTransactionId: row.pending_transaction_id,
-    description: row.description,
-    merchantName: row.merchant_name,
-    category: row.category,
-    bookedAt: row.booked_at,
-    valueDate: row.value_date === null ? null : new Date(`${row.value_date}T00:00:00Z`),
+    transactionId,
+    accountId,
+    amount: { minor: BigInt(minor), currency },
+    status,
+    pendingTransactionId,
+    description,
+    merchantName,
+    category,
+    bookedAt: new Date(bookedAt),
+    valueDate: valueDate === null ? null : new Date(`${valueDate}T00:00:00Z`),
   };
 }

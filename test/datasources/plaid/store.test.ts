@@ -66,10 +66,13 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
   it('applies a sync and its cursor together, and reads the copy back exactly', async () => {
     const [subject, item] = [newSubject(), newItem()];
     const big = tx('t-big', { amount: { minor: -123456789012345678n, currency: 'USD' }, valueDate: null });
+    // The copy comes back as JSON: text that JSON must escape, and a time with milliseconds.
     const yen = tx('t-yen', {
       amount: { minor: 1500n, currency: 'JPY' },
+      description: 'Caf\u00e9 "Zum L\u00f6wen" \\ 2\u00bd\t\ud83c\udf7a\nline 2',
       merchantName: null,
       category: null,
+      bookedAt: new Date('2025-03-10T23:59:59.987Z'),
     });
     const dinar = tx('t-bhd', { amount: { minor: -12345n, currency: 'BHD' }, status: 'PENDING' });
     expect(
