@@ -154,12 +154,15 @@ export function shapeGuard(limits: Limits, verdicts = new ShapeVerdicts(limits))
   };
 }
 
+/** What keeping a text costs: two bytes per UTF-16 code unit, plus the entry. */
+const keptBytes = (text: string): number => 2 * text.length + 64;
+
 /**
  * The shape guard's verdict on a document's text: the error to refuse it with, or null to pass it on
  * (within the limits, or a syntax error that Apollo reports with its location). A verdict depends only
  * on the text and the limits, and clients send the same few documents again and again, so each text is
- * parsed once: verdicts are kept up to `maxBytes` of text, and a text over `entryBytes` is decided
- * every time it comes.
+ * parsed once: verdicts are kept up to `maxBytes`, and a text that would take more than `entryBytes`
+ * to keep is decided every time it comes.
  */
 export class ShapeVerdicts {
   readonly #kept: LRUCache<string, { problem: DomainError | null }>;
@@ -173,7 +176,7 @@ export class ShapeVerdicts {
     this.#entryBytes = options.entryBytes ?? 64 * 1024;
     this.#kept = new LRUCache({
       maxSize: options.maxBytes ?? 4 * 1024 * 1024,
-      sizeCalculation: (_verdict, text) => 2 * text.length + 64,
+      sizeCalculation: (_verdict, text) => keptBytes(text),
     });
   }
 
@@ -187,7 +190,7 @@ export class ShapeVerdicts {
     if (kept) return kept.problem;
     this.#parsed++;
     const problem = this.#decide(source);
-    if (source.length <= this.#entryBytes) this.#kept.set(source, { problem });
+    if (keptBytes(source) <= this.#entryBytes) this.#kept.set(source, { problem });
     return problem;
   }
 

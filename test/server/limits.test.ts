@@ -165,7 +165,9 @@ describe('the shape guard verdicts', () => {
 
   it('keeps verdicts within its bytes, and decides a text over the entry size every time', () => {
     const verdicts = new ShapeVerdicts(limits, { maxBytes: 4096, entryBytes: 512 });
-    const large = `{ accounts { edges { node { id ${'name '.repeat(120)}} } } }`;
+    // 303 characters, but 670 bytes kept (two per UTF-16 code unit, and the entry): over 512.
+    const large = `{ accounts { edges { node { id ${'name '.repeat(53)}} } } }`;
+    expect(large.length).toBe(303);
     verdicts.of(large);
     verdicts.of(large);
     expect(verdicts.parsed).toBe(2);
