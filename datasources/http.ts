@@ -85,6 +85,11 @@ export interface PartnerHttpOptions {
   /** Connection cap of the pool. Default 10. */
   connections?: number;
   timeouts?: Partial<PartnerTimeouts>;
+  /**
+   * The deadline of one attempt at a call, by its endpoint label, when calls to this origin differ (the
+   * bank answers account reads at once but may hold a payment for the scheme). Default `timeouts.totalMs`.
+   */
+  attemptDeadline?: (endpoint: string) => number;
   /** Response body cap in bytes. Default 5 MiB. */
   maxResponseBytes?: number;
   tls?: PartnerTls;
@@ -209,7 +214,8 @@ export class PartnerHttp {
   private async attempt(req: PartnerRequest<unknown>, url: URL, signal: AbortSignal): Promise<RawResponse> {
     const logger = req.logger ?? this.options.logger;
     const started = performance.now();
-    const abort = new AttemptAbort(this.timeouts.totalMs, signal, req.signal);
+    const deadline = this.options.attemptDeadline?.(req.endpoint) ?? this.timeouts.totalMs;
+    const abort = new AttemptAbort(deadline, signal, req.signal);
     let status: number | undefined;
     const fields = () => ({
       partner: this.partner,

@@ -20,7 +20,6 @@ import type { CredentialStore } from '../../domain/providers.js';
 import {
   DEFAULT_TIMEOUTS,
   PartnerHttp,
-  type CallOptions,
   type CallPolicy,
   type PartnerTimeouts,
   type PartnerTls,
@@ -100,9 +99,9 @@ export class OpenBankingTransport {
         bodyMs: Math.max(reads.bodyMs, payments.bodyMs),
         totalMs: Math.max(reads.totalMs, payments.totalMs),
       },
-      policy: attemptLimits(options.policy, (endpoint) =>
-        endpoint !== undefined && paymentEndpoints.has(endpoint) ? payments.totalMs : reads.totalMs,
-      ),
+      attemptDeadline: (endpoint: string) =>
+        paymentEndpoints.has(endpoint) ? payments.totalMs : reads.totalMs,
+      ...(options.policy ? { policy: options.policy } : {}),
       ...(options.connections ? { connections: options.connections } : {}),
       ...(options.maxResponseBytes ? { maxResponseBytes: options.maxResponseBytes } : {}),
       ...(options.tls ? { tls: options.tls } : {}),
@@ -164,24 +163,4 @@ export class OpenBankingTransport {
     if (this.tokenHttp !== this.http) await this.tokenHttp.close();
     await this.keyStoreHttp?.close();
   }
-}
-
-const plainPolicy: CallPolicy = { execute: (fn) => fn(new AbortController().signal) };
-
-/**
- * The partner's policy with every attempt also ended after its endpoint's `totalMs`. PartnerHttp
- * reports an attempt ended by the policy's signal as PARTNER_TIMEOUT, as it does its own limit.
- */
-function attemptLimits(
-  policy: CallPolicy | undefined,
-  totalMs: (endpoint: string | undefined) => number,
-): CallPolicy {
-  const inner = policy ?? plainPolicy;
-  return {
-    execute<T>(fn: (signal: AbortSignal) => Promise<T>, options?: CallOptions): Promise<T> {
-      const limit = totalMs(options?.endpoint);
-      return inner.execute((signal) => fn(AbortSignal.any([signal, AbortSignal.timeout(limit)])), options);
-    },
-    refusal: (endpoint) => inner.refusal?.(endpoint) ?? null,
-  };
 }
