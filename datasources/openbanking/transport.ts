@@ -97,7 +97,6 @@ export class OpenBankingTransport {
         connectMs: Math.max(reads.connectMs, payments.connectMs),
         headersMs: Math.max(reads.headersMs, payments.headersMs),
         bodyMs: Math.max(reads.bodyMs, payments.bodyMs),
-        totalMs: Math.max(reads.totalMs, payments.totalMs),
       },
       attemptDeadline: (endpoint: string) =>
         paymentEndpoints.has(endpoint) ? payments.totalMs : reads.totalMs,
