@@ -90,7 +90,7 @@ export interface Registry {
    * copies; returns how many links' local data each partner dropped.
    */
   eraseSubject(subject: string): Promise<Map<ProviderName, number>>;
-  /** Forgets the subject's cached partner data in this process (another replica erased them). */
+  /** Forgets the subject's partner data held in this process (another replica erased them). */
   forgetSubject(subject: string): void;
   /** The endpoint the partner is reached at here (configured or sandbox); null when absent. */
   endpoint(name: ProviderName): PartnerEndpoint | null;
@@ -205,7 +205,10 @@ export function createRegistry(settings: RegistrySettings, deps: RegistryDeps): 
       }
       return dropped;
     },
-    forgetSubject: (subject) => cache.forgetSubject(subject),
+    forgetSubject(subject) {
+      cache.forgetSubject(subject);
+      for (const entry of entries.values()) entry.provider.forgetSubject?.(subject);
+    },
     endpoint: (name) => entries.get(name)?.endpoint ?? null,
     health: () => [...entries.values()].map((entry) => entry.policy.health()),
     history: () => new Map([...entries].map(([name, entry]) => [name, entry.policy.history()])),

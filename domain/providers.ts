@@ -334,6 +334,11 @@ export interface Provider {
    * leave it out.
    */
   eraseSubject?(subject: string): Promise<number>;
+  /**
+   * Drops what this process holds in memory about the subject, when another replica erased them (its
+   * `eraseSubject` already dropped what is stored). Partners that hold nothing leave it out.
+   */
+  forgetSubject?(subject: string): void;
   /** Releases pools and timers. */
   close(): Promise<void>;
 }

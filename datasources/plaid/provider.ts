@@ -8,7 +8,9 @@
  * (`refreshLink`) and the scheduled refresh of old copies (`refreshStale`) keep it current, and a read
  * answers from the copy, marked `CACHED` as of its last sync, in one statement. A read syncs first only
  * before the Item's first sync, or when the client asked for data younger than the copy
- * (`CallContext.maxAgeSeconds`, e.g. `Cache-Control: no-cache`); if Plaid fails then, the failure is
+ * (`CallContext.maxAgeSeconds`, e.g. `Cache-Control: no-cache`); such a live read makes no statement
+ * when Plaid reports nothing new since the copy this replica last read (replica-memory.ts), and
+ * concurrent live reads share one sync. If Plaid fails then, the failure is
  * the answer, and the cached fallback above the provider (datasources/cache.ts) decides what to serve,
  * as for every other partner read.
  */
@@ -31,6 +33,7 @@ import { contractViolation } from '../contract.js';
 import { PlaidClient, type PlaidCall, type PlaidClientOptions } from './client.js';
 import { mapReported } from './errors.js';
 import { toAccounts, toBalances, toTransaction } from './mapper.js';
+import { sameRead } from './replica-memory.js';
 import { syncItem, type SyncSettings, type SyncTarget } from './sync.js';
 import type { AccountsGetResponse } from './types.js';
 
@@ -70,12 +73,14 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
   };
   const live = (): Freshness => ({ source: 'LIVE', asOf: now(), provider: 'plaid' });
 
-  // One request may ask for several windows at once; they share one sync of the Item, not one each.
-  const inflight = new Map<string, Promise<void>>();
+  // One request may ask for several windows at once, and concurrent live reads ask for the same one:
+  // they share one sync of the Item, not one each.
+  const inflight = new Map<string, Promise<{ copy: PlaidCopy | null; read?: PlaidCopyRead }>>();
   const keyOf = (target: SyncTarget) => `${target.subject}\u0000${target.itemId}`;
   /**
-   * Syncs the Item, or joins the sync already running. The copy comes back only to the caller that
-   * started the sync and passed `read` (its own accounts and window), when the sync could read along.
+   * Syncs the Item, or joins the sync already running. The copy comes back when the sync could read
+   * along: to the caller that started it with `read` (its own accounts and window), and to each caller
+   * that joined it with the same read. Others read the copy themselves once the sync is done.
    */
   const syncOnce = async (
     ctx: CallContext,
@@ -85,13 +90,13 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
     const key = keyOf(target);
     const running = inflight.get(key);
     if (running) {
-      await running;
-      return null;
+      const done = await running;
+      return read && done.read && sameRead(done.read, read) ? done.copy : null;
     }
     const started = syncItem(client, deps.sync, settings, ctx, target, read).finally(() =>
       inflight.delete(key),
     );
-    const shared = started.then(() => undefined);
+    const shared = started.then((copy) => ({ copy, read }));
     // Joiners see the failure; the starter gets it from `started`.
     shared.catch(() => undefined);
     inflight.set(key, shared);
@@ -291,6 +296,8 @@ export function createPlaidProvider(options: PlaidOptions, deps: PlaidDeps): Pro
     refreshLink,
 
     eraseSubject: (subject) => deps.sync.eraseSubject(subject),
+
+    forgetSubject: (subject) => deps.sync.forgetSubject(subject),
 
     close: () => client.close(),
   };

@@ -8,9 +8,9 @@
  * lost that race changes nothing, so the copy never moves backwards or applies one update twice.
  * Every read and write names the subject; an Item belongs to exactly one subject.
  */
-import { LRUCache } from 'lru-cache';
 import type { Money } from '../../domain/money.js';
 import type { Db, Queryable } from '../../store/db.js';
+import { ReplicaMemory } from './replica-memory.js';
 
 /** One transaction as kept locally, already in canonical terms (signed minor units, status). */
 export interface PlaidStoredTransaction {
@@ -38,7 +38,7 @@ export interface PlaidSyncChanges {
 /** An Item's local copy as of its last completed sync. */
 export interface PlaidCopy {
   syncedAt: Date;
-  transactions: PlaidStoredTransaction[];
+  transactions: readonly PlaidStoredTransaction[];
 }
 
 /** Bounds on booking time, both inclusive. */
@@ -88,6 +88,8 @@ export interface PlaidSyncStore {
    * A sync from cursor `from` to `to` that changed nothing, applied and read back in one statement: the
    * cursor moves only if it is still `from`, and the copy comes back as `readCopy` gives it. Null, with
    * nothing written, when the stored cursor is not `from`: then `applySync` and `readCopy` decide.
+   * When Plaid handed back the cursor it was given (`to` is `from`) and this replica holds the copy it
+   * read at that cursor for the same read, that copy is the answer, as of now, with no statement.
    */
   advanceAndRead(
     subject: string,
@@ -102,6 +104,8 @@ export interface PlaidSyncStore {
   forgetItem(subject: string, itemId: string): Promise<void>;
   /** GDPR erasure of everything kept for the subject; returns the number of Items dropped. */
   eraseSubject(subject: string): Promise<number>;
+  /** Drops what this replica holds in memory for the subject (another replica erased them). */
+  forgetSubject(subject: string): void;
 }
 
 /**
@@ -166,19 +170,20 @@ type CopyRow = { synced_at: Date | null; transactions: TransactionTuple[] | null
 /** The PostgreSQL/PGlite implementation. */
 export class PlaidSyncRepository implements PlaidSyncStore {
   readonly #now: () => Date;
-  /**
-   * The cursor each Item's last sync on this replica stored or read, by subject and Item: a live read
-   * starts its sync without a statement. Bounded; an Item that falls out reads its cursor again.
-   */
-  readonly #cursors: LRUCache<string, string>;
+  /** Each Item's cursor and last live copy on this replica; an Item that falls out reads them again. */
+  readonly #memory: ReplicaMemory<PlaidStoredTransaction>;
 
   /** `now` exists for tests. */
   constructor(
     private readonly db: Db,
-    options: { now?: () => Date; rememberedCursors?: number } = {},
+    options: { now?: () => Date; rememberedCursors?: number; heldCopyBytes?: number } = {},
   ) {
     this.#now = options.now ?? (() => new Date());
-    this.#cursors = new LRUCache({ max: options.rememberedCursors ?? 10_000 });
+    this.#memory = new ReplicaMemory({
+      bytesOf: keptBytes,
+      cursors: options.rememberedCursors,
+      copyBytes: options.heldCopyBytes,
+    });
   }
 
   async cursor(subject: string, itemId: string): Promise<string | null> {
@@ -190,18 +195,11 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   }
 
   async startCursor(subject: string, itemId: string): Promise<string | null> {
-    const remembered = this.#cursors.get(cursorKey(subject, itemId));
+    const remembered = this.#memory.cursor(subject, itemId);
     if (remembered !== undefined) return remembered;
     const stored = await this.cursor(subject, itemId);
-    this.#remember(subject, itemId, stored);
+    this.#memory.remember(subject, itemId, stored);
     return stored;
-  }
-
-  /** Keeps the cursor a sync of this replica stored or read; null (none, or a sync refused) forgets it. */
-  #remember(subject: string, itemId: string, cursor: string | null): void {
-    const key = cursorKey(subject, itemId);
-    if (cursor === null) this.#cursors.delete(key);
-    else this.#cursors.set(key, cursor);
   }
 
   async applySync(
@@ -216,7 +214,7 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     // The common case of a refresh: the Item's row exists and still holds `from`. Moving its cursor
     // only if it does is the compare-and-set; with nothing else to write, that one statement is all.
     if (nothingChanged && (await this.claim(this.db, subject, itemId, from, to, now))) {
-      this.#remember(subject, itemId, to);
+      this.#memory.remember(subject, itemId, to);
       return true;
     }
     const applied = await this.db.transaction(async (tx) => {
@@ -249,7 +247,9 @@ export class PlaidSyncRepository implements PlaidSyncStore {
       }
       return true;
     });
-    this.#remember(subject, itemId, applied ? to : null);
+    this.#memory.remember(subject, itemId, applied ? to : null);
+    // The copy held for a live read was read at another cursor: it can never be served again.
+    this.#memory.release(subject, itemId);
     return applied;
   }
 
@@ -291,6 +291,9 @@ export class PlaidSyncRepository implements PlaidSyncStore {
     to: string,
     read: PlaidCopyRead,
   ): Promise<PlaidCopy | null> {
+    // Plaid's log has nothing after `from`: no sync from it can have changed the copy read there.
+    const held = from === to ? this.#memory.copy(subject, itemId, from, read) : undefined;
+    if (held) return { syncedAt: this.#now(), transactions: held };
     // The transactions are read as of the statement's start: nothing changed them in this sync, and a
     // sync that did commit changes meanwhile also moved the cursor, so the compare-and-set matches
     // nothing and no row comes back.
@@ -312,7 +315,10 @@ export class PlaidSyncRepository implements PlaidSyncStore {
       ],
     );
     const copy = copyOf(rows);
-    this.#remember(subject, itemId, copy ? to : null);
+    if (copy) {
+      this.#memory.remember(subject, itemId, to);
+      this.#memory.hold(subject, itemId, to, read, copy.transactions);
+    } else this.#memory.forgetItem(subject, itemId);
     return copy;
   }
 
@@ -326,7 +332,7 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   }
 
   async forgetItem(subject: string, itemId: string): Promise<void> {
-    this.#remember(subject, itemId, null);
+    this.#memory.forgetItem(subject, itemId);
     await this.db.query('DELETE FROM plaid_sync_items WHERE item_id = $1 AND subject = $2', [
       itemId,
       subject,
@@ -334,17 +340,18 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   }
 
   async eraseSubject(subject: string): Promise<number> {
-    const prefix = cursorKey(subject, '');
-    for (const key of [...this.#cursors.keys()]) if (key.startsWith(prefix)) this.#cursors.delete(key);
+    this.forgetSubject(subject);
     return this.db.transaction(async (tx) => {
       await tx.query('DELETE FROM plaid_transactions WHERE subject = $1', [subject]);
       return (await tx.query('DELETE FROM plaid_sync_items WHERE subject = $1 RETURNING item_id', [subject]))
         .length;
     });
   }
-}
 
-const cursorKey = (subject: string, itemId: string) => `${subject}\u0000${itemId}`;
+  forgetSubject(subject: string): void {
+    this.#memory.forgetSubject(subject);
+  }
+}
 
 async function upsert(
   tx: Queryable,
@@ -368,6 +375,13 @@ async function upsert(
     column((t) => t.bookedAt.toISOString()),
     column((t) => (t.valueDate ? t.valueDate.toISOString().slice(0, 10) : null)),
   ]);
+}
+
+/** Roughly what a stored transaction keeps alive in memory: its objects, two bytes per character. */
+function keptBytes(t: PlaidStoredTransaction): number {
+  const optional = (t.merchantName?.length ?? 0) + (t.category?.length ?? 0);
+  const text = t.transactionId.length + t.accountId.length + t.description.length + optional;
+  return 320 + 2 * (text + (t.pendingTransactionId?.length ?? 0));
 }
 
 /** The copy the row of COPY_FROM holds; null when no Item row came back (never synced). */

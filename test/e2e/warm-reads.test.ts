@@ -52,7 +52,7 @@ type Edge = {
     provider: string;
     freshness: { source: string };
     balance: { freshness: { source: string } };
-    transactions: { edges: { node: { freshness: { source: string } } }[] };
+    transactions: { edges: { node: { id: string; freshness: { source: string } } }[] };
   };
 };
 /** The freshness sources of every transaction on the dashboard. */
@@ -131,22 +131,36 @@ describe('warm reads within the maximum ages', () => {
     expect(partners).toEqual(new Set(['openbanking', 'plaid']));
   });
 
-  it('syncs Plaid for a live read in one statement: from the cursor this replica stored, moved and read back with the copy', async () => {
+  it('syncs Plaid for a live read without a statement when Plaid has nothing new: the copy this replica read at that cursor is the answer', async () => {
     const live = { subject: 'cust_alice', headers: { 'cache-control': 'no-cache' } };
-    await app.graphql(DASHBOARD, {}, live);
+    const plaidStatements = () =>
+      statements
+        .filter((sql) => /plaid_(sync_items|transactions)/.test(sql))
+        .map((sql) => sql.trim().split(/\s+/).slice(0, 2).join(' '));
+    const transactionIds = (data: unknown) =>
+      edgesOf(data).map((edge) => edge.node.transactions.edges.map((transaction) => transaction.node.id));
+    const first = await app.graphql(DASHBOARD, {}, live);
     await app.server.services.audit.seal();
     statements.length = 0;
+    resetLedgers(app.sandboxes);
 
     const answer = await app.graphql(DASHBOARD, {}, live);
 
     expect(answer.body.errors).toBeUndefined();
     expect(transactionSources(answer.body.data)).toEqual(new Set(['LIVE']));
-    const plaid = statements
-      .filter((sql) => /plaid_(sync_items|transactions)/.test(sql))
-      .map((sql) => sql.trim().split(/\s+/).slice(0, 2).join(' '));
-    // The sync starts from the cursor the previous read stored (no SELECT), and the compare-and-set that
-    // moves it (Plaid reported nothing new) reads the copy.
-    expect(plaid).toEqual(['WITH i']);
+    expect(partnerRequests(app.sandboxes)).toHaveProperty(['plaid POST /transactions/sync']);
+    expect(plaidStatements()).toEqual([]);
+    expect(transactionIds(first.body.data).flat()).toHaveLength(50);
+    expect(transactionIds(answer.body.data)).toEqual(transactionIds(first.body.data));
+
+    // Another replica erased the customer: this one forgets what it holds, so the next live read asks
+    // the database for the cursor, then moves it and reads the copy back in one statement.
+    app.server.services.registry.forgetSubject('cust_alice');
+    statements.length = 0;
+    const after = await app.graphql(DASHBOARD, {}, live);
+    expect(after.body.errors).toBeUndefined();
+    expect(plaidStatements()).toEqual(['SELECT cursor', 'WITH i']);
+    expect(transactionIds(after.body.data)).toEqual(transactionIds(first.body.data));
   });
 
   it("keeps one subject's cached data from another, and refuses it once the consent is revoked", async () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeId } from '../../../domain/ids.js';
 import { PartnerError } from '../../../domain/errors.js';
 import { SEEDED_ACCOUNTS } from '../../../sandboxes/plaid/index.js';
@@ -73,6 +73,28 @@ describe('plaid provider: transactions through /transactions/sync', () => {
     expect(all).toHaveLength(ALICE_SEEDED);
     expect(recent.length).toBeGreaterThan(0);
     expect(recent.length).toBeLessThan(all.length);
+  });
+
+  it('answers concurrent live reads of the same accounts and window with the copy their one sync read', async () => {
+    const reads = vi.spyOn(h.store, 'readCopy');
+    const before = (await h.calls()).length;
+    try {
+      const answers = await Promise.all([1, 2, 3, 4].map(() => list('cust_alice', ALICE, {})));
+      expect(await syncCalls(before)).toHaveLength(1);
+      expect(reads).not.toHaveBeenCalled();
+      for (const answer of answers) expect(answer).toEqual(answers[0]);
+      expect(answers[0]).toHaveLength(ALICE_SEEDED);
+      // A read of another window joins the same sync, then reads its own part of the copy.
+      const [, other] = await Promise.all([
+        list('cust_alice', ALICE, {}),
+        list('cust_alice', [ALICE[0]], {}),
+      ]);
+      expect(reads).toHaveBeenCalledTimes(1);
+      expect(other.length).toBeGreaterThan(0);
+      expect(other.length).toBeLessThan(ALICE_SEEDED);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it("keeps alice's and bob's transactions apart", async () => {

@@ -27,7 +27,7 @@ function tx(id: string, overrides: Partial<PlaidStoredTransaction> = {}): PlaidS
 async function copy(
   store: PlaidSyncRepository,
   ...[subject, item, accounts, window]: Parameters<PlaidSyncRepository['readCopy']>
-): Promise<PlaidStoredTransaction[]> {
+): Promise<readonly PlaidStoredTransaction[]> {
   return (await store.readCopy(subject, item, accounts, window))?.transactions ?? [];
 }
 
@@ -222,6 +222,80 @@ describe.each(testBackends())('plaid sync store on $kind', (backend) => {
     expect(recorded.statements).toHaveLength(1);
     // Another subject asking about the Item is not answered from memory.
     expect(await replica.startCursor(newSubject(), item)).toBeNull();
+  });
+
+  it('answers a live read that Plaid says brought nothing new from the copy it read at that cursor, with no statement', async () => {
+    const recorded = recordingDb(db);
+    let now = new Date('2025-03-14T12:00:00.000Z');
+    const replica = new PlaidSyncRepository(recorded.db, { now: () => now });
+    const [subject, item] = [newSubject(), newItem()];
+    const upserted = [tx('a'), tx('b', { accountId: 'acc-2' })];
+    await replica.applySync(subject, item, null, { upserted, removed: [] }, 'c1');
+    const read = { accountIds: ['acc-1'] };
+    const first = await replica.advanceAndRead(subject, item, 'c1', 'c2', read);
+    expect(first?.transactions.map((t) => t.transactionId)).toEqual(['a']);
+    recorded.statements.length = 0;
+
+    now = new Date('2025-03-14T12:05:00.000Z');
+    const again = await replica.advanceAndRead(subject, item, 'c2', 'c2', read);
+    expect(recorded.statements).toEqual([]);
+    expect(again).toEqual({ syncedAt: now, transactions: first?.transactions });
+
+    // Another read (other accounts, a window) or a cursor Plaid moved: the statement decides.
+    expect(
+      (await replica.advanceAndRead(subject, item, 'c2', 'c2', { accountIds: ['acc-2'] }))?.transactions,
+    ).toEqual([upserted[1]]);
+    expect(recorded.statements).toHaveLength(1);
+    const windowed = { accountIds: ['acc-1'], window: { from: new Date('2025-03-11T00:00:00.000Z') } };
+    expect((await replica.advanceAndRead(subject, item, 'c2', 'c2', windowed))?.transactions).toEqual([]);
+    expect(recorded.statements).toHaveLength(2);
+    expect(await replica.advanceAndRead(subject, item, 'c2', 'c3', read)).not.toBeNull();
+    expect(recorded.statements).toHaveLength(3);
+    expect(await replica.cursor(subject, item)).toBe('c3');
+  });
+
+  it('never answers from a held copy once the Item changed, was forgotten or the subject erased elsewhere', async () => {
+    const recorded = recordingDb(db);
+    const [a, b] = [new PlaidSyncRepository(recorded.db), new PlaidSyncRepository(db)];
+    const [subject, item] = [newSubject(), newItem()];
+    const read = { accountIds: ['acc-1'] };
+    const holdAtC2 = async () => {
+      await a.applySync(subject, item, null, { upserted: [tx('a')], removed: [] }, 'c1');
+      await a.advanceAndRead(subject, item, 'c1', 'c2', read);
+      recorded.statements.length = 0;
+      expect((await a.advanceAndRead(subject, item, 'c2', 'c2', read))?.transactions).toHaveLength(1);
+      expect(recorded.statements).toEqual([]);
+    };
+
+    await holdAtC2();
+    await a.applySync(subject, item, 'c2', { upserted: [tx('new')], removed: ['a'] }, 'c3');
+    const changed = await a.advanceAndRead(subject, item, 'c3', 'c3', read);
+    expect(changed?.transactions.map((t) => t.transactionId)).toEqual(['new']);
+
+    await a.forgetItem(subject, item);
+    await holdAtC2();
+    await a.forgetItem(subject, item);
+    expect(await a.advanceAndRead(subject, item, 'c2', 'c2', read)).toBeNull();
+
+    // Erased on replica b; replica a is told to forget the subject (ERASURE_TOPIC in server/wiring.ts).
+    await holdAtC2();
+    expect(await b.eraseSubject(subject)).toBe(1);
+    a.forgetSubject(subject);
+    expect(await a.advanceAndRead(subject, item, 'c2', 'c2', read)).toBeNull();
+    expect(await a.startCursor(subject, item)).toBeNull();
+  });
+
+  it('holds no copy larger than its byte bound', async () => {
+    const recorded = recordingDb(db);
+    const small = new PlaidSyncRepository(recorded.db, { heldCopyBytes: 600 });
+    const [subject, item] = [newSubject(), newItem()];
+    const many = Array.from({ length: 5 }, (_, i) => tx(`t${i}`));
+    await small.applySync(subject, item, null, { upserted: many, removed: [] }, 'c1');
+    await small.advanceAndRead(subject, item, 'c1', 'c1', { accountIds: ['acc-1'] });
+    recorded.statements.length = 0;
+    const again = await small.advanceAndRead(subject, item, 'c1', 'c1', { accountIds: ['acc-1'] });
+    expect(again?.transactions).toHaveLength(5);
+    expect(recorded.statements).toHaveLength(1);
   });
 
   it("reads the stored cursor again after another replica's sync refused this replica's", async () => {
