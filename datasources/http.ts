@@ -244,8 +244,8 @@ export class PartnerHttp {
       this.checkStatus(req, raw);
       // A read is one of many per operation (the operation's line and the partner metrics cover it);
       // a call that moves money is worth its own line.
-      if (kindOf(req) === 'read') logger.debug(fields(), 'Partner call completed.');
-      else logger.info(fields(), 'Partner call completed.');
+      if (kindOf(req) !== 'read') logger.info(fields(), 'Partner call completed.');
+      else if (logger.isLevelEnabled('debug')) logger.debug(fields(), 'Partner call completed.');
       return raw;
     } catch (error) {
       const mapped = this.networkError(req, error, abort.timedOut || signal.aborted);
@@ -359,10 +359,12 @@ function encodeBody(req: PartnerRequest<unknown>): string | undefined {
 }
 
 function flattenHeaders(headers: IncomingHttpHeaders): ResponseHeaders {
-  const entries = Object.entries(headers).filter(
-    (entry): entry is [string, string | string[]] => entry[1] !== undefined,
-  );
-  return Object.fromEntries(entries.map(([name, value]) => [name.toLowerCase(), [value].flat().join(', ')]));
+  const flat: Record<string, string> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined) flat[name.toLowerCase()] = typeof value === 'string' ? value : value.join(', ');
+  }
+  return flat;
 }
 
 /**

@@ -27,7 +27,9 @@ function isEntityKind(kind: string): kind is EntityKind {
  */
 export const REMEMBERED_IDS = 10_000;
 const decodedIds = new Map<string, DecodedId>();
-const encodedIds = new Map<string, string>();
+/** By kind, provider and partner id: a lookup builds no string. */
+const encodedIds = new Map<EntityKind, Map<ProviderName, Map<string, string>>>();
+let encodedCount = 0;
 
 function remember<V>(memo: Map<string, V>, key: string, value: V): V {
   if (memo.size >= REMEMBERED_IDS) memo.clear();
@@ -36,8 +38,20 @@ function remember<V>(memo: Map<string, V>, key: string, value: V): V {
 }
 
 export function encodeId(kind: EntityKind, provider: ProviderName, partnerId: string): string {
-  const text = `${kind}:${provider}:${partnerId}`;
-  return encodedIds.get(text) ?? remember(encodedIds, text, Buffer.from(text, 'utf8').toString('base64url'));
+  const known = encodedIds.get(kind)?.get(provider)?.get(partnerId);
+  if (known !== undefined) return known;
+  if (encodedCount >= REMEMBERED_IDS) {
+    encodedIds.clear();
+    encodedCount = 0;
+  }
+  let byProvider = encodedIds.get(kind);
+  if (!byProvider) encodedIds.set(kind, (byProvider = new Map()));
+  let ids = byProvider.get(provider);
+  if (!ids) byProvider.set(provider, (ids = new Map()));
+  const id = Buffer.from(`${kind}:${provider}:${partnerId}`, 'utf8').toString('base64url');
+  ids.set(partnerId, id);
+  encodedCount += 1;
+  return id;
 }
 
 /** Decodes a global id of the expected kind; null for anything malformed or of another kind. */

@@ -136,19 +136,22 @@ describe('PartnerHttp', () => {
 
   it('maps a non-2xx answer through errorFromResponse with status, headers, body and endpoint', async () => {
     const server = await loopback((_req, res) => {
+      res.setHeader('X-Also', ['short', 'stout']);
       res.writeHead(418, { 'x-why': 'teapot' });
       res.end('short and stout');
     });
     const seen: unknown[] = [];
     const http = client(server.url, {
       errorFromResponse: (status, headers, body, info) => {
-        seen.push({ status, why: headers['x-why'], body, endpoint: info.endpoint });
+        seen.push({ status, why: headers['x-why'], also: headers['x-also'], body, endpoint: info.endpoint });
         return new Error('mapped');
       },
     });
     const error = await failure(get(http));
     expect((error as Error).message).toBe('mapped');
-    expect(seen).toEqual([{ status: 418, why: 'teapot', body: 'short and stout', endpoint: 'GET /thing' }]);
+    expect(seen).toEqual([
+      { status: 418, why: 'teapot', also: 'short, stout', body: 'short and stout', endpoint: 'GET /thing' },
+    ]);
   });
 
   it('treats malformed JSON as a contract violation', async () => {
