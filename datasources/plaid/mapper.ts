@@ -20,7 +20,7 @@ import {
   type Money,
   type Rounding,
 } from '../../domain/money.js';
-import type { PlaidStoredTransaction } from './store.js';
+import type { PlaidStoredTransaction } from './copy.js';
 import { contractViolation } from '../contract.js';
 import type { PlaidAccount, PlaidAccountSubtype, PlaidAccountType, PlaidTransaction } from './types.js';
 

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { PlaidCopy, PlaidCopyRead, PlaidSyncStore } from './store.js';
+import type { PlaidSyncStore } from './store.js';
 import { ConsentRequiredError, InputError, PartnerError } from '../../domain/errors.js';
 import type { Freshness } from '../../domain/model.js';
 import {
@@ -33,7 +33,7 @@ import { contractViolation } from '../contract.js';
 import { PlaidClient, type PlaidCall, type PlaidClientOptions } from './client.js';
 import { mapReported } from './errors.js';
 import { toAccounts, toBalances, toTransaction } from './mapper.js';
-import { sameRead } from './replica-memory.js';
+import { sameRead, type PlaidCopy, type PlaidCopyRead } from './copy.js';
 import { syncItem, type SyncSettings, type SyncTarget } from './sync.js';
 import type { AccountsGetResponse } from './types.js';
 

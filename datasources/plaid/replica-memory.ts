@@ -10,35 +10,28 @@
  * the Item or the subject, here and, on erasure, when another replica says so.
  */
 import { LRUCache } from 'lru-cache';
+import { keptBytes, sameRead, type PlaidCopyRead, type PlaidStoredTransaction } from './copy.js';
 
-/** Which part of a copy a read serves: store.ts's PlaidCopyRead. */
-export interface CopyRead {
-  accountIds: readonly string[];
-  window?: { from?: Date; to?: Date };
-}
-
-interface HeldCopy<T> {
+interface HeldCopy {
   cursor: string;
-  read: CopyRead;
-  transactions: readonly T[];
+  read: PlaidCopyRead;
+  transactions: readonly PlaidStoredTransaction[];
 }
 
 /** Default bounds: cursors by count, copies by bytes (a few thousand Items of a few dozen each). */
 export const DEFAULT_REMEMBERED_CURSORS = 10_000;
 export const DEFAULT_HELD_COPY_BYTES = 8 * 1024 * 1024;
 
-/** `T`: a stored transaction; `bytesOf` says roughly what one keeps alive. */
-export class ReplicaMemory<T> {
+export class ReplicaMemory {
   readonly #cursors: LRUCache<string, string>;
-  readonly #copies: LRUCache<string, HeldCopy<T>>;
+  readonly #copies: LRUCache<string, HeldCopy>;
 
-  constructor(options: { bytesOf: (transaction: T) => number; cursors?: number; copyBytes?: number }) {
-    const { bytesOf } = options;
+  constructor(options: { cursors?: number; copyBytes?: number } = {}) {
     this.#cursors = new LRUCache({ max: options.cursors ?? DEFAULT_REMEMBERED_CURSORS });
     this.#copies = new LRUCache({
       maxSize: Math.max(1, options.copyBytes ?? DEFAULT_HELD_COPY_BYTES),
       sizeCalculation: (held) =>
-        held.transactions.reduce((bytes, transaction) => bytes + bytesOf(transaction), 256),
+        held.transactions.reduce((bytes, transaction) => bytes + keptBytes(transaction), 256),
     });
   }
 
@@ -55,15 +48,26 @@ export class ReplicaMemory<T> {
   }
 
   /** The transactions of the copy held for exactly this read at exactly this cursor, if any. */
-  copy(subject: string, itemId: string, cursor: string, read: CopyRead): readonly T[] | undefined {
+  copy(
+    subject: string,
+    itemId: string,
+    cursor: string,
+    read: PlaidCopyRead,
+  ): readonly PlaidStoredTransaction[] | undefined {
     const held = this.#copies.get(keyOf(subject, itemId));
     if (!held || held.cursor !== cursor || !sameRead(held.read, read)) return undefined;
     return held.transactions;
   }
 
   /** Holds a copy read at `cursor`; it replaces whatever was held for the Item. */
-  hold(subject: string, itemId: string, cursor: string, read: CopyRead, transactions: readonly T[]): void {
-    const kept: CopyRead = {
+  hold(
+    subject: string,
+    itemId: string,
+    cursor: string,
+    read: PlaidCopyRead,
+    transactions: readonly PlaidStoredTransaction[],
+  ): void {
+    const kept: PlaidCopyRead = {
       accountIds: [...read.accountIds],
       window: { from: read.window?.from, to: read.window?.to },
     };
@@ -88,14 +92,3 @@ export class ReplicaMemory<T> {
 }
 
 const keyOf = (subject: string, itemId: string) => `${subject}\u0000${itemId}`;
-
-/** Whether two reads ask for the same part of a copy: the same accounts in order, the same window. */
-export function sameRead(held: CopyRead, read: CopyRead): boolean {
-  const ids = read.accountIds;
-  return (
-    held.accountIds.length === ids.length &&
-    held.accountIds.every((id, index) => id === ids[index]) &&
-    held.window?.from?.getTime() === read.window?.from?.getTime() &&
-    held.window?.to?.getTime() === read.window?.to?.getTime()
-  );
-}

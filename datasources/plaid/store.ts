@@ -8,50 +8,15 @@
  * lost that race changes nothing, so the copy never moves backwards or applies one update twice.
  * Every read and write names the subject; an Item belongs to exactly one subject.
  */
-import type { Money } from '../../domain/money.js';
 import type { Db, Queryable } from '../../store/db.js';
+import type {
+  PlaidCopy,
+  PlaidCopyRead,
+  PlaidStoredTransaction,
+  PlaidSyncChanges,
+  PlaidTransactionWindow,
+} from './copy.js';
 import { ReplicaMemory } from './replica-memory.js';
-
-/** One transaction as kept locally, already in canonical terms (signed minor units, status). */
-export interface PlaidStoredTransaction {
-  transactionId: string;
-  accountId: string;
-  /** Negative = money out of the account. */
-  amount: Money;
-  status: 'PENDING' | 'BOOKED';
-  /** On a posted transaction: the pending one it replaced. */
-  pendingTransactionId: string | null;
-  description: string;
-  merchantName: string | null;
-  category: string | null;
-  bookedAt: Date;
-  /** A calendar date (UTC midnight), when the partner reports one. */
-  valueDate: Date | null;
-}
-
-/** The net effect of one completed sync: the latest state of each changed transaction. */
-export interface PlaidSyncChanges {
-  upserted: readonly PlaidStoredTransaction[];
-  removed: readonly string[];
-}
-
-/** An Item's local copy as of its last completed sync. */
-export interface PlaidCopy {
-  syncedAt: Date;
-  transactions: readonly PlaidStoredTransaction[];
-}
-
-/** Bounds on booking time, both inclusive. */
-export interface PlaidTransactionWindow {
-  from?: Date;
-  to?: Date;
-}
-
-/** Which part of a copy a read serves. */
-export interface PlaidCopyRead {
-  accountIds: readonly string[];
-  window?: PlaidTransactionWindow;
-}
 
 /** What the Plaid provider needs from the store. */
 export interface PlaidSyncStore {
@@ -171,7 +136,7 @@ type CopyRow = { synced_at: Date | null; transactions: TransactionTuple[] | null
 export class PlaidSyncRepository implements PlaidSyncStore {
   readonly #now: () => Date;
   /** Each Item's cursor and last live copy on this replica; an Item that falls out reads them again. */
-  readonly #memory: ReplicaMemory<PlaidStoredTransaction>;
+  readonly #memory: ReplicaMemory;
 
   /** `now` exists for tests. */
   constructor(
@@ -180,7 +145,6 @@ export class PlaidSyncRepository implements PlaidSyncStore {
   ) {
     this.#now = options.now ?? (() => new Date());
     this.#memory = new ReplicaMemory({
-      bytesOf: keptBytes,
       cursors: options.rememberedCursors,
       copyBytes: options.heldCopyBytes,
     });
@@ -375,13 +339,6 @@ async function upsert(
     column((t) => t.bookedAt.toISOString()),
     column((t) => (t.valueDate ? t.valueDate.toISOString().slice(0, 10) : null)),
   ]);
-}
-
-/** Roughly what a stored transaction keeps alive in memory: its objects, two bytes per character. */
-function keptBytes(t: PlaidStoredTransaction): number {
-  const optional = (t.merchantName?.length ?? 0) + (t.category?.length ?? 0);
-  const text = t.transactionId.length + t.accountId.length + t.description.length + optional;
-  return 320 + 2 * (text + (t.pendingTransactionId?.length ?? 0));
 }
 
 /** The copy the row of COPY_FROM holds; null when no Item row came back (never synced). */

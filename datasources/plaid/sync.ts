@@ -8,13 +8,8 @@
  * with (never from scratch, never only the failed page). Nothing is written until every page is in and
  * mapped, so a failure part-way leaves the copy and cursor as they were.
  */
-import type {
-  PlaidCopy,
-  PlaidCopyRead,
-  PlaidStoredTransaction,
-  PlaidSyncChanges,
-  PlaidSyncStore,
-} from './store.js';
+import type { PlaidCopy, PlaidCopyRead, PlaidStoredTransaction, PlaidSyncChanges } from './copy.js';
+import type { PlaidSyncStore } from './store.js';
 import type { PlaidCall, PlaidClient } from './client.js';
 import { contractViolation } from '../contract.js';
 import { isMutationDuringPagination, mapReported } from './errors.js';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../../../store/db.js';
-import { PlaidSyncRepository, type PlaidStoredTransaction } from '../../../datasources/plaid/store.js';
+import type { PlaidStoredTransaction } from '../../../datasources/plaid/copy.js';
+import { PlaidSyncRepository } from '../../../datasources/plaid/store.js';
 import { recordingDb, testBackends } from '../../helpers/db.js';
 
 const newSubject = () => `cust_${randomUUID().slice(0, 8)}`;
