@@ -2,6 +2,8 @@
  * `npm run bench -- --profile`: a CPU profile of the server under test per Tributary scenario (taken
  * inside the server with the inspector, so only the measured load is in it), written beside the
  * results as `.cpuprofile` (open it in Chrome DevTools or speedscope), and its self time by area.
+ * `--heap-profile`: the same for what the scenario allocated (V8's sampling heap profiler, collected
+ * objects included), as `.heapprofile` (Chrome DevTools, Memory tab), by area and by allocation site.
  */
 
 /** The parts of a V8 CPU profile this summary reads. */
@@ -37,28 +39,73 @@ const AREAS: [area: string, matches: (url: string, name: string) => boolean][] =
   ['program', (_url, name) => name === '(program)'],
 ];
 
-/** Share of busy time (idle excluded) per area, largest first, in percent. */
-export function selfTimeByArea(profile: CpuProfile): [area: string, percent: number][] {
-  const areaOf = new Map<number, string>();
-  for (const node of profile.nodes) {
-    const { url, functionName } = node.callFrame;
-    areaOf.set(node.id, AREAS.find(([, matches]) => matches(url, functionName))?.[0] ?? 'other');
-  }
-  const time = new Map<string, number>();
-  profile.samples.forEach((id, index) => {
-    const area = areaOf.get(id) ?? 'other';
-    time.set(area, (time.get(area) ?? 0) + (profile.timeDeltas[index] ?? 0));
-  });
-  time.delete('idle');
-  const busy = [...time.values()].reduce((sum, value) => sum + value, 0) || 1;
-  return [...time]
-    .map(([area, value]): [string, number] => [area, Math.round((value / busy) * 1000) / 10])
+/** The parts of a V8 sampling heap profile this summary reads. */
+export interface HeapProfile {
+  head: HeapNode;
+}
+interface HeapNode {
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  selfSize: number;
+  children: HeapNode[];
+}
+
+const areaOf = (url: string, name: string): string =>
+  AREAS.find(([, matches]) => matches(url, name))?.[0] ?? 'other';
+
+/** Each key's share of the total, in percent to one decimal, largest first. */
+function shares(amounts: Map<string, number>): [key: string, percent: number][] {
+  const total = [...amounts.values()].reduce((sum, value) => sum + value, 0) || 1;
+  return [...amounts]
+    .map(([key, value]): [string, number] => [key, Math.round((value / total) * 1000) / 10])
     .sort((a, b) => b[1] - a[1]);
 }
 
-/** Prints one scenario's areas as a line per area. */
-export function printAreas(scenario: string, areas: [string, number][]): void {
-  console.log(`\nSelf time by area, ${scenario}:`);
+/** Share of busy time (idle excluded) per area, largest first, in percent. */
+export function selfTimeByArea(profile: CpuProfile): [area: string, percent: number][] {
+  const areaOfNode = new Map<number, string>();
+  for (const node of profile.nodes) {
+    areaOfNode.set(node.id, areaOf(node.callFrame.url, node.callFrame.functionName));
+  }
+  const time = new Map<string, number>();
+  profile.samples.forEach((id, index) => {
+    const area = areaOfNode.get(id) ?? 'other';
+    time.set(area, (time.get(area) ?? 0) + (profile.timeDeltas[index] ?? 0));
+  });
+  time.delete('idle');
+  return shares(time);
+}
+
+/** Share of the sampled allocated bytes per area, and per allocation site (function, file, line). */
+export function allocations(profile: HeapProfile): {
+  areas: [area: string, percent: number][];
+  sites: [site: string, percent: number][];
+} {
+  const areas = new Map<string, number>();
+  const sites = new Map<string, number>();
+  const add = (into: Map<string, number>, key: string, bytes: number) =>
+    into.set(key, (into.get(key) ?? 0) + bytes);
+  const pending = [profile.head];
+  for (let node = pending.pop(); node; node = pending.pop()) {
+    pending.push(...node.children);
+    if (node.selfSize === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    add(areas, areaOf(url, functionName), node.selfSize);
+    add(sites, `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}`, node.selfSize);
+  }
+  return { areas: shares(areas), sites: shares(sites) };
+}
+
+/** A script's URL without the machine's paths: "graphql/execution/values.js", "datasources/http.js". */
+function shortUrl(url: string): string {
+  return url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/dist\//, '');
+}
+
+/** Prints one scenario's shares as a line each, under a title ("Self time by area"). */
+export function printAreas(scenario: string, areas: [string, number][], title = 'Self time by area'): void {
+  console.log(`\n${title}, ${scenario}:`);
   for (const [area, percent] of areas)
     console.log(`  ${area.padEnd(24)} ${percent.toFixed(1).padStart(5)} %`);
 }

@@ -15,7 +15,8 @@
  *       webhook inbox keeping up (bench/money.ts).
  *
  * Flags: --quick (1 s warm-up, 3 s runs, 1 round), --warmup S, --duration S, --rounds N, --profile (a
- * CPU profile of the server per Tributary scenario, and its self time by area), --soak S (only the
+ * CPU profile of the server per Tributary scenario, and its self time by area), --heap-profile (what
+ * each scenario allocated, by area and by site; bench/profile.ts), --soak S (only the
  * soak: S seconds of mixed traffic with the server's memory sampled; bench/soak.ts), --against DIR (only
  * this build against another checkout's, in the same rounds; bench/against.ts).
  */
@@ -29,7 +30,7 @@ import { askOnce, measure, type Sample, type Target } from './measure.js';
 import { benchAgainst } from './against.js';
 import { drainInbox, measureMoney } from './money.js';
 import { soak } from './soak.js';
-import { printAreas, selfTimeByArea, type CpuProfile } from './profile.js';
+import { allocations, printAreas, selfTimeByArea, type CpuProfile, type HeapProfile } from './profile.js';
 import { printReport, writeReport } from './report.js';
 import { entitiesCallTarget, summarise, type Settings } from './summary.js';
 import {
@@ -249,7 +250,10 @@ async function main(): Promise<void> {
     const apollo = await baseline('apollo', 'apollo-subgraph');
     const bytes = await baseline('bytes', 'node-http-bytes');
 
-    if (process.argv.includes('--profile')) {
+    const profiles = (['cpu', 'heap'] as const).filter((kind) =>
+      process.argv.includes(kind === 'cpu' ? '--profile' : '--heap-profile'),
+    );
+    if (profiles.length > 0) {
       const directory = fromRoot('bench', 'results', 'profiles');
       mkdirSync(directory, { recursive: true });
       let profiled = 0;
@@ -263,15 +267,23 @@ async function main(): Promise<void> {
         ...target('tributary-payment-replays', INITIATE_PAYMENT, CUSTOMER),
         body: paymentBody(`bench-profile-replay-${Date.now()}`),
       };
-      for (const scenario of [dashboard, dashboardLive, entities, payments, replays]) {
-        // The payments' webhooks are worked off first, or the next profile would hold their cost.
-        await drainInbox(tributary);
-        await tributary.call({ profile: 'start' });
-        await measure(scenario, run);
-        const file = join(directory, `${scenario.name}.cpuprofile`);
-        await tributary.call({ profile: 'stop', file });
-        printAreas(scenario.name, selfTimeByArea(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile));
-        log(`wrote ${file}`);
+      for (const kind of profiles) {
+        for (const scenario of [dashboard, dashboardLive, entities, payments, replays]) {
+          // The payments' webhooks are worked off first, or the next profile would hold their cost.
+          await drainInbox(tributary);
+          await tributary.call({ profile: 'start', kind });
+          await measure(scenario, run);
+          const file = join(directory, `${scenario.name}.${kind === 'cpu' ? 'cpuprofile' : 'heapprofile'}`);
+          await tributary.call({ profile: 'stop', kind, file });
+          const taken: unknown = JSON.parse(readFileSync(file, 'utf8'));
+          if (kind === 'cpu') printAreas(scenario.name, selfTimeByArea(taken as CpuProfile));
+          else {
+            const { areas, sites } = allocations(taken as HeapProfile);
+            printAreas(scenario.name, areas, 'Allocated bytes by area');
+            printAreas(scenario.name, sites.slice(0, 15), 'Allocated bytes by site (top 15)');
+          }
+          log(`wrote ${file}`);
+        }
       }
     }
 

@@ -69,17 +69,34 @@ process.send?.({
   webhookSecrets: sandboxWebhookSecrets(config.partners),
 });
 
-// `--profile`: the runner starts and stops the inspector's CPU profiler around a scenario.
+// `--profile` / `--heap-profile`: the runner starts and stops the inspector's CPU profiler or its
+// sampling heap profiler around a scenario. The heap profiler keeps the samples of objects collected
+// meanwhile too, so its profile is what the scenario allocated, not what survived it.
 const inspector = new Session();
 inspector.connect();
-const post = <T>(method: string): Promise<T> =>
+const post = <T>(method: string, params: object = {}): Promise<T> =>
   new Promise((resolve, reject) =>
-    inspector.post(method, (error, result) => (error ? reject(error) : resolve(result as T))),
+    inspector.post(method, params, (error, result) => (error ? reject(error) : resolve(result as T))),
   );
+const profilers = {
+  cpu: { start: () => post('Profiler.enable').then(() => post('Profiler.start')), stop: 'Profiler.stop' },
+  heap: {
+    start: () =>
+      post('HeapProfiler.enable').then(() =>
+        post('HeapProfiler.startSampling', {
+          samplingInterval: 8192,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        }),
+      ),
+    stop: 'HeapProfiler.stopSampling',
+  },
+};
 process.on('message', (message) => {
-  const { id, profile, file, op } = message as {
+  const { id, profile, kind, file, op } = message as {
     id?: number;
     profile?: 'start' | 'stop';
+    kind?: 'cpu' | 'heap';
     file?: string;
     op?: 'inbox' | 'memory';
   };
@@ -88,12 +105,11 @@ process.on('message', (message) => {
   if (op === 'inbox') return void server.services.webhooks.repository.counts().then(done);
   if (op === 'memory') return void done(process.memoryUsage());
   if (!profile) return;
+  const profiler = profilers[kind ?? 'cpu'];
   if (profile === 'start') {
-    void post('Profiler.enable')
-      .then(() => post('Profiler.start'))
-      .then(() => done(true));
+    void profiler.start().then(() => done(true));
   } else {
-    void post<{ profile: object }>('Profiler.stop').then(({ profile: taken }) => {
+    void post<{ profile: object }>(profiler.stop).then(({ profile: taken }) => {
       if (file) writeFileSync(file, JSON.stringify(taken));
       done(file ?? null);
     });
