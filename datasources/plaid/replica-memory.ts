@@ -19,8 +19,8 @@ interface HeldCopy {
 }
 
 /** Default bounds: cursors by count, copies by bytes (a few thousand Items of a few dozen each). */
-export const DEFAULT_REMEMBERED_CURSORS = 10_000;
-export const DEFAULT_HELD_COPY_BYTES = 8 * 1024 * 1024;
+const DEFAULT_REMEMBERED_CURSORS = 10_000;
+const DEFAULT_HELD_COPY_BYTES = 8 * 1024 * 1024;
 
 export class ReplicaMemory {
   readonly #cursors: LRUCache<string, string>;
